@@ -1,0 +1,70 @@
+import type { Config } from '../config.js';
+import type { ImageRow } from '../db/schema.js';
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
+import type { Spec } from '../spec/index.js';
+import { hasScope, type Principal } from './principal.js';
+
+/**
+ * The access policy of SPEC §2 for every route that renders (/img, /random, /info):
+ * who may see an image, and who may ask for which options.
+ */
+
+/** Whether `p` may know that `image` exists. Callers answer 404 (not 403) when false. */
+export function canSee(p: Principal, image: ImageRow, signed: boolean): boolean {
+  if (signed || image.visibility === 'public') return true;
+  switch (p.kind) {
+    case 'anonymous':
+      return false;
+    case 'key':
+      // A key without an owner is a system key (ADMIN_API_KEY, CLI-made): it sees the library.
+      return p.admin || p.userId === null || p.userId === image.ownerId;
+    case 'user':
+      return p.admin || p.userId === image.ownerId;
+    case 'policy':
+      return (p.policy.ids?.includes(image.id) ?? false) || (p.policy.owner !== undefined && p.policy.owner === image.ownerId);
+  }
+}
+
+/** Options an anonymous caller may always use: a named preset, and the output format. */
+const ANONYMOUS_OPTIONS = new Set(['t', 'f']);
+
+/**
+ * Throws when `p` may not render `spec`. Signed URLs are the server's own word; keys need the
+ * `deliver` scope; anonymous callers get originals and presets unless ALLOW_UNSIGNED_TRANSFORMS.
+ */
+export function checkOptionsAllowed(p: Principal, spec: Spec, signed: boolean, config: Pick<Config, 'ALLOW_UNSIGNED_TRANSFORMS'>) {
+  if (signed) return;
+  const keys = Object.keys(spec).filter((k) => spec[k as keyof Spec] !== undefined);
+  switch (p.kind) {
+    case 'key':
+      if (!hasScope(p, 'deliver')) throw new ForbiddenError('This API key lacks the "deliver" scope', 'missing_scope', { scope: 'deliver' });
+      return;
+    case 'user':
+      return;
+    case 'policy':
+      checkPolicy(p.policy, spec);
+      return;
+    case 'anonymous':
+      if (config.ALLOW_UNSIGNED_TRANSFORMS || keys.every((k) => ANONYMOUS_OPTIONS.has(k))) return;
+      throw new UnauthorizedError(
+        'Transformations need a signed URL, an API key or a policy token; unsigned requests may fetch originals and presets (t_…) only',
+        'signature_required',
+        { options: keys.filter((k) => !ANONYMOUS_OPTIONS.has(k)) },
+      );
+  }
+}
+
+function checkPolicy(policy: Exclude<Principal, { kind: 'anonymous' | 'key' | 'user' }>['policy'], spec: Spec) {
+  const deny = (message: string) => {
+    throw new ForbiddenError(message, 'outside_policy');
+  };
+  if (policy.presets && spec.t && !policy.presets.includes(spec.t)) deny(`Preset ${spec.t} is not allowed by this token`);
+  if (policy.formats && spec.f && spec.f !== 'auto' && !policy.formats.includes(spec.f)) deny(`Format ${spec.f} is not allowed by this token`);
+  if (policy.width) {
+    const w = spec.w;
+    if (w === undefined && !spec.t) deny('This token requires w_ within its width range');
+    if (w !== undefined && ((policy.width.min !== undefined && w < policy.width.min) || (policy.width.max !== undefined && w > policy.width.max))) {
+      deny(`w_${w} is outside this token's width range ${policy.width.min ?? 1}..${policy.width.max ?? '∞'}`);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import type { MiddlewareHandler } from 'hono';
+import type { Deps } from '../deps.js';
+import { UnauthorizedError } from '../errors.js';
+import { parseScopes } from './keys.js';
+import { ANONYMOUS, type Principal } from './principal.js';
+
+export type AuthVariables = { principal: Principal };
+
+/** Extra credential resolvers (session JWTs, policy tokens) registered by the accounts module. */
+export type BearerResolver = (token: string, deps: Deps) => Promise<Principal | undefined>;
+
+/**
+ * Resolve the caller from `X-API-Key`, `Authorization: Bearer`, `?key=` or `?token=`.
+ * A credential that is present but invalid is a 401: silently treating it as anonymous
+ * would turn a revoked key into a confusing 404 on private images.
+ */
+export function authenticate(deps: Deps, resolvers: BearerResolver[] = []): MiddlewareHandler<{ Variables: AuthVariables }> {
+  return async function authenticate(c, next) {
+    const header = c.req.header('authorization');
+    const bearer = header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+    const apiKey = c.req.header('x-api-key') ?? c.req.query('key') ?? (bearer?.startsWith('imgp_') ? bearer : undefined);
+    const token = apiKey ? undefined : (bearer ?? c.req.query('token'));
+    let principal: Principal = ANONYMOUS;
+    if (apiKey) {
+      principal = principalForKey(deps, apiKey) ?? fail('Invalid or revoked API key', 'invalid_key');
+    } else if (token) {
+      principal = principalForKey(deps, token) ?? (await resolveToken(deps, resolvers, token)) ?? fail('Invalid or expired token', 'invalid_token');
+    }
+    c.set('principal', principal);
+    await next();
+  };
+}
+
+function fail(message: string, code: string): never {
+  throw new UnauthorizedError(message, code);
+}
+
+export function principalForKey(deps: Deps, secret: string): Principal | undefined {
+  const row = deps.keys.verify(secret);
+  if (!row) return undefined;
+  const scopes = parseScopes(row.scopes);
+  // Only admins can mint admin-scoped keys (POST /keys checks), so the scope is the role.
+  const admin = scopes.includes('admin');
+  return { kind: 'key', keyId: row.id, userId: row.userId, scopes, admin };
+}
+
+async function resolveToken(deps: Deps, resolvers: BearerResolver[], token: string) {
+  for (const resolve of resolvers) {
+    const p = await resolve(token, deps);
+    if (p) return p;
+  }
+  return undefined;
+}

@@ -1,0 +1,48 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { count } from 'drizzle-orm';
+import { signedImagePath } from './auth/signature.js';
+import { apiKeys, images } from './db/schema.js';
+import type { Deps } from './deps.js';
+import { ingest } from './library/ingest.js';
+
+export const SAMPLES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'samples');
+
+export interface FirstStart {
+  /** The admin key created on this start (shown once), if one was created. */
+  adminKey?: string;
+  imported: string[];
+  exampleUrls: string[];
+}
+
+/**
+ * First start on an empty DATA_DIR: import the bundled samples and mint an admin key, so a
+ * new user sees an image within a minute. Later starts do nothing here.
+ */
+export async function firstStart(deps: Deps, baseUrl: string): Promise<FirstStart> {
+  const result: FirstStart = { imported: [], exampleUrls: [] };
+  const noImages = deps.db.select({ n: count() }).from(images).get()!.n === 0;
+  if (noImages && deps.config.IMPORT_SAMPLES) {
+    const files = (await fs.readdir(SAMPLES_DIR)).filter((f) => /\.(jpe?g|png|webp|gif|avif)$/i.test(f)).sort();
+    for (const f of files) {
+      const { image } = await ingest({ ...deps, onAdded: (img) => deps.events.added.forEach((fn) => fn(img)) }, await fs.readFile(path.join(SAMPLES_DIR, f)), {
+        filename: f,
+        collection: 'samples',
+        tags: ['sample'],
+        visibility: 'public',
+      });
+      result.imported.push(image.id);
+    }
+  }
+  const noKeys = deps.db.select({ n: count() }).from(apiKeys).get()!.n === 0;
+  if (noKeys) {
+    result.adminKey = deps.keys.create({ name: 'first-start admin', scopes: ['admin', 'upload', 'deliver'] }).key;
+  }
+  const example = deps.db.select().from(images).limit(1).get();
+  if (example) {
+    result.exampleUrls.push(`${baseUrl}/img/${example.id}`);
+    result.exampleUrls.push(`${baseUrl}${signedImagePath(example.id, 'w_600,r_90,e_sepia,f_webp', deps.secrets.signingKeys[0])}`);
+  }
+  return result;
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { SCOPES, type Scope } from '../auth/keys.js';
+import { signedImagePath } from '../auth/signature.js';
+import { maskedConfig } from '../config.js';
+import { createDeps } from '../deps.js';
+import { startServer } from '../server.js';
+import { configFromProcess } from './env.js';
+import { runImport } from './import.js';
+
+const program = new Command('imgpath').description('On-the-fly image delivery server').showHelpAfterError();
+
+const out = (json: boolean, value: unknown, text: string) => process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+
+program
+  .command('serve')
+  .description('start the HTTP server')
+  .option('-p, --port <port>', 'port (overrides PORT)')
+  .action(async (o: { port?: string }) => {
+    const config = configFromProcess(o.port ? { PORT: o.port } : {});
+    const running = await startServer(config);
+    const stop = async (signal: string) => {
+      running.deps.log.info({ signal }, 'shutting down');
+      await running.close();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+
+program
+  .command('import <dir>')
+  .description('import every image under <dir> (recursively); other files are reported and left alone')
+  .option('--json', 'one JSON object per file on stdout, then a summary')
+  .option('--collection <name>', 'put the images in this collection')
+  .option('--tags <list>', 'comma-separated tags')
+  .addOption(new Option('--visibility <v>', 'public or private').choices(['public', 'private']))
+  .action(async (dir: string, o: { json?: boolean; collection?: string; tags?: string; visibility?: 'public' | 'private' }) => {
+    const deps = await createDeps(configFromProcess());
+    const summary = await runImport(deps, dir, { json: !!o.json, collection: o.collection, tags: o.tags?.split(','), visibility: o.visibility });
+    deps.db.$client.close();
+    process.exitCode = summary.imported + summary.duplicates === 0 && summary.rejected > 0 ? 1 : 0;
+  });
+
+program
+  .command('sign <id> [options]')
+  .description('print a signed delivery path for an image id and options (e.g. w_300,f_webp)')
+  .option('--expires <seconds>', 'make the URL expire after this many seconds')
+  .option('--json', 'print JSON')
+  .action(async (id: string, options: string | undefined, o: { expires?: string; json?: boolean }) => {
+    const config = configFromProcess();
+    const deps = await createDeps(config);
+    const expiresAt = o.expires ? deps.clock() + Number(o.expires) : undefined;
+    const p = signedImagePath(id, options ?? '', deps.secrets.signingKeys[0], { expiresAt, bucketSeconds: config.SIGNATURE_EXPIRY_BUCKET });
+    out(!!o.json, { path: p, url: `${config.PUBLIC_URL ?? ''}${p}` }, `${config.PUBLIC_URL ?? ''}${p}`);
+    deps.db.$client.close();
+  });
+
+const keys = program.command('keys').description('manage API keys');
+keys
+  .command('create')
+  .description('create an API key (printed once)')
+  .option('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, 'deliver')
+  .option('--name <name>', 'a label', '')
+  .option('--json', 'print JSON')
+  .action(async (o: { scopes: string; name: string; json?: boolean }) => {
+    const scopes = o.scopes.split(',').map((s) => s.trim());
+    const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+    if (bad.length) program.error(`unknown scope(s) ${bad.join(', ')}; allowed: ${SCOPES.join(', ')}`);
+    const deps = await createDeps(configFromProcess());
+    const k = deps.keys.create({ name: o.name, scopes: scopes as Scope[] });
+    out(!!o.json, k, `${k.key}\n(id ${k.id}, scopes ${k.scopes.join(',')}; shown once)`);
+    deps.db.$client.close();
+  });
+keys
+  .command('list')
+  .option('--json', 'print JSON')
+  .action(async (o: { json?: boolean }) => {
+    const deps = await createDeps(configFromProcess());
+    const rows = deps.keys.list().map(({ hash: _h, ...k }) => k);
+    if (o.json) out(true, rows, '');
+    else for (const k of rows) process.stdout.write(`${k.id}\t${k.prefix}…\t${k.scopes}\t${k.revokedAt ? 'revoked' : 'live'}\t${k.name}\n`);
+    deps.db.$client.close();
+  });
+keys
+  .command('rotate <id>')
+  .option('--json', 'print JSON')
+  .action(async (id: string, o: { json?: boolean }) => {
+    const deps = await createDeps(configFromProcess());
+    const k = deps.keys.rotate(id);
+    if (!k) program.error(`no live key ${id}`);
+    out(!!o.json, k, `${k.key}\n(id ${k.id}; the old secret no longer works)`);
+    deps.db.$client.close();
+  });
+keys
+  .command('revoke <id>')
+  .action(async (id: string) => {
+    const deps = await createDeps(configFromProcess());
+    if (!deps.keys.revoke(id)) program.error(`no key ${id}`);
+    process.stdout.write(`revoked ${id}\n`);
+    deps.db.$client.close();
+  });
+
+program
+  .command('db')
+  .description('database tasks')
+  .command('migrate')
+  .description('apply pending migrations')
+  .action(async () => {
+    const deps = await createDeps(configFromProcess());
+    process.stdout.write(`database at ${deps.config.dbFile} is up to date\n`);
+    deps.db.$client.close();
+  });
+
+program
+  .command('config')
+  .description('print the effective configuration (secrets masked)')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(maskedConfig(configFromProcess()), null, 2)}\n`);
+  });
+
+await program.parseAsync(process.argv);

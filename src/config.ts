@@ -1,0 +1,160 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The environment, parsed once at start. Nothing else in `src/` reads `process.env`:
+ * everything receives the `Config` object, so tests build one with `loadConfig({...})`.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const signingKeys = z
+  .string()
+  .transform((raw, ctx) => {
+    const keys = raw.split(',').map((pair) => pair.trim()).filter(Boolean).map((pair) => {
+      const at = pair.indexOf(':');
+      return { kid: pair.slice(0, at), secret: pair.slice(at + 1) };
+    });
+    for (const k of keys) {
+      if (!/^[A-Za-z0-9_-]{1,16}$/.test(k.kid) || k.secret.length < 16) {
+        ctx.addIssue({ code: 'custom', message: 'expected kid:secret[,kid:secret…] with kid [A-Za-z0-9_-]{1,16} and a secret of 16+ characters' });
+        return z.NEVER;
+      }
+    }
+    if (keys.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'expected at least one kid:secret' });
+      return z.NEVER;
+    }
+    return keys;
+  });
+
+const cores = Math.max(1, os.availableParallelism());
+
+export const configSchema = z.object({
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Optional rotating log file (in addition to stdout). */
+  LOG_FILE: z.string().optional(),
+  LOG_FILE_MAX_MB: int(1, 10_000).default(10),
+  LOG_FILE_COUNT: int(1, 100).default(5),
+
+  DATA_DIR: z.string().min(1).default('./data'),
+  CACHE_DIR: z.string().min(1).default('./cache'),
+  /** Defaults to `$DATA_DIR/inbox`; `off` disables the watcher. */
+  INBOX_DIR: z.string().optional(),
+  /** Import bundled sample photos into an empty library on first start. */
+  IMPORT_SAMPLES: bool.default(true),
+
+  ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  SIGNING_KEYS: signingKeys.optional(),
+  /** Secret for user session JWTs and policy tokens; generated and stored in DATA_DIR when unset. */
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_TTL_SECONDS: int(60, 30 * 24 * 3600).default(24 * 3600),
+  ALLOW_UNSIGNED_TRANSFORMS: bool.default(false),
+  DEFAULT_VISIBILITY: z.enum(['public', 'private']).default('public'),
+  ALLOW_REGISTRATION: bool.default(true),
+  /** Signed URLs with exp_ may have their expiry rounded up to this many seconds so CDNs share entries. */
+  SIGNATURE_EXPIRY_BUCKET: int(0, 86_400).default(0),
+
+  // Cache budgets: sized for a 1-2 GB VM; the memory tier holds hot renditions only.
+  MEMORY_CACHE_MB: int(0, 65_536).default(256),
+  DISK_CACHE_MB: int(0, 10_000_000).default(2048),
+
+  // Limits. Each one stops a way to make the server do unbounded work.
+  /** Decompression bombs: a 100 KB PNG can declare 50000x50000 pixels. */
+  MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(100_000_000),
+  /** Render-amplification: w_99999 would allocate gigabytes of output. */
+  MAX_OUTPUT_DIM: int(1, 16_383).default(8192),
+  /** Disk and memory exhaustion through uploads. */
+  MAX_UPLOAD_MB: int(1, 2048).default(50),
+  /** Animated bombs: thousands of frames each decoded at full size. */
+  MAX_FRAMES: int(1, 10_000).default(200),
+
+  /** Renders in parallel: more than the cores only adds memory and latency. */
+  RENDER_CONCURRENCY: int(1, 256).default(cores),
+  /** Renders that may wait; past this a miss answers 503 instead of growing a queue. */
+  RENDER_QUEUE: int(0, 100_000).default(cores * 16),
+  /** A render running longer than this is abandoned with 503 (a slow-loris for the CPU). */
+  RENDER_TIMEOUT_MS: int(100, 600_000).default(30_000),
+
+  /** Rate limits, per minute. 0 disables. */
+  RATE_LIMIT_API_PER_MIN: int(0, 1_000_000).default(600),
+  RATE_LIMIT_MISS_PER_MIN: int(0, 1_000_000).default(1200),
+  RATE_LIMIT_LOGIN_PER_MIN: int(0, 1_000).default(10),
+
+  /** `public` serves /metrics to anyone, `admin` needs an admin key, `off` disables it. */
+  METRICS: z.enum(['public', 'admin', 'off']).default('admin'),
+  /** A separate port for /metrics (0 = serve on the main port). */
+  METRICS_PORT: int(0, 65535).default(0),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+
+  STORAGE: z.enum(['local', 's3']).default('local'),
+  S3_BUCKET: z.string().optional(),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_FORCE_PATH_STYLE: bool.default(true),
+  S3_PREFIX: z.string().default(''),
+
+  /** Public base URL used in answers (ready-to-use URLs); defaults to the request's origin. */
+  PUBLIC_URL: z.string().url().optional(),
+});
+
+type Raw = z.infer<typeof configSchema>;
+
+export interface Config extends Raw {
+  dataDir: string;
+  cacheDir: string;
+  inboxDir: string | null;
+  dbFile: string;
+  dev: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse an environment (usually `process.env` after `.env` was loaded). Throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset" (a `.env` line `FOO=`), so defaults apply.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}${'received' in i ? '' : describeValue(cleaned[String(i.path[0])])}`));
+  }
+  const c = parsed.data;
+  if (c.STORAGE === 's3' && !c.S3_BUCKET) throw new ConfigError(['S3_BUCKET: required when STORAGE=s3']);
+  const dataDir = path.resolve(c.DATA_DIR);
+  const inbox = c.INBOX_DIR ?? path.join(dataDir, 'inbox');
+  return {
+    ...c,
+    dataDir,
+    cacheDir: path.resolve(c.CACHE_DIR),
+    inboxDir: inbox === 'off' ? null : path.resolve(inbox),
+    dbFile: path.join(dataDir, 'imgpath.db'),
+    dev: c.NODE_ENV === 'development',
+  };
+}
+
+function describeValue(v: string | undefined) {
+  return v === undefined ? '' : ` (got ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)})`;
+}
+
+/** Secrets never leave the process in clear: `imgpath config` and logs use this view. */
+export function maskedConfig(config: Config): Record<string, unknown> {
+  const secret = /KEY|SECRET|PASSWORD|TOKEN/;
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, secret.test(k) && v !== undefined ? '***' : v]),
+  );
+}

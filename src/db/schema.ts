@@ -1,0 +1,143 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/** The single source of the database shape; migrations in ./migrations are generated from it. */
+
+const createdAt = () => integer('created_at').notNull().default(sql`(unixepoch())`);
+
+export const users = sqliteTable('users', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  username: text('username').notNull().unique(),
+  passwordHash: text('password_hash').notNull(),
+  role: text('role', { enum: ['admin', 'user'] }).notNull().default('user'),
+  createdAt: createdAt(),
+});
+
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull().default(''),
+    /** First characters of the secret, shown in listings so a user can recognise a key. */
+    prefix: text('prefix').notNull(),
+    /** sha256 of the full key: keys are 190+ bits of randomness, so a fast hash is enough. */
+    hash: text('hash').notNull().unique(),
+    scopes: text('scopes').notNull(), // comma-separated: deliver,upload,admin
+    createdAt: createdAt(),
+    lastUsedAt: integer('last_used_at'),
+    revokedAt: integer('revoked_at'),
+    requests: integer('requests').notNull().default(0),
+    renders: integer('renders').notNull().default(0),
+    bytesServed: integer('bytes_served').notNull().default(0),
+  },
+  (t) => [index('api_keys_user_idx').on(t.userId)],
+);
+
+export const images = sqliteTable(
+  'images',
+  {
+    id: text('id').primaryKey(),
+    ownerId: integer('owner_id').references(() => users.id, { onDelete: 'set null' }),
+    /** sha256 of the original bytes; also the storage key of the original (content-addressed). */
+    hash: text('hash').notNull(),
+    format: text('format').notNull(),
+    width: integer('width').notNull(),
+    height: integer('height').notNull(),
+    bytes: integer('bytes').notNull(),
+    frames: integer('frames').notNull().default(1),
+    hasAlpha: integer('has_alpha', { mode: 'boolean' }).notNull().default(false),
+    /** False when the original carries EXIF/ICC/XMP or a rotation, so its bytes must never be served as-is. */
+    clean: integer('clean', { mode: 'boolean' }).notNull().default(false),
+    orientation: text('orientation', { enum: ['landscape', 'portrait', 'square'] }).notNull(),
+    visibility: text('visibility', { enum: ['public', 'private'] }).notNull().default('public'),
+    collection: text('collection'),
+    tags: text('tags').notNull().default('[]'), // JSON array, mirrored in image_tags for filtering
+    filename: text('filename'),
+    placeholder: text('placeholder'), // thumbhash, base64
+    placeholderUri: text('placeholder_uri'),
+    dominant: text('dominant'),
+    focalX: real('focal_x'),
+    focalY: real('focal_y'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('images_owner_hash_idx').on(t.ownerId, t.hash),
+    index('images_hash_idx').on(t.hash),
+    index('images_created_idx').on(t.createdAt, t.id),
+    index('images_owner_created_idx').on(t.ownerId, t.createdAt, t.id),
+    index('images_collection_idx').on(t.collection, t.createdAt),
+  ],
+);
+
+export const imageTags = sqliteTable(
+  'image_tags',
+  {
+    imageId: text('image_id').notNull().references(() => images.id, { onDelete: 'cascade' }),
+    tag: text('tag').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.imageId, t.tag] }), index('image_tags_tag_idx').on(t.tag, t.imageId)],
+);
+
+/** Rendered images in the disk cache: the LRU index and the purge-by-image list. */
+export const renditions = sqliteTable(
+  'renditions',
+  {
+    key: text('key').primaryKey(),
+    imageId: text('image_id').notNull(),
+    options: text('options').notNull(),
+    preset: text('preset'),
+    format: text('format').notNull(),
+    width: integer('width').notNull(),
+    height: integer('height').notNull(),
+    bytes: integer('bytes').notNull(),
+    createdAt: createdAt(),
+    lastAccess: integer('last_access').notNull(),
+  },
+  (t) => [index('renditions_image_idx').on(t.imageId), index('renditions_access_idx').on(t.lastAccess), index('renditions_preset_idx').on(t.preset)],
+);
+
+/** Variants made on purpose through the transform API, kept even when the cache evicts them. */
+export const variants = sqliteTable(
+  'variants',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    imageId: text('image_id').notNull().references(() => images.id, { onDelete: 'cascade' }),
+    options: text('options').notNull(),
+    format: text('format').notNull(),
+    width: integer('width').notNull(),
+    height: integer('height').notNull(),
+    bytes: integer('bytes').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('variants_image_options_idx').on(t.imageId, t.options, t.format)],
+);
+
+export const presets = sqliteTable('presets', {
+  name: text('name').primaryKey(),
+  options: text('options').notNull(),
+  createdAt: createdAt(),
+  updatedAt: integer('updated_at').notNull().default(sql`(unixepoch())`),
+});
+
+export const tasks = sqliteTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').notNull(),
+    state: text('state', { enum: ['queued', 'running', 'done', 'failed'] }).notNull().default('queued'),
+    input: text('input').notNull(),
+    result: text('result'),
+    error: text('error'),
+    ownerId: integer('owner_id'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at').notNull().default(sql`(unixepoch())`),
+  },
+  (t) => [index('tasks_state_idx').on(t.state, t.createdAt)],
+);
+
+export type ImageRow = typeof images.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type PresetRow = typeof presets.$inferSelect;
+export type TaskRow = typeof tasks.$inferSelect;

@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { checkOptionsAllowed, canSee } from '../auth/access.js';
+import type { Principal } from '../auth/principal.js';
+import type { CachedRendition, Rendition } from '../cache/types.js';
+import { images, presets, type ImageRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { AppError, BadOptionError, ForbiddenError, NotFoundError } from '../errors.js';
+import { render } from '../render/index.js';
+import { canonicalize, chooseFormat, mergePreset, parseSpec, type OutputFormat, type Spec } from '../spec/index.js';
+import { originalKey } from '../storage/store.js';
+
+/**
+ * The hot path shared by /img and /random: access -> spec -> format -> key -> cache -> respond.
+ * Everything before `renderVia` is cheap (no image bytes touched), so a 304 or a cache hit
+ * costs a DB lookup and a hash.
+ */
+
+export interface DeliveryPlan {
+  image: ImageRow;
+  spec: Spec;
+  canonical: string;
+  format: OutputFormat;
+  vary: boolean;
+  key: string;
+  etag: string;
+  preset: string | null;
+  /** Unix seconds after which the URL stops working (exp_ of a signed URL). */
+  expiresAt?: number;
+}
+
+export function findImage(deps: Deps, id: string) {
+  return deps.db.select().from(images).where(eq(images.id, id)).get();
+}
+
+/** The image if `principal` may see it; otherwise 404, so a private image's existence is not revealed. */
+export function visibleImage(deps: Deps, id: string, principal: Principal, signed: boolean) {
+  const image = findImage(deps, id);
+  if (!image || !canSee(principal, image, signed)) throw new NotFoundError(`No image ${id}`, 'image_not_found');
+  return image;
+}
+
+export function parseOptions(deps: Deps, options: string, ext?: string) {
+  return parseSpec(options, ext, { maxOutputDim: deps.config.MAX_OUTPUT_DIM });
+}
+
+export function planDelivery(
+  deps: Deps,
+  args: { principal: Principal; signed: boolean; image: ImageRow; spec: Spec; accept?: string },
+): DeliveryPlan {
+  const { principal, signed, image } = args;
+  let spec = args.spec;
+  if (spec.exp !== undefined && spec.exp < deps.clock()) {
+    throw new ForbiddenError(`This URL expired at ${new Date(spec.exp * 1000).toISOString()}`, 'expired');
+  }
+  checkOptionsAllowed(principal, spec, signed, deps.config);
+  const preset = spec.t ?? null;
+  if (preset) {
+    const row = deps.db.select().from(presets).where(eq(presets.name, preset)).get();
+    if (!row) throw new BadOptionError('t', `Unknown preset ${preset}`, 'a preset name from GET /presets');
+    spec = mergePreset(parseOptions(deps, row.options), spec);
+  }
+  const { format, vary } = chooseFormat(spec, { format: image.format, hasAlpha: image.hasAlpha, animated: image.frames > 1 }, args.accept);
+  const canonical = canonicalize(spec);
+  const key = createHash('sha256').update(`${image.id}\n${canonical}\n${format}`).digest('base64url');
+  return { image, spec, canonical, format, vary, key, etag: `"${key.slice(0, 27)}"`, preset, expiresAt: args.spec.exp };
+}
+
+export async function renderVia(deps: Deps, plan: DeliveryPlan): Promise<CachedRendition> {
+  return deps.cache.fetch(plan.key, { imageId: plan.image.id, options: plan.canonical, preset: plan.preset }, () => renderPlan(deps, plan));
+}
+
+async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
+  const { image, spec, format } = plan;
+  const original = await deps.store.get(originalKey(image.hash));
+  if (!original) {
+    deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
+    throw new AppError(500, 'original_missing', `The original of ${image.id} is missing from storage`);
+  }
+  const watermark = spec.wm ? await loadWatermark(deps, spec.wm) : undefined;
+  const focal = image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : undefined;
+  const limits = { maxInputPixels: deps.config.MAX_INPUT_PIXELS, maxFrames: deps.config.MAX_FRAMES, maxOutputDim: deps.config.MAX_OUTPUT_DIM };
+  const out = await render(original, spec, { format, limits, watermark, focal });
+  // Never larger than the source for nothing: same size and format but more bytes -> the
+  // source bytes, provided they carry no metadata (GPS) or rotation that must be stripped.
+  if (image.clean && out.format === image.format && out.width === image.width && out.height === image.height && out.data.length > original.length) {
+    return { ...out, data: original };
+  }
+  return out;
+}
+
+async function loadWatermark(deps: Deps, id: string) {
+  const wm = findImage(deps, id);
+  const bytes = wm && (await deps.store.get(originalKey(wm.hash)));
+  if (!bytes) throw new BadOptionError('wm', `Watermark image ${id} does not exist`, 'the id of an image in the library');
+  return bytes;
+}
+
+const CONTENT_TYPES: Record<OutputFormat, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  gif: 'image/gif',
+};
+
+const YEAR = 31_536_000;
+
+export function cacheHeaders(deps: Deps, plan: DeliveryPlan): Record<string, string> {
+  // Ids are immutable, so a rendition never changes: cache for a year, unless the URL expires sooner.
+  const maxAge = plan.expiresAt !== undefined ? Math.max(0, Math.min(YEAR, plan.expiresAt - deps.clock())) : YEAR;
+  const scope = plan.image.visibility === 'private' ? 'private' : 'public';
+  const headers: Record<string, string> = {
+    ETag: plan.etag,
+    'Cache-Control': `${scope}, max-age=${maxAge}${maxAge === YEAR ? ', immutable' : ''}`,
+    'Cache-Tag': `img-${plan.image.id}`,
+    'X-Content-Type-Options': 'nosniff',
+  };
+  if (plan.vary) headers.Vary = 'Accept';
+  return headers;
+}
+
+export function notModified(c: Context, deps: Deps, plan: DeliveryPlan): Response | undefined {
+  const inm = c.req.header('if-none-match');
+  if (!inm) return undefined;
+  const tags = inm.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  if (!tags.includes(plan.etag) && !tags.includes('*')) return undefined;
+  return new Response(null, { status: 304, headers: cacheHeaders(deps, plan) });
+}
+
+export function imageResponse(c: Context, deps: Deps, plan: DeliveryPlan, r: CachedRendition, extra: Record<string, string> = {}): Response {
+  const headers: Record<string, string> = {
+    ...cacheHeaders(deps, plan),
+    'Content-Type': CONTENT_TYPES[r.format],
+    'Content-Length': String(r.data.length),
+    'X-Cache': r.tier === 'miss' ? 'MISS' : `HIT-${r.tier.toUpperCase()}`,
+    'Server-Timing': `cache;desc="${r.tier}", render;dur=${r.renderMs.toFixed(1)}`,
+    ...extra,
+  };
+  const body = c.req.method === 'HEAD' ? null : r.data;
+  return new Response(body, { status: 200, headers });
+}

@@ -1,0 +1,48 @@
+import { Hono } from 'hono';
+import type { AuthVariables } from '../auth/authenticate.js';
+import { verifySignature } from '../auth/signature.js';
+import type { Deps } from '../deps.js';
+import { ForbiddenError } from '../errors.js';
+import { planGeometry, signingForm } from '../spec/index.js';
+import { imageResponse, notModified, parseOptions, planDelivery, renderVia, visibleImage } from './deliver.js';
+import { parseDeliveryPath } from './path.js';
+
+export function imgRoutes(deps: Deps) {
+  const app = new Hono<{ Variables: AuthVariables }>();
+
+  app.get('/img/*', async function deliverImage(c) {
+    // The raw (still percent-encoded) path: a signature covers the bytes the client sent.
+    const raw = new URL(c.req.url).pathname.slice('/img/'.length);
+    const path = parseDeliveryPath(raw, c.req.query('explain') === '1');
+    const signed = path.signature !== undefined && checkSignature(deps, path.signature, path.signedPart);
+    const principal = c.get('principal');
+    const spec = parseOptions(deps, path.options, path.ext);
+    const image = visibleImage(deps, path.id, principal, signed);
+    const plan = planDelivery(deps, { principal, signed, image, spec, accept: c.req.header('accept') });
+
+    if (path.dryRun) {
+      const size = planGeometry(plan.spec, image);
+      return c.json({
+        id: image.id,
+        options: plan.canonical,
+        signing: { string: path.signedPart, options: signingForm(spec) },
+        output: { format: plan.format, width: size.width, height: size.height },
+        cache: { key: plan.key, etag: plan.etag },
+        vary: plan.vary ? 'Accept' : null,
+      });
+    }
+    const fresh = notModified(c, deps, plan);
+    if (fresh) return fresh;
+    return imageResponse(c, deps, plan, await renderVia(deps, plan));
+  });
+
+  return app;
+}
+
+function checkSignature(deps: Deps, signature: string, signedPart: string): true {
+  const check = verifySignature(signature, signedPart, deps.secrets.signingKeys);
+  if (check.ok) return true;
+  // Development only: say what was expected so a developer can fix their signer. Never in production.
+  const debug = deps.config.dev ? { signingString: signedPart, reason: check.reason, expected: check.expected } : {};
+  throw new ForbiddenError('Invalid signature', 'bad_signature', debug);
+}

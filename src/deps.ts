@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import type { Config } from './config.js';
+import { ApiKeys } from './auth/keys.js';
+import { loadSecrets, type Secrets } from './auth/secrets.js';
+import { PassthroughCache } from './cache/passthrough.js';
+import type { RenditionCache } from './cache/types.js';
+import { openDb, type Db } from './db/client.js';
+import { createLogger, type Logger } from './log.js';
+import { LocalStore } from './storage/local.js';
+import type { BlobStore } from './storage/store.js';
+import type { ImageRow } from './db/schema.js';
+
+/** Everything the app needs from the outside world; tests build their own. */
+export interface Deps {
+  config: Config;
+  db: Db;
+  store: BlobStore;
+  cache: RenditionCache;
+  secrets: Secrets;
+  keys: ApiKeys;
+  log: Logger;
+  /** Unix seconds; injectable so expiry tests need no sleeping. */
+  clock: () => number;
+  events: LibraryEvents;
+}
+
+/** Library changes other parts follow by themselves (random pool, metrics, cache purge). */
+export interface LibraryEvents {
+  added: Array<(image: ImageRow) => void>;
+  removed: Array<(imageId: string) => void>;
+  changed: Array<(image: ImageRow) => void>;
+}
+
+export function emptyEvents(): LibraryEvents {
+  return { added: [], removed: [], changed: [] };
+}
+
+export async function createDeps(config: Config, overrides: Partial<Deps> = {}): Promise<Deps> {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.mkdirSync(config.cacheDir, { recursive: true });
+  const db = overrides.db ?? openDb(config.dbFile);
+  const keys = overrides.keys ?? new ApiKeys(db);
+  if (config.ADMIN_API_KEY) keys.ensureBootstrap(config.ADMIN_API_KEY);
+  return {
+    config,
+    db,
+    store: overrides.store ?? new LocalStore(config.dataDir),
+    cache: overrides.cache ?? new PassthroughCache(),
+    secrets: overrides.secrets ?? loadSecrets(config),
+    keys,
+    log: overrides.log ?? createLogger(config),
+    clock: overrides.clock ?? (() => Math.floor(Date.now() / 1000)),
+    events: overrides.events ?? emptyEvents(),
+  };
+}

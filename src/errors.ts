@@ -1,0 +1,95 @@
+/**
+ * Every failure a caller can cause is one of these. `app.ts` turns them into the one JSON
+ * shape `{"error":{"code","message",...details}}`; anything else is a bug and answers 500.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  toJSON() {
+    return { error: { code: this.code, message: this.message, ...this.details } };
+  }
+}
+
+/** A URL option (or a JSON transform field) that is unknown, duplicated or out of range. */
+export class BadOptionError extends AppError {
+  constructor(option: string, message: string, allowed?: string) {
+    super(400, 'bad_option', message, allowed ? { option, allowed } : { option });
+  }
+}
+
+export class BadRequestError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}, code = 'bad_request') {
+    super(400, code, message, details);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = 'Authentication required', code = 'unauthorized', details: Record<string, unknown> = {}) {
+    super(401, code, message, details);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string, code = 'forbidden', details: Record<string, unknown> = {}) {
+    super(403, code, message, details);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message = 'Not found', code = 'not_found') {
+    super(404, code, message);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(409, 'conflict', message, details);
+  }
+}
+
+/** The input is bigger than a configured limit (bytes, pixels, frames). */
+export class TooLargeError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(413, 'too_large', message, details);
+  }
+}
+
+export class UnsupportedMediaError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(415, 'unsupported_media_type', message, details);
+  }
+}
+
+/** Bytes that claim to be an image but that the decoder cannot read. */
+export class CorruptImageError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(422, 'corrupt_image', message, details);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number, headers: Record<string, string> = {}) {
+    super(429, 'rate_limited', `Too many requests; retry in ${retryAfterSeconds}s`, { retryAfter: retryAfterSeconds }, {
+      'Retry-After': String(retryAfterSeconds),
+      ...headers,
+    });
+  }
+}
+
+/** The server is at capacity (render queue full) or a render ran past its deadline. */
+export class OverloadedError extends AppError {
+  constructor(message = 'Server busy, try again shortly', retryAfterSeconds = 1, status = 503) {
+    super(status, status === 504 ? 'render_timeout' : 'overloaded', message, { retryAfter: retryAfterSeconds }, {
+      'Retry-After': String(retryAfterSeconds),
+    });
+  }
+}

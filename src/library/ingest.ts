@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Config } from '../config.js';
+import type { Db } from '../db/client.js';
+import { images, imageTags, type ImageRow } from '../db/schema.js';
+import { TooLargeError } from '../errors.js';
+import { placeholder, probe } from '../render/probe.js';
+import { originalKey, type BlobStore } from '../storage/store.js';
+import { newImageId } from './ids.js';
+
+export interface IngestOptions {
+  ownerId?: number | null;
+  filename?: string;
+  visibility?: 'public' | 'private';
+  tags?: string[];
+  collection?: string | null;
+}
+
+export interface IngestResult {
+  image: ImageRow;
+  /** True when the same bytes were already in this owner's library: nothing new was stored. */
+  duplicate: boolean;
+}
+
+export interface IngestDeps {
+  config: Config;
+  db: Db;
+  store: BlobStore;
+  /** Told about every new image (the random pool, metrics). */
+  onAdded?: (image: ImageRow) => void;
+}
+
+/**
+ * The one way bytes become a library image (upload, CLI import, drop folder, first-start samples).
+ * Order matters for crash safety: the original is written (atomically) before the row that
+ * points at it, so a crash can leave an unreferenced blob, never a row without its bytes.
+ */
+export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOptions = {}): Promise<IngestResult> {
+  const { config, db, store } = deps;
+  if (bytes.length > config.MAX_UPLOAD_MB * 1024 * 1024) {
+    throw new TooLargeError(`Image is ${bytes.length} bytes; the limit is MAX_UPLOAD_MB=${config.MAX_UPLOAD_MB}`, { limit: config.MAX_UPLOAD_MB * 1024 * 1024 });
+  }
+  const facts = await probe(bytes, { maxInputPixels: config.MAX_INPUT_PIXELS, maxFrames: config.MAX_FRAMES, maxOutputDim: config.MAX_OUTPUT_DIM });
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  const ownerId = opts.ownerId ?? null;
+
+  const existing = findByHash(db, ownerId, hash);
+  if (existing) return { image: existing, duplicate: true };
+
+  await store.put(originalKey(hash), bytes);
+  const ph = await placeholder(bytes);
+  const tags = normaliseTags(opts.tags ?? []);
+  const row = {
+    id: newImageId(),
+    ownerId,
+    hash,
+    format: facts.format,
+    width: facts.width,
+    height: facts.height,
+    bytes: bytes.length,
+    frames: facts.frames,
+    hasAlpha: facts.hasAlpha,
+    clean: !facts.hasMetadata,
+    orientation: orientationOf(facts.width, facts.height),
+    visibility: opts.visibility ?? config.DEFAULT_VISIBILITY,
+    collection: opts.collection ?? null,
+    tags: JSON.stringify(tags),
+    filename: opts.filename ?? null,
+    placeholder: ph.thumbhash,
+    placeholderUri: ph.dataUri,
+    dominant: ph.dominant,
+  } as const;
+
+  // A concurrent ingest of the same bytes may have won the race since the check above.
+  const inserted = db.transaction((tx) => {
+    const again = findByHash(tx as unknown as Db, ownerId, hash);
+    if (again) return { image: again, duplicate: true };
+    const image = tx.insert(images).values(row).returning().get();
+    if (tags.length) tx.insert(imageTags).values(tags.map((tag) => ({ imageId: image.id, tag }))).run();
+    return { image, duplicate: false };
+  });
+  if (!inserted.duplicate) deps.onAdded?.(inserted.image);
+  return inserted;
+}
+
+function findByHash(db: Db, ownerId: number | null, hash: string) {
+  return db
+    .select()
+    .from(images)
+    .where(and(eq(images.hash, hash), ownerId === null ? isNull(images.ownerId) : eq(images.ownerId, ownerId)))
+    .get();
+}
+
+export function orientationOf(width: number, height: number) {
+  // Within 2% counts as square: a 1000x990 photo is square to a layout, not landscape.
+  if (Math.abs(width - height) <= Math.max(width, height) * 0.02) return 'square' as const;
+  return width > height ? ('landscape' as const) : ('portrait' as const);
+}
+
+export function normaliseTags(tags: string[]) {
+  return [...new Set(tags.map((t) => t.trim().toLowerCase()).filter((t) => /^[\p{L}\p{N}_ -]{1,64}$/u.test(t)))].slice(0, 50);
+}

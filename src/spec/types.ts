@@ -1,0 +1,78 @@
+/** The typed form of a delivery URL's `{options}`; produced by `parseSpec`, consumed by `render`. */
+
+export type OutputFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['jpeg', 'png', 'webp', 'avif', 'gif'];
+
+export type CropMode = 'fit' | 'limit' | 'fill' | 'scale' | 'pad' | 'crop' | 'thumb';
+export const CROP_MODES: readonly CropMode[] = ['fit', 'limit', 'fill', 'scale', 'pad', 'crop', 'thumb'];
+
+export type Gravity =
+  | 'center' | 'north' | 'south' | 'east' | 'west'
+  | 'north_east' | 'north_west' | 'south_east' | 'south_west'
+  | 'auto' | 'entropy';
+export const GRAVITIES: readonly Gravity[] = [
+  'center', 'north', 'south', 'east', 'west', 'north_east', 'north_west', 'south_east', 'south_west', 'auto', 'entropy',
+];
+
+/** Where a watermark sits: the compass gravities only (saliency makes no sense for an overlay). */
+export type CompassGravity = Exclude<Gravity, 'auto' | 'entropy'>;
+
+export interface AspectRatio {
+  w: number;
+  h: number;
+}
+
+/** Every field is optional: an absent field means "the default" (and is absent from the canonical form). */
+export interface Spec {
+  // geometry
+  w?: number;
+  h?: number;
+  c?: CropMode;
+  g?: Gravity;
+  ar?: AspectRatio;
+  dpr?: number;
+  x?: number;
+  y?: number;
+  /** Clockwise degrees, normalised to 0..359. */
+  r?: number;
+  fl_flip?: true;
+  fl_mirror?: true;
+  // effects
+  e_grayscale?: true;
+  e_sepia?: true;
+  e_blur?: number;
+  /** `true` = sharp's fast default sharpen; a number = sigma of the gaussian. */
+  e_sharpen?: true | number;
+  e_negate?: true;
+  /** Lowercase `rrggbb`. */
+  e_tint?: string;
+  /** Percent, 100 = unchanged. */
+  e_brightness?: number;
+  e_saturation?: number;
+  // canvas
+  /** Corner radius in output pixels, or a circle/ellipse. */
+  rad?: number | 'max';
+  /** Lowercase `rrggbb` or `rrggbbaa` (never `ff` alpha: that is the 6-digit form). */
+  bg?: string;
+  // watermark
+  wm?: string;
+  wmg?: CompassGravity;
+  wmo?: number;
+  wms?: number;
+  // encode
+  q?: number | 'auto';
+  f?: OutputFormat | 'auto';
+  // not pixels
+  t?: string;
+  exp?: number;
+}
+
+export type SpecKey = keyof Spec;
+
+export type Phase = 'geometry' | 'effects' | 'canvas' | 'watermark' | 'encode' | 'meta';
+export const PHASES: readonly Phase[] = ['geometry', 'effects', 'canvas', 'watermark', 'encode', 'meta'];
+
+export interface SpecLimits {
+  maxOutputDim: number;
+}
+export const DEFAULT_LIMITS: SpecLimits = { maxOutputDim: 8192 };
