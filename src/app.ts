@@ -1,9 +1,19 @@
-import { Hono } from 'hono';
-import { authenticate, type AuthVariables, type BearerResolver } from './auth/authenticate.js';
+import { swaggerUI } from '@hono/swagger-ui';
+import { HTTPException } from 'hono/http-exception';
+import { authenticate, type BearerResolver } from './auth/authenticate.js';
+import { authRoutes } from './auth/auth.routes.js';
+import { keysRoutes } from './auth/keys.routes.js';
+import { signRoutes } from './auth/sign.routes.js';
 import type { Deps } from './deps.js';
 import { imgRoutes } from './delivery/img.routes.js';
 import { infoRoutes } from './delivery/info.routes.js';
 import { AppError } from './errors.js';
+import { router } from './http.js';
+import { imagesRoutes } from './library/images.routes.js';
+import { presetsRoutes } from './library/presets.routes.js';
+import { tasksRoutes } from './library/tasks.routes.js';
+import { opsRoutes } from './ops/ops.routes.js';
+import { randomRoutes } from './random/random.routes.js';
 
 export interface AppOptions {
   /** Extra bearer-token resolvers (session JWTs, policy tokens). */
@@ -15,13 +25,35 @@ export interface AppOptions {
  * tests call this same factory; only `server.ts` binds a port.
  */
 export function createApp(deps: Deps, opts: AppOptions = {}) {
-  const app = new Hono<{ Variables: AuthVariables }>();
+  const app = router();
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Probes and metrics answer before authentication: a load balancer carries no key.
+  app.route('/', opsRoutes(deps));
 
   app.use('*', authenticate(deps, opts.resolvers));
   app.route('/', imgRoutes(deps));
   app.route('/', infoRoutes(deps));
+  app.route('/', randomRoutes(deps));
+  app.route('/', authRoutes(deps));
+  app.route('/', keysRoutes(deps));
+  app.route('/', signRoutes(deps));
+  app.route('/', imagesRoutes(deps));
+  app.route('/', presetsRoutes(deps));
+  app.route('/', tasksRoutes(deps));
+
+  app.openAPIRegistry.registerComponent('schemas', 'Error', {
+    type: 'object',
+    properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+    required: ['error'],
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or API key' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'imgpath', version: '0.1.0', description: 'On-the-fly image delivery server: management API. Delivery URLs (/img/…) are described in the README.' },
+    security: [{ apiKey: [] }, { bearer: [] }],
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((err, c) => errorResponse(deps, err, c.req.method, c.req.path));
@@ -36,9 +68,10 @@ export function errorResponse(deps: Pick<Deps, 'log'>, err: unknown, method: str
       headers: { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...err.headers },
     });
   }
+  if (err instanceof HTTPException && err.status < 500) {
+    // Hono's own 4xx (e.g. malformed JSON body) in our shape.
+    return Response.json({ error: { code: 'bad_request', message: err.message || 'Bad request' } }, { status: err.status, headers: { 'Cache-Control': 'no-store' } });
+  }
   deps.log.error({ err, method, path }, 'unhandled error');
-  return Response.json(
-    { error: { code: 'internal', message: 'Internal server error' } },
-    { status: 500, headers: { 'Cache-Control': 'no-store' } },
-  );
+  return Response.json({ error: { code: 'internal', message: 'Internal server error' } }, { status: 500, headers: { 'Cache-Control': 'no-store' } });
 }

@@ -1,0 +1,7 @@
+import type { Deps } from '../deps.js';
+import { router } from '../http.js';
+
+// Placeholder: routes are added by the issue that owns this module.
+export function randomRoutes(_deps: Deps) {
+  return router();
+}

@@ -1,0 +1,257 @@
+import { decimal, fail, flag, hexColour, int, num, oneOf, pattern } from './args.js';
+import {
+  CROP_MODES, GRAVITIES,
+  type AspectRatio, type CompassGravity, type Phase, type Spec, type SpecKey, type SpecLimits,
+} from './types.js';
+
+/**
+ * One entry per URL option: the spec field it fills, its URL name(s), the phase that applies
+ * it, a strict argument parser, its default (never written in the canonical form), a doc line
+ * and test vectors. Tests, the README table and the parser all iterate this table, so an
+ * option cannot exist without a parser, docs and tests.
+ */
+export interface OpDef<K extends SpecKey> {
+  key: K;
+  /** URL names; the first is canonical, the rest are aliases (`a_` for `r_`). */
+  names: readonly string[];
+  /** `_` for `w_300`; `:` for `e_blur:5` (whose name already contains `_`). */
+  sep: '_' | ':';
+  phase: Phase;
+  syntax: string;
+  doc: string;
+  default?: NonNullable<Spec[K]>;
+  parse(raw: string | undefined, limits: SpecLimits): NonNullable<Spec[K]>;
+  /** The canonical value text, or undefined for a value-less flag (`fl_flip`, bare `e_sharpen`). */
+  format(value: NonNullable<Spec[K]>): string | undefined;
+  /** Whole URL items that must parse, and ones that must be rejected naming this option. */
+  valid: readonly string[];
+  invalid: readonly string[];
+}
+
+export type Registry = { readonly [K in SpecKey]-?: OpDef<K> };
+
+const COMPASS = GRAVITIES.filter((g): g is CompassGravity => g !== 'auto' && g !== 'entropy');
+const OUTPUT_NAMES = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'auto'] as const;
+const IMAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const PRESET = /^[a-z0-9_-]{1,64}$/;
+const str = (v: string) => v;
+
+const dim = (option: 'w' | 'h') => (raw: string | undefined, limits: SpecLimits) => int(option, raw, 1, limits.maxOutputDim);
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+function aspectRatio(raw: string | undefined): AspectRatio {
+  const expected = '{w}:{h} with integers 1..10000, e.g. 16:9';
+  const m = raw === undefined ? null : /^(\d{1,5}):(\d{1,5})$/.exec(raw);
+  if (!m) fail('ar', expected, raw);
+  const w = Number(m[1]);
+  const h = Number(m[2]);
+  if (w < 1 || h < 1 || w > 10000 || h > 10000) fail('ar', expected, raw);
+  const d = gcd(w, h);
+  return { w: w / d, h: h / d };
+}
+
+export const registry: Registry = {
+  w: {
+    key: 'w', names: ['w'], sep: '_', phase: 'geometry', syntax: 'w_{px}',
+    doc: 'Width of the delivered image, 1..MAX_OUTPUT_DIM (default 8192).',
+    parse: dim('w'), format: String,
+    valid: ['w_1', 'w_300', 'w_8192'], invalid: ['w_0', 'w_999999', 'w_abc', 'w_-5', 'w_1.5', 'w_', 'w', 'w_1e3', 'w_0x10', 'w_ 3'],
+  },
+  h: {
+    key: 'h', names: ['h'], sep: '_', phase: 'geometry', syntax: 'h_{px}',
+    doc: 'Height of the delivered image, 1..MAX_OUTPUT_DIM (default 8192).',
+    parse: dim('h'), format: String,
+    valid: ['h_1', 'h_200', 'h_8192'], invalid: ['h_0', 'h_8193', 'h_x', 'h_+3'],
+  },
+  c: {
+    key: 'c', names: ['c'], sep: '_', phase: 'geometry', syntax: 'c_{mode}', default: 'fit',
+    doc: 'Crop mode: fit (default, inside the box), limit (fit, never upscale), fill (cover, crop the rest), scale (stretch), pad (fit, pad with bg_), crop (region x_,y_,w_,h_), thumb (fill with smart gravity).',
+    parse: (raw) => oneOf('c', raw, CROP_MODES), format: str,
+    valid: ['c_fit', 'c_limit', 'c_fill', 'c_scale', 'c_pad', 'c_thumb'], invalid: ['c_cover', 'c_', 'c_FILL'],
+  },
+  g: {
+    key: 'g', names: ['g'], sep: '_', phase: 'geometry', syntax: 'g_{gravity}', default: 'center',
+    doc: 'Gravity for fill/thumb/pad: center (default), north, south, east, west, north_east, north_west, south_east, south_west, auto (focal point or saliency), entropy.',
+    parse: (raw) => oneOf('g', raw, GRAVITIES), format: str,
+    valid: ['g_north', 'g_south_west', 'g_auto', 'g_entropy', 'g_center'], invalid: ['g_up', 'g_northeast', 'g_'],
+  },
+  ar: {
+    key: 'ar', names: ['ar'], sep: '_', phase: 'geometry', syntax: 'ar_{w}:{h}',
+    doc: 'Aspect ratio of the box, with exactly one of w_ or h_ (the other side is derived).',
+    parse: (raw) => aspectRatio(raw), format: (v) => `${v.w}:${v.h}`,
+    valid: ['ar_16:9,w_300', 'ar_1:1,h_100'], invalid: ['ar_16:9', 'ar_16x9,w_10', 'ar_0:1,w_10', 'ar_16:9,w_300,h_200', 'ar_1:100,w_8000'],
+  },
+  dpr: {
+    key: 'dpr', names: ['dpr'], sep: '_', phase: 'geometry', syntax: 'dpr_{n}', default: 1,
+    doc: 'Device pixel ratio 1..4 (decimals allowed); multiplies w_ and h_.',
+    parse: (raw) => decimal('dpr', raw, 1, 4), format: num,
+    valid: ['dpr_2,w_300', 'dpr_1.5,w_100', 'dpr_4'], invalid: ['dpr_0', 'dpr_5', 'dpr_0.5', 'dpr_2,w_5000', 'dpr_x'],
+  },
+  x: {
+    key: 'x', names: ['x'], sep: '_', phase: 'geometry', syntax: 'x_{px}', default: 0,
+    doc: 'Left edge of the c_crop region, in pixels of the (auto-oriented) original.',
+    parse: (raw) => int('x', raw, 0, 100_000), format: String,
+    valid: ['x_10,c_crop,w_10,h_10', 'x_0,c_crop,w_5,h_5'], invalid: ['x_10', 'x_-1,c_crop,w_1,h_1', 'x_a,c_crop,w_1,h_1'],
+  },
+  y: {
+    key: 'y', names: ['y'], sep: '_', phase: 'geometry', syntax: 'y_{px}', default: 0,
+    doc: 'Top edge of the c_crop region, in pixels of the (auto-oriented) original.',
+    parse: (raw) => int('y', raw, 0, 100_000), format: String,
+    valid: ['y_10,c_crop,w_10,h_10'], invalid: ['y_10,w_10', 'y_1.5,c_crop,w_1,h_1'],
+  },
+  r: {
+    key: 'r', names: ['r', 'a'], sep: '_', phase: 'geometry', syntax: 'r_{deg}', default: 0,
+    doc: 'Rotate clockwise by any integer angle -360..360 (alias a_); right angles keep w_/h_ meaning the delivered box, other angles grow the canvas, filled with bg_.',
+    parse: (raw) => ((int('r', raw, -360, 360) % 360) + 360) % 360, format: String,
+    valid: ['r_90', 'r_-45', 'a_180', 'r_360', 'r_0'], invalid: ['r_361', 'r_45.5', 'r_x', 'r_90,a_90'],
+  },
+  fl_flip: {
+    key: 'fl_flip', names: ['fl_flip'], sep: ':', phase: 'geometry', syntax: 'fl_flip',
+    doc: 'Flip the delivered image vertically (upside down).',
+    parse: (raw) => flag('fl_flip', raw), format: () => undefined,
+    valid: ['fl_flip'], invalid: ['fl_flip:1', 'fl_flip,fl_flip'],
+  },
+  fl_mirror: {
+    key: 'fl_mirror', names: ['fl_mirror'], sep: ':', phase: 'geometry', syntax: 'fl_mirror',
+    doc: 'Mirror the delivered image horizontally (left-right).',
+    parse: (raw) => flag('fl_mirror', raw), format: () => undefined,
+    valid: ['fl_mirror', 'fl_mirror,fl_flip'], invalid: ['fl_mirror:yes'],
+  },
+  e_grayscale: {
+    key: 'e_grayscale', names: ['e_grayscale'], sep: ':', phase: 'effects', syntax: 'e_grayscale',
+    doc: 'Convert to shades of grey.',
+    parse: (raw) => flag('e_grayscale', raw), format: () => undefined,
+    valid: ['e_grayscale', 'e_grayscale,e_blur:3'], invalid: ['e_grayscale:1'],
+  },
+  e_sepia: {
+    key: 'e_sepia', names: ['e_sepia'], sep: ':', phase: 'effects', syntax: 'e_sepia',
+    doc: 'Sepia toning.',
+    parse: (raw) => flag('e_sepia', raw), format: () => undefined,
+    valid: ['e_sepia'], invalid: ['e_sepia:50'],
+  },
+  e_blur: {
+    key: 'e_blur', names: ['e_blur'], sep: ':', phase: 'effects', syntax: 'e_blur:{sigma}',
+    doc: 'Gaussian blur, sigma 0.3..1000 (sharp\'s bounds).',
+    parse: (raw) => decimal('e_blur', raw, 0.3, 1000), format: num,
+    valid: ['e_blur:5', 'e_blur:0.3', 'e_blur:1000'], invalid: ['e_blur', 'e_blur:0.1', 'e_blur:1001', 'e_blur:3,e_blur:5', 'e_blur_5'],
+  },
+  e_sharpen: {
+    key: 'e_sharpen', names: ['e_sharpen'], sep: ':', phase: 'effects', syntax: 'e_sharpen[:{sigma}]',
+    doc: 'Sharpen: bare for a fast mild sharpen, or with a gaussian sigma 0.000001..10 (sharp\'s bounds).',
+    parse: (raw) => (raw === undefined ? true : decimal('e_sharpen', raw, 0.000001, 10)),
+    format: (v) => (v === true ? undefined : num(v)),
+    valid: ['e_sharpen', 'e_sharpen:2', 'e_sharpen:0.5'], invalid: ['e_sharpen:11', 'e_sharpen:0', 'e_sharpen:'],
+  },
+  e_negate: {
+    key: 'e_negate', names: ['e_negate'], sep: ':', phase: 'effects', syntax: 'e_negate',
+    doc: 'Invert the colours (alpha is kept).',
+    parse: (raw) => flag('e_negate', raw), format: () => undefined,
+    valid: ['e_negate'], invalid: ['e_negate:true'],
+  },
+  e_tint: {
+    key: 'e_tint', names: ['e_tint'], sep: ':', phase: 'effects', syntax: 'e_tint:{hex}',
+    doc: 'Tint with a colour (rgb or rrggbb hex), keeping luminance.',
+    parse: (raw) => hexColour('e_tint', raw, false), format: str,
+    valid: ['e_tint:ff8800', 'e_tint:F80'], invalid: ['e_tint', 'e_tint:ff88', 'e_tint:gg0000', 'e_tint:ff880080'],
+  },
+  e_brightness: {
+    key: 'e_brightness', names: ['e_brightness'], sep: ':', phase: 'effects', syntax: 'e_brightness:{pct}', default: 100,
+    doc: 'Brightness in percent 0..500 (100 = unchanged).',
+    parse: (raw) => int('e_brightness', raw, 0, 500), format: String,
+    valid: ['e_brightness:120', 'e_brightness:0', 'e_brightness:100'], invalid: ['e_brightness', 'e_brightness:501', 'e_brightness:-1'],
+  },
+  e_saturation: {
+    key: 'e_saturation', names: ['e_saturation'], sep: ':', phase: 'effects', syntax: 'e_saturation:{pct}', default: 100,
+    doc: 'Saturation in percent 0..500 (100 = unchanged, 0 = grey).',
+    parse: (raw) => int('e_saturation', raw, 0, 500), format: String,
+    valid: ['e_saturation:50', 'e_saturation:200'], invalid: ['e_saturation:abc', 'e_saturation:600'],
+  },
+  rad: {
+    key: 'rad', names: ['rad'], sep: '_', phase: 'canvas', syntax: 'rad_{px} / rad_max', default: 0,
+    doc: 'Rounded corners of radius px, or rad_max for a circle/ellipse; transparent where the format allows, else bg_ (default white).',
+    parse: (raw, limits) => (raw === 'max' ? 'max' : int('rad', raw, 0, limits.maxOutputDim)),
+    format: (v) => String(v),
+    valid: ['rad_20', 'rad_max', 'rad_0'], invalid: ['rad_', 'rad_min', 'rad_-2', 'rad_99999'],
+  },
+  bg: {
+    key: 'bg', names: ['bg'], sep: '_', phase: 'canvas', syntax: 'bg_{hex}',
+    doc: 'Background colour (rgb, rrggbb or rrggbbaa hex) for pad, rotation, rounded corners and alpha flattening; without it: transparent where the format allows, else white.',
+    parse: (raw) => hexColour('bg', raw, true), format: str,
+    valid: ['bg_fff', 'bg_FF0000', 'bg_00000080'], invalid: ['bg_red', 'bg_ff', 'bg_fffff', 'bg_#fff'],
+  },
+  wm: {
+    key: 'wm', names: ['wm'], sep: '_', phase: 'watermark', syntax: 'wm_{imageId}',
+    doc: 'Watermark: composite another library image over the result.',
+    parse: (raw) => pattern('wm', raw, IMAGE_ID, 'an image id of 1..64 characters [A-Za-z0-9_-]'), format: str,
+    valid: ['wm_logo', 'wm_a-B_9'], invalid: ['wm_', 'wm_a.b', `wm_${'x'.repeat(65)}`],
+  },
+  wmg: {
+    key: 'wmg', names: ['wmg'], sep: '_', phase: 'watermark', syntax: 'wmg_{gravity}', default: 'south_east',
+    doc: 'Watermark position: a compass gravity (default south_east).',
+    parse: (raw) => oneOf('wmg', raw, COMPASS), format: str,
+    valid: ['wmg_north,wm_logo', 'wmg_center,wm_logo'], invalid: ['wmg_north', 'wmg_auto,wm_logo'],
+  },
+  wmo: {
+    key: 'wmo', names: ['wmo'], sep: '_', phase: 'watermark', syntax: 'wmo_{0..100}', default: 100,
+    doc: 'Watermark opacity in percent (default 100).',
+    parse: (raw) => int('wmo', raw, 0, 100), format: String,
+    valid: ['wmo_50,wm_logo', 'wmo_0,wm_logo'], invalid: ['wmo_50', 'wmo_101,wm_logo'],
+  },
+  wms: {
+    key: 'wms', names: ['wms'], sep: '_', phase: 'watermark', syntax: 'wms_{1..100}',
+    doc: 'Watermark width in percent of the output width (default: natural size, shrunk to fit).',
+    parse: (raw) => int('wms', raw, 1, 100), format: String,
+    valid: ['wms_25,wm_logo'], invalid: ['wms_25', 'wms_0,wm_logo', 'wms_101,wm_logo'],
+  },
+  q: {
+    key: 'q', names: ['q'], sep: '_', phase: 'encode', syntax: 'q_{1..100} / q_auto', default: 'auto',
+    doc: 'Quality 1..100, or q_auto (default) for a sensible per-format quality.',
+    parse: (raw) => (raw === 'auto' ? 'auto' : int('q', raw, 1, 100)), format: (v) => String(v),
+    valid: ['q_1', 'q_80', 'q_100', 'q_auto'], invalid: ['q_0', 'q_1000', 'q_best', 'q_50.5'],
+  },
+  f: {
+    key: 'f', names: ['f'], sep: '_', phase: 'encode', syntax: 'f_{format}',
+    doc: 'Output format: jpg (= jpeg), png, webp, avif, gif, or auto (best the client accepts; answers Vary: Accept). `.{ext}` on the id is a shorthand.',
+    parse: (raw) => {
+      const f = oneOf('f', raw, OUTPUT_NAMES);
+      return f === 'jpg' ? 'jpeg' : f;
+    },
+    format: str,
+    valid: ['f_jpg', 'f_jpeg', 'f_png', 'f_webp', 'f_avif', 'f_gif', 'f_auto'], invalid: ['f_exe', 'f_tiff', 'f_', 'f_WEBP'],
+  },
+  t: {
+    key: 't', names: ['t'], sep: '_', phase: 'meta', syntax: 't_{preset}',
+    doc: 'A named preset (stored list of options); URL options override it.',
+    parse: (raw) => pattern('t', raw, PRESET, 'a preset name of 1..64 characters [a-z0-9_-]'), format: str,
+    valid: ['t_card', 't_hero-2x'], invalid: ['t_', 't_Card', 't_a.b'],
+  },
+  exp: {
+    key: 'exp', names: ['exp'], sep: '_', phase: 'meta', syntax: 'exp_{unixSeconds}',
+    doc: 'Expiry (unix seconds); only meaningful in signed URLs.',
+    parse: (raw) => int('exp', raw, 0, 99_999_999_999), format: String,
+    valid: ['exp_1700000000', 'exp_0'], invalid: ['exp_-1', 'exp_soon', 'exp_1.5'],
+  },
+};
+
+/** Spec keys in canonical (alphabetical) order. */
+export const SPEC_KEYS = (Object.keys(registry) as SpecKey[]).sort();
+
+/** URL name (including aliases) → spec key. */
+export const NAME_TO_KEY: ReadonlyMap<string, SpecKey> = new Map(
+  SPEC_KEYS.flatMap((key) => registry[key].names.map((name): [string, SpecKey] => [name, key])),
+);
+
+export function opDef<K extends SpecKey>(key: K): OpDef<K> {
+  return registry[key];
+}
+
+/** `w_300`, `e_blur:5`, `fl_flip`: one canonical URL item, or undefined when the value is the default. */
+export function formatItem<K extends SpecKey>(key: K, value: NonNullable<Spec[K]>): string | undefined {
+  const def = opDef(key);
+  const text = def.format(value);
+  if (def.default !== undefined && text === def.format(def.default)) return undefined;
+  return text === undefined ? def.names[0] : `${def.names[0]}${def.sep}${text}`;
+}
