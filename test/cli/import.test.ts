@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLES } from '../helpers/app.js';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..', '..');
+let dir: string;
+const env = () => ({ ...process.env, DATA_DIR: path.join(dir, 'data'), CACHE_DIR: path.join(dir, 'cache'), LOG_LEVEL: 'silent' });
+const cli = (...args: string[]) => run(process.execPath, [path.join(root, 'bin/imgpath.js'), ...args], { env: env(), cwd: root });
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-cli-'));
+  const drop = path.join(dir, 'drop', 'nested');
+  await fs.mkdir(drop, { recursive: true });
+  await fs.copyFile(path.join(SAMPLES, 'dune-2mp.jpg'), path.join(dir, 'drop', 'dune.jpg'));
+  await fs.copyFile(path.join(SAMPLES, 'dragonfly-alpha.png'), path.join(drop, 'fly.png'));
+  await fs.copyFile(path.join(SAMPLES, 'dune-2mp.jpg'), path.join(drop, 'dune-copy.jpg'));
+  await fs.writeFile(path.join(drop, 'notes.txt'), 'not an image');
+});
+afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+
+describe('imgpath import', () => {
+  it('imports recursively, deduplicates, reports non-images and leaves them untouched (--json)', async () => {
+    const { stdout } = await cli('import', path.join(dir, 'drop'), '--json').catch((e) => e);
+    const lines = stdout.trim().split('\n').map((l: string) => JSON.parse(l));
+    const byFile = Object.fromEntries(lines.filter((l: { file?: string }) => l.file).map((l: { file: string }) => [path.basename(l.file), l]));
+    expect(byFile['dune.jpg'].status === 'imported' || byFile['dune-copy.jpg'].status === 'imported').toBe(true);
+    expect([byFile['dune.jpg'].status, byFile['dune-copy.jpg'].status].sort()).toEqual(['duplicate', 'imported']);
+    expect(byFile['dune.jpg'].id).toBe(byFile['dune-copy.jpg'].id);
+    expect(byFile['fly.png']).toMatchObject({ status: 'imported', width: 1000, height: 750, format: 'png' });
+    expect(byFile['notes.txt'].status).toBe('rejected');
+    expect(byFile['notes.txt'].error.code).toBe('unsupported_media_type');
+    expect(lines.at(-1).summary).toEqual({ imported: 2, duplicates: 1, rejected: 1 });
+    await expect(fs.readFile(path.join(dir, 'drop', 'nested', 'notes.txt'), 'utf8')).resolves.toBe('not an image');
+  });
+
+  it('signs a path that the server accepts', async () => {
+    const { stdout } = await cli('sign', 'abc123', 'w_300,f_webp', '--expires', '3600', '--json');
+    const { path: p } = JSON.parse(stdout);
+    expect(p).toMatch(/^\/img\/s--k1\.[A-Za-z0-9_-]{43}--\/w_300,f_webp,exp_\d+\/abc123$/);
+  });
+});
