@@ -2,6 +2,8 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { HTTPException } from 'hono/http-exception';
 import { authenticate, type BearerResolver } from './auth/authenticate.js';
 import { authRoutes } from './auth/auth.routes.js';
+import { limitManagementApi } from './auth/limits.js';
+import { resolveJwt } from './auth/tokens.js';
 import { keysRoutes } from './auth/keys.routes.js';
 import { signRoutes } from './auth/sign.routes.js';
 import type { Deps } from './deps.js';
@@ -12,6 +14,7 @@ import { router } from './http.js';
 import { imagesRoutes } from './library/images.routes.js';
 import { presetsRoutes } from './library/presets.routes.js';
 import { tasksRoutes } from './library/tasks.routes.js';
+import { observeRequests } from './ops/observe.js';
 import { opsRoutes } from './ops/ops.routes.js';
 import { randomRoutes } from './random/random.routes.js';
 
@@ -27,10 +30,13 @@ export interface AppOptions {
 export function createApp(deps: Deps, opts: AppOptions = {}) {
   const app = router();
 
+  // First, so the request id, the log line and the metrics cover every response, errors included.
+  app.use('*', observeRequests(deps));
   // Probes and metrics answer before authentication: a load balancer carries no key.
   app.route('/', opsRoutes(deps));
 
-  app.use('*', authenticate(deps, opts.resolvers));
+  app.use('*', authenticate(deps, [resolveJwt, ...(opts.resolvers ?? [])]));
+  app.use('*', limitManagementApi(deps));
   app.route('/', imgRoutes(deps));
   app.route('/', infoRoutes(deps));
   app.route('/', randomRoutes(deps));

@@ -62,6 +62,8 @@ export const configSchema = z.object({
   ALLOW_REGISTRATION: bool.default(true),
   /** Signed URLs with exp_ may have their expiry rounded up to this many seconds so CDNs share entries. */
   SIGNATURE_EXPIRY_BUCKET: int(0, 86_400).default(0),
+  /** How often /random looks for library changes made by other processes sharing the DB (0 = never). */
+  RANDOM_RESYNC_SECONDS: int(0, 86_400).default(30),
 
   // Cache budgets: sized for a 1-2 GB VM; the memory tier holds hot renditions only.
   MEMORY_CACHE_MB: int(0, 65_536).default(256),
@@ -88,6 +90,10 @@ export const configSchema = z.object({
   RATE_LIMIT_API_PER_MIN: int(0, 1_000_000).default(600),
   RATE_LIMIT_MISS_PER_MIN: int(0, 1_000_000).default(1200),
   RATE_LIMIT_LOGIN_PER_MIN: int(0, 1_000).default(10),
+  /** Per-IP limits see the socket address; behind a reverse proxy set this so the last X-Forwarded-For hop is used instead. */
+  TRUST_PROXY: bool.default(false),
+  /** log2 of scrypt's N for password hashes (17 = OWASP minimum, 128 MiB per hash); lower only on tiny machines or in tests. */
+  SCRYPT_COST: int(14, 20).default(17),
 
   /** `public` serves /metrics to anyone, `admin` needs an admin key, `off` disables it. */
   METRICS: z.enum(['public', 'admin', 'off']).default('admin'),

@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import type { Config } from './config.js';
 import { ApiKeys } from './auth/keys.js';
 import { loadSecrets, type Secrets } from './auth/secrets.js';
-import { PassthroughCache } from './cache/passthrough.js';
+import { createCache } from './cache/index.js';
 import type { RenditionCache } from './cache/types.js';
 import { openDb, type Db } from './db/client.js';
 import { createLogger, type Logger } from './log.js';
 import { LocalStore } from './storage/local.js';
 import type { BlobStore } from './storage/store.js';
 import type { ImageRow } from './db/schema.js';
+import type { Metrics } from './ops/metrics.js';
 
 /** Everything the app needs from the outside world; tests build their own. */
 export interface Deps {
@@ -22,6 +23,8 @@ export interface Deps {
   /** Unix seconds; injectable so expiry tests need no sleeping. */
   clock: () => number;
   events: LibraryEvents;
+  /** Prometheus registry and recorders; `createApp` makes one when absent (src/ops/metrics.ts). */
+  metrics?: Metrics;
 }
 
 /** Library changes other parts follow by themselves (random pool, metrics, cache purge). */
@@ -40,15 +43,16 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
   fs.mkdirSync(config.cacheDir, { recursive: true });
   const db = overrides.db ?? openDb(config.dbFile);
   const keys = overrides.keys ?? new ApiKeys(db);
+  const log = overrides.log ?? createLogger(config);
   if (config.ADMIN_API_KEY) keys.ensureBootstrap(config.ADMIN_API_KEY);
   return {
     config,
     db,
     store: overrides.store ?? new LocalStore(config.dataDir),
-    cache: overrides.cache ?? new PassthroughCache(),
+    cache: overrides.cache ?? createCache(config, db, log),
     secrets: overrides.secrets ?? loadSecrets(config),
     keys,
-    log: overrides.log ?? createLogger(config),
+    log,
     clock: overrides.clock ?? (() => Math.floor(Date.now() / 1000)),
     events: overrides.events ?? emptyEvents(),
   };

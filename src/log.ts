@@ -1,22 +1,98 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
 import type { Config } from './config.js';
 
 export type { Logger };
 
-/** Paths whose values never reach a log line: keys, tokens, passwords, signatures. */
+/**
+ * Paths whose values never reach a log line: keys, tokens, passwords, secrets. Request URLs
+ * are cleaned separately (`redactUrl`) because a secret there is inside a string, not a field.
+ */
 export const REDACT = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'req.headers.cookie',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'headers.cookie',
   'password',
   'key',
   'token',
+  'secret',
+  'authorization',
   '*.password',
   '*.key',
   '*.token',
   '*.secret',
+  '*.authorization',
+  '*["x-api-key"]',
+  '*.ADMIN_API_KEY',
+  '*.SIGNING_KEYS',
+  '*.JWT_SECRET',
+  '*.S3_SECRET_ACCESS_KEY',
 ];
 
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'>): Logger {
-  return pino({ level: config.LOG_LEVEL, redact: { paths: REDACT, censor: '[redacted]' } });
+/** Query parameters that carry credentials (`?key=` for plain `<img src>` use, `?token=` policy JWTs). */
+const SECRET_PARAMS = /^(key|token|api_?key|access_?token|password|passwd|secret|jwt|auth)$/i;
+
+/** The URL as it may be logged: credential parameters keep their name, lose their value. */
+export function redactUrl(pathAndQuery: string): string {
+  const q = pathAndQuery.indexOf('?');
+  if (q < 0) return pathAndQuery;
+  const query = pathAndQuery
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = decodeSafe(eq < 0 ? pair : pair.slice(0, eq));
+      return SECRET_PARAMS.test(name) ? `${pair.slice(0, eq < 0 ? pair.length : eq)}=[redacted]` : pair;
+    })
+    .join('&');
+  return `${pathAndQuery.slice(0, q)}?${query}`;
+}
+
+function decodeSafe(s: string) {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
+export type LogConfig = Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'LOG_FILE' | 'LOG_FILE_MAX_MB' | 'LOG_FILE_COUNT'>>;
+
+/**
+ * JSON lines on stdout (what log shippers read); human-readable when stdout is a terminal;
+ * plus an optional size-rotated file. `destination` replaces stdout (tests capture lines).
+ */
+export function createLogger(config: LogConfig, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
+    level: config.LOG_LEVEL,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    base: { pid: process.pid },
+  };
+  const console = destination ?? (process.stdout.isTTY ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' }) : pino.destination({ fd: 1, sync: true }));
+  if (!config.LOG_FILE) return pino(options, console);
+  // pino-roll runs in a worker thread (pino.transport) so file I/O never blocks a request;
+  // pino flushes the worker on process exit.
+  const file = pino.transport({
+    target: 'pino-roll',
+    options: { file: config.LOG_FILE, size: `${config.LOG_FILE_MAX_MB ?? 10}m`, limit: { count: config.LOG_FILE_COUNT ?? 5 }, mkdir: true },
+  });
+  return pino(options, pino.multistream([
+    { stream: console, level: 'trace' },
+    { stream: file, level: 'trace' },
+  ]));
+}
+
+/** Wait (at most `maxMs`) until buffered lines are written; used right before exit. */
+export function flushLogger(log: Logger, maxMs = 1_000): Promise<void> {
+  return new Promise((resolve) => {
+    setTimeout(resolve, maxMs).unref();
+    try {
+      log.flush(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
 }

@@ -1,8 +1,15 @@
+import type { Server } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
+import { flushUsage } from './auth/state.js';
+import { configureSharp } from './cache/runtime.js';
 import { firstStart } from './bootstrap.js';
+import { startInbox } from './library/inbox.js';
+import { resumeTasks, stopTasks } from './library/tasks.js';
 import type { Config } from './config.js';
 import { createDeps, type Deps } from './deps.js';
+import { metricsOnlyRoutes } from './ops/ops.routes.js';
+import { trackRequests } from './ops/shutdown.js';
 
 export interface RunningServer {
   deps: Deps;
@@ -13,11 +20,20 @@ export interface RunningServer {
 
 /** Process-facing part: build deps, bind the port, run first-start, stop cleanly. */
 export async function startServer(config: Config, overrides: Partial<Deps> = {}): Promise<RunningServer> {
+  configureSharp(config);
   const deps = await createDeps(config, overrides);
   const app = createApp(deps);
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
   });
+  const requests = trackRequests(server as Server);
+  // A dedicated metrics port keeps scrapes off the public port (bind it to a private network).
+  const metricsServer = config.METRICS_PORT > 0 && config.METRICS !== 'off'
+    ? await new Promise<ServerType>((resolve) => {
+        const s = serve({ fetch: metricsOnlyRoutes(deps).fetch, port: config.METRICS_PORT, hostname: config.HOST }, () => resolve(s));
+      })
+    : undefined;
+  if (metricsServer) deps.log.info({ port: config.METRICS_PORT }, 'metrics served on their own port');
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
@@ -29,12 +45,26 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
     process.stdout.write(`\n  Admin API key (shown once, store it now): ${first.adminKey}\n\n`);
   }
   for (const u of first.exampleUrls) deps.log.info(`example: ${u}`);
+  const inbox = config.inboxDir ? await startInbox(deps, config.inboxDir) : undefined;
+  const resumed = resumeTasks(deps);
+  if (resumed) deps.log.info({ tasks: resumed }, 're-queued tasks left by the previous process');
   deps.log.info({ url }, 'imgpath listening');
 
-  const close = async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await deps.cache.close();
-    deps.db.$client.close();
-  };
+  // Stop accepting, let in-flight requests (and their renders) finish within
+  // SHUTDOWN_TIMEOUT_MS, then flush the cache before the DB it indexes into is closed.
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const stopMetrics = metricsServer && new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      (metricsServer as Server | undefined)?.closeAllConnections();
+      await inbox?.close();
+      const { forced } = await requests.drain(config.SHUTDOWN_TIMEOUT_MS);
+      if (forced) deps.log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline reached: cut the requests still running');
+      await stopMetrics;
+      await stopTasks(deps);
+      await deps.cache.close();
+      flushUsage(deps); // per-key counters still batched in memory
+      deps.db.$client.close();
+    })());
   return { deps, server, url, close };
 }

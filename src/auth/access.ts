@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { ImageRow } from '../db/schema.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import type { Spec } from '../spec/index.js';
-import { hasScope, type Principal } from './principal.js';
+import { ANONYMOUS, hasScope, type PolicyClaims, type Principal } from './principal.js';
 
 /**
  * The access policy of SPEC §2 for every route that renders (/img, /random, /info):
@@ -21,8 +21,13 @@ export function canSee(p: Principal, image: ImageRow, signed: boolean): boolean 
     case 'user':
       return p.admin || p.userId === image.ownerId;
     case 'policy':
-      return (p.policy.ids?.includes(image.id) ?? false) || (p.policy.owner !== undefined && p.policy.owner === image.ownerId);
+      return policyCovers(p.policy, image);
   }
+}
+
+/** Whether a policy token names this image (by id, or by its owner). */
+export function policyCovers(policy: PolicyClaims, image: Pick<ImageRow, 'id' | 'ownerId'>): boolean {
+  return (policy.ids?.includes(image.id) ?? false) || (policy.owner !== undefined && policy.owner === image.ownerId);
 }
 
 /** Options an anonymous caller may always use: a named preset, and the output format. */
@@ -32,17 +37,25 @@ const ANONYMOUS_OPTIONS = new Set(['t', 'f']);
  * Throws when `p` may not render `spec`. Signed URLs are the server's own word; keys need the
  * `deliver` scope; anonymous callers get originals and presets unless ALLOW_UNSIGNED_TRANSFORMS.
  */
-export function checkOptionsAllowed(p: Principal, spec: Spec, signed: boolean, config: Pick<Config, 'ALLOW_UNSIGNED_TRANSFORMS'>) {
+export function checkOptionsAllowed(
+  p: Principal,
+  spec: Spec,
+  signed: boolean,
+  config: Pick<Config, 'ALLOW_UNSIGNED_TRANSFORMS'>,
+  image?: Pick<ImageRow, 'id' | 'ownerId'>,
+) {
   if (signed) return;
   const keys = Object.keys(spec).filter((k) => spec[k as keyof Spec] !== undefined);
-  switch (p.kind) {
+  // A token for image A grants nothing on (public) image B: there its bearer is a stranger.
+  const who: Principal = p.kind === 'policy' && image && !policyCovers(p.policy, image) ? ANONYMOUS : p;
+  switch (who.kind) {
     case 'key':
       if (!hasScope(p, 'deliver')) throw new ForbiddenError('This API key lacks the "deliver" scope', 'missing_scope', { scope: 'deliver' });
       return;
     case 'user':
       return;
     case 'policy':
-      checkPolicy(p.policy, spec);
+      checkPolicy(who.policy, spec, keys);
       return;
     case 'anonymous':
       if (config.ALLOW_UNSIGNED_TRANSFORMS || keys.every((k) => ANONYMOUS_OPTIONS.has(k))) return;
@@ -54,17 +67,23 @@ export function checkOptionsAllowed(p: Principal, spec: Spec, signed: boolean, c
   }
 }
 
-function checkPolicy(policy: Exclude<Principal, { kind: 'anonymous' | 'key' | 'user' }>['policy'], spec: Spec) {
+function checkPolicy(policy: PolicyClaims, spec: Spec, keys: string[]) {
   const deny = (message: string) => {
     throw new ForbiddenError(message, 'outside_policy');
   };
   if (policy.presets && spec.t && !policy.presets.includes(spec.t)) deny(`Preset ${spec.t} is not allowed by this token`);
   if (policy.formats && spec.f && spec.f !== 'auto' && !policy.formats.includes(spec.f)) deny(`Format ${spec.f} is not allowed by this token`);
+  // Presets without a width range: the token grants exactly those presets, not free transforms.
+  if (policy.presets && !policy.width && keys.some((k) => !ANONYMOUS_OPTIONS.has(k) && k !== 'exp')) {
+    deny(`This token allows the presets ${policy.presets.join(', ')} (t_…) and f_ only`);
+  }
   if (policy.width) {
     const w = spec.w;
     if (w === undefined && !spec.t) deny('This token requires w_ within its width range');
-    if (w !== undefined && ((policy.width.min !== undefined && w < policy.width.min) || (policy.width.max !== undefined && w > policy.width.max))) {
-      deny(`w_${w} is outside this token's width range ${policy.width.min ?? 1}..${policy.width.max ?? '∞'}`);
+    // dpr_ multiplies w_: w_1600,dpr_4 would otherwise render 6400 px under a 1600 px policy.
+    const effective = w === undefined ? undefined : w * (spec.dpr ?? 1);
+    if (effective !== undefined && ((policy.width.min !== undefined && effective < policy.width.min) || (policy.width.max !== undefined && effective > policy.width.max))) {
+      deny(`w_${w}${spec.dpr ? ` at dpr_${spec.dpr}` : ''} is outside this token's width range ${policy.width.min ?? 1}..${policy.width.max ?? '∞'}`);
     }
   }
 }

@@ -1,7 +1,126 @@
 import type { Deps } from '../deps.js';
-import { router } from '../http.js';
+import { NotFoundError, ForbiddenError, UnauthorizedError } from '../errors.js';
+import { createRoute, errorSchemaRef, router, z } from '../http.js';
+import { requireCaller } from './guards.js';
+import { MAX_PASSWORD_LENGTH } from './passwords.js';
+import { enforce } from './ratelimit.js';
+import { authState, clientIp } from './state.js';
+import { issueSession } from './tokens.js';
+import { USERNAME_RULE, publicUser } from './users.js';
 
-// Placeholder: routes are added by the issue that owns this module.
-export function authRoutes(_deps: Deps) {
-  return router();
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((code) => [code, { description: 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
+
+const UserSchema = z
+  .object({ id: z.number().int(), username: z.string(), role: z.enum(['admin', 'user']), createdAt: z.number().int() })
+  .openapi('User');
+
+const Credentials = z
+  .object({
+    username: z.string().min(1).max(64).openapi({ description: USERNAME_RULE, example: 'ada' }),
+    password: z.string().min(1).max(MAX_PASSWORD_LENGTH).openapi({ description: '8 or more characters', example: 'correct horse battery staple' }),
+  })
+  .openapi('Credentials');
+
+const Session = z
+  .object({
+    token: z.string().openapi({ description: 'Session JWT: send as Authorization: Bearer <token>' }),
+    tokenType: z.literal('Bearer'),
+    expiresAt: z.number().int().openapi({ description: 'Unix seconds' }),
+    user: UserSchema,
+  })
+  .openapi('Session');
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const register = createRoute({
+  method: 'post',
+  path: '/auth/register',
+  tags: ['auth'],
+  summary: 'Create a user (the first user becomes admin). Closed when ALLOW_REGISTRATION=false, except for admins.',
+  request: { body: { content: { 'application/json': { schema: Credentials } }, required: true } },
+  responses: { 201: json(Session, 'The new user, already logged in'), ...errors(400, 403, 409, 429) },
+});
+
+const login = createRoute({
+  method: 'post',
+  path: '/auth/login',
+  tags: ['auth'],
+  summary: 'Exchange a username and password for a session JWT',
+  request: { body: { content: { 'application/json': { schema: Credentials } }, required: true } },
+  responses: { 200: json(Session, 'A session token'), ...errors(400, 401, 429) },
+});
+
+const me = createRoute({
+  method: 'get',
+  path: '/auth/me',
+  tags: ['auth'],
+  summary: 'Who the credentials belong to',
+  responses: {
+    200: json(
+      z.object({
+        kind: z.enum(['user', 'key']),
+        admin: z.boolean(),
+        user: UserSchema.nullable(),
+        key: z.object({ id: z.string(), scopes: z.array(z.string()) }).nullable(),
+      }),
+      'The caller',
+    ),
+    ...errors(401, 403),
+  },
+});
+
+export function authRoutes(deps: Deps) {
+  const app = router();
+  const state = authState(deps);
+
+  app.openapi(register, async (c) => {
+    const { username, password } = c.req.valid('json');
+    const p = c.get('principal');
+    const byAdmin = (p.kind === 'user' || p.kind === 'key') && p.admin;
+    // Hashing is deliberately expensive, so sign-ups share the login budget per address.
+    if (!byAdmin) enforce(state.login, `ip:${clientIp(c, deps.config.TRUST_PROXY)}`);
+    if (!deps.config.ALLOW_REGISTRATION && !byAdmin) throw new ForbiddenError('Registration is closed on this server; ask an admin', 'registration_closed');
+    const user = await state.users.create(username, password, byAdmin ? 'user' : 'first-is-admin');
+    deps.log.info({ userId: user.id, username: user.username, role: user.role }, 'user registered');
+    const session = await issueSession(deps, user.id);
+    return c.json({ ...session, tokenType: 'Bearer' as const, user: publicUser(user) }, 201);
+  });
+
+  app.openapi(login, async (c) => {
+    const { username, password } = c.req.valid('json');
+    const ip = clientIp(c, deps.config.TRUST_PROXY);
+    // Per address (one attacker, many names) and per name (many addresses, one victim); both
+    // before the KDF runs, so a flood costs a map lookup, not 128 MiB of scrypt each.
+    const headers = enforce(state.login, `ip:${ip}`);
+    enforce(state.login, `user:${username.trim().toLowerCase()}`);
+    const user = await state.users.authenticate(username, password);
+    if (!user) {
+      deps.log.warn({ username: username.slice(0, 64), ip }, 'login failed');
+      // Same answer for an unknown name and a wrong password: no hint which part was wrong.
+      throw new UnauthorizedError('Invalid username or password', 'invalid_credentials');
+    }
+    deps.log.info({ userId: user.id, ip }, 'login');
+    const session = await issueSession(deps, user.id);
+    for (const [k, v] of Object.entries(headers)) c.header(k, v);
+    return c.json({ ...session, tokenType: 'Bearer' as const, user: publicUser(user) }, 200);
+  });
+
+  app.openapi(me, (c) => {
+    const p = requireCaller(c);
+    const userId = p.kind === 'user' ? p.userId : p.userId;
+    const row = userId !== null ? state.users.get(userId) : undefined;
+    if (p.kind === 'user' && !row) throw new NotFoundError('User no longer exists', 'user_not_found');
+    return c.json(
+      {
+        kind: p.kind,
+        admin: p.admin,
+        user: row ? publicUser(row) : null,
+        key: p.kind === 'key' ? { id: p.keyId, scopes: p.scopes } : null,
+      },
+      200,
+    );
+  });
+
+  return app;
 }

@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js';
 import { UnauthorizedError } from '../errors.js';
 import { parseScopes } from './keys.js';
 import { ANONYMOUS, type Principal } from './principal.js';
+import { authState, clientIp, requestScope, scopeFor } from './state.js';
 
 export type AuthVariables = { principal: Principal };
 
@@ -27,7 +28,11 @@ export function authenticate(deps: Deps, resolvers: BearerResolver[] = []): Midd
       principal = principalForKey(deps, token) ?? (await resolveToken(deps, resolvers, token)) ?? fail('Invalid or expired token', 'invalid_token');
     }
     c.set('principal', principal);
-    await next();
+    const scope = scopeFor(principal, clientIp(c, deps.config.TRUST_PROXY));
+    const usage = authState(deps).usage;
+    if (scope.keyId) usage.request(scope.keyId);
+    await requestScope.run(scope, next);
+    if (scope.keyId && c.req.method !== 'HEAD') usage.bytes(scope.keyId, Number(c.res.headers.get('content-length') ?? 0));
   };
 }
 

@@ -1,7 +1,179 @@
+import type { Context } from 'hono';
 import type { Deps } from '../deps.js';
-import { router } from '../http.js';
+import type { ApiKeyRow } from '../db/schema.js';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../errors.js';
+import { createRoute, errorSchemaRef, router, z, type Env } from '../http.js';
+import { requireCaller, type Caller } from './guards.js';
+import { SCOPES, parseScopes } from './keys.js';
+import { authState, flushUsage } from './state.js';
 
-// Placeholder: routes are added by the issue that owns this module.
-export function keysRoutes(_deps: Deps) {
-  return router();
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((code) => [code, { description: 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const Usage = z.object({ requests: z.number().int(), renders: z.number().int(), bytesServed: z.number().int() }).openapi('KeyUsage');
+
+const KeyInfo = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string().openapi({ description: 'First characters of the key, to recognise it' }),
+    scopes: z.array(z.enum(SCOPES)),
+    userId: z.number().int().nullable(),
+    createdAt: z.number().int(),
+    lastUsedAt: z.number().int().nullable(),
+    revokedAt: z.number().int().nullable(),
+    usage: Usage,
+  })
+  .openapi('ApiKey');
+
+const NewKey = z
+  .object({
+    id: z.string(),
+    key: z.string().openapi({ description: 'The secret: shown once, store it now' }),
+    prefix: z.string(),
+    scopes: z.array(z.enum(SCOPES)),
+    name: z.string(),
+  })
+  .openapi('NewApiKey');
+
+const KeyId = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' }, example: 'key_0123456789ab' }) });
+
+const createKey = createRoute({
+  method: 'post',
+  path: '/keys',
+  tags: ['keys'],
+  summary: 'Create an API key (the secret is in this answer only). Only admins may grant the admin scope.',
+  request: {
+    body: {
+      content: {
+        'application/json': {
+          schema: z.object({
+            name: z.string().max(100).default(''),
+            scopes: z.array(z.enum(SCOPES)).min(1).max(3).default(['deliver']),
+            userId: z.number().int().positive().optional().openapi({ description: 'Admins only: the owner of the new key' }),
+          }),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: { 201: json(NewKey, 'The new key'), ...errors(400, 401, 403, 429) },
+});
+
+const listKeys = createRoute({
+  method: 'get',
+  path: '/keys',
+  tags: ['keys'],
+  summary: 'Your keys (admins: every key); never the secrets',
+  responses: { 200: json(z.object({ keys: z.array(KeyInfo) }), 'Keys, newest first'), ...errors(401, 403, 429) },
+});
+
+const rotateKey = createRoute({
+  method: 'post',
+  path: '/keys/{id}/rotate',
+  tags: ['keys'],
+  summary: 'Replace the secret of a key (same id, scopes and counters); the old secret stops working at once',
+  request: { params: KeyId },
+  responses: { 200: json(NewKey, 'The new secret'), ...errors(401, 403, 404, 429) },
+});
+
+const revokeKey = createRoute({
+  method: 'delete',
+  path: '/keys/{id}',
+  tags: ['keys'],
+  summary: 'Revoke a key; it stops working on the next request',
+  request: { params: KeyId },
+  responses: { 204: { description: 'Revoked' }, ...errors(401, 403, 404, 429) },
+});
+
+const keyUsage = createRoute({
+  method: 'get',
+  path: '/keys/{id}/usage',
+  tags: ['keys'],
+  summary: 'Usage counters of a key: requests, renders (cache misses), bytes served',
+  request: { params: KeyId },
+  responses: { 200: json(Usage.extend({ id: z.string(), lastUsedAt: z.number().int().nullable() }), 'Counters'), ...errors(401, 403, 404, 429) },
+});
+
+function keyInfo(row: ApiKeyRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    scopes: parseScopes(row.scopes),
+    userId: row.userId,
+    createdAt: row.createdAt,
+    lastUsedAt: row.lastUsedAt,
+    revokedAt: row.revokedAt,
+    usage: { requests: row.requests, renders: row.renders, bytesServed: row.bytesServed },
+  };
+}
+
+/** Keys are managed from a session or with an admin key: a leaked delivery key must not mint more keys. */
+function keyManager(c: Context<Env>): Caller {
+  const p = requireCaller(c);
+  if (p.kind === 'key' && !p.admin) throw new ForbiddenError('Managing keys needs a user session or an admin-scoped key', 'missing_scope', { scope: 'admin' });
+  return p;
+}
+
+export function keysRoutes(deps: Deps) {
+  const app = router();
+  const state = authState(deps);
+
+  /** The key if `p` may manage it; 404 otherwise, so key ids of others are not confirmed. */
+  const ownKey = (p: Caller, id: string) => {
+    const row = deps.keys.get(id);
+    if (!row || (!p.admin && row.userId !== p.userId)) throw new NotFoundError(`No key ${id}`, 'key_not_found');
+    return row;
+  };
+
+  app.openapi(createKey, (c) => {
+    const p = keyManager(c);
+    const body = c.req.valid('json');
+    if (body.scopes.includes('admin') && !p.admin) throw new ForbiddenError('Only admins may create admin-scoped keys', 'admin_required');
+    if (body.userId !== undefined && !p.admin) throw new ForbiddenError('Only admins may create keys for other users', 'admin_required');
+    if (body.userId !== undefined && !state.users.get(body.userId)) throw new BadRequestError(`No user ${body.userId}`, { field: 'userId' });
+    const scopes = [...new Set(body.scopes)];
+    const created = deps.keys.create({ userId: body.userId ?? p.userId, name: body.name, scopes });
+    deps.log.info({ keyId: created.id, prefix: created.prefix, scopes, by: p.kind === 'key' ? p.keyId : `user:${p.userId}` }, 'api key created');
+    return c.json(created, 201);
+  });
+
+  app.openapi(listKeys, (c) => {
+    const p = keyManager(c);
+    flushUsage(deps);
+    const rows = p.admin ? deps.keys.list() : deps.keys.list(p.userId);
+    return c.json({ keys: rows.map(keyInfo) }, 200);
+  });
+
+  app.openapi(rotateKey, (c) => {
+    const p = keyManager(c);
+    const { id } = c.req.valid('param');
+    ownKey(p, id);
+    const rotated = deps.keys.rotate(id);
+    if (!rotated) throw new NotFoundError(`Key ${id} is revoked`, 'key_not_found');
+    deps.log.info({ keyId: id, prefix: rotated.prefix }, 'api key rotated');
+    return c.json(rotated, 200);
+  });
+
+  app.openapi(revokeKey, (c) => {
+    const p = keyManager(c);
+    const { id } = c.req.valid('param');
+    const row = ownKey(p, id);
+    if (!row.revokedAt) deps.keys.revoke(id);
+    deps.log.info({ keyId: id }, 'api key revoked');
+    return c.body(null, 204);
+  });
+
+  app.openapi(keyUsage, (c) => {
+    // A key may read its own counters (a client checking its budget); managers read any of theirs.
+    const p = requireCaller(c);
+    const { id } = c.req.valid('param');
+    flushUsage(deps);
+    const row = p.kind === 'key' && p.keyId === id ? deps.keys.get(id)! : ownKey(p.kind === 'key' ? keyManager(c) : p, id);
+    return c.json({ id: row.id, requests: row.requests, renders: row.renders, bytesServed: row.bytesServed, lastUsedAt: row.lastUsedAt }, 200);
+  });
+
+  return app;
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { apiKeys, type ApiKeyRow } from '../db/schema.js';
 
@@ -29,7 +29,16 @@ export function parseScopes(raw: string): Scope[] {
 
 /** A key is only ever returned in clear by create and rotate; the DB holds its hash. */
 export class ApiKeys {
-  constructor(private readonly db: Db) {}
+  /** Runs on every keyed request: prepared once, so the SQL is not rebuilt per request. */
+  private readonly liveByHash;
+
+  constructor(private readonly db: Db) {
+    this.liveByHash = db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.hash, sql.placeholder('hash')), isNull(apiKeys.revokedAt)))
+      .prepare();
+  }
 
   create(opts: { userId?: number | null; name?: string; scopes: Scope[]; id?: string; secret?: string }): CreatedKey {
     const key = opts.secret ?? generateKeySecret();
@@ -45,11 +54,7 @@ export class ApiKeys {
   /** The live (not revoked) key row for a presented secret, if any. */
   verify(secret: string): ApiKeyRow | undefined {
     if (secret.length < 16 || secret.length > 256) return undefined;
-    return this.db
-      .select()
-      .from(apiKeys)
-      .where(and(eq(apiKeys.hash, hashKey(secret)), isNull(apiKeys.revokedAt)))
-      .get();
+    return this.liveByHash.get({ hash: hashKey(secret) });
   }
 
   get(id: string) {

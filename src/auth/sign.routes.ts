@@ -1,7 +1,107 @@
 import type { Deps } from '../deps.js';
-import { router } from '../http.js';
+import { parseOptions, visibleImage } from '../delivery/deliver.js';
+import { BadRequestError } from '../errors.js';
+import { createRoute, errorSchemaRef, router, z } from '../http.js';
+import { IMAGE_ID } from '../library/ids.js';
+import type { OutputFormat } from '../spec/index.js';
+import { requireCaller } from './guards.js';
+import type { PolicyClaims } from './principal.js';
+import { bucketExpiry, signedImagePath } from './signature.js';
+import { issuePolicyToken } from './tokens.js';
 
-// Placeholder: routes are added by the issue that owns this module.
-export function signRoutes(_deps: Deps) {
-  return router();
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((code) => [code, { description: 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
+
+const YEAR = 365 * 24 * 3600;
+const FORMAT_NAMES = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif'] as const;
+const imageId = z.string().regex(IMAGE_ID, 'an image id');
+
+const SignRequest = z
+  .object({
+    id: imageId.optional(),
+    ids: z.array(imageId).min(1).max(1000).optional().openapi({ description: 'Policy tokens only: several images' }),
+    options: z.string().max(2048).optional().openapi({ description: 'URL options to sign, e.g. w_300,f_webp ("" = the original)', example: 'w_300,f_webp' }),
+    ext: z.enum(FORMAT_NAMES).optional().openapi({ description: 'Extension for the signed URL (shorthand for f_)' }),
+    policy: z
+      .object({
+        width: z.object({ min: z.number().int().min(1).optional(), max: z.number().int().min(1).optional() }).optional(),
+        formats: z.array(z.enum(FORMAT_NAMES)).min(1).optional(),
+        presets: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)).min(1).max(100).optional(),
+      })
+      .strict()
+      .optional()
+      .openapi({ description: 'Ask for a policy token instead of one signed URL: it covers a whole srcset' }),
+    expiresIn: z.number().int().min(1).max(YEAR).optional().openapi({ description: 'Seconds; URLs without it never expire, tokens default to 3600', example: 3600 }),
+  })
+  .strict()
+  .openapi('SignRequest');
+
+const SignResponse = z
+  .object({
+    url: z.string().optional(),
+    path: z.string().optional(),
+    token: z.string().optional(),
+    expiresAt: z.number().int().nullable(),
+  })
+  .openapi('SignResponse');
+
+const sign = createRoute({
+  method: 'post',
+  path: '/sign',
+  tags: ['auth'],
+  summary: 'Sign a delivery URL ({id, options}) or mint a policy token ({id|ids, policy}) for a frontend',
+  request: { body: { content: { 'application/json': { schema: SignRequest } }, required: true } },
+  responses: {
+    200: { description: '`{url}` for options, `{token}` for a policy', content: { 'application/json': { schema: SignResponse } } },
+    ...errors(400, 401, 403, 404, 429),
+  },
+});
+
+export function signRoutes(deps: Deps) {
+  const app = router();
+
+  app.openapi(sign, async (c) => {
+    // Signing is delivering by proxy: the caller needs delivery rights and must see each image.
+    const p = requireCaller(c, 'deliver');
+    const body = c.req.valid('json');
+    const now = deps.clock();
+
+    if (body.policy) {
+      if (body.options !== undefined || body.ext !== undefined) throw new BadRequestError('Send either options (a signed URL) or policy (a token), not both');
+      const ids = body.ids ?? (body.id ? [body.id] : undefined);
+      for (const id of ids ?? []) visibleImage(deps, id, p, false);
+      if (!ids && p.userId === null) throw new BadRequestError('This key has no owner: name the images with id or ids', { field: 'id' });
+      const { width, formats, presets } = body.policy;
+      if (width?.min !== undefined && width.max !== undefined && width.min > width.max) throw new BadRequestError('policy.width.min must not exceed policy.width.max', { field: 'policy.width' });
+      const maxDim = deps.config.MAX_OUTPUT_DIM;
+      if ((width?.min ?? 0) > maxDim || (width?.max ?? 0) > maxDim) throw new BadRequestError(`policy.width must be within 1..${maxDim} (MAX_OUTPUT_DIM)`, { field: 'policy.width' });
+      const policy: PolicyClaims = {
+        ...(ids ? { ids } : { owner: p.userId! }),
+        ...(presets ? { presets: [...new Set(presets)] } : {}),
+        ...(width ? { width } : {}),
+        ...(formats ? { formats: [...new Set(formats.map((f): OutputFormat => (f === 'jpg' ? 'jpeg' : f)))] } : {}),
+      };
+      const issuer = p.kind === 'key' ? `key:${p.keyId}` : `user:${p.userId}`;
+      const { token, expiresAt } = await issuePolicyToken(deps, policy, body.expiresIn ?? 3600, issuer);
+      deps.log.info({ by: issuer, ids: ids?.length ?? 0, expiresAt }, 'policy token issued');
+      return c.json({ token, expiresAt }, 200);
+    }
+
+    if (!body.id || body.ids) throw new BadRequestError('A signed URL is for one image: send id (ids is for policy tokens)', { field: 'id' });
+    const options = body.options ?? '';
+    // Parse now so a bad option is a 400 here, not a broken URL on a page later.
+    const spec = parseOptions(deps, options, body.ext);
+    visibleImage(deps, body.id, p, false);
+    const expiresAt = body.expiresIn !== undefined ? now + body.expiresIn : undefined;
+    const path = signedImagePath(body.id, options, deps.secrets.signingKeys[0], {
+      expiresAt,
+      bucketSeconds: deps.config.SIGNATURE_EXPIRY_BUCKET,
+      ext: body.ext,
+    });
+    const base = (deps.config.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, '');
+    const finalExpiry = expiresAt !== undefined ? bucketExpiry(expiresAt, deps.config.SIGNATURE_EXPIRY_BUCKET) : (spec.exp ?? null);
+    return c.json({ url: `${base}${path}`, path, expiresAt: finalExpiry }, 200);
+  });
+
+  return app;
 }

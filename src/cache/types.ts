@@ -26,11 +26,39 @@ export interface RenditionMeta {
 /**
  * Rendered images by cache key (hash of image id, canonical options, output format).
  * `fetch` answers from memory, then disk, else calls `render` once however many callers wait.
+ * A miss that cannot get a render slot rejects with `OverloadedError` (503, or 504 past the deadline).
  */
 export interface RenditionCache {
   fetch(key: string, meta: RenditionMeta, render: () => Promise<Rendition>): Promise<CachedRendition>;
   purgeImage(imageId: string): Promise<number>;
   purgePreset(name: string): Promise<number>;
+  /** Plain counters and gauges (names documented in src/cache/tiered.ts). */
   stats(): Record<string, number>;
+  /** Resolves once renditions being written in the background are on disk (tests, bench). */
+  settle?(): Promise<void>;
+  /** Finishes pending disk writes and flushes the LRU index; call before closing the DB. */
+  close(): Promise<void>;
+}
+
+/** What a purge removes: every rendition of one image, or every rendition made through one preset. */
+export type PurgeMatch = { imageId: string } | { preset: string };
+
+export function matches(meta: RenditionMeta, match: PurgeMatch): boolean {
+  return 'imageId' in match ? meta.imageId === match.imageId : (meta.preset ?? null) === match.preset;
+}
+
+/**
+ * One storage level of the cache (memory, disk). Both pass the contract suite in
+ * test/cache/tier-contract.ts: byte budget with LRU eviction, exact purges, nothing torn served.
+ */
+export interface RenditionTier {
+  readonly name: 'memory' | 'disk';
+  get(key: string): Promise<Rendition | undefined>;
+  /** Stores a rendition; one larger than the whole budget is skipped, not stored by evicting everything. */
+  put(key: string, meta: RenditionMeta, rendition: Rendition): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  purge(match: PurgeMatch): Promise<number>;
+  /** entries, bytes, evictions (and tier-specific counters). */
+  stats(): { entries: number; bytes: number; evictions: number } & Record<string, number>;
   close(): Promise<void>;
 }

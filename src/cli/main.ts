@@ -4,9 +4,12 @@ import { SCOPES, type Scope } from '../auth/keys.js';
 import { signedImagePath } from '../auth/signature.js';
 import { maskedConfig } from '../config.js';
 import { createDeps } from '../deps.js';
+import { exitOnSignals } from '../ops/shutdown.js';
 import { startServer } from '../server.js';
+import { registerCacheCommands } from './cache.js';
 import { configFromProcess } from './env.js';
 import { runImport } from './import.js';
+import { registerUserCommands } from './users.js';
 
 const program = new Command('imgpath').description('On-the-fly image delivery server').showHelpAfterError();
 
@@ -19,13 +22,7 @@ program
   .action(async (o: { port?: string }) => {
     const config = configFromProcess(o.port ? { PORT: o.port } : {});
     const running = await startServer(config);
-    const stop = async (signal: string) => {
-      running.deps.log.info({ signal }, 'shutting down');
-      await running.close();
-      process.exit(0);
-    };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
+    exitOnSignals(running.close, { log: running.deps.log, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
   });
 
 program
@@ -88,7 +85,7 @@ keys
   .action(async (id: string, o: { json?: boolean }) => {
     const deps = await createDeps(configFromProcess());
     const k = deps.keys.rotate(id);
-    if (!k) program.error(`no live key ${id}`);
+    if (!k) return program.error(`no live key ${id}`);
     out(!!o.json, k, `${k.key}\n(id ${k.id}; the old secret no longer works)`);
     deps.db.$client.close();
   });
@@ -118,5 +115,8 @@ program
   .action(() => {
     process.stdout.write(`${JSON.stringify(maskedConfig(configFromProcess()), null, 2)}\n`);
   });
+
+registerCacheCommands(program);
+registerUserCommands(program);
 
 await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { checkOptionsAllowed, canSee } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
+import { cacheMissCharge } from '../auth/state.js';
 import type { CachedRendition, Rendition } from '../cache/types.js';
 import { images, presets, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -41,8 +42,12 @@ export function visibleImage(deps: Deps, id: string, principal: Principal, signe
   return image;
 }
 
+export function specLimits(deps: Deps) {
+  return { maxOutputDim: deps.config.MAX_OUTPUT_DIM };
+}
+
 export function parseOptions(deps: Deps, options: string, ext?: string) {
-  return parseSpec(options, ext, { maxOutputDim: deps.config.MAX_OUTPUT_DIM });
+  return parseSpec(options, ext, specLimits(deps));
 }
 
 export function planDelivery(
@@ -54,12 +59,12 @@ export function planDelivery(
   if (spec.exp !== undefined && spec.exp < deps.clock()) {
     throw new ForbiddenError(`This URL expired at ${new Date(spec.exp * 1000).toISOString()}`, 'expired');
   }
-  checkOptionsAllowed(principal, spec, signed, deps.config);
+  checkOptionsAllowed(principal, spec, signed, deps.config, image);
   const preset = spec.t ?? null;
   if (preset) {
     const row = deps.db.select().from(presets).where(eq(presets.name, preset)).get();
     if (!row) throw new BadOptionError('t', `Unknown preset ${preset}`, 'a preset name from GET /presets');
-    spec = mergePreset(parseOptions(deps, row.options), spec);
+    spec = mergePreset(parseOptions(deps, row.options), spec, specLimits(deps));
   }
   const { format, vary } = chooseFormat(spec, { format: image.format, hasAlpha: image.hasAlpha, animated: image.frames > 1 }, args.accept);
   const canonical = canonicalize(spec);
@@ -68,7 +73,13 @@ export function planDelivery(
 }
 
 export async function renderVia(deps: Deps, plan: DeliveryPlan): Promise<CachedRendition> {
-  return deps.cache.fetch(plan.key, { imageId: plan.image.id, options: plan.canonical, preset: plan.preset }, () => renderPlan(deps, plan));
+  // Bound to this request now: a queued render is started later from another request's context.
+  const chargeMiss = cacheMissCharge(deps);
+  return deps.cache.fetch(plan.key, { imageId: plan.image.id, options: plan.canonical, preset: plan.preset }, async () => {
+    // Only a miss reaches here: throttles the caller (RATE_LIMIT_MISS_PER_MIN) and counts the render.
+    chargeMiss();
+    return renderPlan(deps, plan);
+  });
 }
 
 async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {

@@ -4,7 +4,7 @@ import { verifySignature } from '../auth/signature.js';
 import type { Deps } from '../deps.js';
 import { ForbiddenError } from '../errors.js';
 import { planGeometry, signingForm } from '../spec/index.js';
-import { imageResponse, notModified, parseOptions, planDelivery, renderVia, visibleImage } from './deliver.js';
+import { imageResponse, notModified, parseOptions, planDelivery, renderVia, specLimits, visibleImage } from './deliver.js';
 import { parseDeliveryPath } from './path.js';
 
 export function imgRoutes(deps: Deps) {
@@ -21,7 +21,7 @@ export function imgRoutes(deps: Deps) {
     const plan = planDelivery(deps, { principal, signed, image, spec, accept: c.req.header('accept') });
 
     if (path.dryRun) {
-      const size = planGeometry(plan.spec, image);
+      const size = planGeometry(plan.spec, image, specLimits(deps));
       return c.json({
         id: image.id,
         options: plan.canonical,

@@ -1,7 +1,220 @@
 import type { Deps } from '../deps.js';
-import { router } from '../http.js';
+import { createRoute, router, z } from '../http.js';
+import { actingUserId } from '../auth/principal.js';
+import { planDelivery } from '../delivery/deliver.js';
+import { managedImage, requireCaller, requireScope } from './access.js';
+import { deleteImage, imageDetail, imageView, listImages, setFocalPoint, updateImage } from './images.js';
+import { ingest } from './ingest.js';
+import {
+  errors, focalPointSchema, imageDetailSchema, imageIdParam, imageListSchema, imageSchema, listQuerySchema,
+  patchImageSchema, taskSchema, transformResultSchema, uploadAnswerSchema, uploadFieldsSchema,
+} from './schemas.js';
+import { enqueueTransform, taskView } from './tasks.js';
+import { parseTransform, transformSchema } from './transform.js';
+import { readUpload } from './upload.js';
+import { baseUrl } from './urls.js';
+import { checkWatermark, makeVariant } from './variants.js';
 
-// Placeholder: routes are added by the issue that owns this module.
-export function imagesRoutes(_deps: Deps) {
-  return router();
+const tags = ['images'];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const upload = createRoute({
+  method: 'post',
+  path: '/images',
+  tags,
+  summary: 'Upload an image (multipart `file` part, or the image bytes as the body)',
+  description: 'Type is sniffed from the bytes. The same bytes uploaded again by the same owner answer 200 with the existing image.',
+  request: {
+    query: uploadFieldsSchema,
+    // Plain OpenAPI schemas, not zod: the body is read by readUpload under the size limit, never buffered by a validator.
+    body: {
+      required: true,
+      content: {
+        'multipart/form-data': {
+          schema: {
+            type: 'object',
+            required: ['file'],
+            properties: {
+              file: { type: 'string', format: 'binary' },
+              tags: { type: 'string', description: 'Comma list, or the part repeated' },
+              collection: { type: 'string' },
+              visibility: { type: 'string', enum: ['public', 'private'] },
+            },
+          },
+        },
+        'image/*': { schema: { type: 'string', format: 'binary' } },
+      },
+    },
+  },
+  responses: {
+    201: json(uploadAnswerSchema, 'Stored'),
+    200: json(uploadAnswerSchema, 'Already in the library (same bytes, same owner)'),
+    ...errors(400, 401, 403, 413, 415, 422),
+  },
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/images',
+  tags,
+  summary: 'List images, newest first (yours; admins see all)',
+  description: 'Paged with `page` or, faster for deep pages, with `cursor`. The `Link` header carries next/prev.',
+  request: { query: listQuerySchema },
+  responses: { 200: json(imageListSchema, 'One page'), ...errors(400, 401, 403) },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/images/{id}',
+  tags,
+  summary: 'Metadata, placeholder, variants made so far and URLs',
+  request: { params: imageIdParam },
+  responses: { 200: json(imageDetailSchema, 'The image'), ...errors(400, 401, 404) },
+});
+
+const patch = createRoute({
+  method: 'patch',
+  path: '/images/{id}',
+  tags,
+  summary: 'Change tags, collection or visibility',
+  request: { params: imageIdParam, body: { required: true, content: { 'application/json': { schema: patchImageSchema } } } },
+  responses: { 200: json(imageSchema, 'Updated'), ...errors(400, 401, 403, 404) },
+});
+
+const focal = createRoute({
+  method: 'put',
+  path: '/images/{id}/focal-point',
+  tags,
+  summary: 'Set the focal point used by g_auto (fractions 0..1); purges the image\'s renditions',
+  request: { params: imageIdParam, body: { required: true, content: { 'application/json': { schema: focalPointSchema } } } },
+  responses: { 200: json(imageSchema, 'Updated'), ...errors(400, 401, 403, 404) },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/images/{id}',
+  tags,
+  summary: 'Delete the image, its original (unless shared) and every cached rendition',
+  request: { params: imageIdParam },
+  responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
+});
+
+const transform = createRoute({
+  method: 'post',
+  path: '/images/{id}/transform',
+  tags,
+  summary: 'Render a variant from a JSON description (the same options as delivery URLs)',
+  description: 'With `?async=1` answers 202 and a task; poll `GET /tasks/{id}`.',
+  request: {
+    params: imageIdParam,
+    query: z.object({ async: z.enum(['0', '1', 'true', 'false']).optional() }),
+    body: { required: true, content: { 'application/json': { schema: transformSchema } } },
+  },
+  responses: {
+    200: json(transformResultSchema, 'Rendered and recorded'),
+    202: json(taskSchema, 'Queued'),
+    ...errors(400, 401, 403, 404, 413, 422),
+  },
+});
+
+export function imagesRoutes(deps: Deps) {
+  const app = router();
+
+  app.openapi(upload, async function uploadImage(c) {
+    const principal = requireScope(c.get('principal'), 'upload');
+    const { bytes, filename, fields } = await readUpload(deps, c, c.req.valid('query'));
+    const { image, duplicate } = await ingest(
+      { ...deps, onAdded: (img) => deps.events.added.forEach((fn) => fn(img)) },
+      bytes,
+      { ownerId: actingUserId(principal), filename, tags: fields.tags, collection: fields.collection, visibility: fields.visibility },
+    );
+    const body = { ...imageView(deps, baseUrl(deps, c), image), duplicate };
+    c.header('Location', `/images/${image.id}`);
+    return duplicate ? c.json(body, 200) : c.json(body, 201);
+  });
+
+  app.openapi(list, function listLibrary(c) {
+    const principal = requireCaller(c.get('principal'));
+    const q = c.req.valid('query');
+    const { items, total, nextCursor } = listImages(deps, principal, q);
+    const base = baseUrl(deps, c);
+    const pageUrl = (change: Record<string, string | undefined>) => {
+      const url = new URL(`${base}/images`);
+      for (const [k, v] of Object.entries({ ...c.req.query(), ...change })) if (v !== undefined) url.searchParams.set(k, v);
+      return url.toString();
+    };
+    let next: string | undefined;
+    let prev: string | undefined;
+    if (q.cursor !== undefined) {
+      if (nextCursor) next = pageUrl({ cursor: nextCursor, page: undefined });
+    } else {
+      if (q.page * q.limit < total) next = pageUrl({ page: String(q.page + 1) });
+      // Past the end, "prev" goes to the last page that has items, not to another empty one.
+      const lastPage = Math.max(1, Math.ceil(total / q.limit));
+      if (q.page > 1) prev = pageUrl({ page: String(Math.min(q.page - 1, lastPage)) });
+    }
+    const links = [next && `<${next}>; rel="next"`, prev && `<${prev}>; rel="prev"`].filter(Boolean);
+    if (links.length) c.header('Link', links.join(', '));
+    c.header('Cache-Control', 'private, no-store');
+    return c.json(
+      {
+        items: items.map((image) => imageView(deps, base, image)),
+        page: q.cursor === undefined ? q.page : null,
+        limit: q.limit,
+        total,
+        ...(next && { next }),
+        ...(prev && { prev }),
+        ...(nextCursor && { nextCursor }),
+      },
+      200,
+    );
+  });
+
+  app.openapi(get, function getImage(c) {
+    const image = managedImage(deps, c.get('principal'), c.req.valid('param').id);
+    c.header('Cache-Control', 'private, no-store');
+    return c.json(imageDetail(deps, baseUrl(deps, c), image), 200);
+  });
+
+  app.openapi(patch, function patchImage(c) {
+    const principal = requireScope(c.get('principal'), 'upload');
+    const image = managedImage(deps, principal, c.req.valid('param').id);
+    const updated = updateImage(deps, image, c.req.valid('json'));
+    return c.json(imageView(deps, baseUrl(deps, c), updated), 200);
+  });
+
+  app.openapi(focal, async function putFocalPoint(c) {
+    const principal = requireScope(c.get('principal'), 'upload');
+    const image = managedImage(deps, principal, c.req.valid('param').id);
+    const updated = await setFocalPoint(deps, image, c.req.valid('json'));
+    return c.json(imageView(deps, baseUrl(deps, c), updated), 200);
+  });
+
+  app.openapi(remove, async function removeImage(c) {
+    const principal = requireScope(c.get('principal'), 'upload');
+    const image = managedImage(deps, principal, c.req.valid('param').id);
+    await deleteImage(deps, image);
+    return c.body(null, 204);
+  });
+
+  app.openapi(transform, async function transformImage(c) {
+    const principal = requireScope(c.get('principal'), 'upload', 'deliver');
+    const image = managedImage(deps, principal, c.req.valid('param').id);
+    const limits = { maxOutputDim: deps.config.MAX_OUTPUT_DIM };
+    const { options, spec } = parseTransform(c.req.valid('json'), limits);
+    const accept = c.req.header('accept');
+    const base = baseUrl(deps, c);
+    const mode = c.req.valid('query').async;
+    if (mode === '1' || mode === 'true') {
+      // Refuse bad input now, not as a failed task later: parse and check what needs no pixels.
+      checkWatermark(deps, principal, spec);
+      planDelivery(deps, { principal, signed: true, image, spec, accept });
+      const task = enqueueTransform(deps, actingUserId(principal), { imageId: image.id, options, accept, base, principal });
+      c.header('Location', `/tasks/${task.id}`);
+      return c.json(taskView(task), 202);
+    }
+    return c.json(await makeVariant(deps, { principal, image, spec, accept, base }), 200);
+  });
+
+  return app;
 }

@@ -40,15 +40,16 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
   if (bytes.length > config.MAX_UPLOAD_MB * 1024 * 1024) {
     throw new TooLargeError(`Image is ${bytes.length} bytes; the limit is MAX_UPLOAD_MB=${config.MAX_UPLOAD_MB}`, { limit: config.MAX_UPLOAD_MB * 1024 * 1024 });
   }
-  const facts = await probe(bytes, { maxInputPixels: config.MAX_INPUT_PIXELS, maxFrames: config.MAX_FRAMES, maxOutputDim: config.MAX_OUTPUT_DIM });
+  const facts = await probe(bytes, { maxInputPixels: config.MAX_INPUT_PIXELS, maxFrames: config.MAX_FRAMES });
   const hash = createHash('sha256').update(bytes).digest('hex');
   const ownerId = opts.ownerId ?? null;
 
   const existing = findByHash(db, ownerId, hash);
   if (existing) return { image: existing, duplicate: true };
 
-  await store.put(originalKey(hash), bytes);
+  // Everything that can reject the bytes runs before the write, so a refused upload leaves no file.
   const ph = await placeholder(bytes);
+  await store.put(originalKey(hash), bytes);
   const tags = normaliseTags(opts.tags ?? []);
   const row = {
     id: newImageId(),

@@ -1,7 +1,111 @@
+import { asc, eq } from 'drizzle-orm';
+import { presets } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { router } from '../http.js';
+import { BadOptionError, NotFoundError } from '../errors.js';
+import { createRoute, router, z } from '../http.js';
+import { parseOptions } from '../delivery/deliver.js';
+import { registry } from '../spec/index.js';
+import { requireAdmin, requireCaller } from './access.js';
+import { errors, iso, presetSchema } from './schemas.js';
 
-// Placeholder: routes are added by the issue that owns this module.
-export function presetsRoutes(_deps: Deps) {
-  return router();
+/**
+ * Named option lists (`t_card`). Presets are what anonymous pages may request, so only
+ * admins write them; changing or deleting one purges exactly the renditions made from it.
+ */
+
+const tags = ['presets'];
+const presetJson = { 'application/json': { schema: presetSchema } };
+const nameParam = z.object({ name: z.string().min(1).max(64).openapi({ param: { name: 'name', in: 'path' }, example: 'card' }) });
+
+const listPresets = createRoute({
+  method: 'get',
+  path: '/presets',
+  tags,
+  summary: 'All presets',
+  responses: {
+    200: { description: 'Presets by name', content: { 'application/json': { schema: z.object({ items: z.array(presetSchema) }).openapi('PresetList') } } },
+    ...errors(401, 403),
+  },
+});
+
+const putPreset = createRoute({
+  method: 'post',
+  path: '/presets',
+  tags,
+  summary: 'Create or replace a preset (admin); replacing purges its renditions',
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .strictObject({
+              name: z.string().min(1).max(64).openapi({ example: 'card' }),
+              options: z.string().min(1).max(2048).openapi({ example: 'w_400,h_300,c_fill,g_auto,f_auto' }),
+            })
+            .openapi('PresetInput'),
+        },
+      },
+    },
+  },
+  responses: { 201: { description: 'Created', content: presetJson }, 200: { description: 'Replaced', content: presetJson }, ...errors(400, 401, 403) },
+});
+
+const deletePreset = createRoute({
+  method: 'delete',
+  path: '/presets/{name}',
+  tags,
+  summary: 'Delete a preset (admin) and purge its renditions',
+  request: { params: nameParam },
+  responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
+});
+
+function view(row: typeof presets.$inferSelect) {
+  return { name: row.name, options: row.options, createdAt: iso(row.createdAt), updatedAt: iso(row.updatedAt) };
+}
+
+/** Through the URL grammar itself, so a stored preset always parses when a URL uses it. */
+function validatePreset(deps: Deps, name: string, options: string) {
+  registry.t.parse(name, { maxOutputDim: deps.config.MAX_OUTPUT_DIM });
+  const spec = parseOptions(deps, options);
+  if (spec.t !== undefined) throw new BadOptionError('t', 'A preset cannot refer to another preset', 'options without t_');
+  if (spec.exp !== undefined) throw new BadOptionError('exp', 'A preset cannot expire; put exp_ in the signed URL instead', 'options without exp_');
+}
+
+export function presetsRoutes(deps: Deps) {
+  const app = router();
+
+  app.openapi(listPresets, function presetList(c) {
+    requireCaller(c.get('principal'));
+    const rows = deps.db.select().from(presets).orderBy(asc(presets.name)).all();
+    return c.json({ items: rows.map(view) }, 200);
+  });
+
+  app.openapi(putPreset, async function savePreset(c) {
+    requireAdmin(c.get('principal'));
+    const { name, options } = c.req.valid('json');
+    validatePreset(deps, name, options);
+    const now = deps.clock();
+    const existing = deps.db.select().from(presets).where(eq(presets.name, name)).get();
+    const row = deps.db
+      .insert(presets)
+      .values({ name, options, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: presets.name, set: { options, updatedAt: now } })
+      .returning()
+      .get();
+    if (existing) await deps.cache.purgePreset(name);
+    c.header('Location', `/presets/${name}`);
+    return existing ? c.json(view(row), 200) : c.json(view(row), 201);
+  });
+
+  app.openapi(deletePreset, async function removePreset(c) {
+    requireAdmin(c.get('principal'));
+    const { name } = c.req.valid('param');
+    const gone = deps.db.delete(presets).where(eq(presets.name, name)).run().changes > 0;
+    if (!gone) throw new NotFoundError(`No preset ${name}`, 'preset_not_found');
+    await deps.cache.purgePreset(name);
+    return c.body(null, 204);
+  });
+
+  return app;
 }

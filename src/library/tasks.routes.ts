@@ -1,7 +1,37 @@
+import { eq } from 'drizzle-orm';
+import { actingUserId } from '../auth/principal.js';
+import { tasks } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { router } from '../http.js';
+import { NotFoundError } from '../errors.js';
+import { createRoute, router, z } from '../http.js';
+import { requireCaller, seesWholeLibrary } from './access.js';
+import { errors, taskSchema } from './schemas.js';
+import { taskView } from './tasks.js';
 
-// Placeholder: routes are added by the issue that owns this module.
-export function tasksRoutes(_deps: Deps) {
-  return router();
+const getTask = createRoute({
+  method: 'get',
+  path: '/tasks/{id}',
+  tags: ['tasks'],
+  summary: 'State of a background task: queued, running, done (with its result) or failed (with its error)',
+  request: { params: z.object({ id: z.string().regex(/^task_[A-Za-z0-9_-]{1,32}$/, 'a task id').openapi({ param: { name: 'id', in: 'path' } }) }) },
+  responses: {
+    200: { description: 'The task', content: { 'application/json': { schema: taskSchema } } },
+    ...errors(400, 401, 404),
+  },
+});
+
+export function tasksRoutes(deps: Deps) {
+  const app = router();
+  app.openapi(getTask, function taskStatus(c) {
+    const principal = requireCaller(c.get('principal'));
+    const { id } = c.req.valid('param');
+    const row = deps.db.select().from(tasks).where(eq(tasks.id, id)).get();
+    // Someone else's task is as unknown as a missing one.
+    if (!row || !(seesWholeLibrary(principal) || (row.ownerId !== null && row.ownerId === actingUserId(principal)))) {
+      throw new NotFoundError(`No task ${id}`, 'task_not_found');
+    }
+    c.header('Cache-Control', 'no-store');
+    return c.json(taskView(row), 200);
+  });
+  return app;
 }

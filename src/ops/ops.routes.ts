@@ -1,8 +1,100 @@
+import { errorResponse } from '../app.js';
+import { principalForKey } from '../auth/authenticate.js';
+import { isAdmin } from '../auth/principal.js';
 import type { Deps } from '../deps.js';
-import { router } from '../http.js';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { createRoute, errorSchemaRef, router, z } from '../http.js';
+import { metricsOf } from './metrics.js';
+import { checkReadiness } from './ready.js';
 
-export function opsRoutes(_deps: Deps) {
+const noStore = { 'Cache-Control': 'no-store' };
+
+const checkSchema = z.object({ ok: z.boolean(), ms: z.number(), error: z.string().optional() });
+const readySchema = z
+  .object({
+    status: z.enum(['ok', 'fail']),
+    failed: z.array(z.string()).openapi({ description: 'names of the failed checks' }),
+    checks: z.record(z.string(), checkSchema),
+  })
+  .openapi('Readiness');
+
+const healthz = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags: ['operations'],
+  summary: 'Liveness: the process answers',
+  security: [],
+  responses: { 200: { description: 'alive', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
+});
+
+const readyz = createRoute({
+  method: 'get',
+  path: '/readyz',
+  tags: ['operations'],
+  summary: 'Readiness: database, originals storage, cache directory and sharp all work',
+  security: [],
+  responses: {
+    200: { description: 'ready', content: { 'application/json': { schema: readySchema } } },
+    503: { description: 'a dependency failed; `failed` names it', content: { 'application/json': { schema: readySchema } } },
+  },
+});
+
+const metricsRoute = createRoute({
+  method: 'get',
+  path: '/metrics',
+  tags: ['operations'],
+  summary: 'Prometheus metrics (METRICS=public|admin|off; admin needs an admin API key)',
+  responses: {
+    200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: z.string() } } },
+    401: { description: 'METRICS=admin and no key', content: { 'application/json': { schema: errorSchemaRef } } },
+    403: { description: 'the key is not an admin key', content: { 'application/json': { schema: errorSchemaRef } } },
+    404: { description: 'METRICS=off, or metrics are served on METRICS_PORT', content: { 'application/json': { schema: errorSchemaRef } } },
+  },
+});
+
+/** Probes and metrics; mounted before authentication because a load balancer carries no key. */
+export function opsRoutes(deps: Deps) {
   const app = router();
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.openapi(healthz, (c) => c.json({ status: 'ok' as const }, 200, noStore));
+  app.openapi(readyz, async (c) => {
+    const r = await checkReadiness(deps);
+    return c.json({ status: r.ok ? ('ok' as const) : ('fail' as const), failed: r.failed, checks: r.checks }, r.ok ? 200 : 503, noStore);
+  });
+  // With a dedicated METRICS_PORT the main port does not serve them (server.ts binds that port).
+  const onMainPort = deps.config.METRICS_PORT === 0;
+  // Documented from the route definition, served as plain text (the typed handler wants JSON bodies).
+  app.openAPIRegistry.registerPath(metricsRoute);
+  app.get('/metrics', async (c) => {
+    if (!onMainPort) throw new NotFoundError(`Metrics are served on port ${deps.config.METRICS_PORT}`, 'metrics_elsewhere');
+    return metricsResponse(deps, c.req.raw);
+  });
   return app;
+}
+
+/** The app bound to METRICS_PORT: /metrics (same access rule) and nothing else. */
+export function metricsOnlyRoutes(deps: Deps) {
+  const app = router();
+  app.get('/metrics', (c) => metricsResponse(deps, c.req.raw));
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: 'Only /metrics is served on this port' } }, 404));
+  app.onError((err, c) => errorResponse(deps, err, c.req.method, c.req.path));
+  return app;
+}
+
+async function metricsResponse(deps: Deps, req: Request): Promise<Response> {
+  authorizeScrape(deps, req);
+  const metrics = metricsOf(deps);
+  return new Response(await metrics.scrape(), { status: 200, headers: { 'Content-Type': metrics.registry.contentType, ...noStore } });
+}
+
+/** Checked here, not by the `authenticate` middleware: ops routes are mounted before it. */
+function authorizeScrape(deps: Deps, req: Request) {
+  const mode = deps.config.METRICS;
+  if (mode === 'off') throw new NotFoundError('Metrics are disabled (METRICS=off)', 'metrics_off');
+  if (mode === 'public') return;
+  const bearer = req.headers.get('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+  const secret = req.headers.get('x-api-key') ?? bearer ?? new URL(req.url).searchParams.get('key');
+  if (!secret) throw new UnauthorizedError('Metrics need an admin API key (METRICS=admin)');
+  const principal = principalForKey(deps, secret);
+  if (!principal) throw new UnauthorizedError('Invalid or revoked API key', 'invalid_key');
+  if (!isAdmin(principal)) throw new ForbiddenError('Metrics need an admin API key', 'admin_required');
 }

@@ -28,7 +28,7 @@ export interface OpDef<K extends SpecKey> {
   invalid: readonly string[];
 }
 
-export type Registry = { readonly [K in SpecKey]-?: OpDef<K> };
+export type Registry = { readonly [K in SpecKey]: OpDef<K> };
 
 const COMPASS = GRAVITIES.filter((g): g is CompassGravity => g !== 'auto' && g !== 'entropy');
 const OUTPUT_NAMES = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'auto'] as const;
@@ -58,25 +58,25 @@ export const registry: Registry = {
     key: 'w', names: ['w'], sep: '_', phase: 'geometry', syntax: 'w_{px}',
     doc: 'Width of the delivered image, 1..MAX_OUTPUT_DIM (default 8192).',
     parse: dim('w'), format: String,
-    valid: ['w_1', 'w_300', 'w_8192'], invalid: ['w_0', 'w_999999', 'w_abc', 'w_-5', 'w_1.5', 'w_', 'w', 'w_1e3', 'w_0x10', 'w_ 3'],
+    valid: ['w_300', 'w_1', 'w_8192'], invalid: ['w_0', 'w_999999', 'w_abc', 'w_-5', 'w_1.5', 'w_', 'w', 'w_1e3', 'w_0x10', 'w_ 3'],
   },
   h: {
     key: 'h', names: ['h'], sep: '_', phase: 'geometry', syntax: 'h_{px}',
     doc: 'Height of the delivered image, 1..MAX_OUTPUT_DIM (default 8192).',
     parse: dim('h'), format: String,
-    valid: ['h_1', 'h_200', 'h_8192'], invalid: ['h_0', 'h_8193', 'h_x', 'h_+3'],
+    valid: ['h_200', 'h_1', 'h_8192'], invalid: ['h_0', 'h_8193', 'h_x', 'h_+3'],
   },
   c: {
     key: 'c', names: ['c'], sep: '_', phase: 'geometry', syntax: 'c_{mode}', default: 'fit',
     doc: 'Crop mode: fit (default, inside the box), limit (fit, never upscale), fill (cover, crop the rest), scale (stretch), pad (fit, pad with bg_), crop (region x_,y_,w_,h_), thumb (fill with smart gravity).',
     parse: (raw) => oneOf('c', raw, CROP_MODES), format: str,
-    valid: ['c_fit', 'c_limit', 'c_fill', 'c_scale', 'c_pad', 'c_thumb'], invalid: ['c_cover', 'c_', 'c_FILL'],
+    valid: ['c_fill,w_300,h_200', 'c_fit', 'c_limit', 'c_fill', 'c_scale', 'c_pad', 'c_thumb', 'c_crop,w_10,h_10'], invalid: ['c_cover', 'c_', 'c_FILL'],
   },
   g: {
     key: 'g', names: ['g'], sep: '_', phase: 'geometry', syntax: 'g_{gravity}', default: 'center',
     doc: 'Gravity for fill/thumb/pad: center (default), north, south, east, west, north_east, north_west, south_east, south_west, auto (focal point or saliency), entropy.',
     parse: (raw) => oneOf('g', raw, GRAVITIES), format: str,
-    valid: ['g_north', 'g_south_west', 'g_auto', 'g_entropy', 'g_center'], invalid: ['g_up', 'g_northeast', 'g_'],
+    valid: ['g_auto,c_fill,w_300,h_300', 'g_north', 'g_south_west', 'g_auto', 'g_entropy', 'g_center'], invalid: ['g_up', 'g_northeast', 'g_'],
   },
   ar: {
     key: 'ar', names: ['ar'], sep: '_', phase: 'geometry', syntax: 'ar_{w}:{h}',
@@ -94,13 +94,13 @@ export const registry: Registry = {
     key: 'x', names: ['x'], sep: '_', phase: 'geometry', syntax: 'x_{px}', default: 0,
     doc: 'Left edge of the c_crop region, in pixels of the (auto-oriented) original.',
     parse: (raw) => int('x', raw, 0, 100_000), format: String,
-    valid: ['x_10,c_crop,w_10,h_10', 'x_0,c_crop,w_5,h_5'], invalid: ['x_10', 'x_-1,c_crop,w_1,h_1', 'x_a,c_crop,w_1,h_1'],
+    valid: ['c_crop,x_10,y_20,w_300,h_200', 'x_10,c_crop,w_10,h_10', 'x_0,c_crop,w_5,h_5'], invalid: ['x_10', 'x_-1,c_crop,w_1,h_1', 'x_a,c_crop,w_1,h_1'],
   },
   y: {
     key: 'y', names: ['y'], sep: '_', phase: 'geometry', syntax: 'y_{px}', default: 0,
     doc: 'Top edge of the c_crop region, in pixels of the (auto-oriented) original.',
     parse: (raw) => int('y', raw, 0, 100_000), format: String,
-    valid: ['y_10,c_crop,w_10,h_10'], invalid: ['y_10,w_10', 'y_1.5,c_crop,w_1,h_1'],
+    valid: ['c_crop,x_10,y_20,w_300,h_200', 'y_10,c_crop,w_10,h_10'], invalid: ['y_10,w_10', 'y_1.5,c_crop,w_1,h_1'],
   },
   r: {
     key: 'r', names: ['r', 'a'], sep: '_', phase: 'geometry', syntax: 'r_{deg}', default: 0,
@@ -174,13 +174,13 @@ export const registry: Registry = {
     doc: 'Rounded corners of radius px, or rad_max for a circle/ellipse; transparent where the format allows, else bg_ (default white).',
     parse: (raw, limits) => (raw === 'max' ? 'max' : int('rad', raw, 0, limits.maxOutputDim)),
     format: (v) => String(v),
-    valid: ['rad_20', 'rad_max', 'rad_0'], invalid: ['rad_', 'rad_min', 'rad_-2', 'rad_99999'],
+    valid: ['rad_20', 'rad_max,c_fill,w_200,h_200', 'rad_max', 'rad_0'], invalid: ['rad_', 'rad_min', 'rad_-2', 'rad_99999'],
   },
   bg: {
     key: 'bg', names: ['bg'], sep: '_', phase: 'canvas', syntax: 'bg_{hex}',
     doc: 'Background colour (rgb, rrggbb or rrggbbaa hex) for pad, rotation, rounded corners and alpha flattening; without it: transparent where the format allows, else white.',
     parse: (raw) => hexColour('bg', raw, true), format: str,
-    valid: ['bg_fff', 'bg_FF0000', 'bg_00000080'], invalid: ['bg_red', 'bg_ff', 'bg_fffff', 'bg_#fff'],
+    valid: ['bg_ff0000,c_pad,w_300,h_300', 'bg_fff', 'bg_FF0000', 'bg_00000080'], invalid: ['bg_red', 'bg_ff', 'bg_fffff', 'bg_#fff'],
   },
   wm: {
     key: 'wm', names: ['wm'], sep: '_', phase: 'watermark', syntax: 'wm_{imageId}',
@@ -192,25 +192,25 @@ export const registry: Registry = {
     key: 'wmg', names: ['wmg'], sep: '_', phase: 'watermark', syntax: 'wmg_{gravity}', default: 'south_east',
     doc: 'Watermark position: a compass gravity (default south_east).',
     parse: (raw) => oneOf('wmg', raw, COMPASS), format: str,
-    valid: ['wmg_north,wm_logo', 'wmg_center,wm_logo'], invalid: ['wmg_north', 'wmg_auto,wm_logo'],
+    valid: ['wm_logo,wmg_north', 'wmg_center,wm_logo'], invalid: ['wmg_north', 'wmg_auto,wm_logo'],
   },
   wmo: {
     key: 'wmo', names: ['wmo'], sep: '_', phase: 'watermark', syntax: 'wmo_{0..100}', default: 100,
     doc: 'Watermark opacity in percent (default 100).',
     parse: (raw) => int('wmo', raw, 0, 100), format: String,
-    valid: ['wmo_50,wm_logo', 'wmo_0,wm_logo'], invalid: ['wmo_50', 'wmo_101,wm_logo'],
+    valid: ['wm_logo,wmo_50', 'wmo_0,wm_logo'], invalid: ['wmo_50', 'wmo_101,wm_logo'],
   },
   wms: {
     key: 'wms', names: ['wms'], sep: '_', phase: 'watermark', syntax: 'wms_{1..100}',
     doc: 'Watermark width in percent of the output width (default: natural size, shrunk to fit).',
     parse: (raw) => int('wms', raw, 1, 100), format: String,
-    valid: ['wms_25,wm_logo'], invalid: ['wms_25', 'wms_0,wm_logo', 'wms_101,wm_logo'],
+    valid: ['wm_logo,wms_25'], invalid: ['wms_25', 'wms_0,wm_logo', 'wms_101,wm_logo'],
   },
   q: {
     key: 'q', names: ['q'], sep: '_', phase: 'encode', syntax: 'q_{1..100} / q_auto', default: 'auto',
     doc: 'Quality 1..100, or q_auto (default) for a sensible per-format quality.',
     parse: (raw) => (raw === 'auto' ? 'auto' : int('q', raw, 1, 100)), format: (v) => String(v),
-    valid: ['q_1', 'q_80', 'q_100', 'q_auto'], invalid: ['q_0', 'q_1000', 'q_best', 'q_50.5'],
+    valid: ['q_80', 'q_1', 'q_100', 'q_auto'], invalid: ['q_0', 'q_1000', 'q_best', 'q_50.5'],
   },
   f: {
     key: 'f', names: ['f'], sep: '_', phase: 'encode', syntax: 'f_{format}',
@@ -220,7 +220,7 @@ export const registry: Registry = {
       return f === 'jpg' ? 'jpeg' : f;
     },
     format: str,
-    valid: ['f_jpg', 'f_jpeg', 'f_png', 'f_webp', 'f_avif', 'f_gif', 'f_auto'], invalid: ['f_exe', 'f_tiff', 'f_', 'f_WEBP'],
+    valid: ['f_auto', 'f_jpg', 'f_jpeg', 'f_png', 'f_webp', 'f_avif', 'f_gif'], invalid: ['f_exe', 'f_tiff', 'f_', 'f_WEBP'],
   },
   t: {
     key: 't', names: ['t'], sep: '_', phase: 'meta', syntax: 't_{preset}',
@@ -235,6 +235,9 @@ export const registry: Registry = {
     valid: ['exp_1700000000', 'exp_0'], invalid: ['exp_-1', 'exp_soon', 'exp_1.5'],
   },
 };
+
+/** Spec keys in the order they are declared above (the order the docs list them). */
+export const DECLARED_KEYS = Object.keys(registry) as SpecKey[];
 
 /** Spec keys in canonical (alphabetical) order. */
 export const SPEC_KEYS = (Object.keys(registry) as SpecKey[]).sort();

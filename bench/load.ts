@@ -1,0 +1,80 @@
+import type { ChildProcess } from 'node:child_process';
+import autocannon from 'autocannon';
+import { forkTs, nextMessage, percentile, RssSampler } from './children.js';
+import type { RawJob, RawResult } from './raw-child.js';
+
+/** One bounded run against one target. */
+export interface Sample {
+  ok: number;
+  errors: number;
+  seconds: number;
+  latencies: number[];
+  peakKb: number;
+}
+
+export interface Summary {
+  rps: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  errors: number;
+  peakMb: number;
+}
+
+/** Rounds of one side added up: throughput over the summed time, percentiles over every request. */
+export function summarize(samples: Sample[]): Summary {
+  const latencies = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const ok = samples.reduce((n, s) => n + s.ok, 0);
+  const seconds = samples.reduce((n, s) => n + s.seconds, 0);
+  return {
+    rps: seconds > 0 ? ok / seconds : 0,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    ok,
+    errors: samples.reduce((n, s) => n + s.errors, 0),
+    peakMb: Math.round(Math.max(0, ...samples.map((s) => s.peakKb)) / 1024),
+  };
+}
+
+/**
+ * autocannon against `url`, each request taking the next of `paths` (so misses never repeat),
+ * bounded by `amount` requests when given, else by `seconds`; a guard stops it regardless.
+ */
+export async function http(opts: { url: string; paths: string[]; connections: number; amount?: number; seconds: number; pid: number }): Promise<Sample> {
+  let i = 0;
+  const latencies: number[] = [];
+  const sampler = new RssSampler(opts.pid).start();
+  // Without a callback autocannon returns its instance, which is also thenable (the types say one or the other).
+  const instance = autocannon({
+    url: opts.url,
+    connections: Math.min(opts.connections, opts.amount ?? Infinity),
+    ...(opts.amount ? { amount: opts.amount } : { duration: opts.seconds }),
+    timeout: 60,
+    requests: [{ setupRequest: (req) => ({ ...req, path: opts.paths[i++ % opts.paths.length] }) }],
+  }) as unknown as autocannon.Instance & PromiseLike<autocannon.Result>;
+  instance.on('response', (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) latencies.push(ms);
+  });
+  const guard = setTimeout(() => instance.stop(), (opts.seconds + 10) * 1000);
+  const result = await instance;
+  clearTimeout(guard);
+  return { ok: result['2xx'], errors: result.errors + result.non2xx, seconds: result.duration, latencies, peakKb: sampler.stop() };
+}
+
+/** A long-lived raw-sharp process (see raw-child.ts). */
+export async function rawSharp(renderConcurrency: number) {
+  const child: ChildProcess = forkTs('raw-child.ts');
+  child.send({ type: 'setup', renderConcurrency });
+  await nextMessage(child, 'ready');
+  return {
+    async run(job: Omit<RawJob, 'type'>): Promise<Sample> {
+      const sampler = new RssSampler(child.pid!).start();
+      child.send({ type: 'job', ...job } satisfies RawJob);
+      const r = await nextMessage<RawResult>(child, 'result', (job.maxSeconds + 60) * 1000);
+      return { ok: r.ok, errors: r.errors, seconds: r.seconds, latencies: r.latenciesMs, peakKb: Math.max(sampler.stop(), 0) };
+    },
+    close() {
+      if (child.connected) child.send({ type: 'close' });
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * The real server in its own process (so the load generator never shares its event loop):
+ * `startServer` with the environment the bench passes, then answers stats requests over IPC.
+ */
+import { images } from '../src/db/schema.js';
+import { configFromProcess } from '../src/cli/env.js';
+import { startServer } from '../src/server.js';
+
+const running = await startServer(configFromProcess());
+const list = running.deps.db.select().from(images).all();
+process.send!({
+  type: 'ready',
+  url: running.url,
+  images: list.map((i) => ({ id: i.id, filename: i.filename, width: i.width, height: i.height, bytes: i.bytes })),
+});
+
+process.on('message', async (msg: { type: string }) => {
+  if (msg.type === 'stats') {
+    process.send!({ type: 'stats', stats: running.deps.cache.stats(), maxRssKb: process.resourceUsage().maxRSS });
+  } else if (msg.type === 'close') {
+    await running.close();
+    process.send!({ type: 'closed' }, () => process.exit(0));
+  }
+});
+
+// The bench died or was interrupted: never outlive it.
+process.on('disconnect', () => process.exit(0));

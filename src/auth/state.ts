@@ -1,0 +1,92 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Context } from 'hono';
+import type { Db } from '../db/client.js';
+import type { Deps } from '../deps.js';
+import { isAdmin, type Principal } from './principal.js';
+import { RateLimiter, enforce } from './ratelimit.js';
+import { UsageCounters } from './usage.js';
+import { Users } from './users.js';
+
+/**
+ * Live auth state of one app: rate-limit buckets and unflushed usage counters. Kept per
+ * database (not in a module global) so every test app, built on its own SQLite file, starts
+ * with fresh buckets, and without widening `Deps` for state only this module touches.
+ */
+export interface AuthState {
+  users: Users;
+  api: RateLimiter;
+  miss: RateLimiter;
+  login: RateLimiter;
+  usage: UsageCounters;
+}
+
+const states = new WeakMap<Db, AuthState>();
+
+export function authState(deps: Pick<Deps, 'db' | 'config' | 'clock'>): AuthState {
+  let s = states.get(deps.db);
+  if (!s) {
+    const { config } = deps;
+    s = {
+      users: new Users(deps.db, config.SCRYPT_COST),
+      api: new RateLimiter(config.RATE_LIMIT_API_PER_MIN),
+      miss: new RateLimiter(config.RATE_LIMIT_MISS_PER_MIN),
+      login: new RateLimiter(config.RATE_LIMIT_LOGIN_PER_MIN),
+      usage: new UsageCounters(deps.db, deps.clock),
+    };
+    states.set(deps.db, s);
+  }
+  return s;
+}
+
+/** Write pending usage counters now (before reading them, and on shutdown). */
+export function flushUsage(deps: Pick<Deps, 'db' | 'config' | 'clock'>) {
+  states.get(deps.db)?.usage.flush();
+}
+
+/** Who a request is charged to: the key, else the user, else the client address. */
+export interface RequestScope {
+  subject: string;
+  keyId?: string;
+  /** Admins (operators and their scripts) are not throttled. */
+  exempt: boolean;
+}
+
+/**
+ * The current request's scope, set by the authenticate middleware. A cache miss is decided deep
+ * inside the rendition cache; reading the caller from here keeps the cache interface free of auth.
+ */
+export const requestScope = new AsyncLocalStorage<RequestScope>();
+
+export function scopeFor(p: Principal, ip: string): RequestScope {
+  const exempt = isAdmin(p);
+  if (p.kind === 'key') return { subject: `key:${p.keyId}`, keyId: p.keyId, exempt };
+  if (p.kind === 'user') return { subject: `user:${p.userId}`, exempt };
+  return { subject: `ip:${ip}`, exempt };
+}
+
+/** The client's address: the socket peer, or the last X-Forwarded-For hop when TRUST_PROXY is on. */
+export function clientIp(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const hops = c.req.header('x-forwarded-for')?.split(',').map((h) => h.trim()).filter(Boolean);
+    if (hops?.length) return hops[hops.length - 1];
+  }
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+/**
+ * The delivery path takes this hook when it asks the cache for a rendition and calls it only
+ * when the cache really renders (a miss; hits never count): it throttles the caller per
+ * RATE_LIMIT_MISS_PER_MIN and counts the render against their key. The caller is captured when
+ * the hook is made, because the cache may start a queued render from another request's context.
+ * Outside a request (CLI, background tasks) the hook does nothing.
+ */
+export function cacheMissCharge(deps: Pick<Deps, 'db' | 'config' | 'clock'>): () => void {
+  const scope = requestScope.getStore();
+  if (!scope) return () => {};
+  return () => {
+    const state = authState(deps);
+    if (!scope.exempt) enforce(state.miss, scope.subject);
+    if (scope.keyId) state.usage.render(scope.keyId);
+  };
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { z } from 'zod';
+import type { Deps } from '../deps.js';
+import { UnauthorizedError } from '../errors.js';
+import { OUTPUT_FORMATS } from '../spec/index.js';
+import type { BearerResolver } from './authenticate.js';
+import type { PolicyClaims, Principal } from './principal.js';
+import { Users } from './users.js';
+
+/**
+ * Session JWTs (POST /auth/login) and policy tokens (POST /sign), both HS256 with the server's
+ * JWT secret. The audience tells them apart, so a session can never be replayed as a policy
+ * token or the other way round; the algorithm is pinned, so `alg: none` and HS/RS confusion
+ * fail before any claim is read.
+ */
+
+export const ISSUER = 'imgpath';
+export const SESSION_AUDIENCE = 'imgpath:session';
+export const POLICY_AUDIENCE = 'imgpath:policy';
+const ALGORITHM = 'HS256';
+
+export async function issueSession(deps: Pick<Deps, 'secrets' | 'clock' | 'config'>, userId: number) {
+  const now = deps.clock();
+  const expiresAt = now + deps.config.JWT_TTL_SECONDS;
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setSubject(String(userId))
+    .setIssuer(ISSUER)
+    .setAudience(SESSION_AUDIENCE)
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(expiresAt)
+    .setJti(randomBytes(9).toString('base64url'))
+    .sign(deps.secrets.jwtSecret);
+  return { token, expiresAt };
+}
+
+/** What a policy token may carry in its `pol` claim; checked again on every use, not trusted blindly. */
+export const policyClaimsSchema = z
+  .object({
+    ids: z.array(z.string().min(1).max(64)).min(1).max(1000).optional(),
+    owner: z.number().int().positive().optional(),
+    presets: z.array(z.string().min(1).max(64)).min(1).max(100).optional(),
+    width: z
+      .object({ min: z.number().int().min(1).optional(), max: z.number().int().min(1).optional() })
+      .refine((w) => w.min === undefined || w.max === undefined || w.min <= w.max, 'width.min must not exceed width.max')
+      .optional(),
+    formats: z.array(z.enum(OUTPUT_FORMATS as [string, ...string[]])).min(1).max(OUTPUT_FORMATS.length).optional(),
+  })
+  .strict()
+  .refine((p) => p.ids !== undefined || p.owner !== undefined, 'a policy names image ids or an owner');
+
+export async function issuePolicyToken(
+  deps: Pick<Deps, 'secrets' | 'clock'>,
+  policy: PolicyClaims,
+  expiresIn: number,
+  issuedBy: string,
+) {
+  const now = deps.clock();
+  const expiresAt = now + expiresIn;
+  const token = await new SignJWT({ pol: policyClaimsSchema.parse(policy) })
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setSubject(issuedBy)
+    .setIssuer(ISSUER)
+    .setAudience(POLICY_AUDIENCE)
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(expiresAt)
+    .sign(deps.secrets.jwtSecret);
+  return { token, expiresAt };
+}
+
+const LOOKS_LIKE_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+async function verify(deps: Deps, token: string): Promise<JWTPayload | undefined> {
+  if (token.length > 8192 || !LOOKS_LIKE_JWT.test(token)) return undefined;
+  try {
+    const { payload } = await jwtVerify(token, deps.secrets.jwtSecret, {
+      algorithms: [ALGORITHM],
+      issuer: ISSUER,
+      audience: [SESSION_AUDIENCE, POLICY_AUDIENCE],
+      requiredClaims: ['exp', 'sub', 'aud'],
+      currentDate: new Date(deps.clock() * 1000),
+      clockTolerance: 5,
+    });
+    return payload;
+  } catch (err) {
+    // Expiry is the one failure worth naming: the client should fetch a new token. Everything
+    // else (bad signature, wrong alg/audience, garbage) is the same 401 without detail.
+    if (err instanceof joseErrors.JWTExpired) throw new UnauthorizedError('Token expired', 'token_expired');
+    return undefined;
+  }
+}
+
+/**
+ * The bearer resolver for `createApp`: a session becomes the user it names (looked up on every
+ * request, so a deleted user or a changed role counts at once); a policy token becomes its claims.
+ */
+export const resolveJwt: BearerResolver = async (token, deps): Promise<Principal | undefined> => {
+  const payload = await verify(deps, token);
+  if (!payload) return undefined;
+  // Exactly one audience: a token naming both could otherwise pass as either kind.
+  const aud = Array.isArray(payload.aud) ? (payload.aud.length === 1 ? payload.aud[0] : undefined) : payload.aud;
+  if (aud === SESSION_AUDIENCE) {
+    const userId = Number(payload.sub);
+    const user = Number.isSafeInteger(userId) ? new Users(deps.db, deps.config.SCRYPT_COST).get(userId) : undefined;
+    return user ? { kind: 'user', userId: user.id, admin: user.role === 'admin' } : undefined;
+  }
+  if (aud === POLICY_AUDIENCE) {
+    const policy = policyClaimsSchema.safeParse(payload.pol);
+    return policy.success ? { kind: 'policy', policy: policy.data } : undefined;
+  }
+  return undefined;
+};

@@ -1,0 +1,29 @@
+import path from 'node:path';
+import type { Config } from '../config.js';
+import type { Db } from '../db/client.js';
+import type { Logger } from '../log.js';
+import { DiskTier } from './disk.js';
+import { RenderLimiter } from './limiter.js';
+import { MemoryTier } from './memory.js';
+import { TieredCache } from './tiered.js';
+
+export { TieredCache } from './tiered.js';
+export type { CachedRendition, Rendition, RenditionCache, RenditionMeta } from './types.js';
+
+const MB = 1024 * 1024;
+
+/** Where rendered files live: a subfolder, so `cache prune` never touches anything else an operator put in CACHE_DIR. */
+export function renditionsDir(config: Pick<Config, 'cacheDir'>) {
+  return path.join(config.cacheDir, 'renditions');
+}
+
+/** The production cache from config: MEMORY_CACHE_MB=0 or DISK_CACHE_MB=0 turns that tier off. */
+export function createCache(config: Config, db: Db, log?: Logger): TieredCache {
+  const onError = (err: unknown, what: string) => log?.warn({ err }, `rendition cache: ${what} failed`);
+  return new TieredCache({
+    memory: config.MEMORY_CACHE_MB > 0 ? new MemoryTier(config.MEMORY_CACHE_MB * MB) : null,
+    disk: config.DISK_CACHE_MB > 0 ? new DiskTier(db, renditionsDir(config), config.DISK_CACHE_MB * MB, { onError }) : null,
+    limiter: new RenderLimiter({ concurrency: config.RENDER_CONCURRENCY, maxQueue: config.RENDER_QUEUE, timeoutMs: config.RENDER_TIMEOUT_MS }),
+    onError,
+  });
+}

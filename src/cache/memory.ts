@@ -1,0 +1,61 @@
+import { LRUCache } from 'lru-cache';
+import { matches, type PurgeMatch, type Rendition, type RenditionMeta, type RenditionTier } from './types.js';
+
+interface Entry {
+  rendition: Rendition;
+  meta: RenditionMeta;
+}
+
+/** Buffer bookkeeping (object, key string, LRU node) so thousands of tiny renditions still respect the budget. */
+const ENTRY_OVERHEAD = 256;
+
+/** Hot renditions in process memory, bounded in bytes (not entries: one 4K AVIF weighs as much as 500 thumbnails). */
+export class MemoryTier implements RenditionTier {
+  readonly name = 'memory' as const;
+  private readonly lru: LRUCache<string, Entry>;
+  private evictions = 0;
+
+  constructor(maxBytes: number) {
+    if (!Number.isInteger(maxBytes) || maxBytes <= 0) throw new Error(`Expected a positive integer byte budget for the memory tier but received ${maxBytes}`);
+    this.lru = new LRUCache<string, Entry>({
+      maxSize: maxBytes,
+      sizeCalculation: (e) => e.rendition.data.length + ENTRY_OVERHEAD,
+      dispose: (_e, _k, reason) => {
+        if (reason === 'evict') this.evictions++;
+      },
+    });
+  }
+
+  /** Synchronous lookup: the hot path answers a memory hit without a single await. */
+  peek(key: string): Rendition | undefined {
+    return this.lru.get(key)?.rendition;
+  }
+
+  async get(key: string) {
+    return this.peek(key);
+  }
+
+  async put(key: string, meta: RenditionMeta, rendition: Rendition) {
+    // lru-cache refuses (silently) an entry larger than maxSize, which is the skip we want.
+    this.lru.set(key, { rendition, meta });
+  }
+
+  async delete(key: string) {
+    return this.lru.delete(key);
+  }
+
+  async purge(match: PurgeMatch) {
+    const doomed: string[] = [];
+    for (const [key, entry] of this.lru.entries()) if (matches(entry.meta, match)) doomed.push(key);
+    for (const key of doomed) this.lru.delete(key);
+    return doomed.length;
+  }
+
+  stats() {
+    return { entries: this.lru.size, bytes: this.lru.calculatedSize, evictions: this.evictions };
+  }
+
+  async close() {
+    this.lru.clear();
+  }
+}

@@ -1,0 +1,138 @@
+import type { DiskTier } from './disk.js';
+import type { RenderLimiter } from './limiter.js';
+import type { MemoryTier } from './memory.js';
+import { matches, type CachedRendition, type PurgeMatch, type Rendition, type RenditionCache, type RenditionMeta } from './types.js';
+
+interface Inflight {
+  promise: Promise<CachedRendition>;
+  meta: RenditionMeta;
+  /** Set by a purge that raced this render: its result still answers its waiters but is not stored. */
+  stale: boolean;
+}
+
+export interface TieredCacheParts {
+  memory: MemoryTier | null;
+  disk: DiskTier | null;
+  limiter: RenderLimiter;
+  onError?: (err: unknown, what: string) => void;
+}
+
+/**
+ * Memory, then disk, then one bounded render per key. A memory hit is answered without touching
+ * the disk, the DB or the render queue; concurrent requests for one key share one disk read or
+ * one render; a render is stored in memory at once and written to disk in the background.
+ *
+ * `stats()` names (plain numbers, for /metrics):
+ * - hits_memory, hits_disk, misses (renders asked for), coalesced (requests that joined one in flight)
+ * - renders (completed), render_errors, render_timeouts (504), rejected (503: queue full or no slot in time)
+ * - queue_depth, in_flight (renders running now)
+ * - memory_bytes, memory_entries, memory_evictions
+ * - disk_bytes, disk_entries, disk_evictions, disk_torn (files dropped for a size mismatch),
+ *   disk_write_errors, disk_writes_pending
+ */
+export class TieredCache implements RenditionCache {
+  private readonly inflight = new Map<string, Inflight>();
+  private readonly memory: MemoryTier | null;
+  private readonly disk: DiskTier | null;
+  private readonly limiter: RenderLimiter;
+  private readonly onError: (err: unknown, what: string) => void;
+  private readonly counts = { hits_memory: 0, hits_disk: 0, misses: 0, coalesced: 0, disk_write_errors: 0 };
+
+  constructor(parts: TieredCacheParts) {
+    this.memory = parts.memory;
+    this.disk = parts.disk;
+    this.limiter = parts.limiter;
+    this.onError = parts.onError ?? (() => {});
+  }
+
+  fetch(key: string, meta: RenditionMeta, render: () => Promise<Rendition>): Promise<CachedRendition> {
+    const hot = this.memory?.peek(key);
+    if (hot) {
+      this.counts.hits_memory++;
+      return Promise.resolve({ ...hot, tier: 'memory', renderMs: 0 });
+    }
+    const joined = this.inflight.get(key);
+    if (joined) {
+      this.counts.coalesced++;
+      return joined.promise;
+    }
+    const entry: Inflight = { promise: undefined as never, meta, stale: false };
+    entry.promise = this.load(key, entry, render).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, entry);
+    return entry.promise;
+  }
+
+  private async load(key: string, entry: Inflight, render: () => Promise<Rendition>): Promise<CachedRendition> {
+    const cold = await this.disk?.get(key).catch((err) => {
+      // An unreadable cache is a miss, not an outage: the original can still be rendered.
+      this.onError(err, 'disk read');
+      return undefined;
+    });
+    if (cold) {
+      this.counts.hits_disk++;
+      if (!entry.stale) this.memory?.put(key, entry.meta, cold);
+      return { ...cold, tier: 'disk', renderMs: 0 };
+    }
+    this.counts.misses++;
+    const started = performance.now();
+    const rendered = await this.limiter.run(render);
+    const renderMs = performance.now() - started;
+    if (!entry.stale) this.store(key, entry, rendered);
+    return { ...rendered, tier: 'miss', renderMs };
+  }
+
+  private store(key: string, entry: Inflight, r: Rendition) {
+    this.memory?.put(key, entry.meta, r);
+    this.disk?.put(key, entry.meta, r).catch((err) => {
+      this.counts.disk_write_errors++;
+      this.onError(err, 'disk write');
+    });
+  }
+
+  private async purge(match: PurgeMatch) {
+    for (const entry of this.inflight.values()) if (matches(entry.meta, match)) entry.stale = true;
+    const [fromMemory, fromDisk] = await Promise.all([this.memory?.purge(match) ?? 0, this.disk?.purge(match) ?? 0]);
+    // A rendition usually sits in both tiers: report distinct renditions, not copies.
+    return Math.max(fromMemory, fromDisk);
+  }
+
+  purgeImage(imageId: string) {
+    return this.purge({ imageId });
+  }
+
+  purgePreset(name: string) {
+    return this.purge({ preset: name });
+  }
+
+  /** Waits for background disk writes (tests, bench, shutdown). */
+  async settle() {
+    await this.disk?.settle();
+  }
+
+  stats(): Record<string, number> {
+    const m = this.memory?.stats() ?? { entries: 0, bytes: 0, evictions: 0 };
+    const d = this.disk?.stats() ?? { entries: 0, bytes: 0, evictions: 0, torn: 0, writesPending: 0 };
+    return {
+      ...this.counts,
+      renders: this.limiter.counters.completed,
+      render_errors: this.limiter.counters.failed,
+      render_timeouts: this.limiter.counters.timeouts,
+      rejected: this.limiter.counters.rejected,
+      queue_depth: this.limiter.queued,
+      in_flight: this.limiter.inFlight,
+      memory_bytes: m.bytes,
+      memory_entries: m.entries,
+      memory_evictions: m.evictions,
+      disk_bytes: d.bytes,
+      disk_entries: d.entries,
+      disk_evictions: d.evictions,
+      disk_torn: d.torn ?? 0,
+      disk_writes_pending: d.writesPending ?? 0,
+    };
+  }
+
+  async close() {
+    await this.disk?.close();
+    await this.memory?.close();
+  }
+}

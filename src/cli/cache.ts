@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { renditionsDir } from '../cache/index.js';
+import { DiskTier } from '../cache/disk.js';
+import { diskCacheReport, pruneDiskCache } from '../cache/maintenance.js';
+import { openDb } from '../db/client.js';
+import { configFromProcess } from './env.js';
+
+const MB = 1024 * 1024;
+const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
+
+/**
+ * `imgpath cache stats|prune`: the disk tier of the rendition cache, through its index. Safe
+ * while a server runs on the same directories (both go through SQLite and atomic renames); the
+ * server notices the new totals at its next eviction pass.
+ */
+export function registerCacheCommands(program: Command) {
+  const cache = program.command('cache').description('inspect and prune the rendition cache on disk');
+
+  cache
+    .command('stats')
+    .description('entries, bytes and formats in the disk cache')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) => {
+      const config = configFromProcess();
+      const db = openDb(config.dbFile);
+      const r = diskCacheReport(db, renditionsDir(config), config.DISK_CACHE_MB * MB);
+      db.$client.close();
+      if (o.json) return void process.stdout.write(`${JSON.stringify(r)}\n`);
+      const lines = [
+        `directory   ${r.dir}`,
+        `renditions  ${r.entries} of ${r.images} image(s)`,
+        `size        ${mb(r.bytes)} of ${mb(r.budgetBytes)} (DISK_CACHE_MB)`,
+        ...Object.entries(r.byFormat).map(([f, v]) => `  ${f.padEnd(9)} ${String(v.entries).padStart(7)}  ${mb(v.bytes)}`),
+        `last read   ${r.oldestAccess ?? '-'} … ${r.newestAccess ?? '-'}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+
+  cache
+    .command('prune')
+    .description('enforce DISK_CACHE_MB, drop broken entries and orphan files; optionally purge more')
+    .option('--image <id>', 'also remove every rendition of this image')
+    .option('--preset <name>', 'also remove every rendition made through this preset')
+    .option('--older-than <days>', 'also remove renditions not read for this many days')
+    .option('--all', 'remove every rendition')
+    .option('--json', 'print JSON')
+    .action(async (o: { image?: string; preset?: string; olderThan?: string; all?: boolean; json?: boolean }) => {
+      const days = o.olderThan === undefined ? undefined : Number(o.olderThan);
+      if (days !== undefined && !(Number.isFinite(days) && days >= 0)) program.error(`Expected a number of days >= 0 for --older-than but received ${o.olderThan}`);
+      const config = configFromProcess();
+      const db = openDb(config.dbFile);
+      const dir = renditionsDir(config);
+      const budget = Math.max(1, config.DISK_CACHE_MB * MB);
+      const tier = new DiskTier(db, dir, budget);
+      const result = await pruneDiskCache(db, tier, {
+        imageId: o.image,
+        preset: o.preset,
+        all: o.all,
+        idleMs: days === undefined ? undefined : days * 86_400_000,
+      });
+      const after = tier.stats();
+      await tier.close();
+      db.$client.close();
+      if (o.json) return void process.stdout.write(`${JSON.stringify({ ...result, entries: after.entries, bytes: after.bytes })}\n`);
+      process.stdout.write(
+        `removed ${result.purged} purged, ${result.idle} idle, ${result.evicted} over budget, ${result.broken} broken, ${result.orphans} orphan file(s), ${result.tempFiles} temp file(s)\n` +
+          `now ${after.entries} rendition(s), ${mb(after.bytes)} of ${mb(budget)}\n`,
+      );
+    });
+}

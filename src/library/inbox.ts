@@ -1,0 +1,125 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { ImageRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { AppError } from '../errors.js';
+import { ingest } from './ingest.js';
+
+/**
+ * The watched drop folder (`INBOX_DIR`, default `$DATA_DIR/inbox`). A file copied in is imported
+ * once its size has stopped changing, then moved to `.imported/` (so the inbox shows only what is
+ * pending and a restart does not read everything again). A file in a first-level sub-folder goes
+ * to the collection of that name. Anything that is not an image is logged and left where it is:
+ * never deleted, never moved, and not retried until the file itself changes.
+ */
+
+export const IMPORTED_DIR = '.imported';
+
+export interface InboxOptions {
+  /** How long a file's size must stay unchanged before it is read (a copy still running grows). */
+  stableMs?: number;
+  /** Told about each file handled (tests, the CLI). */
+  onResult?: (r: InboxResult) => void;
+}
+
+export type InboxResult =
+  | { file: string; status: 'imported' | 'duplicate'; id: string }
+  | { file: string; status: 'rejected'; code: string; message: string }
+  | { file: string; status: 'failed'; message: string };
+
+export interface Inbox {
+  dir: string;
+  /** Stop watching and wait for the import in progress. */
+  close(): Promise<void>;
+}
+
+// Editors, browsers and rsync write to temporary names and rename when done.
+const TEMPORARY = /(^\.|~$|\.(part|partial|crdownload|tmp|download|swp)$)/i;
+
+export async function startInbox(deps: Deps, dir: string, opts: InboxOptions = {}): Promise<Inbox> {
+  await fs.mkdir(dir, { recursive: true });
+  const log = deps.log.child({ component: 'inbox' });
+  const stableMs = opts.stableMs ?? 1500;
+  // One file at a time: a folder of 500 photos must not start 500 decodes at once.
+  let queue: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  const handle = async (file: string) => {
+    if (closed) return;
+    const result = await importFile(deps, dir, file);
+    if (result.status === 'rejected') log.warn({ file, code: result.code }, `not imported, left in place: ${result.message}`);
+    else if (result.status === 'failed') log.error({ file }, `could not import: ${result.message}`);
+    else log.info({ file, id: result.id }, result.status === 'duplicate' ? 'already in the library' : 'imported');
+    opts.onResult?.(result);
+  };
+  const enqueue = (file: string) => {
+    queue = queue.then(() => handle(file)).catch((err) => log.error({ err, file }, 'inbox import crashed'));
+  };
+
+  const watcher: FSWatcher = watch(dir, {
+    ignoreInitial: false,
+    ignored: (p) => {
+      const rel = path.relative(dir, p);
+      return rel !== '' && rel.split(path.sep).some((part) => TEMPORARY.test(part));
+    },
+    awaitWriteFinish: { stabilityThreshold: stableMs, pollInterval: Math.max(20, Math.min(250, stableMs / 5)) },
+    depth: 1,
+  });
+  watcher.on('add', enqueue);
+  // A rejected file that is rewritten (the copy finished after all, or was fixed) is tried again.
+  watcher.on('change', enqueue);
+  watcher.on('error', (err) => log.error({ err }, 'inbox watcher error'));
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  log.info({ dir }, 'watching the drop folder');
+
+  return {
+    dir,
+    async close() {
+      closed = true;
+      await watcher.close();
+      await queue;
+    },
+  };
+}
+
+async function importFile(deps: Deps, dir: string, file: string): Promise<InboxResult> {
+  const rel = path.relative(dir, file);
+  const parts = rel.split(path.sep);
+  const collection = parts.length > 1 ? parts[0] : null;
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+    // Still growing after the quiet period (a stalled network copy): the next 'change' brings it back.
+    if ((await fs.stat(file)).size !== bytes.length) return { file, status: 'failed', message: 'file is still being written; will retry when it changes' };
+  } catch (err) {
+    // Gone or unreadable since it was seen: nothing to import, nothing to retry.
+    return { file, status: 'failed', message: (err as Error).message };
+  }
+  try {
+    const onAdded = (img: ImageRow) => deps.events.added.forEach((fn) => fn(img));
+    const { image, duplicate } = await ingest({ ...deps, onAdded }, bytes, { filename: path.basename(file), collection });
+    await moveAside(dir, rel);
+    return { file, status: duplicate ? 'duplicate' : 'imported', id: image.id };
+  } catch (err) {
+    if (err instanceof AppError) return { file, status: 'rejected', code: err.code, message: err.message };
+    return { file, status: 'failed', message: (err as Error).message };
+  }
+}
+
+/** Move an imported file under `.imported/`, keeping its sub-folder, never overwriting an earlier one. */
+async function moveAside(dir: string, rel: string) {
+  const target = path.join(dir, IMPORTED_DIR, rel);
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const { name, ext } = path.parse(target);
+  let dest = target;
+  for (let n = 1; await exists(dest); n++) dest = path.join(path.dirname(target), `${name}-${n}${ext}`);
+  await fs.rename(path.join(dir, rel), dest);
+}
+
+async function exists(p: string) {
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,143 @@
+import { z } from '@hono/zod-openapi';
+import { errorSchemaRef } from '../http.js';
+
+/** Request and answer shapes of the library routes; /openapi.json is generated from these. */
+
+export const imageIdParam = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an image id').openapi({ param: { name: 'id', in: 'path' }, example: 'Xk3vQ9aB2cD4' }),
+});
+
+/** Same rule as ingest's normaliseTags, but said out loud instead of silently dropping a bad tag. */
+export const tagSchema = z.string().trim().regex(/^[\p{L}\p{N}_ -]{1,64}$/u, 'a tag of 1..64 letters, digits, spaces, _ or -');
+export const collectionSchema = z.string().trim().regex(/^[^\x00-\x1f/]{1,128}$/, 'a collection name of 1..128 characters, no / or control characters');
+export const visibilitySchema = z.enum(['public', 'private']);
+
+/** `tags` as a JSON array, or a comma list (`a,b`) as forms and query strings carry it. */
+export const tagsInput = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean))
+  .pipe(z.array(tagSchema).max(50, 'at most 50 tags'));
+
+export const uploadFieldsSchema = z.object({
+  tags: tagsInput.optional().openapi({ description: 'Comma list, or the parameter repeated', type: 'string' }),
+  collection: collectionSchema.optional(),
+  visibility: visibilitySchema.optional().openapi({ description: 'Default: DEFAULT_VISIBILITY (public)' }),
+  filename: z.string().max(255).optional().openapi({ description: 'Original file name (raw-body uploads; multipart takes it from the part)' }),
+});
+
+const urls = z.object({
+  original: z.string(),
+  info: z.string(),
+  renditions: z.record(z.string(), z.string()),
+});
+
+export const imageSchema = z
+  .object({
+    id: z.string(),
+    ownerId: z.number().nullable(),
+    width: z.number(),
+    height: z.number(),
+    format: z.string(),
+    bytes: z.number(),
+    frames: z.number(),
+    hasAlpha: z.boolean(),
+    orientation: z.enum(['landscape', 'portrait', 'square']),
+    visibility: visibilitySchema,
+    collection: z.string().nullable(),
+    tags: z.array(z.string()),
+    filename: z.string().nullable(),
+    placeholder: z.object({ thumbhash: z.string().nullable(), dataUri: z.string().nullable() }),
+    dominantColor: z.string().nullable(),
+    focalPoint: z.object({ x: z.number(), y: z.number() }).nullable(),
+    createdAt: z.string(),
+    urls,
+  })
+  .openapi('Image');
+
+export const uploadAnswerSchema = imageSchema.extend({ duplicate: z.boolean() }).openapi('UploadedImage');
+
+export const variantSchema = z
+  .object({
+    options: z.string(),
+    format: z.string(),
+    width: z.number(),
+    height: z.number(),
+    bytes: z.number(),
+    createdAt: z.string(),
+    url: z.string(),
+  })
+  .openapi('Variant');
+
+export const imageDetailSchema = imageSchema
+  .extend({ variants: z.array(variantSchema), cachedRenditions: z.number() })
+  .openapi('ImageDetail');
+
+export const listQuerySchema = z.object({
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().regex(/^\d{1,12}\.[A-Za-z0-9_-]{1,64}$/, 'a cursor from a previous answer').optional()
+    .openapi({ description: 'Keyset paging: the nextCursor of the previous page (faster than page for deep pages)' }),
+  tag: tagSchema.optional(),
+  collection: collectionSchema.optional(),
+  visibility: visibilitySchema.optional(),
+  orientation: z.enum(['landscape', 'portrait', 'square']).optional(),
+  owner: z.coerce.number().int().min(1).optional().openapi({ description: 'Owner user id (admins only)' }),
+});
+
+export const imageListSchema = z
+  .object({
+    items: z.array(imageSchema),
+    page: z.number().nullable(),
+    limit: z.number(),
+    total: z.number(),
+    next: z.string().optional(),
+    prev: z.string().optional(),
+    nextCursor: z.string().optional(),
+  })
+  .openapi('ImageList');
+
+export const patchImageSchema = z
+  .strictObject({
+    tags: tagsInput.optional(),
+    collection: collectionSchema.nullable().optional(),
+    visibility: visibilitySchema.optional(),
+  })
+  .openapi('ImagePatch');
+
+export const focalPointSchema = z.strictObject({ x: z.number().min(0).max(1), y: z.number().min(0).max(1) }).openapi('FocalPoint');
+
+export const transformResultSchema = z
+  .object({
+    imageId: z.string(),
+    options: z.string(),
+    format: z.string(),
+    width: z.number(),
+    height: z.number(),
+    bytes: z.number(),
+    url: z.string(),
+  })
+  .openapi('TransformResult');
+
+export const taskSchema = z
+  .object({
+    id: z.string(),
+    kind: z.string(),
+    state: z.enum(['queued', 'running', 'done', 'failed']),
+    result: transformResultSchema.nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).passthrough().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Task');
+
+export const presetSchema = z.object({ name: z.string(), options: z.string(), createdAt: z.string(), updatedAt: z.string() }).openapi('Preset');
+
+export function errors(...statuses: number[]) {
+  const text: Record<number, string> = {
+    400: 'Invalid input', 401: 'No or invalid credentials', 403: 'Not allowed', 404: 'Not found', 409: 'Conflict',
+    413: 'Too large', 415: 'Not an image', 422: 'Corrupt image', 429: 'Rate limited',
+  };
+  return Object.fromEntries(statuses.map((s) => [s, { description: text[s] ?? 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
+}
+
+export const iso = (unixSeconds: number) => new Date(unixSeconds * 1000).toISOString();

@@ -1,0 +1,63 @@
+import { eq } from 'drizzle-orm';
+import { canSee } from '../auth/access.js';
+import type { Principal } from '../auth/principal.js';
+import { images, variants, type ImageRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { BadOptionError, NotFoundError } from '../errors.js';
+import { planDelivery, renderVia } from '../delivery/deliver.js';
+import type { Spec } from '../spec/index.js';
+import { variantOptions } from './images.js';
+import { deliveryUrl } from './urls.js';
+
+export interface TransformResult {
+  imageId: string;
+  options: string;
+  format: string;
+  width: number;
+  height: number;
+  bytes: number;
+  url: string;
+}
+
+/** A watermark is another library image: the caller must be allowed to see it, or it would leak a private image. */
+export function checkWatermark(deps: Deps, p: Principal, spec: Spec) {
+  if (!spec.wm) return;
+  const wm = deps.db.select().from(images).where(eq(images.id, spec.wm)).get();
+  if (!wm || !canSee(p, wm, false)) throw new BadOptionError('wm', `Watermark image ${spec.wm} does not exist`, 'the id of an image you can see');
+}
+
+/**
+ * Render through the delivery path (same plan, cache key and cache as /img), so the answer's
+ * URL is served from cache at once, then record the variant against its image.
+ * The caller's rights were checked by the route: the render itself is the server's own word.
+ */
+export async function makeVariant(deps: Deps, args: { principal: Principal; image: ImageRow; spec: Spec; accept?: string; base: string }): Promise<TransformResult> {
+  const { image } = args;
+  checkWatermark(deps, args.principal, args.spec);
+  const plan = planDelivery(deps, { principal: args.principal, signed: true, image, spec: args.spec, accept: args.accept });
+  const out = await renderVia(deps, plan);
+  const bytes = out.data.length;
+  const recorded = deps.db.transaction((tx) => {
+    // Deleted while rendering (a slow async task): nothing to record against.
+    if (!tx.select({ id: images.id }).from(images).where(eq(images.id, image.id)).get()) return false;
+    tx.insert(variants)
+      .values({ imageId: image.id, options: plan.canonical, format: out.format, width: out.width, height: out.height, bytes })
+      .onConflictDoUpdate({ target: [variants.imageId, variants.options, variants.format], set: { width: out.width, height: out.height, bytes } })
+      .run();
+    return true;
+  });
+  if (!recorded) {
+    // The render landed in the cache after the delete purged it: purge again so no copy outlives the image.
+    await deps.cache.purgeImage(image.id);
+    throw new NotFoundError(`Image ${image.id} was deleted while the variant was rendering`, 'image_not_found');
+  }
+  return {
+    imageId: image.id,
+    options: plan.canonical,
+    format: out.format,
+    width: out.width,
+    height: out.height,
+    bytes,
+    url: deliveryUrl(deps, args.base, image, variantOptions(plan.canonical, out.format)),
+  };
+}

@@ -1,0 +1,103 @@
+import type { Server, ServerResponse } from 'node:http';
+import { flushLogger, type Logger } from '../log.js';
+
+export interface RequestTracker {
+  /** Requests being answered right now. */
+  readonly inFlight: number;
+  /**
+   * Stop accepting connections, let in-flight requests finish, then resolve. After `timeoutMs`
+   * the remaining connections are cut (`forced: true`). Calling it again returns the same drain.
+   */
+  drain(timeoutMs: number): Promise<{ forced: boolean }>;
+}
+
+/** Must be attached right after the server starts, so every request is seen. */
+export function trackRequests(server: Server): RequestTracker {
+  const open = new Set<ServerResponse>();
+  let draining = false;
+  let drained: Promise<{ forced: boolean }> | undefined;
+
+  server.on('request', (_req, res: ServerResponse) => {
+    open.add(res);
+    // A request that arrives on a kept-alive socket while draining is answered, then the socket closes.
+    if (draining) res.shouldKeepAlive = false;
+    res.once('close', () => {
+      open.delete(res);
+      // The socket just went idle: close it now instead of after the keep-alive timeout.
+      if (draining) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+
+  return {
+    get inFlight() {
+      return open.size;
+    },
+    drain(timeoutMs) {
+      drained ??= new Promise((resolve) => {
+        draining = true;
+        let forced = false;
+        for (const res of open) if (!res.headersSent) res.shouldKeepAlive = false;
+        const deadline = setTimeout(() => {
+          forced = open.size > 0;
+          server.closeAllConnections();
+        }, timeoutMs);
+        server.close(() => {
+          clearTimeout(deadline);
+          resolve({ forced });
+        });
+        server.closeIdleConnections();
+      });
+      return drained;
+    },
+  };
+}
+
+export interface SignalOptions {
+  log: Logger;
+  /** SHUTDOWN_TIMEOUT_MS: how long in-flight requests get. */
+  timeoutMs: number;
+  exit?: (code: number) => void;
+}
+
+/**
+ * SIGTERM/SIGINT: stop cleanly (exit 0), or exit 1 when stopping fails. A second signal, or
+ * a close step hanging past the deadline, exits at once: an operator pressing Ctrl-C twice
+ * means it, and an orchestrator would SIGKILL anyway.
+ */
+export function exitOnSignals(stop: () => Promise<void>, opts: SignalOptions) {
+  const { log, timeoutMs } = opts;
+  const exit = opts.exit ?? ((code: number) => process.exit(code));
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting without waiting');
+      exit(1);
+      return;
+    }
+    stopping = true;
+    log.info({ signal, timeoutMs }, 'shutting down: finishing in-flight requests');
+    // The drain is bounded by timeoutMs; this also bounds the steps after it (cache flush, DB close).
+    setTimeout(() => {
+      log.error({ timeoutMs }, 'shutdown did not finish in time; exiting');
+      exit(1);
+    }, timeoutMs + 5_000).unref();
+    stop().then(
+      async () => {
+        log.info('stopped');
+        await flushLogger(log);
+        exit(0);
+      },
+      async (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        await flushLogger(log);
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+}

@@ -1,0 +1,53 @@
+import { checkSpec, planLayout, type Spec } from '../spec/index.js';
+import { fillColour } from './colour.js';
+import { materialize, type RenderContext } from './context.js';
+import { guard } from './errors.js';
+import { canvas } from './steps/canvas.js';
+import { effects, effectsRunAfterComposite } from './steps/effects.js';
+import { encode, flattenIfOpaque } from './steps/encode.js';
+import { deferredRotation, geometry } from './steps/geometry.js';
+import { load } from './steps/load.js';
+import { watermark } from './steps/watermark.js';
+import type { RenderOptions, RenderResult } from './types.js';
+
+/**
+ * The render pipeline, in its fixed phase order:
+ *   load → geometry → effects → canvas → watermark → encode
+ * Each step adds operations to one sharp pipeline, which runs once at the end; only
+ * combinations sharp cannot order our way take a second pass over raw pixels.
+ */
+export async function render(input: Buffer, spec: Spec, opts: RenderOptions): Promise<RenderResult> {
+  // The spec may come from a JSON body or a stored preset rather than parseSpec: check it again (microseconds).
+  checkSpec(spec, { maxOutputDim: opts.limits.maxOutputDim });
+  return guard('render', async () => {
+    const { img, source } = await load(input, opts.format, opts.limits);
+    const ctx: RenderContext = {
+      img,
+      spec,
+      opts,
+      source,
+      layout: planLayout(spec, source, { maxOutputDim: opts.limits.maxOutputDim }),
+      fill: fillColour(spec, opts.format),
+      overlays: [],
+    };
+    flattenIfOpaque(ctx);
+    geometry(ctx);
+    if (ctx.deferredAngle !== undefined) {
+      await materialize(ctx);
+      deferredRotation(ctx);
+    }
+    effects(ctx);
+    canvas(ctx);
+    await watermark(ctx);
+    if (ctx.overlays.length > 0 && effectsRunAfterComposite(ctx)) {
+      const overlays = ctx.overlays;
+      ctx.overlays = [];
+      await materialize(ctx);
+      ctx.overlays = overlays;
+    }
+    encode(ctx);
+    const { data, info } = await ctx.img.toBuffer({ resolveWithObject: true });
+    const height = source.animated ? (info.pageHeight ?? Math.round(info.height / source.pages)) : info.height;
+    return { data, width: info.width, height, format: opts.format };
+  });
+}

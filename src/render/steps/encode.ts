@@ -1,0 +1,44 @@
+import type { OutputFormat } from '../../spec/index.js';
+import { formatHasAlpha, WHITE } from '../colour.js';
+import type { RenderContext } from '../context.js';
+import { hexToRgba } from '../colour.js';
+
+/** q_auto: what each encoder needs for "looks like the original" at a web-friendly size. */
+export const AUTO_QUALITY: Record<OutputFormat, number> = { jpeg: 80, webp: 80, avif: 55, png: 100, gif: 100 };
+
+/** Alpha is flattened early (sharp does it before the resize), onto bg_ or white, for formats without it. */
+export function flattenIfOpaque(ctx: RenderContext): void {
+  if (formatHasAlpha(ctx.opts.format)) return;
+  const bg = ctx.spec.bg === undefined ? WHITE : { ...hexToRgba(ctx.spec.bg), alpha: 1 };
+  ctx.img.flatten({ background: bg });
+}
+
+/**
+ * encode: composite the collected overlays, pick the encoder and its quality. sharp's defaults
+ * already convert to sRGB and strip metadata (EXIF, GPS, ICC, XMP), which is what we want.
+ */
+export function encode(ctx: RenderContext): void {
+  const { img, spec, opts, source } = ctx;
+  if (ctx.overlays.length > 0) img.composite(ctx.overlays);
+  if (!formatHasAlpha(opts.format)) img.removeAlpha();
+  const q = spec.q === undefined || spec.q === 'auto' ? undefined : spec.q;
+  const animation = source.animated ? { loop: source.loop ?? 0, ...(source.delay ? { delay: source.delay } : {}) } : {};
+  switch (opts.format) {
+    case 'jpeg':
+      img.jpeg({ quality: q ?? AUTO_QUALITY.jpeg, mozjpeg: false, progressive: false });
+      break;
+    case 'png':
+      // A quality asks for a palette (lossy, much smaller); without one PNG stays lossless.
+      img.png(q === undefined ? { compressionLevel: 6 } : { palette: true, quality: q, compressionLevel: 9 });
+      break;
+    case 'webp':
+      img.webp({ quality: q ?? AUTO_QUALITY.webp, ...animation });
+      break;
+    case 'avif':
+      img.avif({ quality: q ?? AUTO_QUALITY.avif });
+      break;
+    case 'gif':
+      img.gif({ ...animation });
+      break;
+  }
+}

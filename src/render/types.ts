@@ -1,0 +1,37 @@
+import type { OutputFormat } from '../spec/index.js';
+
+export interface RenderLimits {
+  maxInputPixels: number;
+  maxFrames: number;
+  maxOutputDim: number;
+}
+
+export interface RenderOptions {
+  /** Already negotiated (see `chooseFormat`). */
+  format: OutputFormat;
+  limits: RenderLimits;
+  /** Bytes of the `wm_` image, when the spec has one. */
+  watermark?: Buffer;
+  /** A stored focal point, as 0..1 fractions of the auto-oriented original; used by g_auto / c_thumb. */
+  focal?: { x: number; y: number };
+}
+
+export interface RenderResult {
+  data: Buffer;
+  width: number;
+  /** For animations: the height of one frame. */
+  height: number;
+  format: OutputFormat;
+}
+
+export interface ImageFacts {
+  /** As sharp names it (jpeg, png, webp, gif, tiff, svg, heif…), except AVIF, reported as `avif`. */
+  format: string;
+  /** After EXIF orientation. */
+  width: number;
+  height: number;
+  frames: number;
+  hasAlpha: boolean;
+  /** EXIF, ICC, XMP or IPTC present, or an orientation other than 1. */
+  hasMetadata: boolean;
+}

@@ -1,0 +1,74 @@
+import { validateSpec } from './parse.js';
+import { SPEC_KEYS, formatItem } from './registry.js';
+import { resolveBox } from './geometry.js';
+import { DEFAULT_LIMITS, type Spec, type SpecKey, type SpecLimits } from './types.js';
+
+/**
+ * Reduce a spec to the simplest spec meaning the same pixels, so that every URL for one
+ * image maps to one cache entry: ar_/dpr_ folded into w_/h_, options without effect dropped.
+ */
+export function normalize(spec: Spec): Spec {
+  const out: Spec = { ...spec };
+  const { w, h } = resolveBox(spec);
+  out.w = w;
+  out.h = h;
+  delete out.ar;
+  delete out.dpr;
+  const both = w !== undefined && h !== undefined;
+  let mode = out.c ?? 'fit';
+  // With one side (or none) these modes all reduce to fit.
+  if (!both && (mode === 'fill' || mode === 'thumb' || mode === 'scale' || mode === 'pad')) mode = 'fit';
+  if (mode === 'limit' && w === undefined && h === undefined) mode = 'fit';
+  out.c = mode === 'fit' ? undefined : mode;
+  // Gravity only places a crop or a pad.
+  const usesGravity = both && (mode === 'fill' || mode === 'thumb' || mode === 'pad');
+  if (!usesGravity) delete out.g;
+  else if (mode === 'thumb' && out.g === 'auto') delete out.g;
+  else if (mode === 'pad' && (out.g === 'auto' || out.g === 'entropy')) delete out.g;
+  // Flip + mirror is a half turn; for right angles the two spellings render the same pixels.
+  if (out.fl_flip && out.fl_mirror && (out.r ?? 0) % 90 === 0) {
+    delete out.fl_flip;
+    delete out.fl_mirror;
+    out.r = ((out.r ?? 0) + 180) % 360;
+  }
+  return out;
+}
+
+function items(spec: Spec, keys: readonly SpecKey[]): string[] {
+  const out: string[] = [];
+  for (const key of keys) {
+    const item = itemOf(spec, key);
+    if (item !== undefined) out.push(item);
+  }
+  return out;
+}
+
+function itemOf<K extends SpecKey>(spec: Spec, key: K): string | undefined {
+  const value = spec[key];
+  return value === undefined || value === null ? undefined : formatItem(key, value as NonNullable<Spec[K]>);
+}
+
+const PIXEL_KEYS = SPEC_KEYS.filter((k) => k !== 't' && k !== 'exp');
+
+/** The one string for the pixels `spec` asks for (defaults dropped, sorted); '' = the original. Excludes t_ and exp_. */
+export function canonicalize(spec: Spec): string {
+  return items(normalize(spec), PIXEL_KEYS).join(',');
+}
+
+/** The canonical string plus t_ and exp_: what a dry run shows next to the signature. */
+export function signingForm(spec: Spec): string {
+  return items(normalize(spec), SPEC_KEYS).join(',');
+}
+
+/** imgproxy semantics: the preset's options first, the URL's override them; the result has no t_. */
+export function mergePreset(preset: Spec, url: Spec, limits: SpecLimits = DEFAULT_LIMITS): Spec {
+  const merged: Spec = { ...preset };
+  for (const key of SPEC_KEYS) copy(merged, url, key);
+  delete merged.t;
+  validateSpec(merged, limits);
+  return merged;
+}
+
+function copy<K extends SpecKey>(into: Spec, from: Spec, key: K): void {
+  if (from[key] !== undefined) into[key] = from[key];
+}

@@ -1,0 +1,135 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, test } from 'vitest';
+import { createLogger, flushLogger, redactUrl } from '../../src/log.js';
+import { testApp, type TestApp } from '../helpers/app.js';
+
+/** A pino destination that keeps every line, parsed. */
+function capture() {
+  const lines: Array<Record<string, unknown>> = [];
+  let raw = '';
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      raw += chunk.toString();
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  return { stream, lines, raw: () => raw };
+}
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+describe('request log lines', () => {
+  test('one JSON line per request with id, method, route, status, duration, cache tier and bytes', async () => {
+    const out = capture();
+    t = await testApp({}, { deps: { log: createLogger({ LOG_LEVEL: 'info' }, out.stream) } });
+    const id = await t.seed('dune-2mp.jpg');
+    const res = await t.request(`/img/w_200,f_webp/${id}`, { headers: { 'X-API-Key': t.adminKey, 'X-Request-Id': 'edge-42' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('edge-42');
+
+    const requests = out.lines.filter((l) => l.msg === 'request');
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({
+      reqId: 'edge-42',
+      method: 'GET',
+      route: '/img/*',
+      url: `/img/w_200,f_webp/${id}`,
+      status: 200,
+      cache: 'miss',
+      bytes: Number(res.headers.get('content-length')),
+      level: 30,
+    });
+    expect(typeof requests[0].ms).toBe('number');
+  });
+
+  test('a request id is generated when missing or unsafe, and errors carry one too', async () => {
+    const out = capture();
+    t = await testApp({}, { deps: { log: createLogger({ LOG_LEVEL: 'info' }, out.stream) } });
+    const res = await t.request('/img/w_200/nosuch', { headers: { 'X-Request-Id': 'forged" "status":200 ' + 'x'.repeat(200) } });
+    expect(res.status).toBe(404);
+    const reqId = res.headers.get('x-request-id');
+    expect(reqId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(out.lines.find((l) => l.msg === 'request')).toMatchObject({ reqId, status: 404, route: '/img/*' });
+  });
+
+  test('probes log at debug only, so they do not drown real traffic at info', async () => {
+    const out = capture();
+    t = await testApp({}, { deps: { log: createLogger({ LOG_LEVEL: 'info' }, out.stream) } });
+    expect((await t.request('/healthz')).status).toBe(200);
+    expect(out.lines.filter((l) => l.msg === 'request')).toHaveLength(0);
+  });
+});
+
+describe('secrets never reach the log', () => {
+  test('?key=, ?token=, Authorization and X-API-Key values are redacted, in the URL too', async () => {
+    const out = capture();
+    t = await testApp({}, { deps: { log: createLogger({ LOG_LEVEL: 'trace' }, out.stream) } });
+    const id = await t.seed('dune-2mp.jpg');
+    const key = t.adminKey;
+    await t.request(`/img/w_100/${id}?key=${key}&x=1`);
+    await t.request(`/images?token=${key}&limit=5`, { headers: { Authorization: `Bearer ${key}` } });
+    await t.request(`/images`, { headers: { 'X-API-Key': key } });
+    await t.request('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.c', password: 'hunter2-hunter2' }) });
+
+    const text = out.raw();
+    expect(text).not.toContain(key);
+    expect(text).not.toContain(key.slice(5, 25));
+    expect(text).not.toContain('hunter2');
+    const urls = out.lines.filter((l) => l.msg === 'request').map((l) => l.url);
+    expect(urls).toContain(`/img/w_100/${id}?key=[redacted]&x=1`);
+    expect(urls).toContain('/images?token=[redacted]&limit=5');
+  });
+
+  test('fields named like secrets are censored wherever a module logs them', () => {
+    const out = capture();
+    const log = createLogger({ LOG_LEVEL: 'info' }, out.stream);
+    log.info({ password: 'p1', key: 'k1', token: 't1', headers: { authorization: 'Bearer a1', 'x-api-key': 'x1' }, user: { password: 'p2', secret: 's2' }, config: { JWT_SECRET: 'j1', ADMIN_API_KEY: 'ad1' } }, 'oops');
+    const line = out.raw();
+    for (const secret of ['p1', 'k1', 't1', 'a1', 'x1', 'p2', 's2', 'j1', 'ad1']) expect(line).not.toContain(`"${secret}`);
+    expect(line).toContain('[redacted]');
+  });
+
+  test.each([
+    ['/img/a?key=abc', '/img/a?key=[redacted]'],
+    ['/img/a?KEY=abc&w=1', '/img/a?KEY=[redacted]&w=1'],
+    ['/random?token=eyJ.x.y&seed=3', '/random?token=[redacted]&seed=3'],
+    ['/x?api_key=1&access_token=2&password=3', '/x?api_key=[redacted]&access_token=[redacted]&password=[redacted]'],
+    ['/x?%6Bey=abc', '/x?%6Bey=[redacted]'],
+    ['/x?keys=abc', '/x?keys=abc'],
+    ['/img/w_300/abc', '/img/w_300/abc'],
+  ])('redactUrl(%s)', (input, expected) => {
+    expect(redactUrl(input)).toBe(expected);
+  });
+});
+
+describe('LOG_FILE', () => {
+  test('writes JSON lines to a size-rotated file as well as stdout', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-log-'));
+    const console = capture();
+    const log = createLogger({ LOG_LEVEL: 'info', LOG_FILE: path.join(dir, 'imgpath.log'), LOG_FILE_MAX_MB: 1, LOG_FILE_COUNT: 2 }, console.stream);
+    const filler = 'x'.repeat(1000);
+    for (let i = 0; i < 2500; i++) log.info({ i, filler }, 'line');
+    await flushLogger(log, 10_000);
+    // The file transport runs in a worker thread: wait for its files to appear.
+    let files: string[] = [];
+    for (let tries = 0; tries < 100; tries++) {
+      files = (await fs.readdir(dir)).filter((f) => f.endsWith('.log')).sort();
+      if (files.length >= 2) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(console.lines).toHaveLength(2500);
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    expect(files.length).toBeLessThanOrEqual(3); // LOG_FILE_COUNT rotated files + the active one
+    const first = (await fs.readFile(path.join(dir, files[0]), 'utf8')).split('\n')[0];
+    expect(JSON.parse(first)).toMatchObject({ msg: 'line', level: 30 });
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,138 @@
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import sharp from 'sharp';
+import { afterEach, describe, expect, test } from 'vitest';
+import { testApp } from '../helpers/app.js';
+import { spawnCli } from './cli.js';
+
+/**
+ * The real server as a child process (`node bin/imgpath.js serve`), stopped with real signals.
+ * Log lines on its stdout say what happened and in which order.
+ */
+interface Served {
+  child: ChildProcess;
+  url: string;
+  adminKey: string;
+  imageId: string;
+  lines: Array<Record<string, unknown>>;
+  /** Resolves with the first log line matching, however late it comes. */
+  waitFor(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function serve(env: Record<string, string> = {}): Promise<Served> {
+  // Seed the library in-process, then hand its directories to the child.
+  const t = await testApp();
+  const imageId = await t.seed('sunset-12mp.jpg');
+  await t.deps.cache.close();
+  t.deps.db.$client.close();
+  const child = spawnCli(['serve'], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: t.deps.config.dataDir,
+    CACHE_DIR: t.deps.config.cacheDir,
+    IMPORT_SAMPLES: 'false',
+    INBOX_DIR: 'off',
+    LOG_LEVEL: 'debug',
+    ...env,
+  }, t.dir);
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  let buffer = '';
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.on('data', (d) => {
+    buffer += d;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const raw = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (!raw.startsWith('{')) continue;
+      const line = JSON.parse(raw) as Record<string, unknown>;
+      lines.push(line);
+      for (const w of waiters.filter((w) => w.match(line))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const waitFor = (match: (l: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const seen = lines.find(match);
+      if (seen) return resolve(seen);
+      waiters.push({ match, resolve });
+      void exited.then(({ code }) => reject(new Error(`server exited (${code}) before the expected log line; stderr: ${stderr}`)));
+    });
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    await fs.rm(t.dir, { recursive: true, force: true });
+  });
+  const listening = await waitFor((l) => l.msg === 'imgpath listening');
+  return { child, url: String(listening.url).replace('localhost', '127.0.0.1'), adminKey: t.adminKey, imageId, lines, waitFor, exited };
+}
+
+/** A POST whose body never finishes: the server holds it in flight until the client or a deadline gives up. */
+function stalledRequest(url: string) {
+  const req = http.request(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
+  const outcome = new Promise<string>((resolve) => {
+    req.once('response', (res) => resolve(`status ${res.statusCode}`));
+    req.once('error', (err) => resolve(`error ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+  });
+  req.write('{"email":"a@b.c",');
+  return outcome;
+}
+
+describe('graceful shutdown', () => {
+  test('SIGTERM during a 12 MP render: the response completes with 200, then the process exits 0', async () => {
+    // A generous deadline: this test is about finishing the render, not about cutting it.
+    const s = await serve({ SHUTDOWN_TIMEOUT_MS: '120000' });
+    const pending = fetch(`${s.url}/img/w_3000,f_webp,e_sharpen/${s.imageId}`, { headers: { 'X-API-Key': s.adminKey } });
+    await s.waitFor((l) => l.msg === 'request start' && String(l.url).startsWith('/img/'));
+    s.child.kill('SIGTERM');
+
+    const res = await pending;
+    expect(res.status).toBe(200);
+    const image = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    expect(image.width).toBe(3000);
+    expect(image.format).toBe('webp');
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+
+    // In order: the signal was taken, the in-flight render was answered, then the process stopped.
+    const order = s.lines.map((l) => (l.msg === 'request' ? `request ${l.status}` : l.msg));
+    const at = (m: string) => order.indexOf(m);
+    expect(at('shutting down: finishing in-flight requests')).toBeGreaterThanOrEqual(0);
+    expect(at('request 200')).toBeGreaterThan(at('shutting down: finishing in-flight requests'));
+    expect(at('stopped')).toBeGreaterThan(at('request 200'));
+    // Nothing listens any more.
+    await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
+  });
+
+  test('a request still running at SHUTDOWN_TIMEOUT_MS is cut, and the process still closes cleanly', async () => {
+    const s = await serve({ SHUTDOWN_TIMEOUT_MS: '300' });
+    const outcome = stalledRequest(s.url);
+    await s.waitFor((l) => l.msg === 'request start' && l.url === '/auth/login');
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+    expect(await outcome).toMatch(/^error /);
+    expect(s.lines.some((l) => l.msg === 'shutdown deadline reached: cut the requests still running')).toBe(true);
+  });
+
+  test('a second signal exits at once with code 1', async () => {
+    const s = await serve({ SHUTDOWN_TIMEOUT_MS: '600000' });
+    void stalledRequest(s.url);
+    await s.waitFor((l) => l.msg === 'request start' && l.url === '/auth/login');
+    s.child.kill('SIGTERM');
+    await s.waitFor((l) => l.msg === 'shutting down: finishing in-flight requests');
+    s.child.kill('SIGINT');
+    expect(await s.exited).toEqual({ code: 1, signal: null });
+    expect(s.lines.some((l) => l.msg === 'second signal: exiting without waiting')).toBe(true);
+  });
+});
