@@ -26,7 +26,7 @@ export async function firstStart(deps: Deps, baseUrl: string): Promise<FirstStar
   if (noImages && deps.config.IMPORT_SAMPLES) {
     const files = (await fs.readdir(SAMPLES_DIR)).filter((f) => /\.(jpe?g|png|webp|gif|avif)$/i.test(f)).sort();
     for (const f of files) {
-      const { image } = await ingest({ ...deps, onAdded: (img) => deps.events.added.forEach((fn) => fn(img)) }, await fs.readFile(path.join(SAMPLES_DIR, f)), {
+      const { image } = await ingest(deps, await fs.readFile(path.join(SAMPLES_DIR, f)), {
         filename: f,
         collection: 'samples',
         tags: ['sample'],

@@ -26,10 +26,9 @@ async function* walk(dir: string): AsyncGenerator<string> {
 /** Import every file under `dir` (recursively). Files that are not images are reported and left untouched. */
 export async function importDir(deps: Deps, dir: string, opts: IngestOptions, onEvent: (e: ImportEvent) => void): Promise<ImportSummary> {
   const summary: ImportSummary = { imported: 0, duplicates: 0, rejected: 0 };
-  const ingestDeps = { ...deps, onAdded: (img: Parameters<Deps['events']['added'][number]>[0]) => deps.events.added.forEach((fn) => fn(img)) };
   for await (const file of walk(dir)) {
     try {
-      const { image, duplicate } = await ingest(ingestDeps, await fs.readFile(file), { ...opts, filename: path.basename(file) });
+      const { image, duplicate } = await ingest(deps, await fs.readFile(file), { ...opts, filename: path.basename(file) });
       summary[duplicate ? 'duplicates' : 'imported']++;
       onEvent({ file, status: duplicate ? 'duplicate' : 'imported', id: image.id, width: image.width, height: image.height, format: image.format });
     } catch (err) {

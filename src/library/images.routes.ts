@@ -124,7 +124,7 @@ export function imagesRoutes(deps: Deps) {
     const principal = requireScope(c.get('principal'), 'upload');
     const { bytes, filename, fields } = await readUpload(deps, c, c.req.valid('query'));
     const { image, duplicate } = await ingest(
-      { ...deps, onAdded: (img) => deps.events.added.forEach((fn) => fn(img)) },
+      deps,
       bytes,
       { ownerId: actingUserId(principal), filename, tags: fields.tags, collection: fields.collection, visibility: fields.visibility },
     );

@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError } from '../errors.js';
 import { ingest } from './ingest.js';
@@ -97,8 +96,7 @@ async function importFile(deps: Deps, dir: string, file: string): Promise<InboxR
     return { file, status: 'failed', message: (err as Error).message };
   }
   try {
-    const onAdded = (img: ImageRow) => deps.events.added.forEach((fn) => fn(img));
-    const { image, duplicate } = await ingest({ ...deps, onAdded }, bytes, { filename: path.basename(file), collection });
+    const { image, duplicate } = await ingest(deps, bytes, { filename: path.basename(file), collection });
     await moveAside(dir, rel);
     return { file, status: duplicate ? 'duplicate' : 'imported', id: image.id };
   } catch (err) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
+import type { LibraryEvents } from '../deps.js';
 import { images, imageTags, type ImageRow } from '../db/schema.js';
 import { TooLargeError } from '../errors.js';
 import { placeholder, probe } from '../render/probe.js';
@@ -26,8 +27,8 @@ export interface IngestDeps {
   config: Config;
   db: Db;
   store: BlobStore;
-  /** Told about every new image (the random pool, metrics). */
-  onAdded?: (image: ImageRow) => void;
+  /** Listeners told about every new image (the random pool follows them). */
+  events?: LibraryEvents;
 }
 
 /**
@@ -80,7 +81,7 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
     if (tags.length) tx.insert(imageTags).values(tags.map((tag) => ({ imageId: image.id, tag }))).run();
     return { image, duplicate: false };
   });
-  if (!inserted.duplicate) deps.onAdded?.(inserted.image);
+  if (!inserted.duplicate) deps.events?.added.forEach((fn) => fn(inserted.image));
   return inserted;
 }
 

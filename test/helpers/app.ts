@@ -54,7 +54,7 @@ export async function testApp(env: Record<string, string> = {}, opts: { deps?: P
     app,
     adminKey,
     async seed(name, o = {}) {
-      const { image } = await ingest({ ...deps, onAdded: (img) => deps.events.added.forEach((fn) => fn(img)) }, sample(name), { filename: name, ...o });
+      const { image } = await ingest(deps, sample(name), { filename: name, ...o });
       return image.id;
     },
     request: (p, init) => Promise.resolve(app.request(p, init)),
