@@ -22,14 +22,17 @@ interface ServerProc {
   images: Array<{ id: string; filename: string | null; width: number; height: number; bytes: number }>;
 }
 
-const CONNECTIONS_MISS = 4;
 const CONNECTIONS_HIT = 10;
 const MISS_ROUNDS = 4;
-const HIT_ROUNDS = 4;
+const HIT_ROUNDS = 6;
 const HIT_ROUND_SECONDS = 2;
 const MISS_ROUND_MAX_SECONDS = 12;
 const cores = os.availableParallelism();
 const renderConcurrency = Number(process.env.RENDER_CONCURRENCY ?? cores);
+// Misses: as many in flight as the server renders at once, and the same number of raw sharp
+// operations. More raw lanes than server slots would compare parallelism, not overhead: on a
+// shared machine a process with more runnable threads simply gets a bigger share of the CPU.
+const CONNECTIONS_MISS = Number(process.env.BENCH_MISS_CONCURRENCY ?? renderConcurrency);
 
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-bench-'));
 const baseEnv = {
@@ -148,10 +151,10 @@ try {
 
   process.stdout.write('── cache misses: every URL distinct; reference = raw sharp, same op and input, same number in flight, no HTTP\n');
   const rendered = [
-    ...(await missScenario(first, 'miss-webp', sunset, 'webp', widths(96))),
-    ...(await missScenario(first, 'miss-jpeg', sunset, 'jpeg', widths(96))),
-    ...(await missScenario(first, 'large-jpeg', largest, 'jpeg', qualities(64, 300))),
-    ...(await missScenario(first, 'avif', dune, 'avif', qualities(24, 600))),
+    ...(await missScenario(first, 'miss-webp', sunset, 'webp', widths(128))),
+    ...(await missScenario(first, 'miss-jpeg', sunset, 'jpeg', widths(128))),
+    ...(await missScenario(first, 'large-jpeg', largest, 'jpeg', qualities(80, 300))),
+    ...(await missScenario(first, 'avif', dune, 'avif', qualities(32, 600))),
   ];
   raw.close();
 

@@ -33,13 +33,8 @@ export function observeRequests(deps: Deps): MiddlewareHandler {
     const route = matchedRoute(c);
     const status = c.res.status;
     const tier = cacheTier(c.res.headers.get('x-cache'));
-    const bytes = c.req.method === 'HEAD' || c.res.body === null ? 0 : Number(c.res.headers.get('content-length')) || 0;
+    const bytes = c.req.method === 'HEAD' || status === 204 || status === 304 ? 0 : Number(c.res.headers.get('content-length')) || 0;
     metrics.observeRequest({ method: c.req.method, route, status, seconds, bytes, tier });
-    if (tier === 'miss') {
-      const renderMs = /render;dur=([\d.]+)/.exec(c.res.headers.get('server-timing') ?? '')?.[1];
-      const format = c.res.headers.get('content-type')?.replace(/^image\//, '').split(';')[0];
-      if (renderMs && format) metrics.observeRender(format, Number(renderMs) / 1000);
-    }
 
     const line = {
       reqId: requestId,
