@@ -11,6 +11,7 @@ import { imgRoutes } from './delivery/img.routes.js';
 import { infoRoutes } from './delivery/info.routes.js';
 import { AppError } from './errors.js';
 import { router } from './http.js';
+import { redactUrl } from './log.js';
 import { imagesRoutes } from './library/images.routes.js';
 import { presetsRoutes } from './library/presets.routes.js';
 import { tasksRoutes } from './library/tasks.routes.js';
@@ -78,6 +79,6 @@ export function errorResponse(deps: Pick<Deps, 'log'>, err: unknown, method: str
     // Hono's own 4xx (e.g. malformed JSON body) in our shape.
     return Response.json({ error: { code: 'bad_request', message: err.message || 'Bad request' } }, { status: err.status, headers: { 'Cache-Control': 'no-store' } });
   }
-  deps.log.error({ err, method, path }, 'unhandled error');
+  deps.log.error({ err, method, path: redactUrl(path) }, 'unhandled error');
   return Response.json({ error: { code: 'internal', message: 'Internal server error' } }, { status: 500, headers: { 'Cache-Control': 'no-store' } });
 }

@@ -35,8 +35,12 @@ export const REDACT = [
 /** Query parameters that carry credentials (`?key=` for plain `<img src>` use, `?token=` policy JWTs). */
 const SECRET_PARAMS = /^(key|token|api_?key|access_?token|password|passwd|secret|jwt|auth)$/i;
 
+/** Routes whose next path segment is a credential (the legacy `/random-image/{apiKey}`). */
+const SECRET_SEGMENT = /^(\/random-image\/)[^/?]+/;
+
 /** The URL as it may be logged: credential parameters keep their name, lose their value. */
 export function redactUrl(pathAndQuery: string): string {
+  pathAndQuery = pathAndQuery.replace(SECRET_SEGMENT, '$1[redacted]');
   const q = pathAndQuery.indexOf('?');
   if (q < 0) return pathAndQuery;
   const query = pathAndQuery

@@ -67,6 +67,17 @@ export function checkOptionsAllowed(
   }
 }
 
+/**
+ * A policy token's `formats` bound the encoding actually chosen, which f_ alone does not decide:
+ * no f_ keeps the source's format, f_auto follows Accept, a preset may carry its own f_.
+ */
+export function checkOutputFormat(p: Principal, format: string, image: Pick<ImageRow, 'id' | 'ownerId'>) {
+  if (p.kind !== 'policy' || !p.policy.formats || !policyCovers(p.policy, image)) return;
+  if (!p.policy.formats.includes(format)) {
+    throw new ForbiddenError(`This token allows the formats ${p.policy.formats.join(', ')}; this request would answer ${format}`, 'outside_policy');
+  }
+}
+
 function checkPolicy(policy: PolicyClaims, spec: Spec, keys: string[]) {
   const deny = (message: string) => {
     throw new ForbiddenError(message, 'outside_policy');

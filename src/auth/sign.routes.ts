@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { parseOptions, visibleImage } from '../delivery/deliver.js';
+import { checkWatermark, parseOptions, visibleImage } from '../delivery/deliver.js';
 import { BadRequestError } from '../errors.js';
 import { createRoute, errorSchemaRef, router, z } from '../http.js';
 import { IMAGE_ID } from '../library/ids.js';
@@ -92,6 +92,8 @@ export function signRoutes(deps: Deps) {
     // Parse now so a bad option is a 400 here, not a broken URL on a page later.
     const spec = parseOptions(deps, options, body.ext);
     visibleImage(deps, body.id, p, false);
+    // The signature will vouch for every option, so the caller must be allowed to see the watermark too.
+    checkWatermark(deps, p, spec);
     const expiresAt = body.expiresIn !== undefined ? now + body.expiresIn : undefined;
     const path = signedImagePath(body.id, options, deps.secrets.signingKeys[0], {
       expiresAt,

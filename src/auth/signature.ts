@@ -23,13 +23,16 @@ export function verifySignature(signature: string, signedPart: string, keys: Sig
   const dot = signature.indexOf('.');
   if (dot <= 0) return { ok: false, reason: 'malformed' };
   const kid = signature.slice(0, dot);
-  const given = Buffer.from(signature.slice(dot + 1), 'base64url');
+  // Compared as text, not decoded: Node's base64 decoder skips unknown characters and spare bits,
+  // which would let many spellings of one signature verify (each a fresh CDN cache key).
+  const given = Buffer.from(signature.slice(dot + 1));
   const key = keys.find((k) => k.kid === kid);
   if (!key) return { ok: false, reason: 'unknown_kid', kid };
-  const expected = createHmac('sha256', key.secret).update(signedPart).digest();
+  const expected = mac(signedPart, key.secret);
+  const wanted = Buffer.from(expected);
   // Constant-time: the length check leaks only the (public) MAC length.
-  if (given.length === expected.length && timingSafeEqual(given, expected)) return { ok: true, kid };
-  return { ok: false, reason: 'mismatch', kid, expected: `${kid}.${expected.toString('base64url')}` };
+  if (given.length === wanted.length && timingSafeEqual(given, wanted)) return { ok: true, kid };
+  return { ok: false, reason: 'mismatch', kid, expected: `${kid}.${expected}` };
 }
 
 /** Round an expiry up to a bucket so URLs signed within one bucket are identical (CDN-friendly). */

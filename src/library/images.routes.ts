@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { createRoute, router, z } from '../http.js';
 import { actingUserId } from '../auth/principal.js';
-import { planDelivery } from '../delivery/deliver.js';
+import { checkWatermark, planDelivery } from '../delivery/deliver.js';
 import { managedImage, requireCaller, requireScope } from './access.js';
 import { deleteImage, imageDetail, imageView, listImages, setFocalPoint, updateImage } from './images.js';
 import { ingest } from './ingest.js';
@@ -13,7 +13,7 @@ import { enqueueTransform, taskView } from './tasks.js';
 import { parseTransform, transformSchema } from './transform.js';
 import { readUpload } from './upload.js';
 import { baseUrl } from './urls.js';
-import { checkWatermark, makeVariant } from './variants.js';
+import { makeVariant } from './variants.js';
 
 const tags = ['images'];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });

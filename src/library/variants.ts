@@ -1,10 +1,9 @@
 import { eq } from 'drizzle-orm';
-import { canSee } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
 import { images, variants, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { BadOptionError, NotFoundError } from '../errors.js';
-import { planDelivery, renderVia } from '../delivery/deliver.js';
+import { NotFoundError } from '../errors.js';
+import { checkWatermark, planDelivery, renderVia } from '../delivery/deliver.js';
 import type { Spec } from '../spec/index.js';
 import { variantOptions } from './images.js';
 import { deliveryUrl } from './urls.js';
@@ -17,13 +16,6 @@ export interface TransformResult {
   height: number;
   bytes: number;
   url: string;
-}
-
-/** A watermark is another library image: the caller must be allowed to see it, or it would leak a private image. */
-export function checkWatermark(deps: Deps, p: Principal, spec: Spec) {
-  if (!spec.wm) return;
-  const wm = deps.db.select().from(images).where(eq(images.id, spec.wm)).get();
-  if (!wm || !canSee(p, wm, false)) throw new BadOptionError('wm', `Watermark image ${spec.wm} does not exist`, 'the id of an image you can see');
 }
 
 /**

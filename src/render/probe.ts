@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { rgbaToThumbHash, thumbHashToDataURL } from 'thumbhash';
+import { UnsupportedMediaError } from '../errors.js';
 import { guard } from './errors.js';
 import { checkLimits, readHeader } from './steps/load.js';
 import type { ImageFacts, RenderLimits } from './types.js';
@@ -9,8 +10,17 @@ import type { ImageFacts, RenderLimits } from './types.js';
  * orientation, frames, alpha, metadata. Throws 415 for non-images, 413 past the limits and
  * 422 for an image that does not decode.
  */
+/**
+ * Raster formats only. Vector and document inputs (SVG, PDF) are programs, not pixels: a few hundred
+ * bytes of SVG filters pass every header limit yet take tens of seconds to render, on every miss.
+ */
+const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff', 'heif']);
+
 export async function probe(input: Buffer, limits: Pick<RenderLimits, 'maxInputPixels' | 'maxFrames'>): Promise<ImageFacts> {
   const header = await readHeader(input);
+  if (!ACCEPTED_FORMATS.has(header.format)) {
+    throw new UnsupportedMediaError(`${header.format.toUpperCase()} is not accepted; upload a raster image`, { format: header.format, accepted: [...ACCEPTED_FORMATS] });
+  }
   checkLimits(header, limits);
   // A header can be fine while the data is truncated or garbage: decode it, cheaply
   // (shrink-on-load makes a JPEG decode at 1/8 scale), and fail on decoder warnings.
