@@ -89,12 +89,22 @@ function checkPolicy(policy: PolicyClaims, spec: Spec, keys: string[]) {
     deny(`This token allows the presets ${policy.presets.join(', ')} (t_…) and f_ only`);
   }
   if (policy.width) {
-    const w = spec.w;
-    if (w === undefined && !spec.t) deny('This token requires w_ within its width range');
-    // dpr_ multiplies w_: w_1600,dpr_4 would otherwise render 6400 px under a 1600 px policy.
-    const effective = w === undefined ? undefined : w * (spec.dpr ?? 1);
-    if (effective !== undefined && ((policy.width.min !== undefined && effective < policy.width.min) || (policy.width.max !== undefined && effective > policy.width.max))) {
-      deny(`w_${w}${spec.dpr ? ` at dpr_${spec.dpr}` : ''} is outside this token's width range ${policy.width.min ?? 1}..${policy.width.max ?? '∞'}`);
-    }
+    if (spec.w === undefined && !spec.t) deny('This token requires w_ within its width range');
+    checkPolicyWidth(policy, spec);
   }
+}
+
+function checkPolicyWidth(policy: PolicyClaims, spec: Spec) {
+  const w = spec.w;
+  if (!policy.width || w === undefined) return;
+  // dpr_ multiplies w_: w_1600,dpr_4 would otherwise render 6400 px under a 1600 px policy.
+  const effective = w * (spec.dpr ?? 1);
+  if ((policy.width.min !== undefined && effective < policy.width.min) || (policy.width.max !== undefined && effective > policy.width.max)) {
+    throw new ForbiddenError(`w_${w}${spec.dpr ? ` at dpr_${spec.dpr}` : ''} is outside this token's width range ${policy.width.min ?? 1}..${policy.width.max ?? '∞'}`, 'outside_policy');
+  }
+}
+
+/** After a preset is merged in: its own w_ or dpr_ must not carry the output outside a token's width range. */
+export function checkPresetWithinPolicy(p: Principal, merged: Spec, image: Pick<ImageRow, 'id' | 'ownerId'>) {
+  if (p.kind === 'policy' && policyCovers(p.policy, image)) checkPolicyWidth(p.policy, merged);
 }

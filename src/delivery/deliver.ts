@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { checkOptionsAllowed, checkOutputFormat, canSee } from '../auth/access.js';
+import { checkOptionsAllowed, checkOutputFormat, checkPresetWithinPolicy, canSee } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
 import { cacheMissCharge } from '../auth/state.js';
 import type { CachedRendition, Rendition } from '../cache/types.js';
@@ -82,6 +82,7 @@ export function planDelivery(
     const row = deps.db.select().from(presets).where(eq(presets.name, preset)).get();
     if (!row) throw new BadOptionError('t', `Unknown preset ${preset}`, 'a preset name from GET /presets');
     spec = mergePreset(parseOptions(deps, row.options), spec, specLimits(deps));
+    if (!signed) checkPresetWithinPolicy(principal, spec, image);
   }
   const { format, vary } = chooseFormat(spec, { format: image.format, hasAlpha: image.hasAlpha, animated: image.frames > 1 }, args.accept);
   if (!signed) checkOutputFormat(principal, format, image);

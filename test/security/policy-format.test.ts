@@ -41,3 +41,31 @@ describe('policy token formats', () => {
     expect((await errorOf(res)).code).toBe('outside_policy');
   });
 });
+
+describe('policy token width range with presets', () => {
+  let widthToken: string;
+  beforeAll(async () => {
+    t.deps.db.insert(presets).values([
+      { name: 'hero', options: 'w_2000' },
+      { name: 'retina', options: 'dpr_4' },
+      { name: 'small', options: 'w_200,h_200,c_fill' },
+    ]).run();
+    const owner = await postJson(t, '/auth/login', { username: 'owner', password: 'correct horse battery' });
+    const res = await postJson(t, '/sign', { id: jpegId, policy: { width: { min: 100, max: 800 } } }, bearer(((await owner.json()) as { token: string }).token));
+    widthToken = ((await res.json()) as { token: string }).token;
+  });
+
+  it('a preset inside the range is fine, and the URL may override its width within the range', async () => {
+    expect((await t.request(`/img/t_small/${jpegId}?token=${widthToken}`)).status).toBe(200);
+    expect((await t.request(`/img/t_hero,w_600/${jpegId}?token=${widthToken}`)).status).toBe(200);
+  });
+
+  it.each([
+    ['t_hero', 'the preset itself is wider than the range'],
+    ['t_retina,w_800', 'the preset multiplies w_ by its dpr_'],
+  ])('%s is refused (%s)', async (options) => {
+    const res = await t.request(`/img/${options}/${jpegId}?token=${widthToken}`);
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).code).toBe('outside_policy');
+  });
+});
