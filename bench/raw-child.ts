@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import sharp from 'sharp';
 import { configureSharp } from '../src/cache/runtime.js';
+import { AVIF_EFFORT } from '../src/render/steps/encode.js';
 
 export interface RawJob {
   type: 'job';
@@ -44,7 +45,7 @@ async function run(job: RawJob): Promise<RawResult> {
         const img = sharp(input, { autoOrient: true, failOn: 'error' }).resize({ width });
         if (job.format === 'jpeg') img.jpeg({ quality, mozjpeg: false, progressive: false });
         else if (job.format === 'webp') img.webp({ quality });
-        else img.avif({ quality });
+        else img.avif({ quality, effort: AVIF_EFFORT });
         await img.toBuffer();
         latenciesMs.push(performance.now() - t0);
       } catch {

@@ -17,7 +17,7 @@ function mac(data: string, secret: string) {
 
 export type SignatureCheck =
   | { ok: true; kid: string }
-  | { ok: false; reason: 'malformed' | 'unknown_kid' | 'mismatch'; expected?: string; kid?: string };
+  | { ok: false; reason: 'malformed' | 'unknown_kid' | 'mismatch'; kid?: string };
 
 export function verifySignature(signature: string, signedPart: string, keys: SigningKey[]): SignatureCheck {
   const dot = signature.indexOf('.');
@@ -32,7 +32,7 @@ export function verifySignature(signature: string, signedPart: string, keys: Sig
   const wanted = Buffer.from(expected);
   // Constant-time: the length check leaks only the (public) MAC length.
   if (given.length === wanted.length && timingSafeEqual(given, wanted)) return { ok: true, kid };
-  return { ok: false, reason: 'mismatch', kid, expected: `${kid}.${expected}` };
+  return { ok: false, reason: 'mismatch', kid };
 }
 
 /** Round an expiry up to a bucket so URLs signed within one bucket are identical (CDN-friendly). */

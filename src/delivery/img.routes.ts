@@ -42,7 +42,11 @@ export function imgRoutes(deps: Deps) {
 function checkSignature(deps: Deps, signature: string, signedPart: string): true {
   const check = verifySignature(signature, signedPart, deps.secrets.signingKeys);
   if (check.ok) return true;
-  // Development only: say what was expected so a developer can fix their signer. Never in production.
-  const debug = deps.config.dev ? { signingString: signedPart, reason: check.reason, expected: check.expected } : {};
+  // Development only: show the string the server signed and which part differs, so a developer
+  // can compare with their signer. Never the expected MAC (that would sign anything for anyone),
+  // and nothing at all in production.
+  const debug = deps.config.dev
+    ? { signingString: signedPart, reason: check.reason, kid: check.kid, knownKids: deps.secrets.signingKeys.map((k) => k.kid) }
+    : {};
   throw new ForbiddenError('Invalid signature', 'bad_signature', debug);
 }

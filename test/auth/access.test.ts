@@ -148,7 +148,7 @@ describe('forged signed URLs', () => {
       const forged = signedImagePath(id, 'w_100', K1).replace('w_100', 'w_120');
       const error = await errorOf(await dev.request(forged));
       expect(error).toMatchObject({ code: 'bad_signature', signingString: `w_120/${id}`, reason: 'mismatch' });
-      expect(error.expected).toBe(signedImagePath(id, 'w_120', K1).match(/s--([^/]*)--/)![1]);
+      expect(error).not.toHaveProperty('expected'); // never a working signature, even in development
     } finally {
       await dev.cleanup();
     }
