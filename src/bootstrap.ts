@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { count } from 'drizzle-orm';
+import { and, count, desc, eq } from 'drizzle-orm';
 import { signedImagePath } from './auth/signature.js';
 import { apiKeys, images } from './db/schema.js';
 import type { Deps } from './deps.js';
@@ -39,10 +39,14 @@ export async function firstStart(deps: Deps, baseUrl: string): Promise<FirstStar
   if (noKeys) {
     result.adminKey = deps.keys.create({ name: 'first-start admin', scopes: ['admin', 'upload', 'deliver'] }).key;
   }
-  const example = deps.db.select().from(images).limit(1).get();
+  // A public landscape photo makes the friendliest first URL (a 12 MP JPEG shows off the resize).
+  const example =
+    deps.db.select().from(images).where(and(eq(images.visibility, 'public'), eq(images.orientation, 'landscape'))).orderBy(desc(images.bytes)).limit(1).get() ??
+    deps.db.select().from(images).limit(1).get();
   if (example) {
     result.exampleUrls.push(`${baseUrl}/img/${example.id}`);
     result.exampleUrls.push(`${baseUrl}${signedImagePath(example.id, 'w_600,r_90,e_sepia,f_webp', deps.secrets.signingKeys[0])}`);
+    if (result.adminKey) result.exampleUrls.push(`${baseUrl}/img/w_400,h_400,c_fill,g_auto,f_auto/${example.id}?key=${result.adminKey}`);
   }
   return result;
 }

@@ -41,10 +41,13 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
   const first = await firstStart(deps, config.PUBLIC_URL ?? url);
   if (first.imported.length) deps.log.info({ images: first.imported }, `imported ${first.imported.length} sample images`);
   if (first.adminKey) {
-    // Printed once, on stdout, never logged through pino (logs are shipped elsewhere).
-    process.stdout.write(`\n  Admin API key (shown once, store it now): ${first.adminKey}\n\n`);
+    // Printed once, on stdout, never logged through pino (logs are shipped elsewhere): the
+    // key and the URLs that use it are for the person at the terminal.
+    const lines = [`Admin API key (shown once, store it now): ${first.adminKey}`, '', 'Try:', ...first.exampleUrls.map((u) => `  ${u}`)];
+    process.stdout.write(`\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
+  } else {
+    for (const u of first.exampleUrls) deps.log.info(`example: ${u}`);
   }
-  for (const u of first.exampleUrls) deps.log.info(`example: ${u}`);
   const inbox = config.inboxDir ? await startInbox(deps, config.inboxDir) : undefined;
   const resumed = resumeTasks(deps);
   if (resumed) deps.log.info({ tasks: resumed }, 're-queued tasks left by the previous process');
