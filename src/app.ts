@@ -18,6 +18,7 @@ import { tasksRoutes } from './library/tasks.routes.js';
 import { observeRequests } from './ops/observe.js';
 import { opsRoutes } from './ops/ops.routes.js';
 import { randomRoutes } from './random/random.routes.js';
+import { uiRoutes } from './ui/ui.routes.js';
 
 export interface AppOptions {
   /** Extra bearer-token resolvers (session JWTs, policy tokens). */
@@ -35,6 +36,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   app.use('*', observeRequests(deps));
   // Probes and metrics answer before authentication: a load balancer carries no key.
   app.route('/', opsRoutes(deps));
+  app.route('/', uiRoutes(deps)); // static dashboard files: no credentials, no rate limit
 
   app.use('*', authenticate(deps, [resolveJwt, ...(opts.resolvers ?? [])]));
   app.use('*', limitManagementApi(deps));
