@@ -72,6 +72,11 @@ export class DiskTier implements RenditionTier {
     this.totalBytes = row?.bytes ?? 0;
   }
 
+  /** Indexed (its bytes are checked only when read). */
+  has(key: string): boolean {
+    return this.byKey.get({ key }) !== undefined;
+  }
+
   async get(key: string): Promise<Rendition | undefined> {
     const row = this.byKey.get({ key });
     if (!row) return undefined;

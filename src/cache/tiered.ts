@@ -1,7 +1,7 @@
 import type { DiskTier } from './disk.js';
 import type { RenderLimiter } from './limiter.js';
 import type { MemoryTier } from './memory.js';
-import { matches, type CachedRendition, type PurgeMatch, type Rendition, type RenditionCache, type RenditionMeta } from './types.js';
+import { matches, type CacheTier, type CachedRendition, type PurgeMatch, type Rendition, type RenditionCache, type RenditionMeta } from './types.js';
 
 interface Inflight {
   promise: Promise<CachedRendition>;
@@ -43,6 +43,11 @@ export class TieredCache implements RenditionCache {
     this.disk = parts.disk;
     this.limiter = parts.limiter;
     this.onError = parts.onError ?? (() => {});
+  }
+
+  tierOf(key: string): CacheTier {
+    if (this.memory?.peek(key)) return 'memory';
+    return this.disk?.has(key) ? 'disk' : 'miss';
   }
 
   fetch(key: string, meta: RenditionMeta, render: () => Promise<Rendition>): Promise<CachedRendition> {

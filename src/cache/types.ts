@@ -30,6 +30,8 @@ export interface RenditionMeta {
  */
 export interface RenditionCache {
   fetch(key: string, meta: RenditionMeta, render: () => Promise<Rendition>): Promise<CachedRendition>;
+  /** Where `key` would be answered from right now, without reading or rendering (the `.json` dry run). */
+  tierOf(key: string): CacheTier;
   purgeImage(imageId: string): Promise<number>;
   purgePreset(name: string): Promise<number>;
   /** Plain counters and gauges (names documented in src/cache/tiered.ts). */

@@ -27,7 +27,7 @@ export function imgRoutes(deps: Deps) {
         options: plan.canonical,
         signing: { string: path.signedPart, options: signingForm(spec) },
         output: { format: plan.format, width: size.width, height: size.height },
-        cache: { key: plan.key, etag: plan.etag },
+        cache: { status: deps.cache.tierOf(plan.key), key: plan.key, etag: plan.etag },
         vary: plan.vary ? 'Accept' : null,
       });
     }

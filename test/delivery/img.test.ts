@@ -101,6 +101,10 @@ describe('GET /img/{options}/{id}', () => {
     const body = (await res.json()) as { options: string; output: { format: string; width: number; height: number }; signing: { string: string } };
     expect(body.output).toEqual({ format: 'webp', width: 300, height: 480 });
     expect(body.signing.string).toBe(`r_90,w_300,f_webp/${dune}`);
+    const status = async () => ((await (await t.request(`/img/w_77,f_png/${dune}.json`, { headers: key() })).json()) as { cache: { status: string } }).cache.status;
+    expect(await status()).toBe('miss');
+    await t.request(`/img/w_77,f_png/${dune}`, { headers: key() });
+    expect(await status()).toBe('memory');
     const explained = await t.request(`/img/w_300/${dune}?explain=1`, { headers: key() });
     expect(((await explained.json()) as { output: { width: number } }).output.width).toBe(300);
   });
