@@ -24,12 +24,17 @@ RUN npm prune --omit=dev --no-audit --no-fund
 # ---- runtime: no compiler, no dev dependencies, not root ----
 FROM node:22-bookworm-slim
 # MALLOC_ARENA_MAX: glibc's per-thread arenas inflate RSS under sustained renders (bench: ~600 MB -> ~370 MB).
+# UV_THREADPOOL_SIZE: each running render holds a libuv pool thread, and cache hits and original reads
+# need one too; libuv's default of 4 is filled by RENDER_CONCURRENCY=4 (its default on a 4-core host).
+# 8 = 4 renders + 4 for I/O; use RENDER_CONCURRENCY + 4 on bigger hosts (start-up warns when too small).
+# It must be set here, in the environment: libuv reads it before imgpath's own code runs.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/app/data \
     CACHE_DIR=/app/cache \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    UV_THREADPOOL_SIZE=8
 WORKDIR /app
 # Code is owned by root and read-only for the server; only data/ and cache/ are writable.
 COPY --from=build /app/package.json /app/tsconfig.json ./

@@ -1,9 +1,8 @@
 import { swaggerUI } from '@hono/swagger-ui';
 import { HTTPException } from 'hono/http-exception';
-import { authenticate, type BearerResolver } from './auth/authenticate.js';
+import { authenticate } from './auth/authenticate.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { limitManagementApi } from './auth/limits.js';
-import { resolveJwt } from './auth/tokens.js';
 import { keysRoutes } from './auth/keys.routes.js';
 import { signRoutes } from './auth/sign.routes.js';
 import type { Deps } from './deps.js';
@@ -20,16 +19,11 @@ import { opsRoutes } from './ops/ops.routes.js';
 import { randomRoutes } from './random/random.routes.js';
 import { uiRoutes } from './ui/ui.routes.js';
 
-export interface AppOptions {
-  /** Extra bearer-token resolvers (session JWTs, policy tokens). */
-  resolvers?: BearerResolver[];
-}
-
 /**
  * The whole HTTP surface, built from its dependencies. Production (`server.ts`) and the
  * tests call this same factory; only `server.ts` binds a port.
  */
-export function createApp(deps: Deps, opts: AppOptions = {}) {
+export function createApp(deps: Deps) {
   const app = router();
 
   // First, so the request id, the log line and the metrics cover every response, errors included.
@@ -38,7 +32,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   app.route('/', opsRoutes(deps));
   app.route('/', uiRoutes(deps)); // static dashboard files: no credentials, no rate limit
 
-  app.use('*', authenticate(deps, [resolveJwt, ...(opts.resolvers ?? [])]));
+  app.use('*', authenticate(deps));
   app.use('*', limitManagementApi(deps));
   app.route('/', imgRoutes(deps));
   app.route('/', infoRoutes(deps));

@@ -85,6 +85,11 @@ export const configSchema = z.object({
   RENDER_QUEUE: int(0, 100_000).default(cores * 16),
   /** A render running longer than this is abandoned with 503 (a slow-loris for the CPU). */
   RENDER_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  /**
+   * Read by libuv, not by imgpath, when Node starts (before any of our code runs), so it only works
+   * set in the environment; parsed here so start-up can report it. 4 is libuv's own default.
+   */
+  UV_THREADPOOL_SIZE: int(1, 1024).default(4),
 
   /** Rate limits, per minute. 0 disables. */
   RATE_LIMIT_API_PER_MIN: int(0, 1_000_000).default(600),

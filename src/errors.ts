@@ -93,3 +93,6 @@ export class OverloadedError extends AppError {
     });
   }
 }
+
+/** The image store (disk) failed to read or write: transient from the caller's view, so retry. */
+export class StorageUnavailableError extends AppError { constructor(message = 'Image storage is unavailable, try again shortly') { super(503, 'storage_unavailable', message, { retryAfter: 5 }, { 'Retry-After': '5' }); } }

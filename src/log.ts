@@ -75,7 +75,10 @@ export function createLogger(config: LogConfig, destination?: DestinationStream)
     redact: { paths: REDACT, censor: '[redacted]' },
     base: { pid: process.pid },
   };
-  const console = destination ?? (process.stdout.isTTY ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' }) : pino.destination({ fd: 1, sync: true }));
+  // Asynchronous stdout: a slow reader of the pipe (a log shipper, a paused `docker logs`) must
+  // not stall the event loop. pino flushes what is buffered on process exit, and the shutdown
+  // path awaits flushLogger before exiting. The terminal stays synchronous: it is for people.
+  const console = destination ?? (process.stdout.isTTY ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' }) : pino.destination({ fd: 1, sync: false }));
   if (!config.LOG_FILE) return pino(options, console);
   // pino-roll runs in a worker thread (pino.transport) so file I/O never blocks a request;
   // pino flushes the worker on process exit.

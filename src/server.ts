@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './app.js';
 import { flushUsage } from './auth/state.js';
-import { configureSharp } from './cache/runtime.js';
+import { configureSharp, threadpoolCheck } from './cache/runtime.js';
 import { firstStart } from './bootstrap.js';
 import { startInbox } from './library/inbox.js';
 import { resumeTasks, stopTasks } from './library/tasks.js';
@@ -22,6 +22,13 @@ export interface RunningServer {
 export async function startServer(config: Config, overrides: Partial<Deps> = {}): Promise<RunningServer> {
   configureSharp(config);
   const deps = await createDeps(config, overrides);
+  const pool = threadpoolCheck(config);
+  if (pool.starved) {
+    deps.log.warn(
+      { uvThreadpoolSize: pool.size, renderConcurrency: config.RENDER_CONCURRENCY },
+      `UV_THREADPOOL_SIZE=${pool.size} <= RENDER_CONCURRENCY: cache hits queue behind renders; start Node with UV_THREADPOOL_SIZE=${pool.recommended}`,
+    );
+  } else deps.log.info({ uvThreadpoolSize: pool.size, renderConcurrency: config.RENDER_CONCURRENCY }, 'libuv threadpool');
   const app = createApp(deps);
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
@@ -58,16 +65,32 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      const deadline = performance.now() + config.SHUTDOWN_TIMEOUT_MS;
       const stopMetrics = metricsServer && new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       (metricsServer as Server | undefined)?.closeAllConnections();
       await inbox?.close();
       const { forced } = await requests.drain(config.SHUTDOWN_TIMEOUT_MS);
       if (forced) deps.log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline reached: cut the requests still running');
       await stopMetrics;
-      await stopTasks(deps);
+      // A task can be mid-render for up to RENDER_TIMEOUT_MS: give it only what is left of the
+      // deadline. One cut here keeps its `running` row, which the next start re-queues.
+      if (!(await settlesWithin(stopTasks(deps), deadline - performance.now()))) {
+        deps.log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline reached: background tasks left for the next start');
+      }
       await deps.cache.close();
       flushUsage(deps); // per-key counters still batched in memory
       deps.db.$client.close();
     })());
   return { deps, server, url, close };
+}
+
+/** Whether `work` settles within `ms`; when time runs out first the work goes on, unawaited. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([work.then(() => true), timeUp]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

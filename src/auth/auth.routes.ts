@@ -107,7 +107,7 @@ export function authRoutes(deps: Deps) {
   });
 
   app.openapi(me, (c) => {
-    const p = requireCaller(c);
+    const p = requireCaller(c.get('principal'));
     const userId = p.kind === 'user' ? p.userId : p.userId;
     const row = userId !== null ? state.users.get(userId) : undefined;
     if (p.kind === 'user' && !row) throw new NotFoundError('User no longer exists', 'user_not_found');

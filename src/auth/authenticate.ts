@@ -4,10 +4,11 @@ import { UnauthorizedError } from '../errors.js';
 import { parseScopes } from './keys.js';
 import { ANONYMOUS, type Principal } from './principal.js';
 import { authState, clientIp, requestScope, scopeFor } from './state.js';
+import { resolveJwt } from './tokens.js';
 
 export type AuthVariables = { principal: Principal };
 
-/** Extra credential resolvers (session JWTs, policy tokens) registered by the accounts module. */
+/** Turns a bearer token that is not an API key into a principal (the shape of `resolveJwt`). */
 export type BearerResolver = (token: string, deps: Deps) => Promise<Principal | undefined>;
 
 /**
@@ -15,7 +16,7 @@ export type BearerResolver = (token: string, deps: Deps) => Promise<Principal | 
  * A credential that is present but invalid is a 401: silently treating it as anonymous
  * would turn a revoked key into a confusing 404 on private images.
  */
-export function authenticate(deps: Deps, resolvers: BearerResolver[] = []): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function authenticate(deps: Deps): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function authenticate(c, next) {
     const header = c.req.header('authorization');
     const bearer = header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
@@ -25,7 +26,7 @@ export function authenticate(deps: Deps, resolvers: BearerResolver[] = []): Midd
     if (apiKey) {
       principal = principalForKey(deps, apiKey) ?? fail('Invalid or revoked API key', 'invalid_key');
     } else if (token) {
-      principal = principalForKey(deps, token) ?? (await resolveToken(deps, resolvers, token)) ?? fail('Invalid or expired token', 'invalid_token');
+      principal = principalForKey(deps, token) ?? (await resolveJwt(token, deps)) ?? fail('Invalid or expired token', 'invalid_token');
     }
     c.set('principal', principal);
     const scope = scopeFor(principal, clientIp(c, deps.config.TRUST_PROXY));
@@ -47,12 +48,4 @@ export function principalForKey(deps: Deps, secret: string): Principal | undefin
   // Only admins can mint admin-scoped keys (POST /keys checks), so the scope is the role.
   const admin = scopes.includes('admin');
   return { kind: 'key', keyId: row.id, userId: row.userId, scopes, admin };
-}
-
-async function resolveToken(deps: Deps, resolvers: BearerResolver[], token: string) {
-  for (const resolve of resolvers) {
-    const p = await resolve(token, deps);
-    if (p) return p;
-  }
-  return undefined;
 }

@@ -112,7 +112,7 @@ function keyInfo(row: ApiKeyRow) {
 
 /** Keys are managed from a session or with an admin key: a leaked delivery key must not mint more keys. */
 function keyManager(c: Context<Env>): Caller {
-  const p = requireCaller(c);
+  const p = requireCaller(c.get('principal'));
   if (p.kind === 'key' && !p.admin) throw new ForbiddenError('Managing keys needs a user session or an admin-scoped key', 'missing_scope', { scope: 'admin' });
   return p;
 }
@@ -168,7 +168,7 @@ export function keysRoutes(deps: Deps) {
 
   app.openapi(keyUsage, (c) => {
     // A key may read its own counters (a client checking its budget); managers read any of theirs.
-    const p = requireCaller(c);
+    const p = requireCaller(c.get('principal'));
     const { id } = c.req.valid('param');
     flushUsage(deps);
     const row = p.kind === 'key' && p.keyId === id ? deps.keys.get(id)! : ownKey(p.kind === 'key' ? keyManager(c) : p, id);

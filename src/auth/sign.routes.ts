@@ -3,7 +3,8 @@ import { checkWatermark, parseOptions, visibleImage } from '../delivery/deliver.
 import { BadRequestError } from '../errors.js';
 import { createRoute, errorSchemaRef, router, z } from '../http.js';
 import { IMAGE_ID } from '../library/ids.js';
-import type { OutputFormat } from '../spec/index.js';
+import { baseUrl } from '../library/urls.js';
+import { registry, type OutputFormat } from '../spec/index.js';
 import { requireCaller } from './guards.js';
 import type { PolicyClaims } from './principal.js';
 import { bucketExpiry, signedImagePath } from './signature.js';
@@ -15,6 +16,18 @@ const errors = (...codes: number[]) =>
 const YEAR = 365 * 24 * 3600;
 const FORMAT_NAMES = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif'] as const;
 const imageId = z.string().regex(IMAGE_ID, 'an image id');
+// By the URL grammar's own t_ rule, so a token never names a preset no URL could use.
+const presetName = z.string().refine(
+  (name) => {
+    try {
+      registry.t.parse(name, { maxOutputDim: 0 }); // t_ has no size to limit
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  'a preset name of 1..64 characters [a-z0-9_-]',
+).openapi({ description: 'A preset name (t_{name}): 1..64 characters [a-z0-9_-]', example: 'card' });
 
 const SignRequest = z
   .object({
@@ -26,7 +39,7 @@ const SignRequest = z
       .object({
         width: z.object({ min: z.number().int().min(1).optional(), max: z.number().int().min(1).optional() }).optional(),
         formats: z.array(z.enum(FORMAT_NAMES)).min(1).optional(),
-        presets: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)).min(1).max(100).optional(),
+        presets: z.array(presetName).min(1).max(100).optional(),
       })
       .strict()
       .optional()
@@ -62,7 +75,7 @@ export function signRoutes(deps: Deps) {
 
   app.openapi(sign, async (c) => {
     // Signing is delivering by proxy: the caller needs delivery rights and must see each image.
-    const p = requireCaller(c, 'deliver');
+    const p = requireCaller(c.get('principal'), 'deliver');
     const body = c.req.valid('json');
     const now = deps.clock();
 
@@ -100,7 +113,7 @@ export function signRoutes(deps: Deps) {
       bucketSeconds: deps.config.SIGNATURE_EXPIRY_BUCKET,
       ext: body.ext,
     });
-    const base = (deps.config.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, '');
+    const base = baseUrl(c, deps);
     const finalExpiry = expiresAt !== undefined ? bucketExpiry(expiresAt, deps.config.SIGNATURE_EXPIRY_BUCKET) : (spec.exp ?? null);
     return c.json({ url: `${base}${path}`, path, expiresAt: finalExpiry }, 200);
   });

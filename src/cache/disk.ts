@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { asc, eq, lt, sql } from 'drizzle-orm';
+import { asc, eq, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { renditions } from '../db/schema.js';
 import type { OutputFormat } from '../spec/index.js';
@@ -188,12 +188,23 @@ export class DiskTier implements RenditionTier {
     return rows.length;
   }
 
+  /** Drops every rendition (`cache prune --all`). */
+  async clear() {
+    await Promise.allSettled([...this.writes.values()]);
+    const rows = this.db.select().from(renditions).all();
+    await this.remove(rows);
+    return rows.length;
+  }
+
   async purge(match: PurgeMatch) {
     // A write still in flight would otherwise land right after the purge.
     await Promise.allSettled([...this.writes.values()]);
-    const column = 'imageId' in match ? renditions.imageId : renditions.preset;
-    const value = 'imageId' in match ? match.imageId : match.preset;
-    const rows = this.db.select().from(renditions).where(eq(column, value)).all();
+    const where =
+      'imageId' in match
+        ? // instr() narrows the watermark users without LIKE's `_` wildcard; `matches` then checks the exact token.
+          or(eq(renditions.imageId, match.imageId), sql`instr(${renditions.options}, ${`wm_${match.imageId}`}) > 0`)
+        : eq(renditions.preset, match.preset);
+    const rows = this.db.select().from(renditions).where(where).all();
     const exact = rows.filter((r) => matches({ imageId: r.imageId, options: r.options, preset: r.preset }, match));
     await this.remove(exact);
     return exact.length;

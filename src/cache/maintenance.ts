@@ -73,11 +73,8 @@ export interface PruneResult {
 export async function pruneDiskCache(db: Db, tier: DiskTier, opts: PruneOptions = {}): Promise<PruneResult> {
   const dir = tier.dir;
   const result: PruneResult = { purged: 0, idle: 0, evicted: 0, broken: 0, orphans: 0, tempFiles: 0 };
-  if (opts.all) {
-    for (const r of db.select({ id: renditions.imageId }).from(renditions).groupBy(renditions.imageId).all()) {
-      result.purged += await tier.purge({ imageId: r.id });
-    }
-  }
+  // One pass: a purge per image would also scan every row for its watermark uses.
+  if (opts.all) result.purged += await tier.clear();
   if (opts.imageId) result.purged += await tier.purge({ imageId: opts.imageId });
   if (opts.preset) result.purged += await tier.purge({ preset: opts.preset });
   if (opts.idleMs !== undefined) result.idle = await tier.dropIdle((opts.now ?? Date.now()) - opts.idleMs);

@@ -32,6 +32,8 @@ export interface TieredCacheParts {
  */
 export class TieredCache implements RenditionCache {
   private readonly inflight = new Map<string, Inflight>();
+  /** Renders still running, including those whose callers already got a 504 (gone from `inflight`): a purge must reach them too. */
+  private readonly rendering = new Set<Inflight>();
   private readonly memory: MemoryTier | null;
   private readonly disk: DiskTier | null;
   private readonly limiter: RenderLimiter;
@@ -80,10 +82,19 @@ export class TieredCache implements RenditionCache {
     }
     this.counts.misses++;
     const started = performance.now();
-    const rendered = await this.limiter.run(render);
-    const renderMs = performance.now() - started;
-    if (!entry.stale) this.store(key, entry, rendered);
-    return { ...rendered, tier: 'miss', renderMs };
+    // Stored from inside the work rather than after the await: a render past its deadline answers
+    // 504 but still runs to the end (sharp cannot be interrupted), and its result should answer the retry.
+    const rendered = await this.limiter.run(async () => {
+      this.rendering.add(entry);
+      try {
+        const r = await render();
+        if (!entry.stale) this.store(key, entry, r);
+        return r;
+      } finally {
+        this.rendering.delete(entry);
+      }
+    });
+    return { ...rendered, tier: 'miss', renderMs: performance.now() - started };
   }
 
   private store(key: string, entry: Inflight, r: Rendition) {
@@ -95,7 +106,7 @@ export class TieredCache implements RenditionCache {
   }
 
   private async purge(match: PurgeMatch) {
-    for (const entry of this.inflight.values()) if (matches(entry.meta, match)) entry.stale = true;
+    for (const entry of [...this.inflight.values(), ...this.rendering]) if (matches(entry.meta, match)) entry.stale = true;
     const [fromMemory, fromDisk] = await Promise.all([this.memory?.purge(match) ?? 0, this.disk?.purge(match) ?? 0]);
     // A rendition usually sits in both tiers: report distinct renditions, not copies.
     return Math.max(fromMemory, fromDisk);

@@ -42,11 +42,20 @@ export interface RenditionCache {
   close(): Promise<void>;
 }
 
-/** What a purge removes: every rendition of one image, or every rendition made through one preset. */
+/**
+ * What a purge removes: every rendition made from one image's bytes (as the source, or as the
+ * `wm_` watermark of another image), or every rendition made through one preset.
+ */
 export type PurgeMatch = { imageId: string } | { preset: string };
 
 export function matches(meta: RenditionMeta, match: PurgeMatch): boolean {
-  return 'imageId' in match ? meta.imageId === match.imageId : (meta.preset ?? null) === match.preset;
+  if ('preset' in match) return (meta.preset ?? null) === match.preset;
+  return meta.imageId === match.imageId || usesWatermark(meta.options, match.imageId);
+}
+
+/** The exact `wm_{id}` option of the canonical string: `wm_logo` must not match `wm_logo2`. */
+export function usesWatermark(options: string, imageId: string): boolean {
+  return options.split(',').includes(`wm_${imageId}`);
 }
 
 /**

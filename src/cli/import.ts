@@ -3,7 +3,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Deps } from '../deps.js';
 import { AppError } from '../errors.js';
-import { ingest, type IngestOptions } from '../library/ingest.js';
+import { checkUploadSize, ingest, type IngestOptions } from '../library/ingest.js';
 
 export interface ImportSummary {
   imported: number;
@@ -23,11 +23,13 @@ async function* walk(dir: string): AsyncGenerator<string> {
   }
 }
 
-/** Import every file under `dir` (recursively). Files that are not images are reported and left untouched. */
+/** Import every file under `dir` (recursively). Files that are not images, or too large, are reported and left untouched. */
 export async function importDir(deps: Deps, dir: string, opts: IngestOptions, onEvent: (e: ImportEvent) => void): Promise<ImportSummary> {
   const summary: ImportSummary = { imported: 0, duplicates: 0, rejected: 0 };
   for await (const file of walk(dir)) {
     try {
+      // By its size first: a huge file is reported without being read into memory.
+      checkUploadSize(deps.config, (await fs.stat(file)).size);
       const { image, duplicate } = await ingest(deps, await fs.readFile(file), { ...opts, filename: path.basename(file) });
       summary[duplicate ? 'duplicates' : 'imported']++;
       onEvent({ file, status: duplicate ? 'duplicate' : 'imported', id: image.id, width: image.width, height: image.height, format: image.format });
@@ -57,7 +59,7 @@ export async function runImport(deps: Deps, dir: string, opts: IngestOptions & {
     process.stdout.write(`${JSON.stringify({ summary })}\n`);
   } else {
     for (const r of rejected) if (r.status === 'rejected') process.stderr.write(`skipped ${r.file}: ${r.error.message}\n`);
-    process.stdout.write(`${summary.imported} imported, ${summary.duplicates} duplicates, ${summary.rejected} not images (left untouched)\n`);
+    process.stdout.write(`${summary.imported} imported, ${summary.duplicates} duplicates, ${summary.rejected} rejected (not images or too large; left untouched)\n`);
   }
   return summary;
 }

@@ -139,5 +139,4 @@ export const tasks = sqliteTable(
 export type ImageRow = typeof images.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
-export type PresetRow = typeof presets.$inferSelect;
 export type TaskRow = typeof tasks.$inferSelect;

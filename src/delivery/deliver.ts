@@ -7,7 +7,7 @@ import { cacheMissCharge } from '../auth/state.js';
 import type { CachedRendition, Rendition } from '../cache/types.js';
 import { images, presets, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { AppError, BadOptionError, ForbiddenError, NotFoundError } from '../errors.js';
+import { AppError, BadOptionError, ForbiddenError, NotFoundError, StorageUnavailableError } from '../errors.js';
 import { render } from '../render/index.js';
 import { canonicalize, chooseFormat, mergePreset, parseSpec, type OutputFormat, type Spec } from '../spec/index.js';
 import { originalKey } from '../storage/store.js';
@@ -41,6 +41,38 @@ export function findImage(deps: Deps, id: string): ImageRow | undefined {
   let q = imageById.get(deps.db);
   if (!q) imageById.set(deps.db, (q = prepareImageById(deps.db)));
   return q.get({ id });
+}
+
+/**
+ * A preset's parsed spec, re-parsed only when its stored options change. The cached entry is
+ * checked against the row's own options string rather than updated_at (second resolution: two
+ * edits within a second would look alike), so an edit from any process is seen on the next request.
+ */
+interface PresetSpecs {
+  byName: ReturnType<typeof preparePresetByName>;
+  parsed: Map<string, { options: string; spec: Spec }>;
+}
+const presetSpecs = new WeakMap<Deps['db'], PresetSpecs>();
+/** Presets are an admin-made handful; the bound only stops unknown names from growing the map. */
+const PRESET_SPECS_MAX = 256;
+function preparePresetByName(db: Deps['db']) {
+  return db.select({ options: presets.options }).from(presets).where(eq(presets.name, sql.placeholder('name'))).prepare();
+}
+
+function presetSpec(deps: Deps, name: string): Spec | undefined {
+  let cache = presetSpecs.get(deps.db);
+  if (!cache) presetSpecs.set(deps.db, (cache = { byName: preparePresetByName(deps.db), parsed: new Map() }));
+  const row = cache.byName.get({ name });
+  if (!row) {
+    cache.parsed.delete(name);
+    return undefined;
+  }
+  const hit = cache.parsed.get(name);
+  if (hit?.options === row.options) return hit.spec;
+  const spec = Object.freeze(parseOptions(deps, row.options));
+  if (cache.parsed.size >= PRESET_SPECS_MAX) cache.parsed.clear();
+  cache.parsed.set(name, { options: row.options, spec });
+  return spec;
 }
 
 /** The image if `principal` may see it; otherwise 404, so a private image's existence is not revealed. */
@@ -79,9 +111,9 @@ export function planDelivery(
   if (!signed) checkWatermark(deps, principal, spec);
   const preset = spec.t ?? null;
   if (preset) {
-    const row = deps.db.select().from(presets).where(eq(presets.name, preset)).get();
-    if (!row) throw new BadOptionError('t', `Unknown preset ${preset}`, 'a preset name from GET /presets');
-    spec = mergePreset(parseOptions(deps, row.options), spec, specLimits(deps));
+    const fromPreset = presetSpec(deps, preset);
+    if (!fromPreset) throw new BadOptionError('t', `Unknown preset ${preset}`, 'a preset name from GET /presets');
+    spec = mergePreset(fromPreset, spec, specLimits(deps));
     if (!signed) checkPresetWithinPolicy(principal, spec, image);
   }
   const { format, vary } = chooseFormat(spec, { format: image.format, hasAlpha: image.hasAlpha, animated: image.frames > 1 }, args.accept);
@@ -103,7 +135,7 @@ export async function renderVia(deps: Deps, plan: DeliveryPlan): Promise<CachedR
 
 async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   const { image, spec, format } = plan;
-  const original = await deps.store.get(originalKey(image.hash));
+  const original = await readOriginal(deps, image);
   if (!original) {
     deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
     throw new AppError(500, 'original_missing', `The original of ${image.id} is missing from storage`);
@@ -123,9 +155,20 @@ async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   return out;
 }
 
+/** An original's bytes (undefined when absent); a store that fails (EIO, S3 down) is a 503 to retry, not a 500. */
+async function readOriginal(deps: Deps, image: ImageRow): Promise<Buffer | undefined> {
+  try {
+    return await deps.store.get(originalKey(image.hash));
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    deps.log.error({ err, imageId: image.id, store: deps.store.kind }, 'original could not be read from storage');
+    throw new StorageUnavailableError();
+  }
+}
+
 async function loadWatermark(deps: Deps, id: string) {
   const wm = findImage(deps, id);
-  const bytes = wm && (await deps.store.get(originalKey(wm.hash)));
+  const bytes = wm && (await readOriginal(deps, wm));
   if (!bytes) throw new BadOptionError('wm', `Watermark image ${id} does not exist`, 'the id of an image in the library');
   return bytes;
 }

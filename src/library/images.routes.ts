@@ -2,7 +2,9 @@ import type { Deps } from '../deps.js';
 import { createRoute, router, z } from '../http.js';
 import { actingUserId } from '../auth/principal.js';
 import { checkWatermark, planDelivery } from '../delivery/deliver.js';
-import { managedImage, requireCaller, requireScope } from './access.js';
+import { callerRef } from '../auth/caller-ref.js';
+import { requireCaller } from '../auth/guards.js';
+import { managedImage } from './access.js';
 import { deleteImage, imageDetail, imageView, listImages, setFocalPoint, updateImage } from './images.js';
 import { ingest } from './ingest.js';
 import {
@@ -49,7 +51,7 @@ const upload = createRoute({
   responses: {
     201: json(uploadAnswerSchema, 'Stored'),
     200: json(uploadAnswerSchema, 'Already in the library (same bytes, same owner)'),
-    ...errors(400, 401, 403, 413, 415, 422),
+    ...errors(400, 401, 403, 413, 415, 422, 503),
   },
 });
 
@@ -121,14 +123,14 @@ export function imagesRoutes(deps: Deps) {
   const app = router();
 
   app.openapi(upload, async function uploadImage(c) {
-    const principal = requireScope(c.get('principal'), 'upload');
+    const principal = requireCaller(c.get('principal'), 'upload');
     const { bytes, filename, fields } = await readUpload(deps, c, c.req.valid('query'));
     const { image, duplicate } = await ingest(
       deps,
       bytes,
       { ownerId: actingUserId(principal), filename, tags: fields.tags, collection: fields.collection, visibility: fields.visibility },
     );
-    const body = { ...imageView(deps, baseUrl(deps, c), image), duplicate };
+    const body = { ...imageView(deps, baseUrl(c, deps), image), duplicate };
     c.header('Location', `/images/${image.id}`);
     return duplicate ? c.json(body, 200) : c.json(body, 201);
   });
@@ -137,7 +139,7 @@ export function imagesRoutes(deps: Deps) {
     const principal = requireCaller(c.get('principal'));
     const q = c.req.valid('query');
     const { items, total, nextCursor } = listImages(deps, principal, q);
-    const base = baseUrl(deps, c);
+    const base = baseUrl(c, deps);
     const pageUrl = (change: Record<string, string | undefined>) => {
       const url = new URL(`${base}/images`);
       for (const [k, v] of Object.entries({ ...c.req.query(), ...change })) if (v !== undefined) url.searchParams.set(k, v);
@@ -173,43 +175,43 @@ export function imagesRoutes(deps: Deps) {
   app.openapi(get, function getImage(c) {
     const image = managedImage(deps, c.get('principal'), c.req.valid('param').id);
     c.header('Cache-Control', 'private, no-store');
-    return c.json(imageDetail(deps, baseUrl(deps, c), image), 200);
+    return c.json(imageDetail(deps, baseUrl(c, deps), image), 200);
   });
 
   app.openapi(patch, function patchImage(c) {
-    const principal = requireScope(c.get('principal'), 'upload');
+    const principal = requireCaller(c.get('principal'), 'upload');
     const image = managedImage(deps, principal, c.req.valid('param').id);
     const updated = updateImage(deps, image, c.req.valid('json'));
-    return c.json(imageView(deps, baseUrl(deps, c), updated), 200);
+    return c.json(imageView(deps, baseUrl(c, deps), updated), 200);
   });
 
   app.openapi(focal, async function putFocalPoint(c) {
-    const principal = requireScope(c.get('principal'), 'upload');
+    const principal = requireCaller(c.get('principal'), 'upload');
     const image = managedImage(deps, principal, c.req.valid('param').id);
     const updated = await setFocalPoint(deps, image, c.req.valid('json'));
-    return c.json(imageView(deps, baseUrl(deps, c), updated), 200);
+    return c.json(imageView(deps, baseUrl(c, deps), updated), 200);
   });
 
   app.openapi(remove, async function removeImage(c) {
-    const principal = requireScope(c.get('principal'), 'upload');
+    const principal = requireCaller(c.get('principal'), 'upload');
     const image = managedImage(deps, principal, c.req.valid('param').id);
     await deleteImage(deps, image);
     return c.body(null, 204);
   });
 
   app.openapi(transform, async function transformImage(c) {
-    const principal = requireScope(c.get('principal'), 'upload', 'deliver');
+    const principal = requireCaller(c.get('principal'), 'upload', 'deliver');
     const image = managedImage(deps, principal, c.req.valid('param').id);
     const limits = { maxOutputDim: deps.config.MAX_OUTPUT_DIM };
     const { options, spec } = parseTransform(c.req.valid('json'), limits);
     const accept = c.req.header('accept');
-    const base = baseUrl(deps, c);
+    const base = baseUrl(c, deps);
     const mode = c.req.valid('query').async;
     if (mode === '1' || mode === 'true') {
       // Refuse bad input now, not as a failed task later: parse and check what needs no pixels.
       checkWatermark(deps, principal, spec);
       planDelivery(deps, { principal, signed: true, image, spec, accept });
-      const task = enqueueTransform(deps, actingUserId(principal), { imageId: image.id, options, accept, base, principal });
+      const task = enqueueTransform(deps, actingUserId(principal), { imageId: image.id, options, accept, base, caller: callerRef(principal) });
       c.header('Location', `/tasks/${task.id}`);
       return c.json(taskView(task), 202);
     }

@@ -5,6 +5,7 @@ import type { Deps } from '../deps.js';
 import { ForbiddenError } from '../errors.js';
 import { originalKey } from '../storage/store.js';
 import { seesWholeLibrary } from './access.js';
+import { withHashLock } from './hash-lock.js';
 import { normaliseTags } from './ingest.js';
 import { iso } from './schemas.js';
 import { deliveryUrl, imageUrls } from './urls.js';
@@ -164,14 +165,32 @@ export async function setFocalPoint(deps: Deps, image: ImageRow, point: { x: num
 /**
  * Remove an image: rows first (tags and variants cascade), then its rendered copies, then the
  * original bytes unless another row (another owner's upload of the same file) still uses them.
+ * Once the row is gone the image is deleted as far as anyone can tell: a failure to clean up the
+ * cache or the file afterwards is logged (it costs disk, not correctness) and never turns into an error.
  */
 export async function deleteImage(deps: Deps, image: ImageRow) {
-  const stillUsed = deps.db.transaction((tx) => {
-    tx.delete(images).where(eq(images.id, image.id)).run();
-    return tx.select({ id: images.id }).from(images).where(eq(images.hash, image.hash)).limit(1).get() !== undefined;
+  const key = originalKey(image.hash);
+  // Under the hash lock, so an upload of the same bytes cannot write its file between our
+  // "nobody else uses it" and the removal (that upload's image would lose its original).
+  const purgedOriginal = await withHashLock(image.hash, async () => {
+    const stillUsed = deps.db.transaction((tx) => {
+      tx.delete(images).where(eq(images.id, image.id)).run();
+      return tx.select({ id: images.id }).from(images).where(eq(images.hash, image.hash)).limit(1).get() !== undefined;
+    });
+    deps.events.removed.forEach((fn) => fn(image.id));
+    if (stillUsed) return false;
+    try {
+      await deps.store.delete(key);
+      return true;
+    } catch (err) {
+      deps.log.error({ err, imageId: image.id, key }, 'image deleted, but its original could not be removed from storage');
+      return false;
+    }
   });
-  await deps.cache.purgeImage(image.id);
-  if (!stillUsed) await deps.store.delete(originalKey(image.hash));
-  deps.events.removed.forEach((fn) => fn(image.id));
-  return { purgedOriginal: !stillUsed };
+  try {
+    await deps.cache.purgeImage(image.id);
+  } catch (err) {
+    deps.log.error({ err, imageId: image.id }, 'image deleted, but its cached renditions could not be purged');
+  }
+  return { purgedOriginal };
 }

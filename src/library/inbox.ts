@@ -3,7 +3,7 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Deps } from '../deps.js';
 import { AppError } from '../errors.js';
-import { ingest } from './ingest.js';
+import { checkUploadSize, ingest } from './ingest.js';
 
 /**
  * The watched drop folder (`INBOX_DIR`, default `$DATA_DIR/inbox`). A file copied in is imported
@@ -88,10 +88,13 @@ async function importFile(deps: Deps, dir: string, file: string): Promise<InboxR
   const collection = parts.length > 1 ? parts[0] : null;
   let bytes: Buffer;
   try {
+    // By its size first: a 4 GB file dropped by mistake is refused without being read into memory.
+    checkUploadSize(deps.config, (await fs.stat(file)).size);
     bytes = await fs.readFile(file);
     // Still growing after the quiet period (a stalled network copy): the next 'change' brings it back.
     if ((await fs.stat(file)).size !== bytes.length) return { file, status: 'failed', message: 'file is still being written; will retry when it changes' };
   } catch (err) {
+    if (err instanceof AppError) return { file, status: 'rejected', code: err.code, message: err.message };
     // Gone or unreadable since it was seen: nothing to import, nothing to retry.
     return { file, status: 'failed', message: (err as Error).message };
   }

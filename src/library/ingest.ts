@@ -4,9 +4,11 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { LibraryEvents } from '../deps.js';
 import { images, imageTags, type ImageRow } from '../db/schema.js';
-import { TooLargeError } from '../errors.js';
+import { StorageUnavailableError, TooLargeError } from '../errors.js';
+import type { Logger } from '../log.js';
 import { placeholder, probe } from '../render/probe.js';
 import { originalKey, type BlobStore } from '../storage/store.js';
+import { withHashLock } from './hash-lock.js';
 import { newImageId } from './ids.js';
 
 export interface IngestOptions {
@@ -29,6 +31,8 @@ export interface IngestDeps {
   store: BlobStore;
   /** Listeners told about every new image (the random pool follows them). */
   events?: LibraryEvents;
+  /** Where a storage failure's cause goes (the caller only sees a 503). */
+  log?: Pick<Logger, 'error'>;
 }
 
 /**
@@ -38,9 +42,7 @@ export interface IngestDeps {
  */
 export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOptions = {}): Promise<IngestResult> {
   const { config, db, store } = deps;
-  if (bytes.length > config.MAX_UPLOAD_MB * 1024 * 1024) {
-    throw new TooLargeError(`Image is ${bytes.length} bytes; the limit is MAX_UPLOAD_MB=${config.MAX_UPLOAD_MB}`, { limit: config.MAX_UPLOAD_MB * 1024 * 1024 });
-  }
+  checkUploadSize(config, bytes.length);
   const facts = await probe(bytes, { maxInputPixels: config.MAX_INPUT_PIXELS, maxFrames: config.MAX_FRAMES });
   const hash = createHash('sha256').update(bytes).digest('hex');
   const ownerId = opts.ownerId ?? null;
@@ -50,7 +52,6 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
 
   // Everything that can reject the bytes runs before the write, so a refused upload leaves no file.
   const ph = await placeholder(bytes);
-  await store.put(originalKey(hash), bytes);
   const tags = normaliseTags(opts.tags ?? []);
   const row = {
     id: newImageId(),
@@ -73,16 +74,32 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
     dominant: ph.dominant,
   } as const;
 
-  // A concurrent ingest of the same bytes may have won the race since the check above.
-  const inserted = db.transaction((tx) => {
-    const again = findByHash(tx as unknown as Db, ownerId, hash);
-    if (again) return { image: again, duplicate: true };
-    const image = tx.insert(images).values(row).returning().get();
-    if (tags.length) tx.insert(imageTags).values(tags.map((tag) => ({ imageId: image.id, tag }))).run();
-    return { image, duplicate: false };
+  // Write and row under the hash lock: a delete of another owner's copy of these bytes then sees
+  // our row before it decides the file is unused, or finishes removing it before we write it again.
+  const inserted = await withHashLock(hash, async () => {
+    try {
+      await store.put(originalKey(hash), bytes);
+    } catch (err) {
+      deps.log?.error({ err, hash }, 'could not write an original to the image store');
+      throw new StorageUnavailableError();
+    }
+    // A concurrent ingest of the same bytes by the same owner may have won the race since the check above.
+    return db.transaction((tx) => {
+      const again = findByHash(tx as unknown as Db, ownerId, hash);
+      if (again) return { image: again, duplicate: true };
+      const image = tx.insert(images).values(row).returning().get();
+      if (tags.length) tx.insert(imageTags).values(tags.map((tag) => ({ imageId: image.id, tag }))).run();
+      return { image, duplicate: false };
+    });
   });
   if (!inserted.duplicate) deps.events?.added.forEach((fn) => fn(inserted.image));
   return inserted;
+}
+
+/** MAX_UPLOAD_MB, checked on a size alone so file readers can refuse a huge file without reading it. */
+export function checkUploadSize(config: Pick<Config, 'MAX_UPLOAD_MB'>, bytes: number) {
+  const limit = config.MAX_UPLOAD_MB * 1024 * 1024;
+  if (bytes > limit) throw new TooLargeError(`Image is ${bytes} bytes; the limit is MAX_UPLOAD_MB=${config.MAX_UPLOAD_MB}`, { limit });
 }
 
 function findByHash(db: Db, ownerId: number | null, hash: string) {

@@ -5,7 +5,7 @@ import { BadOptionError, NotFoundError } from '../errors.js';
 import { createRoute, router, z } from '../http.js';
 import { parseOptions } from '../delivery/deliver.js';
 import { registry } from '../spec/index.js';
-import { requireAdmin, requireCaller } from './access.js';
+import { requireAdmin, requireCaller } from '../auth/guards.js';
 import { errors, iso, presetSchema } from './schemas.js';
 
 /**

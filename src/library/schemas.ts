@@ -135,7 +135,7 @@ export const presetSchema = z.object({ name: z.string(), options: z.string(), cr
 export function errors(...statuses: number[]) {
   const text: Record<number, string> = {
     400: 'Invalid input', 401: 'No or invalid credentials', 403: 'Not allowed', 404: 'Not found', 409: 'Conflict',
-    413: 'Too large', 415: 'Not an image', 422: 'Corrupt image', 429: 'Rate limited',
+    413: 'Too large', 415: 'Not an image', 422: 'Corrupt image', 429: 'Rate limited', 503: 'Busy or storage unavailable; retry after Retry-After',
   };
   return Object.fromEntries(statuses.map((s) => [s, { description: text[s] ?? 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
 }

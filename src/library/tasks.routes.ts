@@ -4,7 +4,8 @@ import { tasks } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 import { createRoute, router, z } from '../http.js';
-import { requireCaller, seesWholeLibrary } from './access.js';
+import { requireCaller } from '../auth/guards.js';
+import { seesWholeLibrary } from './access.js';
 import { errors, taskSchema } from './schemas.js';
 import { taskView } from './tasks.js';
 

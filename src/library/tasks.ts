@@ -1,18 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, inArray } from 'drizzle-orm';
-import type { Principal } from '../auth/principal.js';
-import { images, tasks, type TaskRow } from '../db/schema.js';
+import { resolveCallerRef, type CallerRef } from '../auth/caller-ref.js';
+import { requireCaller } from '../auth/guards.js';
+import { tasks, type TaskRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { AppError, NotFoundError } from '../errors.js';
+import { AppError, OverloadedError, StorageUnavailableError } from '../errors.js';
 import { parseOptions } from '../delivery/deliver.js';
+import { managedImage } from './access.js';
 import { iso } from './schemas.js';
 import { makeVariant, type TransformResult } from './variants.js';
 
 /**
  * Durable background work (`?async=1` transforms). The tasks table is the queue: a task is
  * written before it is announced, so a crash loses nothing — `resumeTasks` re-queues whatever
- * was queued or running when the process stopped.
+ * was queued or running when the process stopped. A task that finds the server busy (render
+ * queue full, render deadline passed, storage briefly away) is queued again with a back-off instead of failing.
  */
+
+/** Busy answers a task takes before it fails: waits of 1, 2, 4 and 8 s between them. */
+export const MAX_ATTEMPTS = 5;
+const RETRY_BASE_MS = 1000;
 
 export interface TransformTaskInput {
   imageId: string;
@@ -20,22 +27,27 @@ export interface TransformTaskInput {
   options: string;
   accept?: string;
   base: string;
-  principal: Principal;
+  caller: CallerRef;
+  /** Runs so far that found the server busy. */
+  attempts?: number;
 }
 
 type Handler = (deps: Deps, input: TransformTaskInput) => Promise<TransformResult>;
 
 const HANDLERS: Record<string, Handler> = {
   async transform(deps, input) {
-    const image = deps.db.select().from(images).where(eq(images.id, input.imageId)).get();
-    if (!image) throw new NotFoundError(`Image ${input.imageId} was deleted before the task ran`, 'image_not_found');
+    // The same checks as the route, with the caller's rights as they are now.
+    const principal = requireCaller(resolveCallerRef(deps, input.caller), 'upload', 'deliver');
+    const image = managedImage(deps, principal, input.imageId);
     const spec = parseOptions(deps, input.options);
-    return makeVariant(deps, { principal: input.principal, image, spec, accept: input.accept, base: input.base });
+    return makeVariant(deps, { principal, image, spec, accept: input.accept, base: input.base });
   },
 };
 
 class TaskRunner {
   private readonly waiting: string[] = [];
+  /** Tasks waiting out a back-off: counted as work by `idle`, dropped by `stop` (they stay queued in the table). */
+  private readonly retries = new Set<NodeJS.Timeout>();
   private active = 0;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
@@ -50,7 +62,7 @@ class TaskRunner {
 
   /** Resolves when nothing is queued or running (tests, shutdown). */
   idle(): Promise<void> {
-    if (this.active === 0 && this.waiting.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -58,7 +70,24 @@ class TaskRunner {
   stop() {
     this.stopped = true;
     this.waiting.length = 0;
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
+    if (this.isIdle()) this.idleWaiters.splice(0).forEach((fn) => fn());
     return this.idle();
+  }
+
+  private isIdle() {
+    return this.active === 0 && this.waiting.length === 0 && this.retries.size === 0;
+  }
+
+  private retryLater(id: string, delayMs: number) {
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      this.push(id);
+    }, delayMs);
+    // A pending retry must not keep a CLI or a test process alive: the row stays queued for the next start.
+    timer.unref();
+    this.retries.add(timer);
   }
 
   private pump() {
@@ -68,31 +97,50 @@ class TaskRunner {
       void this.run(id).finally(() => {
         this.active--;
         this.pump();
-        if (this.active === 0 && this.waiting.length === 0) this.idleWaiters.splice(0).forEach((fn) => fn());
+        if (this.isIdle()) this.idleWaiters.splice(0).forEach((fn) => fn());
       });
     }
   }
 
   private async run(id: string) {
     const { deps } = this;
+    let input: TransformTaskInput | undefined;
     try {
       const now = deps.clock();
       const row = deps.db.update(tasks).set({ state: 'running', updatedAt: now }).where(and(eq(tasks.id, id), eq(tasks.state, 'queued'))).returning().get();
       if (!row) return;
       const handler = HANDLERS[row.kind];
       if (!handler) throw new AppError(500, 'unknown_task', `No handler for task kind ${row.kind}`);
-      const result = await handler(deps, JSON.parse(row.input) as TransformTaskInput);
+      input = JSON.parse(row.input) as TransformTaskInput;
+      const result = await handler(deps, input);
       deps.db.update(tasks).set({ state: 'done', result: JSON.stringify(result), error: null, updatedAt: deps.clock() }).where(eq(tasks.id, id)).run();
     } catch (err) {
-      const error = err instanceof AppError ? err.toJSON().error : { code: 'internal', message: 'The task failed unexpectedly' };
-      if (!(err instanceof AppError) || err.status >= 500) deps.log.error({ err, taskId: id }, 'task failed');
       try {
-        deps.db.update(tasks).set({ state: 'failed', error: JSON.stringify(error), updatedAt: deps.clock() }).where(eq(tasks.id, id)).run();
+        this.settleFailure(id, input, err);
       } catch (dbErr) {
         // The DB closed under us (shutdown): the row stays `running` and is re-queued on the next start.
         deps.log.warn({ err: dbErr, taskId: id }, 'could not record task failure');
       }
     }
+  }
+
+  /** Busy server: queue again after a back-off, until MAX_ATTEMPTS. Anything else: failed, with the error. */
+  private settleFailure(id: string, input: TransformTaskInput | undefined, err: unknown) {
+    const { deps } = this;
+    const attempts = (input?.attempts ?? 0) + 1;
+    const transient = err instanceof OverloadedError || err instanceof StorageUnavailableError;
+    if (transient && input && attempts < MAX_ATTEMPTS) {
+      deps.db.update(tasks).set({ state: 'queued', input: JSON.stringify({ ...input, attempts }), updatedAt: deps.clock() }).where(eq(tasks.id, id)).run();
+      // Stopping: it stays queued and runs on the next start.
+      if (!this.stopped) this.retryLater(id, RETRY_BASE_MS * 2 ** (attempts - 1));
+      return;
+    }
+    const error = err instanceof AppError
+      ? { ...err.toJSON().error, ...(transient ? { attempts } : {}) }
+      : { code: 'internal', message: 'The task failed unexpectedly' };
+    if (transient) deps.log.warn({ taskId: id, attempts, code: error.code }, 'task gave up: the server stayed busy');
+    else if (!(err instanceof AppError) || err.status >= 500) deps.log.error({ err, taskId: id }, 'task failed');
+    deps.db.update(tasks).set({ state: 'failed', error: JSON.stringify(error), updatedAt: deps.clock() }).where(eq(tasks.id, id)).run();
   }
 }
 

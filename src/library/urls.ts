@@ -1,24 +1,54 @@
 import type { Context } from 'hono';
+import { checkOptionsAllowed } from '../auth/access.js';
+import { ANONYMOUS } from '../auth/principal.js';
 import { signedImagePath } from '../auth/signature.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import { parseOptions } from '../delivery/deliver.js';
+import type { Spec } from '../spec/index.js';
 
-/** Ready-to-use URLs in API answers: absolute, and signed exactly where an anonymous `<img src>` would be refused. */
+/**
+ * Ready-to-use delivery URLs in API answers (upload, GET /images, variants, /random), built by one
+ * rule. They must work in a browser that carries no key (an `<img src>`, a redirect), so:
+ * - a public image, with options anyone may use unsigned (none, presets, f_): a plain URL;
+ * - a public image with other options: signed, without expiry (the image is public anyway);
+ * - a private image: signed, expiring PRIVATE_URL_TTL_SECONDS from now (rounded up to
+ *   SIGNATURE_EXPIRY_BUCKET), so an answer pasted somewhere does not become a permanent share link.
+ *   An exp_ the options already carry is kept when it is sooner.
+ * Callers must have checked the caller may fetch the image with these options: signing here
+ * never grants anything the caller could not already fetch.
+ */
+
+export const PRIVATE_URL_TTL_SECONDS = 3600;
 
 /** PUBLIC_URL when set (behind a proxy the request's own origin is internal), else the request's origin. */
-export function baseUrl(deps: Deps, c: Context) {
+export function baseUrl(c: Context, deps: Deps) {
   return (deps.config.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, '');
 }
 
-/** Options an anonymous caller may use unsigned (SPEC §2): none, or only presets and f_. */
-function anonymousMayUse(options: string) {
-  return options.split(',').every((item) => item === '' || item.startsWith('t_') || item.startsWith('f_'));
+/** `base` + the delivery path for `options` ('' = the original); `spec` is `options` parsed, when the caller has it. */
+export function deliveryUrl(
+  deps: Deps,
+  base: string,
+  image: Pick<ImageRow, 'id' | 'visibility'>,
+  options: string,
+  spec: Spec = parseOptions(deps, options),
+): string {
+  if (image.visibility === 'public' && anonymousMayUse(deps, spec)) {
+    return `${base}/img/${options ? `${options}/` : ''}${image.id}`;
+  }
+  const expiresAt = image.visibility === 'private' ? Math.min(deps.clock() + PRIVATE_URL_TTL_SECONDS, spec.exp ?? Infinity) : undefined;
+  return base + signedImagePath(image.id, options, deps.secrets.signingKeys[0], { expiresAt, bucketSeconds: deps.config.SIGNATURE_EXPIRY_BUCKET });
 }
 
-export function deliveryUrl(deps: Deps, base: string, image: Pick<ImageRow, 'id' | 'visibility'>, options: string) {
-  const needsSignature = image.visibility === 'private' || !(deps.config.ALLOW_UNSIGNED_TRANSFORMS || anonymousMayUse(options));
-  if (needsSignature) return base + signedImagePath(image.id, options, deps.secrets.signingKeys[0]);
-  return `${base}/img/${options ? `${options}/` : ''}${image.id}`;
+/** The /img rule for an unsigned, unauthenticated request (SPEC §2). */
+function anonymousMayUse(deps: Deps, spec: Spec) {
+  try {
+    checkOptionsAllowed(ANONYMOUS, spec, false, deps.config);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A few renditions a page typically wants, so an upload answer is usable at once. */

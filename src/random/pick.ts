@@ -1,8 +1,9 @@
-import { eq, inArray, sql } from 'drizzle-orm';
+import { inArray } from 'drizzle-orm';
 import { canSee } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
 import { images, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import { findImage } from '../delivery/deliver.js';
 import { entryOf, libraryPool } from './library-pool.js';
 import { seededRng, unitFromSeed, type Audience, type RandomFilters } from './pool.js';
 
@@ -25,17 +26,6 @@ export type PickMode = { kind: 'random' } | { kind: 'seed'; seed: string } | { k
 
 /** The pool may lag behind another process's edit for a moment; a few corrected retries cover it. */
 const HEAL_ATTEMPTS = 4;
-
-// Prepared once per app: building the query each time costs more than SQLite's lookup.
-const statements = new WeakMap<Deps, { get(args: { id: string }): ImageRow | undefined }>();
-function findImage(deps: Deps, id: string): ImageRow | undefined {
-  let stmt = statements.get(deps);
-  if (!stmt) {
-    stmt = deps.db.select().from(images).where(eq(images.id, sql.placeholder('id'))).prepare();
-    statements.set(deps, stmt);
-  }
-  return stmt.get({ id });
-}
 
 /** The row if it still exists, may be seen by `principal` and passes the filters; otherwise the pool is corrected. */
 function confirm(deps: Deps, principal: Principal, filters: RandomFilters, id: string): ImageRow | undefined {

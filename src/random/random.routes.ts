@@ -11,7 +11,8 @@ import type { Spec } from '../spec/index.js';
 import { libraryPool } from './library-pool.js';
 import { pickMany, pickOne, type PickMode } from './pick.js';
 import type { RandomFilters } from './pool.js';
-import { baseUrl, deliveryPath } from './urls.js';
+import { baseUrl } from '../library/urls.js';
+import { deliveryPath } from './urls.js';
 
 const noStore = { 'Cache-Control': 'no-store' };
 
@@ -133,7 +134,7 @@ export function randomRoutes(deps: Deps) {
     const spec = checkedSpec(deps, principal, options);
     const rows = pickMany(deps, principal, filtersOf(q), q.count, q.seed);
     if (rows.length === 0) throw new NotFoundError('No image matches these filters', 'no_candidate');
-    const base = baseUrl(deps, c.req.url);
+    const base = baseUrl(c, deps);
     const out = rows.map((image) => {
       planDelivery(deps, { principal, signed: false, image, spec });
       return {

@@ -161,6 +161,13 @@ describe('POST /sign → {token} (policy tokens)', () => {
     expect((await sign({ policy: {} }, { 'X-API-Key': t.adminKey })).status).toBe(400);
   });
 
+  it('refuses preset names the URL grammar would never match (capitals), naming the field', async () => {
+    const res = await sign({ id: privateId, policy: { presets: ['Card'] } });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await errorOf(res))).toMatch(/policy\.presets/);
+    expect((await sign({ id: privateId, policy: { presets: ['card', 'wide_2-x'] } })).status).toBe(200);
+  });
+
   it('a policy token cannot mint more tokens or sign URLs', async () => {
     const token = await policyToken({ id: privateId, policy: {} });
     const res = await sign({ id: privateId, options: 'w_100' }, bearer(token));

@@ -1,9 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/app.js';
+import { signedImagePath } from '../../src/auth/signature.js';
 import { renditionsDir } from '../../src/cache/index.js';
+import { renditions } from '../../src/db/schema.js';
 import { createDeps } from '../../src/deps.js';
 import type { BlobStore } from '../../src/storage/store.js';
 import { listen, testApp, type TestApp } from '../helpers/app.js';
@@ -136,6 +138,26 @@ describe('rendition cache over HTTP', () => {
     expect((await t.request(`/img/w_100/${b}`)).headers.get('x-cache')).toBe('HIT-MEMORY');
   });
 
+  it('deleting an image also purges the renditions that used it as a watermark (memory and disk)', async () => {
+    t = await testApp();
+    const logo = await t.seed('dragonfly-alpha.png');
+    const base = await t.seed('dune-2mp.jpg');
+    // Signed: a signed URL skips the watermark lookup, so only the purge stops a stale copy.
+    const url = signedImagePath(base, `wm_${logo},wms_25,w_200`, t.deps.secrets.signingKeys[0]);
+    expect((await t.request(url)).headers.get('x-cache')).toBe('MISS');
+    expect((await t.request(url)).headers.get('x-cache')).toBe('HIT-MEMORY');
+    await t.deps.cache.settle?.();
+    expect(await cachedFiles(t)).toHaveLength(1);
+
+    const del = await t.request(`/images/${logo}`, { method: 'DELETE', headers: { 'X-API-Key': t.adminKey } });
+    expect(del.status).toBeLessThan(300);
+    expect(await cachedFiles(t)).toHaveLength(0);
+    expect(t.deps.db.select().from(renditions).all()).toEqual([]);
+    const after = await t.request(url);
+    expect(after.status).toBe(400);
+    expect(after.headers.get('x-cache')).toBeNull();
+  });
+
   it('answers 503 with Retry-After once renders and queue are full, while hits keep flowing', async () => {
     t = await testApp({ ...UNSIGNED, RENDER_CONCURRENCY: '1', RENDER_QUEUE: '1' });
     const id = await t.seed('dune-2mp.jpg');
@@ -177,8 +199,12 @@ describe('rendition cache over HTTP', () => {
     expect((await t.request('/healthz')).status).toBe(200);
 
     store.let();
+    // The abandoned render still finishes; its result answers the retry instead of a second render.
+    const cache = t.deps.cache;
+    await vi.waitFor(() => expect(cache.stats().in_flight).toBe(0), { timeout: 10_000 });
     const ok = await t.request(`/img/w_90/${id}`);
     expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-cache')).toBe('HIT-MEMORY');
     expect(await sharp(Buffer.from(await ok.arrayBuffer())).metadata()).toMatchObject({ width: 90 });
   });
 });

@@ -83,6 +83,20 @@ export function tierContract(name: string, make: TierFactory) {
       expect(await tier.purge({ imageId: 'imgA' })).toBe(0);
     });
 
+    it('purges with an image the renditions that used it as a watermark (exact wm_ token)', async () => {
+      const tier = await open(1 << 20);
+      const wm = (imageId: string, options: string) => ({ imageId, options, preset: null });
+      await tier.put('marked', wm('photo', 'w_30,wm_logo,wms_25'), rendition(100));
+      await tier.put('marked-last', wm('photo2', 'w_30,wm_logo'), rendition(100));
+      await tier.put('other-logo', wm('photo', 'w_30,wm_logo2'), rendition(100));
+      await tier.put('suffix', wm('photo', 'w_30,wm_xlogo'), rendition(100));
+      await tier.put('plain', wm('photo', 'w_30'), rendition(100));
+      expect(await tier.purge({ imageId: 'logo' })).toBe(2);
+      expect(await tier.get('marked')).toBeUndefined();
+      expect(await tier.get('marked-last')).toBeUndefined();
+      for (const key of ['other-logo', 'suffix', 'plain']) expect(await tier.get(key)).toBeDefined();
+    });
+
     it('purges exactly the renditions made through one preset', async () => {
       const tier = await open(1 << 20);
       await tier.put('card-a', meta('imgA', 'card'), rendition(100));

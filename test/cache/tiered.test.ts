@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DiskTier } from '../../src/cache/disk.js';
 import { RenderLimiter } from '../../src/cache/limiter.js';
 import { MemoryTier } from '../../src/cache/memory.js';
@@ -116,6 +116,32 @@ describe('tiered cache', () => {
     const fine = gate();
     fine.open();
     expect((await cache.fetch('other', meta('img'), fine.render)).tier).toBe('miss');
+  });
+
+  it('stores a render that finished after its 504, so the retry is a hit', async () => {
+    const cache = make({ concurrency: 1, maxQueue: 0, timeoutMs: 50 });
+    const slow = gate();
+    expect((await cache.fetch('late', meta('img'), slow.render).catch((e) => e)).status).toBe(504);
+    slow.open();
+    await vi.waitFor(() => expect(cache.stats().in_flight).toBe(0));
+    expect((await cache.fetch('late', meta('img'), slow.render)).tier).toBe('memory');
+    await cache.settle();
+    expect(db.select().from(renditions).all().map((r) => r.key)).toEqual(['late']);
+    expect(slow.calls).toBe(1);
+  });
+
+  it('does not store a late render whose image was purged while it ran', async () => {
+    const cache = make({ concurrency: 1, maxQueue: 0, timeoutMs: 50 });
+    const slow = gate();
+    expect((await cache.fetch('late', meta('img'), slow.render).catch((e) => e)).status).toBe(504);
+    await cache.purgeImage('img');
+    slow.open();
+    await vi.waitFor(() => expect(cache.stats().in_flight).toBe(0));
+    await cache.settle();
+    expect(db.select().from(renditions).all()).toEqual([]);
+    const again = gate();
+    again.open();
+    expect((await cache.fetch('late', meta('img'), again.render)).tier).toBe('miss');
   });
 
   it('passes a render error to every waiter and caches nothing', async () => {

@@ -38,6 +38,21 @@ describe('imgpath import', () => {
     await expect(fs.readFile(path.join(dir, 'drop', 'nested', 'notes.txt'), 'utf8')).resolves.toBe('not an image');
   });
 
+  it('reports a file over MAX_UPLOAD_MB as too_large by its size alone and leaves it untouched', async () => {
+    const big = path.join(dir, 'big');
+    await fs.mkdir(big);
+    await fs.copyFile(path.join(SAMPLES, 'dragonfly-alpha.png'), path.join(big, 'fly.png'));
+    // Sparse: 3 GiB on paper, nothing on disk; reading it whole would not even fit in a Buffer.
+    await fs.writeFile(path.join(big, 'huge.jpg'), '');
+    await fs.truncate(path.join(big, 'huge.jpg'), 3 * 1024 ** 3);
+    const { stdout } = await cli('import', big, '--json');
+    const lines = stdout.trim().split('\n').map((l: string) => JSON.parse(l));
+    const huge = lines.find((l: { file?: string }) => l.file?.endsWith('huge.jpg'));
+    expect(huge).toMatchObject({ status: 'rejected', error: { code: 'too_large' } });
+    expect(lines.at(-1).summary).toMatchObject({ rejected: 1 });
+    expect((await fs.stat(path.join(big, 'huge.jpg'))).size).toBe(3 * 1024 ** 3);
+  });
+
   it('signs a path that the server accepts', async () => {
     const { stdout } = await cli('sign', 'abc123', 'w_300,f_webp', '--expires', '3600', '--json');
     const { path: p } = JSON.parse(stdout);

@@ -1,6 +1,10 @@
+import { eq } from 'drizzle-orm';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedImagePath } from '../../src/auth/signature.js';
+import { presets } from '../../src/db/schema.js';
+import { findImage } from '../../src/delivery/deliver.js';
+import { originalKey } from '../../src/storage/store.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
@@ -200,5 +204,59 @@ describe('GET /info/{id}', () => {
     expect(info.dominantColor).toMatch(/^#[0-9a-f]{6}$/);
     expect(String(info.placeholder)).toMatch(/^data:image\/png;base64,/);
     expect(typeof info.thumbhash).toBe('string');
+  });
+});
+
+describe('presets on /img', () => {
+  const save = (name: string, options: string) =>
+    t.request('/presets', { method: 'POST', headers: { ...key(), 'Content-Type': 'application/json' }, body: JSON.stringify({ name, options }) });
+
+  it('uses a preset\'s new options on the very next request, however quickly it was edited', async () => {
+    expect((await save('quick', 'w_110')).status).toBe(201);
+    expect((await meta(await t.request(`/img/t_quick/${dune}`))).width).toBe(110);
+    // Several edits within one second (updated_at has second resolution): each one is seen at once.
+    for (const w of [120, 130, 140]) {
+      expect((await save('quick', `w_${w}`)).status).toBe(200);
+      expect((await meta(await t.request(`/img/t_quick/${dune}`))).width).toBe(w);
+    }
+    // Another process (a second instance, a manual fix) writing the row without any hook.
+    t.deps.db.update(presets).set({ options: 'w_150' }).where(eq(presets.name, 'quick')).run();
+    expect((await meta(await t.request(`/img/t_quick/${dune}`))).width).toBe(150);
+    expect((await t.request('/presets/quick', { method: 'DELETE', headers: key() })).status).toBe(204);
+    expect((await t.request(`/img/t_quick/${dune}`)).status).toBe(400);
+  });
+});
+
+describe('storage failures on /img', () => {
+  it('answer 503 storage_unavailable with Retry-After, not 500, for the original and for a watermark', async () => {
+    const s = await testApp();
+    try {
+      const id = await s.seed('dune-2mp.jpg');
+      const logo = await s.seed('dragonfly-alpha.png');
+      const real = s.deps.store;
+      const unreadable = new Set<string>();
+      // A disk that fails on read (EIO, a vanished mount) for some objects and answers the rest.
+      s.deps.store = {
+        ...real,
+        kind: real.kind,
+        get: (key) => (unreadable.has(key) ? Promise.reject(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })) : real.get(key)),
+      };
+      const originalOf = (imageId: string) => originalKey(findImage(s.deps, imageId)!.hash);
+      for (const [failing, url] of [
+        [id, `/img/w_120/${id}`],
+        [logo, `/img/w_130,wm_${logo}/${id}`],
+      ]) {
+        unreadable.clear();
+        unreadable.add(originalOf(failing));
+        const res = await s.request(url, { headers: { 'X-API-Key': s.adminKey } });
+        expect(res.status).toBe(503);
+        expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('storage_unavailable');
+      }
+      unreadable.clear();
+      expect((await s.request(`/img/w_120/${id}`, { headers: { 'X-API-Key': s.adminKey } })).status).toBe(200);
+    } finally {
+      await s.cleanup();
+    }
   });
 });

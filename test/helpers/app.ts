@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { createApp, type AppOptions } from '../../src/app.js';
+import { createApp } from '../../src/app.js';
 import { SAMPLES_DIR } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
@@ -34,7 +34,7 @@ export interface TestApp {
  * A real app on a real SQLite file and real directories under a fresh temp dir.
  * `env` overrides configuration exactly as environment variables would.
  */
-export async function testApp(env: Record<string, string> = {}, opts: { deps?: Partial<Deps>; app?: AppOptions } = {}): Promise<TestApp> {
+export async function testApp(env: Record<string, string> = {}, opts: { deps?: Partial<Deps> } = {}): Promise<TestApp> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'imgpath-test-'));
   const config = loadConfig({
     DATA_DIR: path.join(dir, 'data'),
@@ -46,7 +46,7 @@ export async function testApp(env: Record<string, string> = {}, opts: { deps?: P
     ...env,
   });
   const deps = await createDeps(config, opts.deps);
-  const app = createApp(deps, opts.app);
+  const app = createApp(deps);
   const adminKey = deps.keys.create({ scopes: ['admin', 'upload', 'deliver'], name: 'test admin' }).key;
   return {
     dir,

@@ -128,6 +128,20 @@ describe('GET /images', () => {
   it('401 anonymous', async () => {
     expect((await t.request('/images')).status).toBe(401);
   });
+
+  it('refuses anonymous callers and policy tokens with the same answer as the account routes (one guard)', async () => {
+    const errorOf = async (res: Response) => ({ status: res.status, ...((await res.json()) as any).error });
+    expect(await errorOf(await t.request('/images'))).toEqual(await errorOf(await t.request('/keys')));
+    const id = await t.seed('dune-2mp.jpg');
+    const signed = await t.request('/sign', json(t.adminKey, 'POST', { ids: [id], policy: {} }));
+    const { token } = (await signed.json()) as any;
+    const viaImages = await errorOf(await t.request(`/images?token=${token}`));
+    expect(viaImages).toMatchObject({ status: 403, code: 'policy_token_not_allowed' });
+    expect(viaImages).toEqual(await errorOf(await t.request(`/keys?token=${token}`)));
+    const deliverOnly = t.deps.keys.create({ scopes: ['deliver'] }).key;
+    const patch = await errorOf(await t.request(`/images/${id}`, json(deliverOnly, 'PATCH', { tags: ['x'] })));
+    expect(patch).toMatchObject({ status: 403, code: 'missing_scope', scope: 'upload' });
+  });
 });
 
 describe('GET/PATCH/PUT focal-point/DELETE /images/{id}', () => {

@@ -158,7 +158,7 @@ describe('?async=1 and GET /tasks/{id}', () => {
   });
 
   it('tasks left queued or running by a stopped process run on the next start', async () => {
-    const input = (width: number) => JSON.stringify({ imageId: id, options: `w_${width}`, base: 'http://localhost', principal: { kind: 'key', keyId: 'k', userId: null, scopes: ['admin'], admin: true } });
+    const input = (width: number) => JSON.stringify({ imageId: id, options: `w_${width}`, base: 'http://localhost', caller: { keyId: t.deps.keys.verify(t.adminKey)!.id } });
     t.deps.db.insert(tasks).values([
       { id: 'task_wasrunning', kind: 'transform', state: 'running', input: input(64) },
       { id: 'task_wasqueued', kind: 'transform', state: 'queued', input: input(32) },

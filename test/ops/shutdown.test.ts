@@ -3,6 +3,11 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import sharp from 'sharp';
 import { afterEach, describe, expect, test } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { openDb } from '../../src/db/client.js';
+import { tasks } from '../../src/db/schema.js';
+import { startServer } from '../../src/server.js';
+import { LocalStore } from '../../src/storage/local.js';
 import { testApp } from '../helpers/app.js';
 import { spawnCli } from './cli.js';
 
@@ -135,4 +140,71 @@ describe('graceful shutdown', () => {
     expect(await s.exited).toEqual({ code: 1, signal: null });
     expect(s.lines.some((l) => l.msg === 'second signal: exiting without waiting')).toBe(true);
   });
+});
+
+describe('start-up', () => {
+  test('reports the libuv pool size, and warns with the value to set when renders can fill it', async () => {
+    const roomy = await serve({ RENDER_CONCURRENCY: '2', UV_THREADPOOL_SIZE: '6' });
+    expect(await roomy.waitFor((l) => l.msg === 'libuv threadpool')).toMatchObject({ uvThreadpoolSize: 6, renderConcurrency: 2, level: 30 });
+    roomy.child.kill('SIGTERM');
+    expect(await roomy.exited).toEqual({ code: 0, signal: null });
+
+    const starved = await serve({ RENDER_CONCURRENCY: '4' });
+    const warning = await starved.waitFor((l) => l.uvThreadpoolSize !== undefined);
+    expect(warning).toMatchObject({ uvThreadpoolSize: 4, renderConcurrency: 4, level: 40 });
+    expect(warning.msg).toContain('UV_THREADPOOL_SIZE=8');
+    starved.child.kill('SIGTERM');
+    expect(await starved.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('shutdown deadline and background tasks', () => {
+  test('a task still rendering at SHUTDOWN_TIMEOUT_MS does not hold the shutdown; it is left for the next start', async () => {
+    const t = await testApp();
+    const imageId = await t.seed('dune-2mp.jpg');
+    await t.deps.cache.close();
+    t.deps.db.$client.close();
+    cleanups.push(() => fs.rm(t.dir, { recursive: true, force: true }));
+    const config = loadConfig({
+      DATA_DIR: t.deps.config.dataDir,
+      CACHE_DIR: t.deps.config.cacheDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      IMPORT_SAMPLES: 'false',
+      INBOX_DIR: 'off',
+      SHUTDOWN_TIMEOUT_MS: '200',
+      RENDER_TIMEOUT_MS: '600000',
+    });
+    // Originals that never arrive until released: the task's render outlives any deadline.
+    const local = new LocalStore(config.dataDir);
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let reads = 0;
+    const store = Object.assign(Object.create(local) as LocalStore, {
+      get: async (key: string) => {
+        reads++;
+        await released;
+        return local.get(key);
+      },
+    });
+    const running = await startServer(config, { store });
+    const res = await fetch(`${running.url}/images/${imageId}/transform?async=1`, {
+      method: 'POST',
+      headers: { 'X-API-Key': t.adminKey, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ resize: { width: 150 } }),
+    });
+    expect(res.status).toBe(202);
+    while (reads === 0) await new Promise((r) => setTimeout(r, 10));
+
+    await running.close();
+    release();
+    const db = openDb(config.dbFile);
+    try {
+      // Not done, not failed: `running` rows are re-queued by the next start.
+      expect(db.select({ state: tasks.state }).from(tasks).all()).toEqual([{ state: 'running' }]);
+    } finally {
+      db.$client.close();
+    }
+  }, 20_000);
 });

@@ -77,6 +77,18 @@ describe('the drop folder', () => {
     expect(rows().some((r) => r.filename === 'notes.txt')).toBe(false);
   });
 
+  it('refuses a file over MAX_UPLOAD_MB by its size, without reading it, and leaves it in place', async () => {
+    // Sparse: 3 GiB on paper, nothing on disk; past what one read could even hold in a Buffer.
+    const huge = path.join(inboxDir, 'huge.jpg');
+    await fs.writeFile(huge, '');
+    await fs.truncate(huge, 3 * 1024 ** 3);
+    const result = await until(() => results.find((r) => r.file === huge), 'the report on huge.jpg');
+    expect(result).toMatchObject({ status: 'rejected', code: 'too_large' });
+    expect((await fs.stat(huge)).size).toBe(3 * 1024 ** 3);
+    expect(rows().some((r) => r.filename === 'huge.jpg')).toBe(false);
+    await fs.rm(huge);
+  });
+
   it('waits for a copy in progress instead of importing half a file', async () => {
     // A fresh image (not a sample already imported), written in pieces with pauses shorter than the quiet period.
     const { default: sharp } = await import('sharp');

@@ -1,0 +1,29 @@
+import { eq } from 'drizzle-orm';
+import { apiKeys, users } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { UnauthorizedError } from '../errors.js';
+import type { Caller } from './guards.js';
+import { parseScopes } from './keys.js';
+
+/**
+ * Who asked for deferred work, by reference only. Stored instead of the caller's rights so that the
+ * work runs with the rights they have when it runs: a key revoked (or a user removed) meanwhile stops it.
+ */
+export type CallerRef = { keyId: string } | { userId: number };
+
+export function callerRef(p: Caller): CallerRef {
+  return p.kind === 'key' ? { keyId: p.keyId } : { userId: p.userId };
+}
+
+/** The caller as they are now; 401 when the key was revoked or the user no longer exists. */
+export function resolveCallerRef(deps: Pick<Deps, 'db'>, ref: CallerRef): Caller {
+  if ('keyId' in ref) {
+    const key = deps.db.select().from(apiKeys).where(eq(apiKeys.id, ref.keyId)).get();
+    if (!key || key.revokedAt !== null) throw new UnauthorizedError('The API key that asked for this was revoked', 'invalid_key');
+    const scopes = parseScopes(key.scopes);
+    return { kind: 'key', keyId: key.id, userId: key.userId, scopes, admin: scopes.includes('admin') };
+  }
+  const user = deps.db.select().from(users).where(eq(users.id, ref.userId)).get();
+  if (!user) throw new UnauthorizedError('The user who asked for this no longer exists', 'user_not_found');
+  return { kind: 'user', userId: user.id, admin: user.role === 'admin' };
+}
