@@ -53,7 +53,7 @@ interface PresetSpecs {
   parsed: Map<string, { options: string; spec: Spec }>;
 }
 const presetSpecs = new WeakMap<Deps['db'], PresetSpecs>();
-/** Presets are an admin-made handful; the bound only stops unknown names from growing the map. */
+/** Presets are an admin-made handful (unknown names are never stored); the bound is a backstop. */
 const PRESET_SPECS_MAX = 256;
 function preparePresetByName(db: Deps['db']) {
   return db.select({ options: presets.options }).from(presets).where(eq(presets.name, sql.placeholder('name'))).prepare();
