@@ -27,11 +27,17 @@ export const apiKeys = sqliteTable(
     createdAt: createdAt(),
     lastUsedAt: integer('last_used_at'),
     revokedAt: integer('revoked_at'),
+    /**
+     * The secret replaced by the last rotation, still accepted until `previousValidUntil`
+     * (`keys rotate --grace`); null once a rotation without grace (or a revocation) ended it.
+     */
+    previousHash: text('previous_hash'),
+    previousValidUntil: integer('previous_valid_until'),
     requests: integer('requests').notNull().default(0),
     renders: integer('renders').notNull().default(0),
     bytesServed: integer('bytes_served').notNull().default(0),
   },
-  (t) => [index('api_keys_user_idx').on(t.userId)],
+  (t) => [index('api_keys_user_idx').on(t.userId), index('api_keys_previous_hash_idx').on(t.previousHash)],
 );
 
 export const images = sqliteTable(
