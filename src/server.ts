@@ -68,9 +68,12 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
       const deadline = performance.now() + config.SHUTDOWN_TIMEOUT_MS;
       const stopMetrics = metricsServer && new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       (metricsServer as Server | undefined)?.closeAllConnections();
-      await inbox?.close();
+      // A drop-folder import mid-decode gets the same deadline, alongside the drain; a file cut
+      // short stays in the inbox and is imported by the next start.
+      const inboxClosed = inbox ? settlesWithin(inbox.close(), config.SHUTDOWN_TIMEOUT_MS) : Promise.resolve(true);
       const { forced } = await requests.drain(config.SHUTDOWN_TIMEOUT_MS);
       if (forced) deps.log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline reached: cut the requests still running');
+      if (!(await inboxClosed)) deps.log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline reached: drop-folder import left for the next start');
       await stopMetrics;
       // A task can be mid-render for up to RENDER_TIMEOUT_MS: give it only what is left of the
       // deadline. One cut here keeps its `running` row, which the next start re-queues.

@@ -3,7 +3,8 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Deps } from '../deps.js';
 import { AppError } from '../errors.js';
-import { checkUploadSize, ingest, type IngestOptions } from '../library/ingest.js';
+import { readDroppedFile, StillWritingError } from '../library/drop-file.js';
+import { ingest, type IngestOptions } from '../library/ingest.js';
 
 export interface ImportSummary {
   imported: number;
@@ -15,28 +16,34 @@ export type ImportEvent =
   | { file: string; status: 'imported' | 'duplicate'; id: string; width: number; height: number; format: string }
   | { file: string; status: 'rejected'; error: { code: string; message: string } };
 
+/** Every entry under `dir` but the folders: links are listed (to be refused), never followed. */
 async function* walk(dir: string): AsyncGenerator<string> {
   for (const e of await fs.readdir(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) yield* walk(p);
-    else if (e.isFile()) yield p;
+    else yield p;
   }
 }
 
-/** Import every file under `dir` (recursively). Files that are not images, or too large, are reported and left untouched. */
+/**
+ * Import every file under `dir` (recursively). Files that are not images, too large, or not regular
+ * files of their own (symlinks, hard links, FIFOs, devices: see drop-file.ts) are reported and left untouched.
+ */
 export async function importDir(deps: Deps, dir: string, opts: IngestOptions, onEvent: (e: ImportEvent) => void): Promise<ImportSummary> {
   const summary: ImportSummary = { imported: 0, duplicates: 0, rejected: 0 };
   for await (const file of walk(dir)) {
     try {
-      // By its size first: a huge file is reported without being read into memory.
-      checkUploadSize(deps.config, (await fs.stat(file)).size);
-      const { image, duplicate } = await ingest(deps, await fs.readFile(file), { ...opts, filename: path.basename(file) });
+      // Sized on the open descriptor: a huge file is reported without being read into memory.
+      const bytes = await readDroppedFile(file, deps.config, dir);
+      const { image, duplicate } = await ingest(deps, bytes, { ...opts, filename: path.basename(file) });
       summary[duplicate ? 'duplicates' : 'imported']++;
       onEvent({ file, status: duplicate ? 'duplicate' : 'imported', id: image.id, width: image.width, height: image.height, format: image.format });
     } catch (err) {
-      if (!(err instanceof AppError)) throw err;
+      // A file changing under us is somebody's copy in progress: reported, not imported half-written.
+      const refused = err instanceof AppError ? err : err instanceof StillWritingError ? { code: 'still_writing', message: err.message } : undefined;
+      if (!refused) throw err;
       summary.rejected++;
-      onEvent({ file, status: 'rejected', error: { code: err.code, message: err.message } });
+      onEvent({ file, status: 'rejected', error: { code: refused.code, message: refused.message } });
     }
   }
   return summary;
@@ -59,7 +66,7 @@ export async function runImport(deps: Deps, dir: string, opts: IngestOptions & {
     process.stdout.write(`${JSON.stringify({ summary })}\n`);
   } else {
     for (const r of rejected) if (r.status === 'rejected') process.stderr.write(`skipped ${r.file}: ${r.error.message}\n`);
-    process.stdout.write(`${summary.imported} imported, ${summary.duplicates} duplicates, ${summary.rejected} rejected (not images or too large; left untouched)\n`);
+    process.stdout.write(`${summary.imported} imported, ${summary.duplicates} duplicates, ${summary.rejected} rejected (not images, too large, or not regular files; left untouched)\n`);
   }
   return summary;
 }

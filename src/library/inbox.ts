@@ -3,14 +3,16 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Deps } from '../deps.js';
 import { AppError } from '../errors.js';
-import { checkUploadSize, ingest } from './ingest.js';
+import { readDroppedFile, StillWritingError } from './drop-file.js';
+import { ingest } from './ingest.js';
 
 /**
  * The watched drop folder (`INBOX_DIR`, default `$DATA_DIR/inbox`). A file copied in is imported
  * once its size has stopped changing, then moved to `.imported/` (so the inbox shows only what is
  * pending and a restart does not read everything again). A file in a first-level sub-folder goes
- * to the collection of that name. Anything that is not an image is logged and left where it is:
- * never deleted, never moved, and not retried until the file itself changes.
+ * to the collection of that name. Anything that is not an image, or not a regular file of its own
+ * (symlink, hard link, FIFO, device: see drop-file.ts), is logged with the reason and left where it
+ * is: never deleted, never moved, and not retried until the file itself changes.
  */
 
 export const IMPORTED_DIR = '.imported';
@@ -64,6 +66,8 @@ export async function startInbox(deps: Deps, dir: string, opts: InboxOptions = {
     },
     awaitWriteFinish: { stabilityThreshold: stableMs, pollInterval: Math.max(20, Math.min(250, stableMs / 5)) },
     depth: 1,
+    // A link is reported as itself (and refused), never followed into a folder or file elsewhere.
+    followSymlinks: false,
   });
   watcher.on('add', enqueue);
   // A rejected file that is rewritten (the copy finished after all, or was fixed) is tried again.
@@ -88,13 +92,12 @@ async function importFile(deps: Deps, dir: string, file: string): Promise<InboxR
   const collection = parts.length > 1 ? parts[0] : null;
   let bytes: Buffer;
   try {
-    // By its size first: a 4 GB file dropped by mistake is refused without being read into memory.
-    checkUploadSize(deps.config, (await fs.stat(file)).size);
-    bytes = await fs.readFile(file);
-    // Still growing after the quiet period (a stalled network copy): the next 'change' brings it back.
-    if ((await fs.stat(file)).size !== bytes.length) return { file, status: 'failed', message: 'file is still being written; will retry when it changes' };
+    // Regular files only, sized on the open descriptor (a 4 GB file is refused without being read).
+    bytes = await readDroppedFile(file, deps.config, dir);
   } catch (err) {
     if (err instanceof AppError) return { file, status: 'rejected', code: err.code, message: err.message };
+    // Still growing after the quiet period (a stalled network copy): the next 'change' brings it back.
+    if (err instanceof StillWritingError) return { file, status: 'failed', message: `${err.message}; will retry when it changes` };
     // Gone or unreadable since it was seen: nothing to import, nothing to retry.
     return { file, status: 'failed', message: (err as Error).message };
   }
