@@ -8,6 +8,7 @@ import { startInbox } from './library/inbox.js';
 import { resumeTasks, stopTasks } from './library/tasks.js';
 import type { Config } from './config.js';
 import { createDeps, type Deps } from './deps.js';
+import { sweepLeftovers } from './ops/leftovers.js';
 import { metricsOnlyRoutes } from './ops/ops.routes.js';
 import { trackRequests } from './ops/shutdown.js';
 
@@ -22,6 +23,14 @@ export interface RunningServer {
 export async function startServer(config: Config, overrides: Partial<Deps> = {}): Promise<RunningServer> {
   configureSharp(config);
   const deps = await createDeps(config, overrides);
+  // In the background: serving does not wait for a walk of every originals and renditions folder.
+  sweepLeftovers(config).then(
+    (r) => {
+      if (r.files > 0) deps.log.info({ files: r.files, bytes: r.bytes, places: r.places }, `removed ${r.files} stale temp file(s) left by an interrupted write`);
+      else deps.log.debug('no stale temp files');
+    },
+    (err: unknown) => deps.log.warn({ err }, 'could not sweep stale temp files'),
+  );
   const pool = threadpoolCheck(config);
   if (pool.starved) {
     deps.log.warn(

@@ -4,7 +4,7 @@ import { asc, eq, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { renditions } from '../db/schema.js';
 import type { OutputFormat } from '../spec/index.js';
-import { atomicWrite, removeStaleTempFiles } from '../storage/atomic.js';
+import { atomicWrite } from '../storage/atomic.js';
 import { matches, type PurgeMatch, type Rendition, type RenditionMeta, type RenditionTier } from './types.js';
 
 export interface DiskTierOptions {
@@ -55,8 +55,7 @@ export class DiskTier implements RenditionTier {
     this.resync();
     this.timer = setInterval(() => this.flushTouches(), opts.flushMs ?? 5000);
     this.timer.unref();
-    // Leftovers of a crash mid-write: invisible to the index, so only this sweep reclaims them.
-    removeStaleTempFiles(dir).catch((err) => this.onError(err, 'temp sweep'));
+    // Temp files a crash left mid-write are swept at server start and by `cache prune` (ops/leftovers.ts).
   }
 
   /** Where a rendition's bytes live (maintenance and tests look there). */

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { renditions } from '../db/schema.js';
-import { removeStaleTempFiles } from '../storage/atomic.js';
 import type { DiskTier } from './disk.js';
 
 /** What `imgpath cache stats` prints: the disk tier as its index sees it. */
@@ -63,7 +62,6 @@ export interface PruneResult {
   broken: number;
   /** Files in the cache directory that no index row points to (crash leftovers, foreign files). */
   orphans: number;
-  tempFiles: number;
 }
 
 /**
@@ -72,7 +70,7 @@ export interface PruneResult {
  */
 export async function pruneDiskCache(db: Db, tier: DiskTier, opts: PruneOptions = {}): Promise<PruneResult> {
   const dir = tier.dir;
-  const result: PruneResult = { purged: 0, idle: 0, evicted: 0, broken: 0, orphans: 0, tempFiles: 0 };
+  const result: PruneResult = { purged: 0, idle: 0, evicted: 0, broken: 0, orphans: 0 };
   // One pass: a purge per image would also scan every row for its watermark uses.
   if (opts.all) result.purged += await tier.clear();
   if (opts.imageId) result.purged += await tier.purge({ imageId: opts.imageId });
@@ -91,13 +89,13 @@ export async function pruneDiskCache(db: Db, tier: DiskTier, opts: PruneOptions 
       result.broken++;
     } else known.add(file);
   }
-  result.tempFiles = await removeStaleTempFiles(dir);
   for (const sub of await fs.readdir(dir).catch(() => [] as string[])) {
     const subdir = path.join(dir, sub);
     const names = await fs.readdir(subdir).catch(() => [] as string[]);
     for (const name of names) {
       const file = path.join(subdir, name);
-      // Fresh temp files belong to a write in progress (a server sharing this directory).
+      // Temp files are left to sweepLeftovers (ops/leftovers.ts), which spares the fresh ones: they
+      // belong to a write in progress (a server sharing this directory).
       if (name.endsWith('.tmp') || known.has(file)) continue;
       await fs.rm(file, { force: true });
       result.orphans++;

@@ -3,6 +3,7 @@ import { renditionsDir } from '../cache/index.js';
 import { DiskTier } from '../cache/disk.js';
 import { diskCacheReport, pruneDiskCache } from '../cache/maintenance.js';
 import { openDb } from '../db/client.js';
+import { sweepLeftovers } from '../ops/leftovers.js';
 import { configFromProcess } from './env.js';
 
 const MB = 1024 * 1024;
@@ -38,7 +39,7 @@ export function registerCacheCommands(program: Command) {
 
   cache
     .command('prune')
-    .description('enforce DISK_CACHE_MB, drop broken entries and orphan files; optionally purge more')
+    .description('enforce DISK_CACHE_MB, drop broken entries and orphan files, sweep stale temp files; optionally purge more')
     .option('--image <id>', 'also remove every rendition of this image')
     .option('--preset <name>', 'also remove every rendition made through this preset')
     .option('--older-than <days>', 'also remove renditions not read for this many days')
@@ -61,9 +62,16 @@ export function registerCacheCommands(program: Command) {
       const after = tier.stats();
       await tier.close();
       db.$client.close();
-      if (o.json) return void process.stdout.write(`${JSON.stringify({ ...result, entries: after.entries, bytes: after.bytes })}\n`);
+      // Not only the cache's: every folder imgpath writes (originals, renditions, …), fresh ones kept.
+      const temp = await sweepLeftovers(config);
+      if (o.json) {
+        const tempReport = { tempFiles: temp.files, tempBytes: temp.bytes, tempPlaces: temp.places };
+        return void process.stdout.write(`${JSON.stringify({ ...result, ...tempReport, entries: after.entries, bytes: after.bytes })}\n`);
+      }
+      const where = Object.entries(temp.places).map(([name, p]) => `${name} ${p.files}`).join(', ');
       process.stdout.write(
-        `removed ${result.purged} purged, ${result.idle} idle, ${result.evicted} over budget, ${result.broken} broken, ${result.orphans} orphan file(s), ${result.tempFiles} temp file(s)\n` +
+        `removed ${result.purged} purged, ${result.idle} idle, ${result.evicted} over budget, ${result.broken} broken, ${result.orphans} orphan file(s)\n` +
+          `removed ${temp.files} stale temp file(s), ${mb(temp.bytes)}, left by interrupted writes${where ? ` (${where})` : ''}\n` +
           `now ${after.entries} rendition(s), ${mb(after.bytes)} of ${mb(budget)}\n`,
       );
     });

@@ -1,6 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -140,6 +142,28 @@ describe('graceful shutdown', () => {
     expect(await s.exited).toEqual({ code: 1, signal: null });
     expect(s.lines.some((l) => l.msg === 'second signal: exiting without waiting')).toBe(true);
   });
+});
+
+describe('shutdown with a hostile drop folder', () => {
+  test('a FIFO and a symlink in the inbox are refused without being opened, and SIGTERM still exits 0 within SHUTDOWN_TIMEOUT_MS', async () => {
+    // Reading a FIFO with no writer blocks a libuv thread for good, and process.exit then waits on it forever.
+    const inbox = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-inbox-'));
+    cleanups.push(() => fs.rm(inbox, { recursive: true, force: true }));
+    execFileSync('mkfifo', [path.join(inbox, 'pipe.jpg')]);
+    await fs.symlink('/etc/hostname', path.join(inbox, 'link.jpg'));
+    const s = await serve({ INBOX_DIR: inbox, SHUTDOWN_TIMEOUT_MS: '1000' });
+    const refused = (name: string) => s.waitFor((l) => String(l.msg).startsWith('not imported, left in place') && String(l.file).endsWith(name));
+    expect(await refused('pipe.jpg')).toMatchObject({ code: 'not_regular_file', level: 40 });
+    expect(await refused('link.jpg')).toMatchObject({ code: 'symlink', level: 40 });
+    // The server is still serving while the FIFO sits there.
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+
+    const started = performance.now();
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+    expect(performance.now() - started).toBeLessThan(1000 + 2000);
+    expect((await fs.lstat(path.join(inbox, 'pipe.jpg'))).isFIFO()).toBe(true);
+  }, 30_000);
 });
 
 describe('start-up', () => {
