@@ -16,7 +16,7 @@ import { presetsRoutes } from './library/presets.routes.js';
 import { tasksRoutes } from './library/tasks.routes.js';
 import { observeRequests } from './ops/observe.js';
 import { opsRoutes } from './ops/ops.routes.js';
-import { randomRoutes } from './random/random.routes.js';
+import { legacyKeyFromPath, randomRoutes } from './random/random.routes.js';
 import { uiRoutes } from './ui/ui.routes.js';
 
 /**
@@ -32,6 +32,12 @@ export function createApp(deps: Deps) {
   app.route('/', opsRoutes(deps));
   app.route('/', uiRoutes(deps)); // static dashboard files: no credentials, no rate limit
 
+  // Credentials, mounted per route family (the first that matches decides): image delivery also
+  // takes ?token= (a plain <img src> cannot send headers); the legacy random route carries its key
+  // in the path; everything else, the management API included, refuses a token in the URL.
+  const deliveryAuth = authenticate(deps, { tokenInQuery: true });
+  for (const path of ['/img/*', '/random', '/random/*']) app.use(path, deliveryAuth);
+  app.use('/random-image/*', authenticate(deps, { keyFromPath: legacyKeyFromPath }));
   app.use('*', authenticate(deps));
   app.use('*', limitManagementApi(deps));
   app.route('/', imgRoutes(deps));

@@ -42,7 +42,8 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
   fs.mkdirSync(config.dataDir, { recursive: true });
   fs.mkdirSync(config.cacheDir, { recursive: true });
   const db = overrides.db ?? openDb(config.dbFile);
-  const keys = overrides.keys ?? new ApiKeys(db);
+  const clock = overrides.clock ?? (() => Math.floor(Date.now() / 1000));
+  const keys = overrides.keys ?? new ApiKeys(db, clock);
   const log = overrides.log ?? createLogger(config);
   if (config.ADMIN_API_KEY) keys.ensureBootstrap(config.ADMIN_API_KEY);
   return {
@@ -54,7 +55,7 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
     secrets: overrides.secrets ?? loadSecrets(config),
     keys,
     log,
-    clock: overrides.clock ?? (() => Math.floor(Date.now() / 1000)),
+    clock,
     events: overrides.events ?? emptyEvents(),
   };
 }

@@ -68,6 +68,29 @@ export function checkOptionsAllowed(
 }
 
 /**
+ * Whether an anonymous caller could have fetched this very response (same URL, no credential):
+ * only then may a shared cache (CDN, proxy) keep it, since it answers the next visitor without
+ * asking us. A signed URL counts as anonymous: its signature is part of the path, so a shared
+ * cache hands the answer only to holders of that same URL. `spec` is the URL's own options.
+ */
+export function anonymousMayFetch(
+  image: Pick<ImageRow, 'id' | 'ownerId' | 'visibility'>,
+  spec: Spec,
+  signed: boolean,
+  config: Pick<Config, 'ALLOW_UNSIGNED_TRANSFORMS'>,
+  watermarkIsPublic: boolean,
+): boolean {
+  if (image.visibility !== 'public') return false;
+  if (signed) return true;
+  try {
+    checkOptionsAllowed(ANONYMOUS, spec, false, config, image);
+  } catch {
+    return false;
+  }
+  return watermarkIsPublic;
+}
+
+/**
  * A policy token's `formats` bound the encoding actually chosen, which f_ alone does not decide:
  * no f_ keeps the source's format, f_auto follows Accept, a preset may carry its own f_.
  */

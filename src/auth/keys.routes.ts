@@ -4,7 +4,7 @@ import type { ApiKeyRow } from '../db/schema.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../errors.js';
 import { createRoute, errorSchemaRef, router, z, type Env } from '../http.js';
 import { requireCaller, type Caller } from './guards.js';
-import { SCOPES, parseScopes } from './keys.js';
+import { MAX_ROTATION_GRACE_SECONDS, SCOPES, parseScopes } from './keys.js';
 import { authState, flushUsage } from './state.js';
 
 const errors = (...codes: number[]) =>
@@ -69,20 +69,43 @@ const listKeys = createRoute({
   responses: { 200: json(z.object({ keys: z.array(KeyInfo) }), 'Keys, newest first'), ...errors(401, 403, 429) },
 });
 
+const RotatedKey = NewKey.extend({
+  previousValidUntil: z.number().int().nullable().openapi({ description: 'Unix seconds until which the old secret still works (null: it stopped at once)' }),
+}).openapi('RotatedApiKey');
+
 const rotateKey = createRoute({
   method: 'post',
   path: '/keys/{id}/rotate',
   tags: ['keys'],
-  summary: 'Replace the secret of a key (same id, scopes and counters); the old secret stops working at once',
-  request: { params: KeyId },
-  responses: { 200: json(NewKey, 'The new secret'), ...errors(401, 403, 404, 429) },
+  summary:
+    'Replace the secret of a key (same id, scopes and counters). The old secret, and every policy token minted with it, stop working at once, or after graceSeconds',
+  request: {
+    params: KeyId,
+    body: {
+      content: {
+        'application/json': {
+          schema: z.object({
+            graceSeconds: z
+              .number()
+              .int()
+              .min(0)
+              .max(MAX_ROTATION_GRACE_SECONDS)
+              .default(0)
+              .openapi({ description: `How long the old secret (and its policy tokens) keep working, 0..${MAX_ROTATION_GRACE_SECONDS} s; default 0`, example: 3600 }),
+          }),
+        },
+      },
+      required: false,
+    },
+  },
+  responses: { 200: json(RotatedKey, 'The new secret'), ...errors(400, 401, 403, 404, 429) },
 });
 
 const revokeKey = createRoute({
   method: 'delete',
   path: '/keys/{id}',
   tags: ['keys'],
-  summary: 'Revoke a key; it stops working on the next request',
+  summary: 'Revoke a key; it, its previous secret and every policy token minted with it stop working on the next request',
   request: { params: KeyId },
   responses: { 204: { description: 'Revoked' }, ...errors(401, 403, 404, 429) },
 });
@@ -150,10 +173,12 @@ export function keysRoutes(deps: Deps) {
   app.openapi(rotateKey, (c) => {
     const p = keyManager(c);
     const { id } = c.req.valid('param');
+    // No body (or no Content-Type) is a rotation without grace.
+    const graceSeconds = c.req.valid('json').graceSeconds ?? 0;
     ownKey(p, id);
-    const rotated = deps.keys.rotate(id);
+    const rotated = deps.keys.rotate(id, graceSeconds);
     if (!rotated) throw new NotFoundError(`Key ${id} is revoked`, 'key_not_found');
-    deps.log.info({ keyId: id, prefix: rotated.prefix }, 'api key rotated');
+    deps.log.info({ keyId: id, prefix: rotated.prefix, previousValidUntil: rotated.previousValidUntil }, 'api key rotated');
     return c.json(rotated, 200);
   });
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { apiKeys, type ApiKeyRow } from '../db/schema.js';
 
@@ -23,6 +23,44 @@ export interface CreatedKey {
   name: string;
 }
 
+/** A key rotated with a grace period keeps its old secret working this long at most (a leaked old secret must die). */
+export const MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600;
+
+/** `90s`, `30m`, `1h`, `2d` or plain seconds, as seconds; undefined when it is none of those. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d{1,9})([smhd]?)$/.exec(text.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+}
+
+/**
+ * How long the state of a key behind policy tokens is trusted before the database is read again.
+ * Revoking or rotating through this process drops it at once; a change made by another process
+ * (the CLI) takes effect within this bound.
+ */
+export const KEY_STATE_TTL_SECONDS = 5;
+/** Distinct minting keys remembered at once; the cache is cleared when full (a backstop, keys are few). */
+const KEY_STATE_MAX = 10_000;
+
+/**
+ * Which secret of a key was used, without revealing it: policy tokens carry this so a rotation
+ * ends the tokens minted with the old secret. Derived from the stored hash, never the secret.
+ */
+export function keyVersion(hash: string) {
+  return createHash('sha256').update(`imgpath key version\n${hash}`).digest('base64url').slice(0, 16);
+}
+
+/** A live key row matched by a presented secret, and the version of that secret (current, or previous within its grace). */
+export type VerifiedKey = ApiKeyRow & { version: string };
+
+interface KeyState {
+  checkedAt: number;
+  revoked: boolean;
+  current: string;
+  previous: string | null;
+  previousValidUntil: number | null;
+}
+
 export function parseScopes(raw: string): Scope[] {
   return raw.split(',').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
 }
@@ -31,12 +69,24 @@ export function parseScopes(raw: string): Scope[] {
 export class ApiKeys {
   /** Runs on every keyed request: prepared once, so the SQL is not rebuilt per request. */
   private readonly liveByHash;
+  private readonly states = new Map<string, KeyState>();
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** Unix seconds (deps.clock): revocation times and rotation grace follow it. */
+    private readonly clock: () => number = () => Math.floor(Date.now() / 1000),
+  ) {
+    // The current secret, or the previous one while its rotation grace lasts.
+    const hash = sql.placeholder('hash');
     this.liveByHash = db
       .select()
       .from(apiKeys)
-      .where(and(eq(apiKeys.hash, sql.placeholder('hash')), isNull(apiKeys.revokedAt)))
+      .where(
+        and(
+          isNull(apiKeys.revokedAt),
+          or(eq(apiKeys.hash, hash), and(eq(apiKeys.previousHash, hash), gt(apiKeys.previousValidUntil, sql.placeholder('now')))),
+        ),
+      )
       .prepare();
   }
 
@@ -51,10 +101,42 @@ export class ApiKeys {
     return { id, key, prefix, scopes: opts.scopes, name: opts.name ?? '' };
   }
 
-  /** The live (not revoked) key row for a presented secret, if any. */
-  verify(secret: string): ApiKeyRow | undefined {
+  /** The live (not revoked) key row for a presented secret, if any, with the version of that secret. */
+  verify(secret: string): VerifiedKey | undefined {
     if (secret.length < 16 || secret.length > 256) return undefined;
-    return this.liveByHash.get({ hash: hashKey(secret) });
+    const hash = hashKey(secret);
+    const row = this.liveByHash.get({ hash, now: this.clock() });
+    return row && { ...row, version: keyVersion(hash) };
+  }
+
+  /**
+   * Whether a policy token minted with version `version` of key `id` still holds: the key is not
+   * revoked and that secret is its current one, or the previous one within its rotation grace.
+   * Read through a short cache (KEY_STATE_TTL_SECONDS) so a page of 50 images is one DB read.
+   */
+  mintedBy(id: string, version: string): boolean {
+    const now = this.clock();
+    let s = this.states.get(id);
+    if (!s || now - s.checkedAt >= KEY_STATE_TTL_SECONDS || now < s.checkedAt) {
+      const row = this.get(id);
+      if (!row) {
+        this.states.delete(id);
+        return false;
+      }
+      if (this.states.size >= KEY_STATE_MAX) this.states.clear();
+      s = {
+        checkedAt: now,
+        revoked: row.revokedAt !== null,
+        current: keyVersion(row.hash),
+        previous: row.previousHash && keyVersion(row.previousHash),
+        previousValidUntil: row.previousValidUntil,
+      };
+      this.states.set(id, s);
+    }
+    if (s.revoked) return false;
+    if (version === s.current) return true;
+    // The grace deadline is compared now, not when cached: it ends on the second.
+    return version === s.previous && s.previousValidUntil !== null && now < s.previousValidUntil;
   }
 
   get(id: string) {
@@ -68,17 +150,37 @@ export class ApiKeys {
       .all();
   }
 
+  /** Ends the key, its previous secret and every policy token minted with either, from the next request on. */
   revoke(id: string) {
-    return this.db.update(apiKeys).set({ revokedAt: Math.floor(Date.now() / 1000) }).where(eq(apiKeys.id, id)).run().changes > 0;
+    const changed = this.db
+      .update(apiKeys)
+      .set({ revokedAt: this.clock(), previousHash: null, previousValidUntil: null })
+      .where(eq(apiKeys.id, id))
+      .run().changes > 0;
+    this.states.delete(id);
+    return changed;
   }
 
-  /** New secret, same id and scopes; the old secret stops working at once. */
-  rotate(id: string): CreatedKey | undefined {
+  /**
+   * New secret, same id and scopes. The old secret, and the policy tokens minted with it, stop
+   * working at once, or after `graceSeconds` (0..MAX_ROTATION_GRACE_SECONDS) so deployed clients
+   * can switch over. Only one old secret is kept: rotating again ends the one before at once.
+   */
+  rotate(id: string, graceSeconds = 0): (CreatedKey & { previousValidUntil: number | null }) | undefined {
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_SECONDS) {
+      throw new RangeError(`Expected grace between 0 and ${MAX_ROTATION_GRACE_SECONDS} seconds but received ${graceSeconds}`);
+    }
     const row = this.get(id);
     if (!row || row.revokedAt) return undefined;
     const key = generateKeySecret();
-    this.db.update(apiKeys).set({ hash: hashKey(key), prefix: key.slice(0, 12) }).where(eq(apiKeys.id, id)).run();
-    return { id, key, prefix: key.slice(0, 12), scopes: parseScopes(row.scopes), name: row.name };
+    const previousValidUntil = graceSeconds > 0 ? this.clock() + graceSeconds : null;
+    this.db
+      .update(apiKeys)
+      .set({ hash: hashKey(key), prefix: key.slice(0, 12), previousHash: previousValidUntil === null ? null : row.hash, previousValidUntil })
+      .where(eq(apiKeys.id, id))
+      .run();
+    this.states.delete(id);
+    return { id, key, prefix: key.slice(0, 12), scopes: parseScopes(row.scopes), name: row.name, previousValidUntil };
   }
 
   /** ADMIN_API_KEY: make sure a live admin key with exactly this secret exists. */
@@ -87,6 +189,7 @@ export class ApiKeys {
     const existing = this.db.select().from(apiKeys).where(eq(apiKeys.id, 'key_bootstrap')).get();
     if (existing?.hash === hash && !existing.revokedAt) return;
     this.db.delete(apiKeys).where(eq(apiKeys.id, 'key_bootstrap')).run();
+    this.states.delete('key_bootstrap');
     this.create({ id: 'key_bootstrap', secret, name: 'ADMIN_API_KEY', scopes: ['admin', 'upload', 'deliver'] });
   }
 }

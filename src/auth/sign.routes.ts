@@ -6,9 +6,10 @@ import { IMAGE_ID } from '../library/ids.js';
 import { baseUrl } from '../library/urls.js';
 import { registry, type OutputFormat } from '../spec/index.js';
 import { requireCaller } from './guards.js';
-import type { PolicyClaims } from './principal.js';
+import { keyVersion } from './keys.js';
+import type { PolicyClaims, TokenIssuer } from './principal.js';
 import { bucketExpiry, signedImagePath } from './signature.js';
-import { issuePolicyToken } from './tokens.js';
+import { issuePolicyToken, issuerSubject } from './tokens.js';
 
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((code) => [code, { description: 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
@@ -94,9 +95,11 @@ export function signRoutes(deps: Deps) {
         ...(width ? { width } : {}),
         ...(formats ? { formats: [...new Set(formats.map((f): OutputFormat => (f === 'jpg' ? 'jpeg' : f)))] } : {}),
       };
-      const issuer = p.kind === 'key' ? `key:${p.keyId}` : `user:${p.userId}`;
+      // The token records the key and the version of its secret: revoking or rotating the key ends it.
+      const issuer: TokenIssuer =
+        p.kind === 'key' ? { kind: 'key', keyId: p.keyId, version: p.version ?? keyVersion(deps.keys.get(p.keyId)!.hash) } : { kind: 'user', userId: p.userId };
       const { token, expiresAt } = await issuePolicyToken(deps, policy, body.expiresIn ?? 3600, issuer);
-      deps.log.info({ by: issuer, ids: ids?.length ?? 0, expiresAt }, 'policy token issued');
+      deps.log.info({ by: issuerSubject(issuer), ids: ids?.length ?? 0, expiresAt }, 'policy token issued');
       return c.json({ token, expiresAt }, 200);
     }
 

@@ -5,7 +5,7 @@ import type { Deps } from '../deps.js';
 import { UnauthorizedError } from '../errors.js';
 import { OUTPUT_FORMATS } from '../spec/index.js';
 import type { BearerResolver } from './authenticate.js';
-import type { PolicyClaims, Principal } from './principal.js';
+import type { PolicyClaims, Principal, TokenIssuer } from './principal.js';
 import { Users } from './users.js';
 
 /**
@@ -13,6 +13,10 @@ import { Users } from './users.js';
  * JWT secret. The audience tells them apart, so a session can never be replayed as a policy
  * token or the other way round; the algorithm is pinned, so `alg: none` and HS/RS confusion
  * fail before any claim is read.
+ *
+ * Expiry is exact: no clock leeway (jose's clockTolerance is 0), so a token is refused from its
+ * `exp` second on, and a response it authorised is never cached past that second (cacheHeaders).
+ * Instances that share JWT_SECRET must keep their clocks in sync (NTP): `nbf` has no leeway either.
  */
 
 export const ISSUER = 'imgpath';
@@ -51,17 +55,26 @@ export const policyClaimsSchema = z
   .strict()
   .refine((p) => p.ids !== undefined || p.owner !== undefined, 'a policy names image ids or an owner');
 
+/** The `sub` of a policy token: who minted it, as logged. */
+export function issuerSubject(issuer: TokenIssuer) {
+  return issuer.kind === 'key' ? `key:${issuer.keyId}` : `user:${issuer.userId}`;
+}
+
+/**
+ * A policy token names its minter in `sub` and, when a key minted it, the version of the key's
+ * secret in `kv`: revoking the key, or rotating it (after any grace), ends the token.
+ */
 export async function issuePolicyToken(
   deps: Pick<Deps, 'secrets' | 'clock'>,
   policy: PolicyClaims,
   expiresIn: number,
-  issuedBy: string,
+  issuer: TokenIssuer,
 ) {
   const now = deps.clock();
   const expiresAt = now + expiresIn;
-  const token = await new SignJWT({ pol: policyClaimsSchema.parse(policy) })
+  const token = await new SignJWT({ pol: policyClaimsSchema.parse(policy), ...(issuer.kind === 'key' ? { kv: issuer.version } : {}) })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
-    .setSubject(issuedBy)
+    .setSubject(issuerSubject(issuer))
     .setIssuer(ISSUER)
     .setAudience(POLICY_AUDIENCE)
     .setIssuedAt(now)
@@ -82,7 +95,7 @@ async function verify(deps: Deps, token: string): Promise<JWTPayload | undefined
       audience: [SESSION_AUDIENCE, POLICY_AUDIENCE],
       requiredClaims: ['exp', 'sub', 'aud'],
       currentDate: new Date(deps.clock() * 1000),
-      clockTolerance: 5,
+      clockTolerance: 0, // exact: see the note at the top
     });
     return payload;
   } catch (err) {
@@ -105,11 +118,27 @@ export const resolveJwt: BearerResolver = async (token, deps): Promise<Principal
   if (aud === SESSION_AUDIENCE) {
     const userId = Number(payload.sub);
     const user = Number.isSafeInteger(userId) ? new Users(deps.db, deps.config.SCRYPT_COST).get(userId) : undefined;
-    return user ? { kind: 'user', userId: user.id, admin: user.role === 'admin' } : undefined;
+    return user ? { kind: 'user', userId: user.id, admin: user.role === 'admin', expiresAt: payload.exp! } : undefined;
   }
   if (aud === POLICY_AUDIENCE) {
     const policy = policyClaimsSchema.safeParse(payload.pol);
-    return policy.success ? { kind: 'policy', policy: policy.data } : undefined;
+    if (!policy.success) return undefined;
+    if (!minterStillValid(deps, payload)) {
+      throw new UnauthorizedError('The API key that issued this token was revoked or rotated; ask for a new token', 'token_revoked');
+    }
+    return { kind: 'policy', policy: policy.data, expiresAt: payload.exp! };
   }
   return undefined;
 };
+
+/**
+ * A key-minted token holds while that key is live and the secret it was minted with is still
+ * accepted (current, or previous within its rotation grace). A user-minted token is bound to its
+ * own expiry only. A token naming neither (minted before the key version was recorded) is refused.
+ */
+function minterStillValid(deps: Deps, payload: JWTPayload): boolean {
+  const sub = payload.sub ?? '';
+  if (/^user:\d+$/.test(sub)) return true;
+  const keyId = sub.startsWith('key:') ? sub.slice(4) : undefined;
+  return keyId !== undefined && typeof payload.kv === 'string' && deps.keys.mintedBy(keyId, payload.kv);
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { SCOPES, type Scope } from '../auth/keys.js';
+import { MAX_ROTATION_GRACE_SECONDS, SCOPES, parseDuration, type Scope } from '../auth/keys.js';
 import { signedImagePath } from '../auth/signature.js';
 import { maskedConfig } from '../config.js';
 import { createDeps } from '../deps.js';
@@ -81,12 +81,19 @@ keys
   });
 keys
   .command('rotate <id>')
+  .description('give a key a new secret; the old one (and the policy tokens minted with it) ends at once, or after --grace')
+  .option('--grace <duration>', `keep the old secret working this long: 90s, 30m, 1h, 2d (max ${MAX_ROTATION_GRACE_SECONDS / 86400}d)`, '0')
   .option('--json', 'print JSON')
-  .action(async (id: string, o: { json?: boolean }) => {
+  .action(async (id: string, o: { grace: string; json?: boolean }) => {
+    const grace = parseDuration(o.grace);
+    if (grace === undefined || grace > MAX_ROTATION_GRACE_SECONDS) {
+      return program.error(`--grace expects a duration such as 90s, 30m, 1h or 2d, at most ${MAX_ROTATION_GRACE_SECONDS / 86400}d, but received ${o.grace}`);
+    }
     const deps = await createDeps(configFromProcess());
-    const k = deps.keys.rotate(id);
+    const k = deps.keys.rotate(id, grace);
     if (!k) return program.error(`no live key ${id}`);
-    out(!!o.json, k, `${k.key}\n(id ${k.id}; the old secret no longer works)`);
+    const until = k.previousValidUntil === null ? 'the old secret no longer works' : `the old secret works until ${new Date(k.previousValidUntil * 1000).toISOString()}`;
+    out(!!o.json, k, `${k.key}\n(id ${k.id}; ${until})`);
     deps.db.$client.close();
   });
 keys

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { checkOptionsAllowed, checkOutputFormat, checkPresetWithinPolicy, canSee } from '../auth/access.js';
-import type { Principal } from '../auth/principal.js';
+import { anonymousMayFetch, checkOptionsAllowed, checkOutputFormat, checkPresetWithinPolicy, canSee } from '../auth/access.js';
+import { credentialExpiry, type Principal } from '../auth/principal.js';
 import { cacheMissCharge } from '../auth/state.js';
 import type { CachedRendition, Rendition } from '../cache/types.js';
 import { images, presets, type ImageRow } from '../db/schema.js';
@@ -29,6 +29,10 @@ export interface DeliveryPlan {
   preset: string | null;
   /** Unix seconds after which the URL stops working (exp_ of a signed URL). */
   expiresAt?: number;
+  /** Whether an anonymous caller could have fetched this very response: only then may a shared cache keep it. */
+  shared: boolean;
+  /** Unix seconds at which the token that authorised the request (policy or session) ends. */
+  credentialExpiresAt?: number;
 }
 
 // Built once per database: drizzle assembling the query on every request cost ~0.4 ms on the hit path.
@@ -118,9 +122,16 @@ export function planDelivery(
   }
   const { format, vary } = chooseFormat(spec, { format: image.format, hasAlpha: image.hasAlpha, animated: image.frames > 1 }, args.accept);
   if (!signed) checkOutputFormat(principal, format, image);
+  // Who may keep the answer: a shared cache only what anonymous callers could fetch too (the URL's
+  // own options and wm_), and nobody past the end of the token that authorised it.
+  const wm = args.spec.wm;
+  const cache = {
+    shared: anonymousMayFetch(image, args.spec, signed, deps.config, !wm || findImage(deps, wm)?.visibility === 'public'),
+    credentialExpiresAt: credentialExpiry(principal),
+  };
   const canonical = canonicalize(spec);
   const key = createHash('sha256').update(`${image.id}\n${canonical}\n${format}`).digest('base64url');
-  return { image, spec, canonical, format, vary, key, etag: `"${key.slice(0, 27)}"`, preset, expiresAt: args.spec.exp };
+  return { image, spec, canonical, format, vary, key, etag: `"${key.slice(0, 27)}"`, preset, expiresAt: args.spec.exp, ...cache };
 }
 
 export async function renderVia(deps: Deps, plan: DeliveryPlan): Promise<CachedRendition> {
@@ -184,9 +195,12 @@ const CONTENT_TYPES: Record<OutputFormat, string> = {
 const YEAR = 31_536_000;
 
 export function cacheHeaders(deps: Deps, plan: DeliveryPlan): Record<string, string> {
-  // Ids are immutable, so a rendition never changes: cache for a year, unless the URL expires sooner.
-  const maxAge = plan.expiresAt !== undefined ? Math.max(0, Math.min(YEAR, plan.expiresAt - deps.clock())) : YEAR;
-  const scope = plan.image.visibility === 'private' ? 'private' : 'public';
+  // Ids are immutable, so a rendition never changes: cache for a year, unless the URL or the token
+  // that authorised it ends sooner. `public` only for what an anonymous caller could fetch too, so
+  // a CDN never hands a key- or token-authorised variant to strangers.
+  const ends = [plan.expiresAt, plan.credentialExpiresAt].filter((t): t is number => t !== undefined);
+  const maxAge = Math.max(0, Math.min(YEAR, ...ends.map((t) => t - deps.clock())));
+  const scope = plan.shared ? 'public' : 'private';
   const headers: Record<string, string> = {
     ETag: plan.etag,
     'Cache-Control': `${scope}, max-age=${maxAge}${maxAge === YEAR ? ', immutable' : ''}`,

@@ -1,6 +1,5 @@
 import type { Context } from 'hono';
 import { checkOptionsAllowed } from '../auth/access.js';
-import { principalForKey } from '../auth/authenticate.js';
 import { hasScope, type Principal } from '../auth/principal.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -160,8 +159,9 @@ export function randomRoutes(deps: Deps) {
   app.get('/random/:options', (c) => answerPick(c, deps, c.req.param('options'), undefined));
 
   app.get('/random-image/:key', async function legacyRandom(c) {
-    const principal = principalForKey(deps, c.req.param('key'));
-    if (!principal || !hasScope(principal, 'deliver')) throw new UnauthorizedError('Invalid or revoked API key, or it lacks the "deliver" scope', 'invalid_key');
+    // The key in the path was resolved (and its use counted) by `authenticate`, mounted with legacyKeyFromPath.
+    const principal = c.get('principal');
+    if (principal.kind !== 'key' || !hasScope(principal, 'deliver')) throw new UnauthorizedError('Invalid or revoked API key, or it lacks the "deliver" scope', 'invalid_key');
     const q = parseQuery(keyQuery, c);
     const image = pickOne(deps, principal, filtersOf(q), q.seed ? { kind: 'seed', seed: q.seed } : { kind: 'random' });
     if (!image) throw new NotFoundError('No image to pick from', 'no_candidate');
@@ -169,6 +169,14 @@ export function randomRoutes(deps: Deps) {
   });
 
   return app;
+}
+
+/** The API key of `/random-image/{key}`: like every other key use, it is resolved and counted by `authenticate`. */
+export function legacyKeyFromPath(path: string): string | undefined {
+  const prefix = '/random-image/';
+  if (!path.startsWith(prefix)) return undefined;
+  const key = path.slice(prefix.length);
+  return key && !key.includes('/') ? key : undefined;
 }
 
 /** Parse options and run the /img access rule before anything is picked or signed. */

@@ -84,14 +84,16 @@ describe('session tokens', () => {
     }
   });
 
-  it('works as ?token= too', async () => {
-    expect((await t.request(`/auth/me?token=${session}`)).status).toBe(200);
+  it('is refused in ?token= on the management API (image delivery only; test/auth/credential-lifetime.test.ts covers every route)', async () => {
+    const res = await t.request(`/auth/me?token=${session}`);
+    expect(res.status).toBe(401);
+    expect((await errorOf(res)).code).toBe('token_in_url');
   });
 });
 
 describe('session and policy tokens cannot stand in for each other', () => {
   it('a policy token does not log anyone in', async () => {
-    const { token } = await issuePolicyToken(t.deps, { ids: [privateId] }, 600, 'test');
+    const { token } = await issuePolicyToken(t.deps, { ids: [privateId] }, 600, { kind: 'user', userId });
     const res = await me(token);
     expect(res.status).toBe(403);
     expect((await errorOf(res)).code).toBe('policy_token_not_allowed');
@@ -106,7 +108,7 @@ describe('session and policy tokens cannot stand in for each other', () => {
   });
 
   it('a policy with widened claims but the old signature is rejected', async () => {
-    const { token } = await issuePolicyToken(t.deps, { ids: [privateId], width: { min: 100, max: 200 } }, 600, 'test');
+    const { token } = await issuePolicyToken(t.deps, { ids: [privateId], width: { min: 100, max: 200 } }, 600, { kind: 'user', userId });
     expect((await t.request(`/img/w_150/${privateId}?token=${token}`)).status).toBe(200);
     const [h, p, s] = token.split('.');
     const payload = JSON.parse(Buffer.from(p, 'base64url').toString());
@@ -115,7 +117,7 @@ describe('session and policy tokens cannot stand in for each other', () => {
   });
 
   it('an expired policy token is 401 token_expired', async () => {
-    const { token } = await issuePolicyToken(t.deps, { ids: [privateId] }, 60, 'test');
+    const { token } = await issuePolicyToken(t.deps, { ids: [privateId] }, 60, { kind: 'user', userId });
     const saved = t.clock.now;
     t.clock.now += 3600;
     try {

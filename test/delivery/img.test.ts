@@ -28,7 +28,8 @@ describe('GET /img/{options}/{id}', () => {
     const res = await t.request(`/img/w_300,f_webp/${dune}`, { headers: key() });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/webp');
-    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    // Options an anonymous caller may not use: the key authorised it, so no shared cache may keep it.
+    expect(res.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('etag')).toMatch(/^"[A-Za-z0-9_-]+"$/);
     expect(res.headers.get('server-timing')).toMatch(/cache;desc="(miss|memory|disk)"/);

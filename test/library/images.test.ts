@@ -135,9 +135,10 @@ describe('GET /images', () => {
     const id = await t.seed('dune-2mp.jpg');
     const signed = await t.request('/sign', json(t.adminKey, 'POST', { ids: [id], policy: {} }));
     const { token } = (await signed.json()) as any;
-    const viaImages = await errorOf(await t.request(`/images?token=${token}`));
+    const asBearer = { headers: { Authorization: `Bearer ${token}` } };
+    const viaImages = await errorOf(await t.request('/images', asBearer));
     expect(viaImages).toMatchObject({ status: 403, code: 'policy_token_not_allowed' });
-    expect(viaImages).toEqual(await errorOf(await t.request(`/keys?token=${token}`)));
+    expect(viaImages).toEqual(await errorOf(await t.request('/keys', asBearer)));
     const deliverOnly = t.deps.keys.create({ scopes: ['deliver'] }).key;
     const patch = await errorOf(await t.request(`/images/${id}`, json(deliverOnly, 'PATCH', { tags: ['x'] })));
     expect(patch).toMatchObject({ status: 403, code: 'missing_scope', scope: 'upload' });

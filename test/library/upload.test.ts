@@ -68,7 +68,7 @@ describe('POST /images', () => {
     expect(((await res.json()) as any).ownerId).toBe(alice.id);
     const list = await t.request('/images', { headers: { Authorization: `Bearer ${token}` } });
     expect(((await list.json()) as any).total).toBe(1);
-    const policy = await issuePolicyToken(t.deps, { owner: alice.id }, 600, 'test');
+    const policy = await issuePolicyToken(t.deps, { owner: alice.id }, 600, { kind: 'user', userId: alice.id });
     const refused = await t.request('/images', { method: 'POST', headers: { Authorization: `Bearer ${policy.token}` }, body: multipart('dune-2mp.jpg') });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as any).error.code).toBe('policy_token_not_allowed');
