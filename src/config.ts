@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { RenderLimits } from './render/types.js';
 
 /**
  * The environment, parsed once at start. Nothing else in `src/` reads `process.env`:
@@ -72,8 +73,12 @@ export const configSchema = z.object({
   // Limits. Each one stops a way to make the server do unbounded work.
   /** Decompression bombs: a 100 KB PNG can declare 50000x50000 pixels. */
   MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(100_000_000),
-  /** Render-amplification: w_99999 would allocate gigabytes of output. */
+  /** Render-amplification: w_99999 would allocate gigabytes of output. Holds for the final canvas (after rotation, padding, dpr_). */
   MAX_OUTPUT_DIM: int(1, 16_383).default(8192),
+  /** The same, in area: c_scale,w_8192,h_8192,r_45 is 11585x11585 (134 MP, ~1 GB of RSS per render). 50 MP = 200 MB of RGBA. */
+  MAX_OUTPUT_PIXELS: int(1, 268_402_689).default(50_000_000),
+  /** Animated amplification: frames x output pixels. 97 tiny frames upscaled to w_8192 took 26 s per render. */
+  MAX_ANIMATION_PIXELS: int(1, 1_000_000_000).default(50_000_000),
   /** Disk and memory exhaustion through uploads. */
   MAX_UPLOAD_MB: int(1, 2048).default(50),
   /** Animated bombs: thousands of frames each decoded at full size. */
@@ -122,6 +127,8 @@ export const configSchema = z.object({
 type Raw = z.infer<typeof configSchema>;
 
 export interface Config extends Raw {
+  /** Every input and output limit as one typed object, built once here and passed where renders are planned. */
+  limits: RenderLimits;
   dataDir: string;
   cacheDir: string;
   inboxDir: string | null;
@@ -150,6 +157,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const inbox = c.INBOX_DIR ?? path.join(dataDir, 'inbox');
   return {
     ...c,
+    limits: {
+      maxInputPixels: c.MAX_INPUT_PIXELS,
+      maxFrames: c.MAX_FRAMES,
+      maxOutputDim: c.MAX_OUTPUT_DIM,
+      maxOutputPixels: c.MAX_OUTPUT_PIXELS,
+      maxAnimationPixels: c.MAX_ANIMATION_PIXELS,
+    },
     dataDir,
     cacheDir: path.resolve(c.CACHE_DIR),
     inboxDir: inbox === 'off' ? null : path.resolve(inbox),

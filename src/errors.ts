@@ -63,6 +63,17 @@ export class TooLargeError extends AppError {
   }
 }
 
+/**
+ * The result a request asks for is over an output cap (MAX_OUTPUT_DIM, MAX_OUTPUT_PIXELS,
+ * MAX_ANIMATION_PIXELS): the options are at fault, not the image, so 400 naming the limit and
+ * the size the request would have produced.
+ */
+export class OutputTooLargeError extends AppError {
+  constructor(message: string, details: { limit: string; max: number; width: number; height: number; frames?: number }) {
+    super(400, 'output_too_large', message, details);
+  }
+}
+
 export class UnsupportedMediaError extends AppError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super(415, 'unsupported_media_type', message, details);

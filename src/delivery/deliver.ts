@@ -9,7 +9,7 @@ import { images, presets, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError, BadOptionError, ForbiddenError, NotFoundError, StorageUnavailableError } from '../errors.js';
 import { render } from '../render/index.js';
-import { canonicalize, chooseFormat, mergePreset, parseSpec, type OutputFormat, type Spec } from '../spec/index.js';
+import { canonicalize, chooseFormat, mergePreset, outputFrames, parseSpec, planLayout, type OutputFormat, type Size, type Spec } from '../spec/index.js';
 import { originalKey } from '../storage/store.js';
 
 /**
@@ -24,6 +24,8 @@ export interface DeliveryPlan {
   canonical: string;
   format: OutputFormat;
   vary: boolean;
+  /** The delivered size (of one frame), as planned from the stored dimensions. */
+  size: Size;
   key: string;
   etag: string;
   preset: string | null;
@@ -94,7 +96,7 @@ export function checkWatermark(deps: Deps, p: Principal, spec: Spec) {
 }
 
 export function specLimits(deps: Deps) {
-  return { maxOutputDim: deps.config.MAX_OUTPUT_DIM };
+  return deps.config.limits;
 }
 
 export function parseOptions(deps: Deps, options: string, ext?: string) {
@@ -122,6 +124,8 @@ export function planDelivery(
   }
   const { format, vary } = chooseFormat(spec, { format: image.format, hasAlpha: image.hasAlpha, animated: image.frames > 1 }, args.accept);
   if (!signed) checkOutputFormat(principal, format, image);
+  // The planner on the stored size: output caps and crop bounds fail here, before the original is read.
+  const { final: size } = planLayout(spec, { width: image.width, height: image.height, frames: outputFrames(image.format, image.frames, format) }, specLimits(deps));
   // Who may keep the answer: a shared cache only what anonymous callers could fetch too (the URL's
   // own options and wm_), and nobody past the end of the token that authorised it.
   const wm = args.spec.wm;
@@ -131,7 +135,7 @@ export function planDelivery(
   };
   const canonical = canonicalize(spec);
   const key = createHash('sha256').update(`${image.id}\n${canonical}\n${format}`).digest('base64url');
-  return { image, spec, canonical, format, vary, key, etag: `"${key.slice(0, 27)}"`, preset, expiresAt: args.spec.exp, ...cache };
+  return { image, spec, canonical, format, vary, size, key, etag: `"${key.slice(0, 27)}"`, preset, expiresAt: args.spec.exp, ...cache };
 }
 
 export async function renderVia(deps: Deps, plan: DeliveryPlan): Promise<CachedRendition> {
@@ -153,14 +157,14 @@ async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   }
   const watermark = spec.wm ? await loadWatermark(deps, spec.wm) : undefined;
   const focal = image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : undefined;
-  const limits = { maxInputPixels: deps.config.MAX_INPUT_PIXELS, maxFrames: deps.config.MAX_FRAMES, maxOutputDim: deps.config.MAX_OUTPUT_DIM };
   const started = performance.now();
-  const out = await render(original, spec, { format, limits, watermark, focal });
+  const out = await render(original, spec, { format, limits: deps.config.limits, watermark, focal });
   // Recorded here, once per actual render: coalesced waiters and hits never reach this line.
   deps.metrics?.observeRender(out.format, (performance.now() - started) / 1000);
-  // Never larger than the source for nothing: same size and format but more bytes -> the
-  // source bytes, provided they carry no metadata (GPS) or rotation that must be stripped.
-  if (image.clean && out.format === image.format && out.width === image.width && out.height === image.height && out.data.length > original.length) {
+  // Never larger than the source for nothing: when the options changed no pixel (a pure
+  // re-encode, `unchanged`) and the format is the source's, more bytes -> the source bytes,
+  // provided they carry no metadata (GPS) or rotation that must be stripped.
+  if (out.unchanged && image.clean && out.format === image.format && out.data.length > original.length) {
     return { ...out, data: original };
   }
   return out;

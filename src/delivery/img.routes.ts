@@ -3,8 +3,8 @@ import type { AuthVariables } from '../auth/authenticate.js';
 import { verifySignature } from '../auth/signature.js';
 import type { Deps } from '../deps.js';
 import { ForbiddenError } from '../errors.js';
-import { planGeometry, signingForm } from '../spec/index.js';
-import { imageResponse, notModified, parseOptions, planDelivery, renderVia, specLimits, visibleImage } from './deliver.js';
+import { signingForm } from '../spec/index.js';
+import { imageResponse, notModified, parseOptions, planDelivery, renderVia, visibleImage } from './deliver.js';
 import { parseDeliveryPath } from './path.js';
 
 export function imgRoutes(deps: Deps) {
@@ -21,12 +21,11 @@ export function imgRoutes(deps: Deps) {
     const plan = planDelivery(deps, { principal, signed, image, spec, accept: c.req.header('accept') });
 
     if (path.dryRun) {
-      const size = planGeometry(plan.spec, image, specLimits(deps));
       return c.json({
         id: image.id,
         options: plan.canonical,
         signing: { string: path.signedPart, options: signingForm(spec) },
-        output: { format: plan.format, width: size.width, height: size.height },
+        output: { format: plan.format, width: plan.size.width, height: plan.size.height },
         cache: { status: deps.cache.tierOf(plan.key), key: plan.key, etag: plan.etag },
         vary: plan.vary ? 'Accept' : null,
       });

@@ -202,8 +202,7 @@ export function imagesRoutes(deps: Deps) {
   app.openapi(transform, async function transformImage(c) {
     const principal = requireCaller(c.get('principal'), 'upload', 'deliver');
     const image = managedImage(deps, principal, c.req.valid('param').id);
-    const limits = { maxOutputDim: deps.config.MAX_OUTPUT_DIM };
-    const { options, spec } = parseTransform(c.req.valid('json'), limits);
+    const { options, spec } = parseTransform(c.req.valid('json'), deps.config.limits);
     const accept = c.req.header('accept');
     const base = baseUrl(c, deps);
     const mode = c.req.valid('query').async;

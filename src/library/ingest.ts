@@ -43,7 +43,7 @@ export interface IngestDeps {
 export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOptions = {}): Promise<IngestResult> {
   const { config, db, store } = deps;
   checkUploadSize(config, bytes.length);
-  const facts = await probe(bytes, { maxInputPixels: config.MAX_INPUT_PIXELS, maxFrames: config.MAX_FRAMES });
+  const facts = await probe(bytes, config.limits);
   const hash = createHash('sha256').update(bytes).digest('hex');
   const ownerId = opts.ownerId ?? null;
 

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { AppError, BadOptionError } from '../errors.js';
-import { parseSpec, type Spec, type SpecLimits } from '../spec/index.js';
+import { parseSpec, type Spec, type ParseLimits } from '../spec/index.js';
 
 /**
  * The JSON transform body of `POST /images/{id}/transform`, mapped onto the URL grammar.
@@ -136,7 +136,7 @@ export function transformToOptions(t: TransformRequest): string {
 }
 
 /** JSON body → options string → the same typed Spec a URL gives; grammar errors name the JSON field. */
-export function parseTransform(t: TransformRequest, limits: SpecLimits): { options: string; spec: Spec } {
+export function parseTransform(t: TransformRequest, limits: ParseLimits): { options: string; spec: Spec } {
   const options = transformToOptions(t);
   try {
     return { options, spec: parseSpec(options, undefined, limits) };

@@ -11,7 +11,7 @@ export function toAppError(err: unknown, stage: 'decode' | 'render'): AppError {
   const message = err instanceof Error ? err.message : String(err);
   const first = message.split('\n')[0] ?? message;
   if (/pixel limit/i.test(message)) {
-    return new TooLargeError('The image has more pixels than this server accepts', { limit: 'MAX_INPUT_PIXELS' });
+    return new TooLargeError(`The image has more pixels than MAX_INPUT_PIXELS allows: ${first}`, { limit: 'MAX_INPUT_PIXELS' });
   }
   if (/too large for the \w+ format|exceeds .*pixel/i.test(message)) {
     return new TooLargeError(`The result is too large: ${first}`);
@@ -20,7 +20,8 @@ export function toAppError(err: unknown, stage: 'decode' | 'render'): AppError {
     return new UnsupportedMediaError('The bytes are not an image in a supported format');
   }
   if (stage === 'decode' || /load|premature|corrupt|truncated|invalid|read error|decode|VipsJpeg|gifload|pngload|webp|heif|Input/i.test(message)) {
-    return new CorruptImageError(`The image cannot be decoded: ${first}`);
+    // `first` is libvips' own words (e.g. "VipsJpeg: premature end of JPEG image"): the warning that failed a strict decode.
+    return new CorruptImageError(`The image cannot be decoded: ${first}`, { decoder: first });
   }
   return new BadRequestError(`The image cannot be rendered with these options: ${first}`, {}, 'render_failed');
 }

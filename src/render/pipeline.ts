@@ -1,4 +1,4 @@
-import { checkSpec, planLayout, type Spec } from '../spec/index.js';
+import { checkSpec, keepsPixels, planLayout, type Spec } from '../spec/index.js';
 import { fillColour } from './colour.js';
 import { materialize, type RenderContext } from './context.js';
 import { guard } from './errors.js';
@@ -26,7 +26,8 @@ export async function render(input: Buffer, spec: Spec, opts: RenderOptions): Pr
       spec,
       opts,
       source,
-      layout: planLayout(spec, source, { maxOutputDim: opts.limits.maxOutputDim }),
+      // The same planner as the delivery plan, now on the header's own size: caps hold before any decode.
+      layout: planLayout(spec, { width: source.width, height: source.height, frames: source.pages }, opts.limits),
       fill: fillColour(spec, opts.format),
       overlays: [],
     };
@@ -48,6 +49,7 @@ export async function render(input: Buffer, spec: Spec, opts: RenderOptions): Pr
     encode(ctx);
     const { data, info } = await ctx.img.toBuffer({ resolveWithObject: true });
     const height = source.animated ? (info.pageHeight ?? Math.round(info.height / source.pages)) : info.height;
-    return { data, width: info.width, height, format: opts.format };
+    const unchanged = source.plainRgb && keepsPixels(spec, ctx.layout, opts.format);
+    return { data, width: info.width, height, format: opts.format, unchanged };
   });
 }

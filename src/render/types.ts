@@ -1,9 +1,10 @@
-import type { OutputFormat } from '../spec/index.js';
+import type { OutputFormat, SpecLimits } from '../spec/index.js';
 
-export interface RenderLimits {
+/** Every limit a render honours: the input ones (checked on the header) and the output caps (in the planner). */
+export interface RenderLimits extends SpecLimits {
+  /** Pixels of the source, all frames together; the one input limit, for every sharp call. */
   maxInputPixels: number;
   maxFrames: number;
-  maxOutputDim: number;
 }
 
 export interface RenderOptions {
@@ -22,6 +23,11 @@ export interface RenderResult {
   /** For animations: the height of one frame. */
   height: number;
   format: OutputFormat;
+  /**
+   * The pixels are the source's own (only re-encoded, same size, 8-bit sRGB or grey source):
+   * the one case where the source bytes may stand in for a bigger result.
+   */
+  unchanged: boolean;
 }
 
 export interface ImageFacts {

@@ -1,7 +1,7 @@
 import { validateSpec } from './parse.js';
 import { SPEC_KEYS, formatItem } from './registry.js';
 import { resolveBox } from './geometry.js';
-import { DEFAULT_LIMITS, type Spec, type SpecKey, type SpecLimits } from './types.js';
+import { DEFAULT_LIMITS, type Spec, type SpecKey, type ParseLimits } from './types.js';
 
 /**
  * Reduce a spec to the simplest spec meaning the same pixels, so that every URL for one
@@ -61,7 +61,7 @@ export function signingForm(spec: Spec): string {
 }
 
 /** imgproxy semantics: the preset's options first, the URL's override them; the result has no t_. */
-export function mergePreset(preset: Spec, url: Spec, limits: SpecLimits = DEFAULT_LIMITS): Spec {
+export function mergePreset(preset: Spec, url: Spec, limits: ParseLimits = DEFAULT_LIMITS): Spec {
   const merged: Spec = { ...preset };
   for (const key of SPEC_KEYS) copy(merged, url, key);
   delete merged.t;

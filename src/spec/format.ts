@@ -18,6 +18,14 @@ export function accepts(accept: string | undefined, type: string): boolean {
   return false;
 }
 
+/** Only GIF and WebP animations play back, and only into GIF or WebP (a multi-page TIFF is not an animation). */
+const ANIMATED = new Set(['gif', 'webp']);
+
+/** Frames the output will carry: every frame when an animation stays animated, else the first one. */
+export function outputFrames(sourceFormat: string, frames: number, format: OutputFormat): number {
+  return frames > 1 && ANIMATED.has(sourceFormat) && ANIMATED.has(format) ? frames : 1;
+}
+
 function isOutputFormat(format: string): format is OutputFormat {
   return (OUTPUT_FORMATS as readonly string[]).includes(format);
 }
@@ -31,8 +39,7 @@ export function chooseFormat(
   source: SourceFacts,
   accept: string | undefined,
 ): { format: OutputFormat; vary: boolean } {
-  // Only GIF and WebP animations are played back; a multi-page TIFF is not an animation.
-  const animated = source.animated && (source.format === 'gif' || source.format === 'webp');
+  const animated = source.animated && ANIMATED.has(source.format);
   if (spec.f === 'auto') {
     // Animation survives only in webp and gif (sharp does not write animated AVIF).
     if (animated) return { format: accepts(accept, 'image/webp') ? 'webp' : 'gif', vary: true };

@@ -1,4 +1,4 @@
-import { BadOptionError } from '../errors.js';
+import { BadOptionError, OutputTooLargeError } from '../errors.js';
 import { DEFAULT_LIMITS, type Spec, type SpecLimits } from './types.js';
 
 /**
@@ -10,6 +10,12 @@ import { DEFAULT_LIMITS, type Spec, type SpecLimits } from './types.js';
 export interface Size {
   width: number;
   height: number;
+}
+
+/** The source as the planner sees it: its auto-oriented size, and how many frames will be rendered. */
+export interface PlanSource extends Size {
+  /** Frames of an animation that stays animated (1, the default, for everything else). */
+  frames?: number;
 }
 
 export interface Region extends Size {
@@ -82,13 +88,14 @@ function scaled(frame: Size, s: number, max: number): Size {
   };
 }
 
-export function planLayout(spec: Spec, source: Size, limits: SpecLimits = DEFAULT_LIMITS): Layout {
+export function planLayout(spec: Spec, source: PlanSource, limits: SpecLimits = DEFAULT_LIMITS): Layout {
   const r = spec.r ?? 0;
   const rotate90 = r % 90 === 0 ? (r as Layout['rotate90']) : 0;
   const angle = r % 90 === 0 ? 0 : r;
   const { w, h } = resolveBox(spec);
   const mode = spec.c ?? 'fit';
   const max = limits.maxOutputDim;
+  const frames = source.frames ?? 1;
   const swap = rotate90 === 90 || rotate90 === 270;
 
   let crop: Region | undefined;
@@ -125,13 +132,66 @@ export function planLayout(spec: Spec, source: Size, limits: SpecLimits = DEFAUL
         if (inner.width !== frame.width || inner.height !== frame.height) resize = { ...inner, fit: 'fill' };
       }
     }
+  } else if (mode !== 'crop') {
+    // No size asked for: deliver the source, fitted into the output caps (a 100 MP original or
+    // its r_45 turn is still deliverable, just smaller), never refused for a size nobody chose.
+    sized = fitIntoCaps(frame, angle, frames, limits);
+    if (sized.width !== frame.width || sized.height !== frame.height) resize = { ...sized, fit: 'fill' };
   }
   const final = angle === 0 ? sized : rotatedSize(sized, angle);
+  checkOutputCaps(final, frames, limits);
   return { crop, rotate90, angle, resize, cover, sized, final };
 }
 
+function overCap(size: Size, frames: number, limits: SpecLimits): { limit: string; max: number } | undefined {
+  const pixels = size.width * size.height;
+  if (Math.max(size.width, size.height) > limits.maxOutputDim) return { limit: 'MAX_OUTPUT_DIM', max: limits.maxOutputDim };
+  if (pixels > limits.maxOutputPixels) return { limit: 'MAX_OUTPUT_PIXELS', max: limits.maxOutputPixels };
+  if (frames > 1 && pixels * frames > limits.maxAnimationPixels) return { limit: 'MAX_ANIMATION_PIXELS', max: limits.maxAnimationPixels };
+  return undefined;
+}
+
+/** The largest scaling of `frame` whose (turned) canvas stays within every cap. */
+function fitIntoCaps(frame: Size, angle: number, frames: number, limits: SpecLimits): Size {
+  const outer = angle === 0 ? frame : rotatedSize(frame, angle);
+  const pixels = outer.width * outer.height;
+  let s = Math.min(
+    1,
+    limits.maxOutputDim / outer.width,
+    limits.maxOutputDim / outer.height,
+    Math.sqrt(limits.maxOutputPixels / pixels),
+    frames > 1 ? Math.sqrt(limits.maxAnimationPixels / (pixels * frames)) : 1,
+  );
+  if (s === 1) return frame;
+  // Rounding can leave the turned canvas a pixel over: step down until it fits (one or two steps).
+  for (;;) {
+    const sized = scaled(frame, s, limits.maxOutputDim);
+    if (!overCap(angle === 0 ? sized : rotatedSize(sized, angle), frames, limits) || (sized.width === 1 && sized.height === 1)) return sized;
+    s *= 0.999;
+  }
+}
+
+/**
+ * The caps hold for the final canvas: after c_ sizing, dpr_, padding and rotation (rounded
+ * corners and watermarks never grow it). Checked here, on the planned size, so an oversized
+ * request fails before a byte of the original is read or decoded.
+ */
+function checkOutputCaps(final: Size, frames: number, limits: SpecLimits): void {
+  const over = overCap(final, frames, limits);
+  if (!over) return;
+  const { width, height } = final;
+  const mp = (n: number) => `${Math.round(n / 100_000) / 10} MP`;
+  const size = frames > 1 && over.limit === 'MAX_ANIMATION_PIXELS'
+    ? `${frames} frames of ${width}x${height} (${mp(width * height * frames)} in all)`
+    : `${width}x${height} (${mp(width * height)})`;
+  throw new OutputTooLargeError(
+    `These options would produce ${size}, over ${over.limit}=${over.max}; ask for a smaller w_/h_ (rotation and padding grow the canvas)`,
+    { limit: over.limit, max: over.max, width, height, ...(frames > 1 ? { frames } : {}) },
+  );
+}
+
 /** Output dimensions of `spec` applied to a source of this (auto-oriented) size, without rendering. */
-export function planGeometry(spec: Spec, source: Size, limits: SpecLimits = DEFAULT_LIMITS): Size {
+export function planGeometry(spec: Spec, source: PlanSource, limits: SpecLimits = DEFAULT_LIMITS): Size {
   const { final } = planLayout(spec, source, limits);
   return { width: final.width, height: final.height };
 }

@@ -1,8 +1,9 @@
 /** The URL grammar: options text → typed Spec → canonical key / output format / output size. Never imports sharp. */
 export * from './types.js';
-export { registry, SPEC_KEYS, formatItem, type OpDef, type Registry } from './registry.js';
+export { registry, SPEC_KEYS, formatItem, type ImageTrait, type OpDef, type Probe, type Registry } from './registry.js';
 export { parseSpec, validateSpec, checkSpec } from './parse.js';
 export { canonicalize, signingForm, mergePreset, normalize } from './canonical.js';
-export { chooseFormat, accepts, type SourceFacts } from './format.js';
-export { planGeometry, planLayout, resolveBox, rotatedSize, type Layout, type Region, type Size } from './geometry.js';
+export { chooseFormat, accepts, outputFrames, type SourceFacts } from './format.js';
+export { planGeometry, planLayout, resolveBox, rotatedSize, type Layout, type PlanSource, type Region, type Size } from './geometry.js';
 export { optionsMarkdownTable } from './docs.js';
+export { keepsPixels } from './identity.js';

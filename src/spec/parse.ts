@@ -2,7 +2,7 @@ import { BadOptionError } from '../errors.js';
 import { describe } from './args.js';
 import { NAME_TO_KEY, SPEC_KEYS, opDef, registry } from './registry.js';
 import { resolveBox } from './geometry.js';
-import { DEFAULT_LIMITS, type Spec, type SpecKey, type SpecLimits } from './types.js';
+import { DEFAULT_LIMITS, type Spec, type SpecKey, type ParseLimits } from './types.js';
 
 const MAX_OPTIONS_LENGTH = 2048;
 const MAX_ITEMS = 64;
@@ -41,7 +41,7 @@ function unknownOption(name: string): never {
  * `"w_300,r_90,f_webp"` (+ the `{id}.{ext}` extension) → a typed, validated Spec.
  * Throws BadOptionError for anything wrong, and nothing else for any string.
  */
-export function parseSpec(options: string, ext?: string, limits: SpecLimits = DEFAULT_LIMITS): Spec {
+export function parseSpec(options: string, ext?: string, limits: ParseLimits = DEFAULT_LIMITS): Spec {
   const spec: Spec = {};
   if (typeof options !== 'string') throw new BadOptionError('options', 'Expected a string of options');
   if (options.length > MAX_OPTIONS_LENGTH) {
@@ -82,7 +82,7 @@ function applyExtension(spec: Spec, ext: string): void {
 }
 
 /** Rules that involve more than one option. Throws BadOptionError naming the option at fault. */
-export function validateSpec(spec: Spec, limits: SpecLimits = DEFAULT_LIMITS): void {
+export function validateSpec(spec: Spec, limits: ParseLimits = DEFAULT_LIMITS): void {
   if (spec.ar !== undefined && (spec.w === undefined) === (spec.h === undefined)) {
     throw new BadOptionError('ar', 'ar_ needs exactly one of w_ or h_ (the other side is derived from the ratio)', 'ar_{w}:{h} with w_ or h_');
   }
@@ -122,7 +122,7 @@ export function validateSpec(spec: Spec, limits: SpecLimits = DEFAULT_LIMITS): v
  * every value is written back to URL text and parsed again, so ranges and types hold before
  * anything reaches sharp. Throws BadOptionError.
  */
-export function checkSpec(spec: Spec, limits: SpecLimits = DEFAULT_LIMITS): void {
+export function checkSpec(spec: Spec, limits: ParseLimits = DEFAULT_LIMITS): void {
   const items: string[] = [];
   for (const key of SPEC_KEYS) {
     const value = spec[key];

@@ -1,7 +1,7 @@
 import { decimal, fail, flag, hexColour, int, num, oneOf, pattern } from './args.js';
 import {
   CROP_MODES, GRAVITIES,
-  type AspectRatio, type CompassGravity, type Phase, type Spec, type SpecKey, type SpecLimits,
+  type AspectRatio, type CompassGravity, type Phase, type Spec, type SpecKey, type ParseLimits,
 } from './types.js';
 
 /**
@@ -20,13 +20,33 @@ export interface OpDef<K extends SpecKey> {
   syntax: string;
   doc: string;
   default?: NonNullable<Spec[K]>;
-  parse(raw: string | undefined, limits: SpecLimits): NonNullable<Spec[K]>;
+  parse(raw: string | undefined, limits: ParseLimits): NonNullable<Spec[K]>;
   /** The canonical value text, or undefined for a value-less flag (`fl_flip`, bare `e_sharpen`). */
   format(value: NonNullable<Spec[K]>): string | undefined;
   /** Whole URL items that must parse, and ones that must be rejected naming this option. */
   valid: readonly string[];
   invalid: readonly string[];
+  /**
+   * How the metamorphic test (test/render/metamorphic.test.ts) shows that this option acts:
+   * every probe renders `base` with and without `add` on every kind of image (opaque, alpha,
+   * palette, CMYK, 16-bit, EXIF-rotated, animated GIF and WebP), and the two must differ,
+   * in pixels for the pixel phases and in bytes for encode. `except` documents the image
+   * traits where a probe does not apply; `noop` documents an option that never changes pixels.
+   * (`$wm` and `$preset` stand for a watermark image and a preset the test provides.)
+   */
+  acts: readonly Probe[] | { noop: string };
 }
+
+/** An image trait a probe can be documented not to apply to. */
+export type ImageTrait = 'animated' | 'gif';
+
+export interface Probe {
+  add: string;
+  base?: string;
+  except?: { traits: readonly ImageTrait[]; why: string };
+}
+
+const ANIMATION_TURNS: Probe['except'] = { traits: ['animated'], why: 'animations turn by 180 degrees only (any other angle is a 400)' };
 
 export type Registry = { readonly [K in SpecKey]: OpDef<K> };
 
@@ -36,7 +56,7 @@ const IMAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const PRESET = /^[a-z0-9_-]{1,64}$/;
 const str = (v: string) => v;
 
-const dim = (option: 'w' | 'h') => (raw: string | undefined, limits: SpecLimits) => int(option, raw, 1, limits.maxOutputDim);
+const dim = (option: 'w' | 'h') => (raw: string | undefined, limits: ParseLimits) => int(option, raw, 1, limits.maxOutputDim);
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
@@ -59,78 +79,91 @@ export const registry: Registry = {
     doc: 'Width of the delivered image, 1..MAX_OUTPUT_DIM (default 8192).',
     parse: dim('w'), format: String,
     valid: ['w_300', 'w_1', 'w_8192'], invalid: ['w_0', 'w_999999', 'w_abc', 'w_-5', 'w_1.5', 'w_', 'w', 'w_1e3', 'w_0x10', 'w_ 3'],
+    acts: [{ add: 'w_50' }],
   },
   h: {
     key: 'h', names: ['h'], sep: '_', phase: 'geometry', syntax: 'h_{px}',
     doc: 'Height of the delivered image, 1..MAX_OUTPUT_DIM (default 8192).',
     parse: dim('h'), format: String,
     valid: ['h_200', 'h_1', 'h_8192'], invalid: ['h_0', 'h_8193', 'h_x', 'h_+3'],
+    acts: [{ add: 'h_30' }],
   },
   c: {
     key: 'c', names: ['c'], sep: '_', phase: 'geometry', syntax: 'c_{mode}', default: 'fit',
     doc: 'Crop mode: fit (default, inside the box), limit (fit, never upscale), fill (cover, crop the rest), scale (stretch), pad (fit, pad with bg_), crop (region x_,y_,w_,h_), thumb (fill with smart gravity).',
     parse: (raw) => oneOf('c', raw, CROP_MODES), format: str,
     valid: ['c_fill,w_300,h_200', 'c_fit', 'c_limit', 'c_fill', 'c_scale', 'c_pad', 'c_thumb', 'c_crop,w_10,h_10'], invalid: ['c_cover', 'c_', 'c_FILL'],
+    acts: [{ base: 'w_60,h_60', add: 'c_fill' }, { base: 'w_60,h_60', add: 'c_pad' }, { base: 'w_60,h_60', add: 'c_scale' }],
   },
   g: {
     key: 'g', names: ['g'], sep: '_', phase: 'geometry', syntax: 'g_{gravity}', default: 'center',
     doc: 'Gravity for fill/thumb/pad: center (default), north, south, east, west, north_east, north_west, south_east, south_west, auto (focal point or saliency), entropy.',
     parse: (raw) => oneOf('g', raw, GRAVITIES), format: str,
     valid: ['g_auto,c_fill,w_300,h_300', 'g_north', 'g_south_west', 'g_auto', 'g_entropy', 'g_center'], invalid: ['g_up', 'g_northeast', 'g_'],
+    acts: [{ base: 'c_fill,w_60,h_20', add: 'g_north' }, { base: 'c_fill,w_20,h_60', add: 'g_west' }],
   },
   ar: {
     key: 'ar', names: ['ar'], sep: '_', phase: 'geometry', syntax: 'ar_{w}:{h}',
     doc: 'Aspect ratio of the box, with exactly one of w_ or h_ (the other side is derived).',
     parse: (raw) => aspectRatio(raw), format: (v) => `${v.w}:${v.h}`,
     valid: ['ar_16:9,w_300', 'ar_1:1,h_100'], invalid: ['ar_16:9', 'ar_16x9,w_10', 'ar_0:1,w_10', 'ar_16:9,w_300,h_200', 'ar_1:100,w_8000'],
+    acts: [{ base: 'c_fill,w_60', add: 'ar_1:1' }, { base: 'c_scale,h_40', add: 'ar_1:2' }],
   },
   dpr: {
     key: 'dpr', names: ['dpr'], sep: '_', phase: 'geometry', syntax: 'dpr_{n}', default: 1,
     doc: 'Device pixel ratio 1..4 (decimals allowed); multiplies w_ and h_.',
     parse: (raw) => decimal('dpr', raw, 1, 4), format: num,
     valid: ['dpr_2,w_300', 'dpr_1.5,w_100', 'dpr_4'], invalid: ['dpr_0', 'dpr_5', 'dpr_0.5', 'dpr_2,w_5000', 'dpr_x'],
+    acts: [{ base: 'w_40', add: 'dpr_2' }],
   },
   x: {
     key: 'x', names: ['x'], sep: '_', phase: 'geometry', syntax: 'x_{px}', default: 0,
     doc: 'Left edge of the c_crop region, in pixels of the (auto-oriented) original.',
     parse: (raw) => int('x', raw, 0, 100_000), format: String,
     valid: ['c_crop,x_10,y_20,w_300,h_200', 'x_10,c_crop,w_10,h_10', 'x_0,c_crop,w_5,h_5'], invalid: ['x_10', 'x_-1,c_crop,w_1,h_1', 'x_a,c_crop,w_1,h_1'],
+    acts: [{ base: 'c_crop,w_30,h_30', add: 'x_20' }],
   },
   y: {
     key: 'y', names: ['y'], sep: '_', phase: 'geometry', syntax: 'y_{px}', default: 0,
     doc: 'Top edge of the c_crop region, in pixels of the (auto-oriented) original.',
     parse: (raw) => int('y', raw, 0, 100_000), format: String,
     valid: ['c_crop,x_10,y_20,w_300,h_200', 'y_10,c_crop,w_10,h_10'], invalid: ['y_10,w_10', 'y_1.5,c_crop,w_1,h_1'],
+    acts: [{ base: 'c_crop,w_30,h_30', add: 'y_15' }],
   },
   r: {
     key: 'r', names: ['r', 'a'], sep: '_', phase: 'geometry', syntax: 'r_{deg}', default: 0,
     doc: 'Rotate clockwise by any integer angle -360..360 (alias a_); right angles keep w_/h_ meaning the delivered box, other angles grow the canvas, filled with bg_.',
     parse: (raw) => ((int('r', raw, -360, 360) % 360) + 360) % 360, format: String,
     valid: ['r_90', 'r_-45', 'a_180', 'r_360', 'r_0'], invalid: ['r_361', 'r_45.5', 'r_x', 'r_90,a_90'],
+    acts: [{ add: 'r_180' }, { add: 'r_90', except: ANIMATION_TURNS }, { add: 'r_270', except: ANIMATION_TURNS }, { add: 'r_45', except: ANIMATION_TURNS }],
   },
   fl_flip: {
     key: 'fl_flip', names: ['fl_flip'], sep: ':', phase: 'geometry', syntax: 'fl_flip',
     doc: 'Flip the delivered image vertically (upside down).',
     parse: (raw) => flag('fl_flip', raw), format: () => undefined,
     valid: ['fl_flip'], invalid: ['fl_flip:1', 'fl_flip,fl_flip'],
+    acts: [{ add: 'fl_flip' }, { base: 'r_90', add: 'fl_flip', except: ANIMATION_TURNS }],
   },
   fl_mirror: {
     key: 'fl_mirror', names: ['fl_mirror'], sep: ':', phase: 'geometry', syntax: 'fl_mirror',
     doc: 'Mirror the delivered image horizontally (left-right).',
     parse: (raw) => flag('fl_mirror', raw), format: () => undefined,
     valid: ['fl_mirror', 'fl_mirror,fl_flip'], invalid: ['fl_mirror:yes'],
+    acts: [{ add: 'fl_mirror' }, { base: 'w_50', add: 'fl_mirror' }],
   },
   e_grayscale: {
     key: 'e_grayscale', names: ['e_grayscale'], sep: ':', phase: 'effects', syntax: 'e_grayscale',
     doc: 'Convert to shades of grey.',
     parse: (raw) => flag('e_grayscale', raw), format: () => undefined,
     valid: ['e_grayscale', 'e_grayscale,e_blur:3'], invalid: ['e_grayscale:1'],
+    acts: [{ add: 'e_grayscale' }],
   },
   e_sepia: {
     key: 'e_sepia', names: ['e_sepia'], sep: ':', phase: 'effects', syntax: 'e_sepia',
     doc: 'Sepia toning.',
     parse: (raw) => flag('e_sepia', raw), format: () => undefined,
     valid: ['e_sepia'], invalid: ['e_sepia:50'],
+    acts: [{ add: 'e_sepia' }],
   },
   e_blur: {
     key: 'e_blur', names: ['e_blur'], sep: ':', phase: 'effects', syntax: 'e_blur:{sigma}',
@@ -139,6 +172,7 @@ export const registry: Registry = {
     // and a render cannot be interrupted, so a few such URLs would hold every render slot for minutes.
     parse: (raw) => decimal('e_blur', raw, 0.3, 100), format: num,
     valid: ['e_blur:5', 'e_blur:0.3', 'e_blur:100'], invalid: ['e_blur', 'e_blur:0.1', 'e_blur:101', 'e_blur:3,e_blur:5', 'e_blur_5'],
+    acts: [{ add: 'e_blur:3' }],
   },
   e_sharpen: {
     key: 'e_sharpen', names: ['e_sharpen'], sep: ':', phase: 'effects', syntax: 'e_sharpen[:{sigma}]',
@@ -146,30 +180,35 @@ export const registry: Registry = {
     parse: (raw) => (raw === undefined ? true : decimal('e_sharpen', raw, 0.000001, 10)),
     format: (v) => (v === true ? undefined : num(v)),
     valid: ['e_sharpen', 'e_sharpen:2', 'e_sharpen:0.5'], invalid: ['e_sharpen:11', 'e_sharpen:0', 'e_sharpen:'],
+    acts: [{ add: 'e_sharpen' }, { add: 'e_sharpen:2' }],
   },
   e_negate: {
     key: 'e_negate', names: ['e_negate'], sep: ':', phase: 'effects', syntax: 'e_negate',
     doc: 'Invert the colours (alpha is kept).',
     parse: (raw) => flag('e_negate', raw), format: () => undefined,
     valid: ['e_negate'], invalid: ['e_negate:true'],
+    acts: [{ add: 'e_negate' }],
   },
   e_tint: {
     key: 'e_tint', names: ['e_tint'], sep: ':', phase: 'effects', syntax: 'e_tint:{hex}',
     doc: 'Tint with a colour (rgb or rrggbb hex), keeping luminance.',
     parse: (raw) => hexColour('e_tint', raw, false), format: str,
     valid: ['e_tint:ff8800', 'e_tint:F80'], invalid: ['e_tint', 'e_tint:ff88', 'e_tint:gg0000', 'e_tint:ff880080'],
+    acts: [{ add: 'e_tint:ff8800' }],
   },
   e_brightness: {
     key: 'e_brightness', names: ['e_brightness'], sep: ':', phase: 'effects', syntax: 'e_brightness:{pct}', default: 100,
     doc: 'Brightness in percent 0..500 (100 = unchanged).',
     parse: (raw) => int('e_brightness', raw, 0, 500), format: String,
     valid: ['e_brightness:120', 'e_brightness:0', 'e_brightness:100'], invalid: ['e_brightness', 'e_brightness:501', 'e_brightness:-1'],
+    acts: [{ add: 'e_brightness:150' }, { add: 'e_brightness:50' }],
   },
   e_saturation: {
     key: 'e_saturation', names: ['e_saturation'], sep: ':', phase: 'effects', syntax: 'e_saturation:{pct}', default: 100,
     doc: 'Saturation in percent 0..500 (100 = unchanged, 0 = grey).',
     parse: (raw) => int('e_saturation', raw, 0, 500), format: String,
     valid: ['e_saturation:50', 'e_saturation:200'], invalid: ['e_saturation:abc', 'e_saturation:600'],
+    acts: [{ add: 'e_saturation:20' }],
   },
   rad: {
     key: 'rad', names: ['rad'], sep: '_', phase: 'canvas', syntax: 'rad_{px} / rad_max', default: 0,
@@ -177,42 +216,50 @@ export const registry: Registry = {
     parse: (raw, limits) => (raw === 'max' ? 'max' : int('rad', raw, 0, limits.maxOutputDim)),
     format: (v) => String(v),
     valid: ['rad_20', 'rad_max,c_fill,w_200,h_200', 'rad_max', 'rad_0'], invalid: ['rad_', 'rad_min', 'rad_-2', 'rad_99999'],
+    acts: [{ add: 'rad_20' }, { add: 'rad_max' }],
   },
   bg: {
     key: 'bg', names: ['bg'], sep: '_', phase: 'canvas', syntax: 'bg_{hex}',
     doc: 'Background colour (rgb, rrggbb or rrggbbaa hex) for pad, rotation, rounded corners and alpha flattening; without it: transparent where the format allows, else white.',
     parse: (raw) => hexColour('bg', raw, true), format: str,
     valid: ['bg_ff0000,c_pad,w_300,h_300', 'bg_fff', 'bg_FF0000', 'bg_00000080'], invalid: ['bg_red', 'bg_ff', 'bg_fffff', 'bg_#fff'],
+    acts: [{ base: 'c_pad,w_100,h_100', add: 'bg_ff0000' }, { base: 'r_30', add: 'bg_00ff0080', except: ANIMATION_TURNS }],
   },
   wm: {
     key: 'wm', names: ['wm'], sep: '_', phase: 'watermark', syntax: 'wm_{imageId}',
     doc: 'Watermark: composite another library image over the result.',
     parse: (raw) => pattern('wm', raw, IMAGE_ID, 'an image id of 1..64 characters [A-Za-z0-9_-]'), format: str,
     valid: ['wm_logo', 'wm_a-B_9'], invalid: ['wm_', 'wm_a.b', `wm_${'x'.repeat(65)}`],
+    acts: [{ add: 'wm_$wm' }],
   },
   wmg: {
     key: 'wmg', names: ['wmg'], sep: '_', phase: 'watermark', syntax: 'wmg_{gravity}', default: 'south_east',
     doc: 'Watermark position: a compass gravity (default south_east).',
     parse: (raw) => oneOf('wmg', raw, COMPASS), format: str,
     valid: ['wm_logo,wmg_north', 'wmg_center,wm_logo'], invalid: ['wmg_north', 'wmg_auto,wm_logo'],
+    acts: [{ base: 'wm_$wm,wms_30', add: 'wmg_north_west' }],
   },
   wmo: {
     key: 'wmo', names: ['wmo'], sep: '_', phase: 'watermark', syntax: 'wmo_{0..100}', default: 100,
     doc: 'Watermark opacity in percent (default 100).',
     parse: (raw) => int('wmo', raw, 0, 100), format: String,
     valid: ['wm_logo,wmo_50', 'wmo_0,wm_logo'], invalid: ['wmo_50', 'wmo_101,wm_logo'],
+    acts: [{ base: 'wm_$wm', add: 'wmo_40' }],
   },
   wms: {
     key: 'wms', names: ['wms'], sep: '_', phase: 'watermark', syntax: 'wms_{1..100}',
     doc: 'Watermark width in percent of the output width (default: natural size, shrunk to fit).',
     parse: (raw) => int('wms', raw, 1, 100), format: String,
     valid: ['wm_logo,wms_25'], invalid: ['wms_25', 'wms_0,wm_logo', 'wms_101,wm_logo'],
+    acts: [{ base: 'wm_$wm', add: 'wms_20' }],
   },
   q: {
     key: 'q', names: ['q'], sep: '_', phase: 'encode', syntax: 'q_{1..100} / q_auto', default: 'auto',
     doc: 'Quality 1..100, or q_auto (default) for a sensible per-format quality.',
     parse: (raw) => (raw === 'auto' ? 'auto' : int('q', raw, 1, 100)), format: (v) => String(v),
     valid: ['q_80', 'q_1', 'q_100', 'q_auto'], invalid: ['q_0', 'q_1000', 'q_best', 'q_50.5'],
+    // Sized, so the bytes are a real re-encode: a pure re-encode that comes out bigger than the source is answered with the source.
+    acts: [{ base: 'f_webp', add: 'q_10' }, { base: 'w_50', add: 'q_100', except: { traits: ['gif'], why: 'GIF has no quality setting: q_ changes nothing there' } }],
   },
   f: {
     key: 'f', names: ['f'], sep: '_', phase: 'encode', syntax: 'f_{format}',
@@ -223,18 +270,21 @@ export const registry: Registry = {
     },
     format: str,
     valid: ['f_auto', 'f_jpg', 'f_jpeg', 'f_png', 'f_webp', 'f_avif', 'f_gif'], invalid: ['f_exe', 'f_tiff', 'f_', 'f_WEBP'],
+    acts: [{ add: 'f_avif' }],
   },
   t: {
     key: 't', names: ['t'], sep: '_', phase: 'meta', syntax: 't_{preset}',
     doc: 'A named preset (stored list of options); URL options override it.',
     parse: (raw) => pattern('t', raw, PRESET, 'a preset name of 1..64 characters [a-z0-9_-]'), format: str,
     valid: ['t_card', 't_hero-2x'], invalid: ['t_', 't_Card', 't_a.b'],
+    acts: [{ add: 't_$preset' }],
   },
   exp: {
     key: 'exp', names: ['exp'], sep: '_', phase: 'meta', syntax: 'exp_{unixSeconds}',
     doc: 'Expiry (unix seconds); only meaningful in signed URLs.',
     parse: (raw) => int('exp', raw, 0, 99_999_999_999), format: String,
     valid: ['exp_1700000000', 'exp_0'], invalid: ['exp_-1', 'exp_soon', 'exp_1.5'],
+    acts: { noop: 'The lifetime of a signed URL; it never changes the image (and is not part of the cache key).' },
   },
 };
 

@@ -72,7 +72,15 @@ export type SpecKey = keyof Spec;
 export type Phase = 'geometry' | 'effects' | 'canvas' | 'watermark' | 'encode' | 'meta';
 export const PHASES: readonly Phase[] = ['geometry', 'effects', 'canvas', 'watermark', 'encode', 'meta'];
 
+/** Output caps; the planner checks them on the final canvas, before any pixel is decoded. */
 export interface SpecLimits {
+  /** Longest side of the delivered image. */
   maxOutputDim: number;
+  /** Width x height of the delivered image (of one frame). */
+  maxOutputPixels: number;
+  /** Sum over frames of width x height, for an animation that stays animated. */
+  maxAnimationPixels: number;
 }
-export const DEFAULT_LIMITS: SpecLimits = { maxOutputDim: 8192 };
+/** What the parser checks: single options stay within the output's longest side. */
+export type ParseLimits = Pick<SpecLimits, 'maxOutputDim'>;
+export const DEFAULT_LIMITS: SpecLimits = { maxOutputDim: 8192, maxOutputPixels: 50_000_000, maxAnimationPixels: 50_000_000 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BadOptionError } from '../../src/errors.js';
-import { SPEC_KEYS, canonicalize, parseSpec, planGeometry, registry, signingForm } from '../../src/spec/index.js';
+import { BadOptionError, OutputTooLargeError } from '../../src/errors.js';
+import { DEFAULT_LIMITS, SPEC_KEYS, canonicalize, parseSpec, planGeometry, registry, signingForm } from '../../src/spec/index.js';
 
 /** Small deterministic PRNG (mulberry32) so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -50,8 +50,12 @@ describe('parseSpec on arbitrary input', () => {
           const size = planGeometry(spec, { width: 640, height: 480 });
           expect(size.width).toBeGreaterThan(0);
           expect(size.height).toBeGreaterThan(0);
+          // Whatever the options, a planned size is within every output cap.
+          expect(Math.max(size.width, size.height)).toBeLessThanOrEqual(DEFAULT_LIMITS.maxOutputDim);
+          expect(size.width * size.height).toBeLessThanOrEqual(DEFAULT_LIMITS.maxOutputPixels);
         } catch (err) {
-          expect(err).toBeInstanceOf(BadOptionError);
+          // A crop outside the image (BadOptionError) or a result over a cap (OutputTooLargeError): both 400s.
+          expect(err instanceof BadOptionError || err instanceof OutputTooLargeError).toBe(true);
         }
       } catch (err) {
         if (!(err instanceof BadOptionError)) throw new Error(`${JSON.stringify(options)} threw ${String(err)}`);

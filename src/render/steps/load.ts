@@ -1,7 +1,8 @@
 import sharp, { type Sharp } from 'sharp';
-import { TooLargeError } from '../../errors.js';
+import { TooLargeError, UnsupportedMediaError } from '../../errors.js';
 import { guard } from '../errors.js';
-import type { OutputFormat } from '../../spec/index.js';
+import { outputFrames, type OutputFormat } from '../../spec/index.js';
+import { unreadableFormat } from '../sniff.js';
 import type { Source } from '../context.js';
 import type { RenderLimits } from '../types.js';
 
@@ -13,20 +14,34 @@ export interface Header {
   hasAlpha: boolean;
   orientation: number;
   hasMetadata: boolean;
+  /** 8-bit sRGB or grey: what we deliver, so the bytes need no conversion. */
+  plainRgb: boolean;
   loop?: number;
   delay?: number[];
 }
 
-/** Read the header only (no pixel decode) and name AVIF as `avif`, not `heif`. */
+/**
+ * Read the header only (no pixel decode) and name AVIF as `avif`, not `heif`. sharp's own
+ * pixel limit is off here: reading a header costs nothing whatever it declares, and
+ * MAX_INPUT_PIXELS (`checkLimits`) is the one limit, with an error that says what was measured.
+ */
 export async function readHeader(input: Buffer): Promise<Header> {
-  const meta = await guard('decode', () => sharp(input).metadata());
+  const meta = await guard('decode', () => sharp(input, { limitInputPixels: false }).metadata()).catch((err: unknown) => {
+    const known = err instanceof UnsupportedMediaError ? unreadableFormat(input) : undefined;
+    if (known) throw new UnsupportedMediaError(`${known} images cannot be read by this server's image library; convert it to JPEG, PNG, WebP or AVIF`, { format: known });
+    throw err;
+  });
   if (!meta.width || !meta.height || !meta.format) throw new Error('Input has no dimensions');
   const pages = meta.pages ?? 1;
   const frameHeight = pages > 1 && meta.pageHeight ? meta.pageHeight : meta.height;
   const orientation = meta.orientation ?? 1;
   // Orientations 5..8 swap the axes.
   const swap = orientation >= 5 && orientation <= 8;
-  const format = meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : meta.format;
+  // libvips reads AV1 HEIF (AVIF) but has no HEVC decoder: say so now rather than fail mid-decode.
+  if (meta.format === 'heif' && meta.compression !== 'av1') {
+    throw new UnsupportedMediaError(`HEIC (${meta.compression ?? 'HEVC'}) images cannot be read by this server's image library; convert it to JPEG, PNG, WebP or AVIF`, { format: 'heic' });
+  }
+  const format = meta.format === 'heif' ? 'avif' : meta.format;
   return {
     format,
     width: swap ? frameHeight : meta.width,
@@ -35,6 +50,7 @@ export async function readHeader(input: Buffer): Promise<Header> {
     hasAlpha: meta.hasAlpha ?? false,
     orientation,
     hasMetadata: Boolean(meta.exif || meta.icc || meta.xmp || meta.iptc) || orientation !== 1,
+    plainRgb: meta.depth === 'uchar' && (meta.space === 'srgb' || meta.space === 'b-w'),
     loop: meta.loop,
     delay: meta.delay,
   };
@@ -45,23 +61,23 @@ export async function readHeader(input: Buffer): Promise<Header> {
  * (decompression bomb) or thousands of frames.
  */
 export function checkLimits(header: Header, limits: Pick<RenderLimits, 'maxInputPixels' | 'maxFrames'>): void {
-  if (header.pages > limits.maxFrames) {
-    throw new TooLargeError(`The image has ${header.pages} frames; the limit is ${limits.maxFrames}`, { limit: 'MAX_FRAMES', max: limits.maxFrames });
+  const { width, height, pages } = header;
+  const measured = { width, height, frames: pages };
+  if (pages > limits.maxFrames) {
+    throw new TooLargeError(`The image has ${pages} frames; MAX_FRAMES is ${limits.maxFrames}`, { limit: 'MAX_FRAMES', max: limits.maxFrames, ...measured });
   }
-  const perFrame = header.width * header.height;
-  if (perFrame > limits.maxInputPixels || perFrame * header.pages > limits.maxInputPixels) {
-    throw new TooLargeError(`The image has ${perFrame * header.pages} pixels; the limit is ${limits.maxInputPixels}`, { limit: 'MAX_INPUT_PIXELS', max: limits.maxInputPixels });
+  const pixels = width * height * pages;
+  if (pixels > limits.maxInputPixels) {
+    const size = pages > 1 ? `${pages} frames of ${width}x${height} (${pixels} pixels)` : `${width}x${height} (${pixels} pixels)`;
+    throw new TooLargeError(`The image is ${size}; MAX_INPUT_PIXELS is ${limits.maxInputPixels}`, { limit: 'MAX_INPUT_PIXELS', max: limits.maxInputPixels, pixels, ...measured });
   }
 }
-
-const ANIMATED_IN = new Set(['gif', 'webp']);
-const ANIMATED_OUT = new Set<OutputFormat>(['gif', 'webp']);
 
 /** load: header, limits, then the sharp pipeline (auto-oriented; every frame when the output stays animated). */
 export async function load(input: Buffer, format: OutputFormat, limits: RenderLimits): Promise<{ img: Sharp; source: Source }> {
   const header = await readHeader(input);
   checkLimits(header, limits);
-  const animated = header.pages > 1 && ANIMATED_IN.has(header.format) && ANIMATED_OUT.has(format);
+  const animated = outputFrames(header.format, header.pages, format) > 1;
   const img = sharp(input, {
     autoOrient: true,
     animated,
@@ -77,6 +93,7 @@ export async function load(input: Buffer, format: OutputFormat, limits: RenderLi
     pages: animated ? header.pages : 1,
     animated,
     hasAlpha: header.hasAlpha,
+    plainRgb: header.plainRgb,
     loop: header.loop,
     delay: header.delay,
   };

@@ -1,0 +1,231 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedImagePath } from '../../src/auth/signature.js';
+import { TooLargeError, UnsupportedMediaError } from '../../src/errors.js';
+import { ingest } from '../../src/library/ingest.js';
+import { probe } from '../../src/render/index.js';
+import { readHeader } from '../../src/render/steps/load.js';
+import { testApp, type TestApp } from '../helpers/app.js';
+import { auth } from '../library/helpers.js';
+import { animatedGif } from '../render/fixtures.js';
+
+/**
+ * Output caps hold for the final canvas, whatever grows it (rotation, padding, dpr_, a
+ * preset), on every path that renders, and are decided by the planner before a byte of the
+ * original is read. Input limits say what they measured.
+ */
+
+const KEY = { kid: 'k1', secret: 'caps-secret-0123456789abcdef' };
+
+interface ErrorBody {
+  error: { code: string; message: string; limit?: string; max?: number; width?: number; height?: number; frames?: number };
+}
+
+let t: TestApp;
+let id: string;
+let gifId: string;
+
+beforeAll(async () => {
+  t = await testApp({ SIGNING_KEYS: `${KEY.kid}:${KEY.secret}`, RATE_LIMIT_MISS_PER_MIN: '0', MAX_ANIMATION_PIXELS: '100000' });
+  id = await t.seed('dune-2mp.jpg'); // 1680x1050
+  gifId = (await ingest(t.deps, await animatedGif(4), { filename: 'anim.gif' })).image.id; // 4 frames of 64x48
+  t.deps.db.$client.prepare("INSERT INTO presets (name, options) VALUES ('tilted', 'c_scale,w_8192,h_8192,r_45')").run();
+});
+afterAll(() => t.cleanup());
+
+const json = (body: unknown) => ({ method: 'POST', headers: auth(t.adminKey, { 'Content-Type': 'application/json' }), body: JSON.stringify(body) });
+
+/** Every surface that plans a render, given the same oversized options. */
+const PATHS: Array<[string, (options: string) => Promise<Response>]> = [
+  ['GET /img', (o) => t.request(`/img/${o}/${id}`, { headers: auth(t.adminKey) })],
+  ['GET /img dry run (.json)', (o) => t.request(`/img/${o}/${id}.json`, { headers: auth(t.adminKey) })],
+  ['a signed URL', (o) => t.request(signedImagePath(id, o, KEY))],
+  ['HEAD /img', (o) => t.request(`/img/${o}/${id}`, { method: 'HEAD', headers: auth(t.adminKey) })],
+  ['/random with options', (o) => t.request(`/random/${o}?redirect=0`, { headers: auth(t.adminKey) })],
+];
+
+/** Each grows the canvas a different way; each would have produced the size shown. */
+const OVERSIZED: Array<[string, string, number, number]> = [
+  ['c_scale,w_8192,h_8192,r_45', 'MAX_OUTPUT_DIM', 11585, 11585],
+  ['c_pad,w_8192,h_8192', 'MAX_OUTPUT_PIXELS', 8192, 8192],
+  ['c_fill,w_8000,h_8000,rad_20', 'MAX_OUTPUT_PIXELS', 8000, 8000],
+  ['dpr_4,c_scale,w_2000,h_2000,r_30', 'MAX_OUTPUT_DIM', 10928, 10928],
+  ['c_fill,w_7500,h_7500,wm_x', 'MAX_OUTPUT_PIXELS', 7500, 7500],
+  ['c_thumb,w_7100,h_7100', 'MAX_OUTPUT_PIXELS', 7100, 7100],
+  ['c_fill,w_8000,h_6000,r_10', 'MAX_OUTPUT_DIM', 8920, 7298],
+  ['c_fill,w_8000,h_6000,fl_flip,r_-10', 'MAX_OUTPUT_DIM', 8920, 7298],
+];
+
+describe('output caps hold after every geometry step, on every path', () => {
+  it.each(PATHS.flatMap(([name, call]) => OVERSIZED.map(([options, limit, w, h]) => [name, options, limit, w, h, call] as const)))(
+    '%s %s → 400 naming %s',
+    async (_name, options, limit, width, height, call) => {
+      // wm_ needs an image the caller can see; a 1x1 logo keeps the canvas the only thing too big.
+      const opts = options.replace('wm_x', `wm_${id}`);
+      const res = await call(opts);
+      expect(res.status).toBe(400);
+      const text = await res.text();
+      if (text) {
+        const { error } = JSON.parse(text) as ErrorBody;
+        expect(error.code).toBe('output_too_large');
+        expect(error.limit).toBe(limit);
+        expect({ width: error.width, height: error.height }).toEqual({ width, height });
+        expect(error.message).toContain(limit);
+      }
+    },
+  );
+
+  it.each<[string, unknown, string]>([
+    ['resize scale + rotate 45', { resize: { width: 8192, height: 8192, fit: 'scale' }, rotate: 45 }, 'MAX_OUTPUT_DIM'],
+    ['resize pad 8192', { resize: { width: 8192, height: 8192, fit: 'pad' } }, 'MAX_OUTPUT_PIXELS'],
+    ['resize fill + rotate 10', { resize: { width: 8000, height: 6000, fit: 'fill' }, rotate: 10 }, 'MAX_OUTPUT_DIM'],
+  ])('the JSON transform API, sync and async: %s', async (_name, body, limit) => {
+    for (const query of ['', '?async=1']) {
+      const res = await t.request(`/images/${id}/transform${query}`, json(body));
+      expect(res.status, query).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.limit).toBe(limit);
+    }
+  });
+
+  it('a preset that grows the canvas is refused the same way', async () => {
+    const res = await t.request(`/img/t_tilted/${id}`, { headers: auth(t.adminKey) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error.limit).toBe('MAX_OUTPUT_DIM');
+  });
+
+  it('is decided before the original is read: with the original gone it is still a 400, not a 500', async () => {
+    const other = await t.seed('friends-portrait.jpg');
+    const row = t.deps.db.$client.prepare('SELECT hash FROM images WHERE id = ?').get(other) as { hash: string };
+    const originals = path.join(t.deps.config.dataDir, 'originals');
+    const file = (fs.readdirSync(originals, { recursive: true }) as string[]).find((f) => f.includes(row.hash))!;
+    fs.rmSync(path.join(originals, file));
+    const res = await t.request(`/img/c_scale,w_8192,h_8192,r_45/${other}`, { headers: auth(t.adminKey) });
+    expect(res.status).toBe(400);
+  });
+
+  it('within the caps the same shapes still render, at the planned size', async () => {
+    for (const options of ['c_scale,w_800,h_800,r_45', 'c_pad,w_600,h_600', 'dpr_2,w_300,r_30']) {
+      const dry = (await (await t.request(`/img/${options}/${id}.json`, { headers: auth(t.adminKey) })).json()) as { output: { format: string; width: number; height: number } };
+      const res = await t.request(`/img/${options}/${id}`, { headers: auth(t.adminKey) });
+      expect(res.status).toBe(200);
+      const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+      expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual(dry.output);
+    }
+  });
+});
+
+describe('a request that names no size is fitted into the caps, never refused', () => {
+  let small: TestApp;
+  let big: string;
+  beforeAll(async () => {
+    small = await testApp({ MAX_OUTPUT_DIM: '1000', MAX_OUTPUT_PIXELS: '500000' });
+    big = await small.seed('dune-2mp.jpg');
+  });
+  afterAll(() => small.cleanup());
+
+  it.each(['', 'r_45', 'r_90', 'e_sepia', 'fl_flip,r_30', 'f_png'])('%s', async (options) => {
+    const res = await small.request(options ? `/img/${options}/${big}` : `/img/${big}`, { headers: auth(small.adminKey) });
+    expect(res.status).toBe(200);
+    const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    expect(Math.max(meta.width!, meta.height!)).toBeLessThanOrEqual(1000);
+    expect(meta.width! * meta.height!).toBeLessThanOrEqual(500_000);
+  });
+
+  it('while a size that is asked for and too big is a 400', async () => {
+    const res = await small.request(`/img/c_scale,w_1000,h_1000/${big}`, { headers: auth(small.adminKey) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error.limit).toBe('MAX_OUTPUT_PIXELS');
+  });
+});
+
+describe('animation work is bounded by frames x output pixels (MAX_ANIMATION_PIXELS=100000 here)', () => {
+  it('an animated output over the budget is a 400 naming the frames and the size', async () => {
+    const res = await t.request(`/img/w_200/${gifId}`, { headers: auth(t.adminKey) });
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as ErrorBody;
+    expect(error).toMatchObject({ code: 'output_too_large', limit: 'MAX_ANIMATION_PIXELS', max: 100_000, width: 200, height: 150, frames: 4 });
+    expect(error.message).toContain('4 frames of 200x150');
+  });
+
+  it('the same size as a still (one frame) is fine', async () => {
+    for (const options of ['w_200,f_png', 'w_200,f_jpg', 'w_200,f_avif']) {
+      expect((await t.request(`/img/${options}/${gifId}`, { headers: auth(t.adminKey) })).status, options).toBe(200);
+    }
+  });
+
+  it('inside the budget every frame is rendered', async () => {
+    const res = await t.request(`/img/w_150/${gifId}`, { headers: auth(t.adminKey) });
+    expect(res.status).toBe(200);
+    expect((await sharp(Buffer.from(await res.arrayBuffer())).metadata()).pages).toBe(4);
+  });
+
+  it('f_webp and f_auto of an animation count frames too', async () => {
+    expect((await t.request(`/img/w_200,f_webp/${gifId}`, { headers: auth(t.adminKey) })).status).toBe(400);
+    expect((await t.request(`/img/w_200,f_auto/${gifId}`, { headers: auth(t.adminKey, { Accept: 'image/webp' }) })).status).toBe(400);
+  });
+});
+
+/** A PNG whose header declares width x height, with a token IDAT: enough for every header read. */
+function pngHeader(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+describe('MAX_INPUT_PIXELS is the one input limit', () => {
+  it('header reads are not capped by sharp\'s own 268 MP default: 300 MP can be allowed', async () => {
+    const header = await readHeader(pngHeader(20000, 15000));
+    expect({ width: header.width, height: header.height }).toEqual({ width: 20000, height: 15000 });
+  });
+
+  it('past the limit, the error says what was measured, the limit and the variable', async () => {
+    const err = await probe(pngHeader(20000, 15000), { maxInputPixels: 100_000_000, maxFrames: 200 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TooLargeError);
+    const e = err as TooLargeError;
+    expect(e.message).toContain('20000x15000');
+    expect(e.message).toContain('MAX_INPUT_PIXELS');
+    expect(e.details).toMatchObject({ limit: 'MAX_INPUT_PIXELS', max: 100_000_000, width: 20000, height: 15000, pixels: 300_000_000 });
+  });
+
+  it('an upload over the limit is a 413 that says so, over HTTP', async () => {
+    const res = await t.request('/images', { method: 'POST', headers: auth(t.adminKey, { 'Content-Type': 'image/png' }), body: pngHeader(20000, 15000) });
+    expect(res.status).toBe(413);
+    const { error } = (await res.json()) as ErrorBody & { error: { pixels: number } };
+    expect(error).toMatchObject({ limit: 'MAX_INPUT_PIXELS', width: 20000, height: 15000 });
+  });
+
+  it('the frames limit names its variable and the count', async () => {
+    const err = (await probe(await animatedGif(5), { maxInputPixels: 100_000_000, maxFrames: 3 }).catch((e: unknown) => e)) as TooLargeError;
+    expect(err.message).toContain('5 frames');
+    expect(err.details).toMatchObject({ limit: 'MAX_FRAMES', max: 3, frames: 5 });
+  });
+});
+
+describe('formats libvips here cannot read are named', () => {
+  it.each<[string, Buffer]>([
+    ['JPEG 2000', Buffer.concat([Buffer.from('0000000c6a5020200d0a870a00000014667479706a703220', 'hex'), Buffer.alloc(200)])],
+    ['JPEG 2000', Buffer.concat([Buffer.from('ff4fff51002f0000', 'hex'), Buffer.alloc(200)])],
+    ['JPEG XL', Buffer.concat([Buffer.from('ff0afa7f', 'hex'), Buffer.alloc(200)])],
+    ['Photoshop (PSD)', Buffer.concat([Buffer.from('8BPS', 'latin1'), Buffer.alloc(200)])],
+  ])('%s → 415 saying so', async (name, bytes) => {
+    const err = await probe(bytes, { maxInputPixels: 100_000_000, maxFrames: 200 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedMediaError);
+    expect((err as Error).message).toContain(name);
+    const res = await t.request('/images', { method: 'POST', headers: auth(t.adminKey, { 'Content-Type': 'application/octet-stream' }), body: bytes });
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as ErrorBody).error.message).toContain(name);
+  });
+});
