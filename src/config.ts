@@ -60,7 +60,11 @@ export const configSchema = z.object({
   JWT_TTL_SECONDS: int(60, 30 * 24 * 3600).default(24 * 3600),
   ALLOW_UNSIGNED_TRANSFORMS: bool.default(false),
   DEFAULT_VISIBILITY: z.enum(['public', 'private']).default('public'),
-  ALLOW_REGISTRATION: bool.default(true),
+  /**
+   * Self-service `POST /auth/register`. Unset: on in development and test, off in production, so a
+   * fresh public instance takes no strangers' accounts (it never made anyone admin anyway).
+   */
+  ALLOW_REGISTRATION: bool.optional(),
   /** Signed URLs with exp_ may have their expiry rounded up to this many seconds so CDNs share entries. */
   SIGNATURE_EXPIRY_BUCKET: int(0, 86_400).default(0),
   /** How often /random looks for library changes made by other processes sharing the DB (0 = never). */
@@ -102,8 +106,17 @@ export const configSchema = z.object({
   RATE_LIMIT_LOGIN_PER_MIN: int(0, 1_000).default(10),
   /** Per-IP limits see the socket address; behind a reverse proxy set this so the last X-Forwarded-For hop is used instead. */
   TRUST_PROXY: bool.default(false),
-  /** log2 of scrypt's N for password hashes (17 = OWASP minimum, 128 MiB per hash); lower only on tiny machines or in tests. */
-  SCRYPT_COST: int(14, 20).default(17),
+  /**
+   * scrypt profile for password hashes: log2 of N, and p (r is 8). The default is OWASP's
+   * N=2^15, r=8, p=3: 32 MiB per hash instead of the 128 MiB of N=2^17, p=1, for the same work.
+   * OWASP's equivalents: 17/1, 16/2, 15/3, 14/5, 13/10. Stored hashes keep their own profile.
+   */
+  SCRYPT_COST: int(10, 20).default(15),
+  SCRYPT_PARALLELISM: int(1, 16).default(3),
+  /** Password hashes at once: each holds a libuv thread (shared with renders) and its scrypt memory; a login flood must not starve renders. */
+  PASSWORD_HASH_CONCURRENCY: int(1, 64).default(Math.max(1, Math.floor(cores / 2))),
+  /** Password checks that may wait; past this login and registration answer 503 with Retry-After. */
+  PASSWORD_HASH_QUEUE: int(0, 1000).default(4),
 
   /** `public` serves /metrics to anyone, `admin` needs an admin key, `off` disables it. */
   METRICS: z.enum(['public', 'admin', 'off']).default('admin'),
@@ -127,6 +140,7 @@ export const configSchema = z.object({
 type Raw = z.infer<typeof configSchema>;
 
 export interface Config extends Raw {
+  ALLOW_REGISTRATION: boolean;
   /** Every input and output limit as one typed object, built once here and passed where renders are planned. */
   limits: RenderLimits;
   dataDir: string;
@@ -169,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     inboxDir: inbox === 'off' ? null : path.resolve(inbox),
     dbFile: path.join(dataDir, 'imgpath.db'),
     dev: c.NODE_ENV === 'development',
+    ALLOW_REGISTRATION: c.ALLOW_REGISTRATION ?? c.NODE_ENV !== 'production',
   };
 }
 

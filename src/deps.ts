@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Config } from './config.js';
 import { ApiKeys } from './auth/keys.js';
+import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
 import { loadSecrets, type Secrets } from './auth/secrets.js';
 import { createCache } from './cache/index.js';
 import type { RenditionCache } from './cache/types.js';
@@ -19,6 +20,8 @@ export interface Deps {
   cache: RenditionCache;
   secrets: Secrets;
   keys: ApiKeys;
+  /** Every password hash and check, through one bounded queue of its own (src/auth/hash-queue.ts). */
+  passwords: PasswordHasher;
   log: Logger;
   /** Unix seconds; injectable so expiry tests need no sleeping. */
   clock: () => number;
@@ -54,6 +57,7 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
     cache: overrides.cache ?? createCache(config, db, log),
     secrets: overrides.secrets ?? loadSecrets(config),
     keys,
+    passwords: overrides.passwords ?? createPasswordHasher(config),
     log,
     clock,
     events: overrides.events ?? emptyEvents(),

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps.js';
 import { NotFoundError, ForbiddenError, UnauthorizedError } from '../errors.js';
 import { createRoute, errorSchemaRef, router, z } from '../http.js';
-import { requireCaller } from './guards.js';
+import { requireAdmin, requireCaller } from './guards.js';
 import { MAX_PASSWORD_LENGTH } from './passwords.js';
 import { enforce } from './ratelimit.js';
 import { authState, clientIp } from './state.js';
@@ -37,18 +37,32 @@ const register = createRoute({
   method: 'post',
   path: '/auth/register',
   tags: ['auth'],
-  summary: 'Create a user (the first user becomes admin). Closed when ALLOW_REGISTRATION=false, except for admins.',
+  summary: 'Create a plain user (never an admin), already logged in. Closed unless ALLOW_REGISTRATION (off by default in production), except for admins.',
   request: { body: { content: { 'application/json': { schema: Credentials } }, required: true } },
-  responses: { 201: json(Session, 'The new user, already logged in'), ...errors(400, 403, 409, 429) },
+  responses: { 201: json(Session, 'The new user, already logged in'), ...errors(400, 403, 409, 429, 503) },
+});
+
+const createUser = createRoute({
+  method: 'post',
+  path: '/users',
+  tags: ['auth'],
+  summary: 'Create a user with a role (admins only: the way to make another admin besides `imgpath users create --admin`)',
+  request: {
+    body: {
+      content: { 'application/json': { schema: Credentials.extend({ role: z.enum(['admin', 'user']).default('user') }).openapi('NewUser') } },
+      required: true,
+    },
+  },
+  responses: { 201: json(UserSchema, 'The new user'), ...errors(400, 401, 403, 409, 503) },
 });
 
 const login = createRoute({
   method: 'post',
   path: '/auth/login',
   tags: ['auth'],
-  summary: 'Exchange a username and password for a session JWT',
+  summary: 'Exchange a username and password for a session JWT (503 with Retry-After when password checks are busy)',
   request: { body: { content: { 'application/json': { schema: Credentials } }, required: true } },
-  responses: { 200: json(Session, 'A session token'), ...errors(400, 401, 429) },
+  responses: { 200: json(Session, 'A session token'), ...errors(400, 401, 429, 503) },
 });
 
 const me = createRoute({
@@ -78,20 +92,31 @@ export function authRoutes(deps: Deps) {
     const { username, password } = c.req.valid('json');
     const p = c.get('principal');
     const byAdmin = (p.kind === 'user' || p.kind === 'key') && p.admin;
-    // Hashing is deliberately expensive, so sign-ups share the login budget per address.
+    // Hashing is deliberately expensive, so sign-ups share the login budget per address, counted
+    // before the hash is even queued (a refused or failed attempt still spends its token).
     if (!byAdmin) enforce(state.login, `ip:${clientIp(c, deps.config.TRUST_PROXY)}`);
     if (!deps.config.ALLOW_REGISTRATION && !byAdmin) throw new ForbiddenError('Registration is closed on this server; ask an admin', 'registration_closed');
-    const user = await state.users.create(username, password, byAdmin ? 'user' : 'first-is-admin');
+    // Always a plain user: being first to reach a fresh server must not make anyone its admin.
+    const user = await state.users.create(username, password, 'user');
     deps.log.info({ userId: user.id, username: user.username, role: user.role }, 'user registered');
     const session = await issueSession(deps, user.id);
     return c.json({ ...session, tokenType: 'Bearer' as const, user: publicUser(user) }, 201);
+  });
+
+  app.openapi(createUser, async (c) => {
+    const caller = requireAdmin(c.get('principal'));
+    const { username, password, role } = c.req.valid('json');
+    const user = await state.users.create(username, password, role);
+    deps.log.info({ userId: user.id, username: user.username, role, by: caller.kind === 'key' ? `key:${caller.keyId}` : `user:${caller.userId}` }, 'user created');
+    return c.json(publicUser(user), 201);
   });
 
   app.openapi(login, async (c) => {
     const { username, password } = c.req.valid('json');
     const ip = clientIp(c, deps.config.TRUST_PROXY);
     // Per address (one attacker, many names) and per name (many addresses, one victim); both
-    // before the KDF runs, so a flood costs a map lookup, not 128 MiB of scrypt each.
+    // before the KDF is queued, so a flood costs a map lookup, not scrypt, and an attempt the
+    // hashing queue then refuses (503) has still spent its tokens.
     const headers = enforce(state.login, `ip:${ip}`);
     enforce(state.login, `user:${username.trim().toLowerCase()}`);
     const user = await state.users.authenticate(username, password);

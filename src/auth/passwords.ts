@@ -1,49 +1,110 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import type { Config } from '../config.js';
+import { HashQueue } from './hash-queue.js';
 
 /**
  * Password hashing with scrypt (memory-hard, built into node: no native add-on to build).
- * The stored form carries its parameters, `scrypt$<logN>$<r>$<p>$<salt>$<hash>`, so the cost
- * can be raised later without invalidating existing hashes.
+ * The stored form carries its parameters, `scrypt$<logN>$<r>$<p>$<salt>$<hash>`, so the profile
+ * can change without invalidating existing hashes: they verify with their own parameters and are
+ * re-hashed with the current ones at the next successful login.
  */
 
+export interface ScryptParams {
+  /** log2 of N, the CPU/memory cost: the table is 128 * N * r bytes. */
+  logN: number;
+  r: number;
+  p: number;
+}
+
 const KEY_LENGTH = 32;
-const BLOCK_SIZE = 8;
-const PARALLELISM = 1;
+/** OWASP's profiles all use r = 8 and trade N (memory) against p (time). */
+export const BLOCK_SIZE = 8;
 /** Above this a password is surely not typed by a human, and hashing it costs CPU for nothing. */
 export const MAX_PASSWORD_LENGTH = 1024;
 export const MIN_PASSWORD_LENGTH = 8;
 
-function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
-  const N = 2 ** logN;
-  // scrypt needs 128 * N * r bytes; node refuses above `maxmem`, so allow exactly what is needed.
-  const opts: ScryptOptions = { N, r, p, maxmem: 128 * N * r * p + 1024 * 1024 };
+/** Memory one hash holds while it runs: the 128 * N * r table plus p blocks of 128 * r. */
+export const scryptBytes = ({ logN, r, p }: ScryptParams) => 128 * r * (2 ** logN + p);
+
+function derive(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
+  const { logN, r, p } = params;
+  // node refuses above `maxmem`, so allow what is needed (and a little more), nothing else.
+  const opts: ScryptOptions = { N: 2 ** logN, r, p, maxmem: scryptBytes(params) + 1024 * 1024 };
   return new Promise((resolve, reject) => scrypt(password.normalize('NFC'), salt, KEY_LENGTH, opts, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
-/** `logN` 17 is OWASP's minimum for scrypt (N=2^17, r=8, p=1: 128 MiB, ~0.3 s on a small core). */
-export async function hashPassword(password: string, logN = 17): Promise<string> {
+/** One hash, outside any queue: the hasher below and tests (old-profile hashes) use it. */
+export async function hashWith(password: string, params: ScryptParams): Promise<string> {
   const salt = randomBytes(16);
-  const key = await derive(password, salt, logN, BLOCK_SIZE, PARALLELISM);
-  return ['scrypt', logN, BLOCK_SIZE, PARALLELISM, salt.toString('base64url'), key.toString('base64url')].join('$');
+  const key = await derive(password, salt, params);
+  return ['scrypt', params.logN, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [alg, logN, r, p, salt, hash] = stored.split('$');
-  if (alg !== 'scrypt' || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64url');
-  const key = await derive(password, Buffer.from(salt, 'base64url'), Number(logN), Number(r), Number(p));
-  return key.length === expected.length && timingSafeEqual(key, expected);
+/** The parts of a stored hash, or undefined when it is not one we wrote (bounded, so a bad row cannot ask for gigabytes). */
+export function parseStored(stored: string): { params: ScryptParams; salt: Buffer; hash: Buffer } | undefined {
+  const [alg, logN, r, p, salt, hash, extra] = stored.split('$');
+  const params = { logN: Number(logN), r: Number(r), p: Number(p) };
+  const within = (v: number, max: number) => Number.isInteger(v) && v >= 1 && v <= max;
+  if (alg !== 'scrypt' || extra !== undefined || !salt || !hash || !within(params.logN, 22) || !within(params.r, 32) || !within(params.p, 64)) return undefined;
+  return { params, salt: Buffer.from(salt, 'base64url'), hash: Buffer.from(hash, 'base64url') };
 }
 
-const dummies = new Map<number, Promise<string>>();
+async function verifyWith(password: string, stored: string): Promise<boolean> {
+  const parsed = parseStored(stored);
+  if (!parsed) return false;
+  const key = await derive(password, parsed.salt, parsed.params);
+  return key.length === parsed.hash.length && timingSafeEqual(key, parsed.hash);
+}
+
+const BURN_SALT = Buffer.alloc(16, 0x5a);
 
 /**
- * Spend the same work as a real check when the username does not exist, so response time
- * does not tell an attacker which usernames are registered.
+ * Every password hash and check of one app goes through here, and so through its one queue:
+ * registration, login, the dummy check for unknown names, users made by admins or the CLI.
  */
-export async function burnPasswordCheck(password: string, logN = 17): Promise<false> {
-  let dummy = dummies.get(logN);
-  if (!dummy) dummies.set(logN, (dummy = hashPassword('not-a-real-password', logN)));
-  await verifyPassword(password, await dummy);
-  return false;
+export class PasswordHasher {
+  constructor(
+    readonly params: ScryptParams,
+    readonly queue: HashQueue,
+  ) {}
+
+  hash(password: string): Promise<string> {
+    return this.queue.run(() => hashWith(password, this.params));
+  }
+
+  /**
+   * Check `password` against `stored`. When it matches and `stored` was made with another profile,
+   * `upgraded` is a fresh hash with the current one (in the same queue slot: a successful login
+   * never fails for want of a second slot), for the caller to store.
+   */
+  check(password: string, stored: string): Promise<{ ok: boolean; upgraded?: string }> {
+    return this.queue.run(async () => {
+      const ok = await verifyWith(password, stored);
+      return ok && this.needsRehash(stored) ? { ok, upgraded: await hashWith(password, this.params) } : { ok };
+    });
+  }
+
+  /**
+   * The same work as checking a current-profile hash, for a username that does not exist, so the
+   * response time does not tell an attacker which names are registered.
+   */
+  async burn(password: string): Promise<false> {
+    await this.queue.run(() => derive(password, BURN_SALT, this.params));
+    return false;
+  }
+
+  needsRehash(stored: string): boolean {
+    const p = parseStored(stored)?.params;
+    return !p || p.logN !== this.params.logN || p.r !== this.params.r || p.p !== this.params.p;
+  }
+}
+
+export type PasswordConfig = Pick<Config, 'SCRYPT_COST' | 'SCRYPT_PARALLELISM' | 'PASSWORD_HASH_CONCURRENCY' | 'PASSWORD_HASH_QUEUE'>;
+
+/** One per app (in `Deps`) and one per CLI command: the queue is what keeps hashing off the render path. */
+export function createPasswordHasher(config: PasswordConfig): PasswordHasher {
+  return new PasswordHasher(
+    { logN: config.SCRYPT_COST, r: BLOCK_SIZE, p: config.SCRYPT_PARALLELISM },
+    new HashQueue({ concurrency: config.PASSWORD_HASH_CONCURRENCY, maxQueue: config.PASSWORD_HASH_QUEUE }),
+  );
 }

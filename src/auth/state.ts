@@ -22,12 +22,12 @@ export interface AuthState {
 
 const states = new WeakMap<Db, AuthState>();
 
-export function authState(deps: Pick<Deps, 'db' | 'config' | 'clock'>): AuthState {
+export function authState(deps: Pick<Deps, 'db' | 'config' | 'clock' | 'passwords'>): AuthState {
   let s = states.get(deps.db);
   if (!s) {
     const { config } = deps;
     s = {
-      users: new Users(deps.db, config.SCRYPT_COST),
+      users: new Users(deps.db, deps.passwords),
       api: new RateLimiter(config.RATE_LIMIT_API_PER_MIN),
       miss: new RateLimiter(config.RATE_LIMIT_MISS_PER_MIN),
       login: new RateLimiter(config.RATE_LIMIT_LOGIN_PER_MIN),
@@ -39,7 +39,7 @@ export function authState(deps: Pick<Deps, 'db' | 'config' | 'clock'>): AuthStat
 }
 
 /** Write pending usage counters now (before reading them, and on shutdown). */
-export function flushUsage(deps: Pick<Deps, 'db' | 'config' | 'clock'>) {
+export function flushUsage(deps: Pick<Deps, 'db' | 'config' | 'clock' | 'passwords'>) {
   states.get(deps.db)?.usage.flush();
 }
 
@@ -81,7 +81,7 @@ export function clientIp(c: Context, trustProxy: boolean): string {
  * the hook is made, because the cache may start a queued render from another request's context.
  * Outside a request (CLI, background tasks) the hook does nothing.
  */
-export function cacheMissCharge(deps: Pick<Deps, 'db' | 'config' | 'clock'>): () => void {
+export function cacheMissCharge(deps: Pick<Deps, 'db' | 'config' | 'clock' | 'passwords'>): () => void {
   const scope = requestScope.getStore();
   if (!scope) return () => {};
   return () => {

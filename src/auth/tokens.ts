@@ -117,7 +117,7 @@ export const resolveJwt: BearerResolver = async (token, deps): Promise<Principal
   const aud = Array.isArray(payload.aud) ? (payload.aud.length === 1 ? payload.aud[0] : undefined) : payload.aud;
   if (aud === SESSION_AUDIENCE) {
     const userId = Number(payload.sub);
-    const user = Number.isSafeInteger(userId) ? new Users(deps.db, deps.config.SCRYPT_COST).get(userId) : undefined;
+    const user = Number.isSafeInteger(userId) ? new Users(deps.db, deps.passwords).get(userId) : undefined;
     return user ? { kind: 'user', userId: user.id, admin: user.role === 'admin', expiresAt: payload.exp! } : undefined;
   }
   if (aud === POLICY_AUDIENCE) {

@@ -2,7 +2,7 @@ import { count, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { users, type UserRow } from '../db/schema.js';
 import { BadRequestError, ConflictError } from '../errors.js';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, burnPasswordCheck, hashPassword, verifyPassword } from './passwords.js';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, type PasswordHasher } from './passwords.js';
 
 /**
  * Users and their passwords. Usernames are stored lowercase so `Admin` and `admin` cannot be
@@ -33,8 +33,8 @@ export function checkPasswordRule(password: string) {
 export class Users {
   constructor(
     private readonly db: Db,
-    /** log2 of scrypt's N (SCRYPT_COST). */
-    private readonly cost: number,
+    /** The app's one hashing queue (`deps.passwords`): every hash and check below goes through it. */
+    private readonly passwords: PasswordHasher,
   ) {}
 
   get(id: number) {
@@ -50,21 +50,20 @@ export class Users {
   }
 
   /**
-   * Create a user. `role: 'first-is-admin'` makes the very first user an admin; the count and the
-   * insert share one transaction, so two racing registrations cannot both become the first.
+   * Create a user with exactly `role`. No role is ever inferred (such as "the first user is
+   * admin"): admins are made by an admin credential or the CLI, never by being first to arrive.
    */
-  async create(username: string, password: string, role: 'admin' | 'user' | 'first-is-admin'): Promise<UserRow> {
+  async create(username: string, password: string, role: 'admin' | 'user'): Promise<UserRow> {
     const name = normaliseUsername(username);
     checkPasswordRule(password);
+    // Checked before hashing too, so a taken name costs no scrypt; again after, in case of a race.
     if (this.byUsername(name)) throw new ConflictError(`Username ${name} is taken`, { field: 'username' });
-    const passwordHash = await hashPassword(password, this.cost);
+    const passwordHash = await this.passwords.hash(password);
     return this.db.transaction((tx) => {
       if (tx.select({ id: users.id }).from(users).where(eq(users.username, name)).get()) {
         throw new ConflictError(`Username ${name} is taken`, { field: 'username' });
       }
-      const n = tx.select({ n: count() }).from(users).get()!.n;
-      const finalRole = role === 'first-is-admin' ? (n === 0 ? 'admin' : 'user') : role;
-      return tx.insert(users).values({ username: name, passwordHash, role: finalRole }).returning().get();
+      return tx.insert(users).values({ username: name, passwordHash, role }).returning().get();
     });
   }
 
@@ -72,11 +71,17 @@ export class Users {
   async authenticate(username: string, password: string): Promise<UserRow | undefined> {
     if (password.length > MAX_PASSWORD_LENGTH) return undefined;
     const user = this.byUsername(username);
-    if (!user) return burnPasswordCheck(password, this.cost).then(() => undefined);
-    return (await verifyPassword(password, user.passwordHash)) ? user : undefined;
+    if (!user) return this.passwords.burn(password).then(() => undefined);
+    const { ok, upgraded } = await this.passwords.check(password, user.passwordHash);
+    if (!ok) return undefined;
+    // Made with an older profile (e.g. the 128 MiB N=2^17 default): store it with the current one.
+    if (upgraded) this.db.update(users).set({ passwordHash: upgraded }).where(eq(users.id, user.id)).run();
+    return user;
   }
 
-  setPassword(id: number, passwordHash: string) {
+  async setPassword(id: number, password: string) {
+    checkPasswordRule(password);
+    const passwordHash = await this.passwords.hash(password);
     this.db.update(users).set({ passwordHash }).where(eq(users.id, id)).run();
   }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { hashPassword } from '../auth/passwords.js';
-import { Users, checkPasswordRule, normaliseUsername, publicUser } from '../auth/users.js';
+import { createPasswordHasher } from '../auth/passwords.js';
+import { Users, normaliseUsername, publicUser } from '../auth/users.js';
 import { openDb } from '../db/client.js';
 import { AppError } from '../errors.js';
 import { configFromProcess } from './env.js';
@@ -13,46 +13,63 @@ async function readStdin(): Promise<string> {
 }
 
 /**
- * `imgpath users create-admin|list`. Prompt-free so scripts and containers can run it: the
- * password comes from `--password` or, better (it stays out of `ps` and shell history), stdin.
+ * `imgpath users create [--admin]|create-admin|list`. Prompt-free so scripts and containers can
+ * run it: the password comes from `--password` or, better (it stays out of `ps` and shell
+ * history), stdin. This and `POST /users` with an admin credential are the only ways to make an
+ * admin: registration never does.
  */
 export function registerUserCommands(program: Command) {
   const users = program.command('users').description('manage user accounts');
 
-  users
-    .command('create-admin')
-    .description('create an admin user (password from --password or stdin)')
-    .requiredOption('--username <name>', 'the login name')
-    .option('--password <password>', 'the password (prefer piping it on stdin)')
-    .option('--force', 'if the user exists, make it an admin and set this password')
-    .option('--json', 'print JSON')
-    .action(async (o: { username: string; password?: string; force?: boolean; json?: boolean }) => {
-      if (o.password === undefined && process.stdin.isTTY) program.error('give --password or pipe the password on stdin');
-      const password = o.password ?? (await readStdin());
-      const config = configFromProcess();
-      const db = openDb(config.dbFile);
-      try {
-        const store = new Users(db, config.SCRYPT_COST);
-        const name = normaliseUsername(o.username);
-        const existing = store.byUsername(name);
-        let user;
-        if (existing && o.force) {
-          checkPasswordRule(password);
-          store.setPassword(existing.id, await hashPassword(password, config.SCRYPT_COST));
-          store.setRole(existing.id, 'admin');
-          user = store.get(existing.id)!;
-        } else {
-          user = await store.create(name, password, 'admin');
-        }
-        const shown = publicUser(user);
-        process.stdout.write(o.json ? `${JSON.stringify(shown)}\n` : `admin ${shown.username} (id ${shown.id}) ready\n`);
-      } catch (err) {
-        if (err instanceof AppError) program.error(err.code === 'conflict' ? `${err.message} (use --force to promote it and reset its password)` : err.message);
-        throw err;
-      } finally {
-        db.$client.close();
+  interface CreateOptions {
+    username: string;
+    password?: string;
+    admin?: boolean;
+    force?: boolean;
+    json?: boolean;
+  }
+
+  async function create(o: CreateOptions) {
+    if (o.password === undefined && process.stdin.isTTY) program.error('give --password or pipe the password on stdin');
+    const password = o.password ?? (await readStdin());
+    const role = o.admin ? 'admin' : 'user';
+    const config = configFromProcess();
+    const db = openDb(config.dbFile);
+    try {
+      // Its own queue: the CLI is a separate process, and hashes one password.
+      const store = new Users(db, createPasswordHasher(config));
+      const name = normaliseUsername(o.username);
+      const existing = store.byUsername(name);
+      let user;
+      if (existing && o.force) {
+        await store.setPassword(existing.id, password);
+        store.setRole(existing.id, role);
+        user = store.get(existing.id)!;
+      } else {
+        user = await store.create(name, password, role);
       }
-    });
+      const shown = publicUser(user);
+      process.stdout.write(o.json ? `${JSON.stringify(shown)}\n` : `${shown.role} ${shown.username} (id ${shown.id}) ready\n`);
+    } catch (err) {
+      if (err instanceof AppError) program.error(err.code === 'conflict' ? `${err.message} (use --force to set its role and reset its password)` : err.message);
+      throw err;
+    } finally {
+      db.$client.close();
+    }
+  }
+
+  const createOptions = (cmd: Command) =>
+    cmd
+      .requiredOption('--username <name>', 'the login name')
+      .option('--password <password>', 'the password (prefer piping it on stdin)')
+      .option('--force', 'if the user exists, give it this role and set this password')
+      .option('--json', 'print JSON');
+
+  createOptions(users.command('create').description('create a user; --admin makes an administrator (password from --password or stdin)'))
+    .option('--admin', 'make the user an administrator')
+    .action((o: CreateOptions) => create(o));
+
+  createOptions(users.command('create-admin').description('same as `users create --admin`')).action((o: CreateOptions) => create({ ...o, admin: true }));
 
   users
     .command('list')

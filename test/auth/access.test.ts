@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedImagePath } from '../../src/auth/signature.js';
 import { presets } from '../../src/db/schema.js';
-import { authApp, bearer, errorOf, register, type AuthTestApp } from './helpers.js';
+import { asAdmin, authApp, bearer, errorOf, register, type AuthTestApp } from './helpers.js';
 
 /** SPEC §2 on /img: who sees which image, who may ask for which options, and forged signatures. */
 
@@ -16,10 +16,10 @@ let strangerToken: string;
 
 beforeAll(async () => {
   t = await authApp({ SIGNING_KEYS: `k1:${K1.secret},k0:${K0.secret}`, NODE_ENV: 'production' });
-  await register(t, 'root');
-  const owner = await register(t, 'owner');
+  // Production: open registration is off, so the admin key makes the accounts.
+  const owner = await register(t, 'owner', undefined, asAdmin(t));
   ownerToken = owner.token;
-  strangerToken = (await register(t, 'stranger')).token;
+  strangerToken = (await register(t, 'stranger', undefined, asAdmin(t))).token;
   privateId = await t.seed('dune-2mp.jpg', { visibility: 'private', ownerId: owner.user.id });
   publicId = await t.seed('dragonfly-alpha.png', { visibility: 'public', ownerId: owner.user.id });
   t.deps.db.insert(presets).values({ name: 'thumb', options: 'w_80,h_80,c_fill' }).run();

@@ -31,6 +31,23 @@ async function login(username: string, password: string) {
   }
 }
 
+describe('imgpath users create', () => {
+  it('--admin makes an admin who can log in as one; without it, a plain user', async () => {
+    const r = cli(['users', 'create', '--admin', '--username', 'Chief', '--json'], 'chief passphrase 1\n');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ username: 'chief', role: 'admin' });
+    const ok = await login('chief', 'chief passphrase 1');
+    expect(ok.status).toBe(200);
+    expect(ok.body.user?.role).toBe('admin');
+
+    const plain = cli(['users', 'create', '--username', 'pleb', '--password', 'plain passphrase 2']);
+    expect(plain.status).toBe(0);
+    expect(plain.stdout).toMatch(/^user pleb \(id \d+\) ready/);
+    expect((await login('pleb', 'plain passphrase 2')).body.user?.role).toBe('user');
+  });
+});
+
 describe('imgpath users create-admin', () => {
   it('takes the password from stdin (no prompt) and makes an admin who can log in', async () => {
     const r = cli(['users', 'create-admin', '--username', 'Boss', '--json'], 'stdin passphrase 123\n');
@@ -56,7 +73,7 @@ describe('imgpath users create-admin', () => {
     expect(cli(['users', 'create-admin', '--username', 'x', '--password', 'long enough 123']).stderr).toMatch(/Invalid username/);
     expect(cli(['users', 'create-admin', '--username', 'shorty', '--password', 'short']).stderr).toMatch(/Password must be/);
     const list = cli(['users', 'list', '--json']);
-    expect(JSON.parse(list.stdout).map((u: { username: string }) => u.username).sort()).toEqual(['boss', 'ops']);
+    expect(JSON.parse(list.stdout).map((u: { username: string }) => u.username).sort()).toEqual(['boss', 'chief', 'ops', 'pleb']);
     expect(list.stdout).not.toContain('scrypt');
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { flushUsage } from '../../src/auth/state.js';
 import { apiKeys } from '../../src/db/schema.js';
-import { authApp, bearer, errorOf, postJson, register, type AuthTestApp } from './helpers.js';
+import { authApp, bearer, createAdmin, errorOf, postJson, register, type AuthTestApp } from './helpers.js';
 
 let t: AuthTestApp | undefined;
 afterEach(async () => {
@@ -31,7 +31,7 @@ async function listKeys(t: AuthTestApp, headers: Record<string, string>) {
 describe('API keys owned by users', () => {
   it('shows a new key once; listings carry its prefix and never the secret or its hash', async () => {
     t = await authApp();
-    await register(t, 'root'); // the first user is admin; ada is not, so she sees only her keys
+    await createAdmin(t, 'root'); // an admin exists; ada is not one, so she sees only her keys
     const { token } = await register(t, 'ada');
     const k = await createKey(t, bearer(token), { name: 'website', scopes: ['deliver', 'upload'] });
     expect(k.key).toMatch(/^imgp_[\w-]{32}$/);
@@ -47,7 +47,7 @@ describe('API keys owned by users', () => {
 
   it('lets only admins mint admin-scoped keys', async () => {
     t = await authApp();
-    const admin = await register(t, 'ada');
+    const admin = await createAdmin(t, 'ada');
     const user = await register(t, 'bob');
     const denied = await postJson(t, '/keys', { scopes: ['admin'] }, bearer(user.token));
     expect(denied.status).toBe(403);
@@ -61,7 +61,7 @@ describe('API keys owned by users', () => {
 
   it('shows users their own keys and admins every key', async () => {
     t = await authApp();
-    const admin = await register(t, 'ada');
+    const admin = await createAdmin(t, 'ada');
     const bob = await register(t, 'bob');
     const carol = await register(t, 'carol');
     const bobs = await createKey(t, bearer(bob.token));

@@ -23,7 +23,7 @@ describe('logs', () => {
     const password = 'my very secret passphrase';
     secrets.push(password);
 
-    const reg = (await (await postJson(t, '/auth/register', { username: 'ada', password })).json()) as { token: string };
+    const reg = (await (await postJson(t, '/auth/register', { username: 'ada', password })).json()) as { token: string; user: { id: number } };
     secrets.push(reg.token);
     await postJson(t, '/auth/login', { username: 'ada', password: 'wrong-but-also-secret' });
     secrets.push('wrong-but-also-secret');
@@ -35,7 +35,7 @@ describe('logs', () => {
     const rotated = (await (await t.request(`/keys/${created.id}/rotate`, { method: 'POST', headers: bearer(login.token) })).json()) as { key: string };
     secrets.push(rotated.key);
 
-    const id = await t.seed('dune-2mp.jpg', { visibility: 'private' });
+    const id = await t.seed('dune-2mp.jpg', { visibility: 'private', ownerId: reg.user.id }); // ada's: she is a plain user
     await t.request(`/img/w_100/${id}`, { headers: { 'X-API-Key': rotated.key } });
     await t.request(`/img/w_110/${id}?key=${rotated.key}`);
     await t.request(`/img/w_120/${id}`, { headers: bearer(rotated.key) });

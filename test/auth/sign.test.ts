@@ -12,7 +12,6 @@ let publicId: string;
 
 beforeAll(async () => {
   t = await authApp({ SIGNING_KEYS: 'k2:second-secret-0123456789,k1:first-secret-0123456789', PUBLIC_URL: 'https://img.example.com' });
-  await register(t, 'root');
   const o = await register(t, 'owner');
   const s = await register(t, 'stranger');
   owner = { token: o.token, id: o.user.id };

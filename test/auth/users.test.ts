@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { users } from '../../src/db/schema.js';
-import { authApp, bearer, errorOf, postJson, register, type AuthTestApp } from './helpers.js';
+import { asAdmin, authApp, bearer, createAdmin, errorOf, postJson, register, type AuthTestApp } from './helpers.js';
 
 let t: AuthTestApp | undefined;
 afterEach(async () => {
@@ -10,20 +10,48 @@ afterEach(async () => {
 });
 
 describe('POST /auth/register', () => {
-  it('makes the first user admin and later ones plain users', async () => {
+  it('never makes an admin: the first registrant of a fresh server is a plain user like the next', async () => {
     t = await authApp();
     const first = await register(t, 'ada');
     const second = await register(t, 'Grace');
-    expect(first.user).toMatchObject({ username: 'ada', role: 'admin' });
+    expect(first.user).toMatchObject({ username: 'ada', role: 'user' });
     expect(second.user).toMatchObject({ username: 'grace', role: 'user' });
     expect(first.token.split('.')).toHaveLength(3);
+    const me = await t.request('/auth/me', { headers: bearer(first.token) });
+    expect(await me.json()).toMatchObject({ admin: false });
+    // Nor can a registrant ask for the role: the field is not part of the registration body.
+    const sneaky = await postJson(t, '/auth/register', { username: 'mallory', password: 'long enough password', role: 'admin' });
+    expect(sneaky.status).toBe(201);
+    expect(((await sneaky.json()) as { user: { role: string } }).user.role).toBe('user');
+  });
+
+  it('is off by default in production: 403 for anonymous callers, open to an admin key', async () => {
+    t = await authApp({ NODE_ENV: 'production' });
+    expect(t.deps.config.ALLOW_REGISTRATION).toBe(false);
+    const res = await postJson(t, '/auth/register', { username: 'mallory', password: 'long enough password' });
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).code).toBe('registration_closed');
+    const byAdmin = await register(t, 'bob', 'long enough password', asAdmin(t));
+    expect(byAdmin.user.role).toBe('user');
+  });
+
+  it('is on by default in development and test, and ALLOW_REGISTRATION=true opens it in production', async () => {
+    for (const [env, open] of [[{ NODE_ENV: 'development' }, true], [{ NODE_ENV: 'test' }, true], [{ NODE_ENV: 'production', ALLOW_REGISTRATION: 'true' }, true]] as const) {
+      const a = await authApp(env);
+      try {
+        expect(a.deps.config.ALLOW_REGISTRATION).toBe(open);
+        expect((await postJson(a, '/auth/register', { username: 'ada', password: 'long enough password' })).status).toBe(201);
+      } finally {
+        await a.cleanup();
+      }
+    }
   });
 
   it('stores only a scrypt hash of the password', async () => {
     t = await authApp();
     await register(t, 'ada', 'my secret passphrase');
     const row = t.deps.db.select().from(users).where(eq(users.username, 'ada')).get()!;
-    expect(row.passwordHash).toMatch(/^scrypt\$14\$8\$1\$[\w-]+\$[\w-]+$/);
+    expect(row.passwordHash).toMatch(/^scrypt\$14\$8\$1\$[\w-]+\$[\w-]+$/); // the test profile (authApp lowers the cost)
     expect(row.passwordHash).not.toContain('my secret passphrase');
   });
 
@@ -67,6 +95,40 @@ describe('POST /auth/register', () => {
   });
 });
 
+describe('POST /users (admins make users with a role)', () => {
+  it('lets an admin key create an admin, who can log in as one', async () => {
+    t = await authApp({ NODE_ENV: 'production' });
+    const admin = await createAdmin(t, 'Boss');
+    expect(admin.user).toMatchObject({ username: 'boss', role: 'admin' });
+    const me = await t.request('/auth/me', { headers: bearer(admin.token) });
+    expect(await me.json()).toMatchObject({ kind: 'user', admin: true });
+    // That admin may make more users, plain by default.
+    const res = await postJson(t, '/users', { username: 'carol', password: 'long enough password' }, bearer(admin.token));
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ username: 'carol', role: 'user' });
+  });
+
+  it('refuses anyone else: 401 anonymous, 403 a plain user or a non-admin key', async () => {
+    t = await authApp();
+    const body = { username: 'eve', password: 'long enough password', role: 'admin' };
+    expect((await postJson(t, '/users', body)).status).toBe(401);
+    const user = await register(t, 'ada');
+    const asUser = await postJson(t, '/users', body, bearer(user.token));
+    expect(asUser.status).toBe(403);
+    expect((await errorOf(asUser)).code).toBe('admin_only');
+    const key = t.deps.keys.create({ scopes: ['upload', 'deliver'], name: 'site' }).key;
+    expect((await postJson(t, '/users', body, { 'X-API-Key': key })).status).toBe(403);
+    expect(t.deps.db.select().from(users).where(eq(users.username, 'eve')).get()).toBeUndefined();
+  });
+
+  it('validates like registration: 409 for a taken name, 400 for a bad role', async () => {
+    t = await authApp();
+    await register(t, 'ada');
+    expect((await postJson(t, '/users', { username: 'ADA', password: 'long enough password' }, asAdmin(t))).status).toBe(409);
+    expect((await postJson(t, '/users', { username: 'zed', password: 'long enough password', role: 'root' }, asAdmin(t))).status).toBe(400);
+  });
+});
+
 describe('POST /auth/login and GET /auth/me', () => {
   it('returns a session JWT that identifies the user', async () => {
     t = await authApp();
@@ -78,7 +140,7 @@ describe('POST /auth/login and GET /auth/me', () => {
     expect(body.expiresAt).toBe(t.clock.now + t.deps.config.JWT_TTL_SECONDS);
     const me = await t.request('/auth/me', { headers: bearer(body.token) });
     expect(me.status).toBe(200);
-    expect(await me.json()).toMatchObject({ kind: 'user', admin: true, user: { username: 'ada', role: 'admin' }, key: null });
+    expect(await me.json()).toMatchObject({ kind: 'user', admin: false, user: { username: 'ada', role: 'user' }, key: null });
   });
 
   it('answers the same 401 for a wrong password and an unknown user', async () => {
@@ -139,7 +201,7 @@ describe('OpenAPI', () => {
   it('documents every accounts route', async () => {
     t = await authApp();
     const doc = (await (await t.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/auth/register', '/auth/login', '/auth/me', '/keys', '/keys/{id}', '/keys/{id}/rotate', '/keys/{id}/usage', '/sign']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/auth/register', '/auth/login', '/auth/me', '/users', '/keys', '/keys/{id}', '/keys/{id}/rotate', '/keys/{id}/usage', '/sign']));
     expect(Object.keys(doc.paths['/keys/{id}'])).toEqual(['delete']);
   });
 });

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presets } from '../../src/db/schema.js';
-import { authApp, bearer, errorOf, postJson, register, type AuthTestApp } from '../auth/helpers.js';
+import { asAdmin, authApp, bearer, errorOf, postJson, register, type AuthTestApp } from '../auth/helpers.js';
 import { makeUser } from '../library/helpers.js';
 
 /**
@@ -19,12 +19,12 @@ let strangerToken: string;
 
 beforeAll(async () => {
   t = await authApp({ NODE_ENV: 'production' });
-  await register(t, 'root');
   const owner = makeUser(t, 'owner');
   ownerKey = owner.key;
   const stranger = makeUser(t, 'stranger');
   strangerKey = stranger.key;
-  strangerToken = (await register(t, 'mallory')).token;
+  // Production: open registration is off, so the admin key makes the account.
+  strangerToken = (await register(t, 'mallory', undefined, asAdmin(t))).token;
   secretId = await t.seed('dragonfly-alpha.png', { visibility: 'private', ownerId: owner.id });
   publicId = await t.seed('dune-2mp.jpg', { visibility: 'public', ownerId: stranger.id });
 });
