@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import type { Server, ServerResponse } from 'node:http';
 import { flushLogger, type Logger } from '../log.js';
 
@@ -57,6 +58,24 @@ export interface SignalOptions {
   /** SHUTDOWN_TIMEOUT_MS: how long in-flight requests get. */
   timeoutMs: number;
   exit?: (code: number) => void;
+  /** Kill the process from outside if even exiting hangs (default on; off for in-process tests). */
+  watchdog?: boolean;
+}
+
+/**
+ * process.exit waits for libuv's worker threads, so one stuck in a system call (a read of a FIFO,
+ * a hung network disk) holds the exit forever — and the timer above with it, since it runs on the
+ * thread that is stuck in exit. A small process outside sends SIGKILL after `ms` if we are still
+ * its parent; it leaves by itself as soon as we are gone, so it never kills a reused pid.
+ */
+function startWatchdog(ms: number) {
+  const script = `const [pid, ms] = process.argv.slice(1).map(Number);
+const end = Date.now() + ms;
+const tick = setInterval(() => {
+  if (process.ppid !== pid) process.exit(0);
+  if (Date.now() >= end) { clearInterval(tick); process.kill(pid, 'SIGKILL'); }
+}, 100);`;
+  spawn(process.execPath, ['-e', script, String(process.pid), String(ms)], { stdio: 'ignore', detached: true }).unref();
 }
 
 /**
@@ -81,6 +100,7 @@ export function exitOnSignals(stop: () => Promise<void>, opts: SignalOptions) {
       log.error({ timeoutMs }, 'shutdown did not finish in time; exiting');
       exit(1);
     }, timeoutMs + 5_000).unref();
+    if (opts.watchdog !== false) startWatchdog(timeoutMs + 6_000);
     stop().then(
       async () => {
         log.info('stopped');

@@ -1,4 +1,5 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -10,7 +11,8 @@ import { openDb } from '../../src/db/client.js';
 import { tasks } from '../../src/db/schema.js';
 import { startServer } from '../../src/server.js';
 import { LocalStore } from '../../src/storage/local.js';
-import { testApp } from '../helpers/app.js';
+import { originalKey } from '../../src/storage/store.js';
+import { sample, testApp } from '../helpers/app.js';
 import { spawnCli } from './cli.js';
 
 /**
@@ -22,6 +24,7 @@ interface Served {
   url: string;
   adminKey: string;
   imageId: string;
+  dataDir: string;
   lines: Array<Record<string, unknown>>;
   /** Resolves with the first log line matching, however late it comes. */
   waitFor(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
@@ -83,7 +86,7 @@ async function serve(env: Record<string, string> = {}): Promise<Served> {
     await fs.rm(t.dir, { recursive: true, force: true });
   });
   const listening = await waitFor((l) => l.msg === 'imgpath listening');
-  return { child, url: String(listening.url).replace('localhost', '127.0.0.1'), adminKey: t.adminKey, imageId, lines, waitFor, exited };
+  return { child, url: String(listening.url).replace('localhost', '127.0.0.1'), adminKey: t.adminKey, imageId, dataDir: t.deps.config.dataDir, lines, waitFor, exited };
 }
 
 /** A POST whose body never finishes: the server holds it in flight until the client or a deadline gives up. */
@@ -163,6 +166,28 @@ describe('shutdown with a hostile drop folder', () => {
     expect(await s.exited).toEqual({ code: 0, signal: null });
     expect(performance.now() - started).toBeLessThan(1000 + 2000);
     expect((await fs.lstat(path.join(inbox, 'pipe.jpg'))).isFIFO()).toBe(true);
+  }, 30_000);
+
+  test('a worker thread stuck for good (an original that became a FIFO) cannot hold the process: it is killed just after the deadline', async () => {
+    const s = await serve({ SHUTDOWN_TIMEOUT_MS: '500' });
+    const hash = createHash('sha256').update(sample('sunset-12mp.jpg')).digest('hex');
+    const original = path.join(s.dataDir, originalKey(hash));
+    await fs.rm(original);
+    execFileSync('mkfifo', [original]);
+    // The render's read of the original now waits for a writer that never comes, in a libuv thread.
+    const outcome = fetch(`${s.url}/img/w_200/${s.imageId}`, { headers: { 'X-API-Key': s.adminKey } }).then((r) => `status ${r.status}`, () => 'cut');
+    await s.waitFor((l) => l.msg === 'request start' && String(l.url).startsWith('/img/'));
+    await new Promise((r) => setTimeout(r, 200));
+
+    const started = performance.now();
+    s.child.kill('SIGTERM');
+    // Closing itself finishes within the deadline; process.exit then waits on the stuck thread,
+    // and the watchdog ends it (SIGTERM's own backstop runs on the blocked thread).
+    await s.waitFor((l) => l.msg === 'stopped');
+    expect(performance.now() - started).toBeLessThan(500 + 2_000);
+    expect(await s.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(performance.now() - started).toBeLessThan(500 + 6_000 + 2_000);
+    expect(await outcome).toBe('cut');
   }, 30_000);
 });
 
