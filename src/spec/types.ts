@@ -83,4 +83,4 @@ export interface SpecLimits {
 }
 /** What the parser checks: single options stay within the output's longest side. */
 export type ParseLimits = Pick<SpecLimits, 'maxOutputDim'>;
-export const DEFAULT_LIMITS: SpecLimits = { maxOutputDim: 8192, maxOutputPixels: 50_000_000, maxAnimationPixels: 50_000_000 };
+export const DEFAULT_LIMITS: SpecLimits = { maxOutputDim: 8192, maxOutputPixels: 50_000_000, maxAnimationPixels: 25_000_000 };

@@ -11,7 +11,7 @@ export const samples = {
   dragonfly: sample('dragonfly-alpha.png'), // 1000x750 RGBA
 };
 
-export const LIMITS = { maxInputPixels: 100_000_000, maxFrames: 200, maxOutputDim: 8192, maxOutputPixels: 50_000_000, maxAnimationPixels: 50_000_000 };
+export const LIMITS = { maxInputPixels: 100_000_000, maxFrames: 200, maxOutputDim: 8192, maxOutputPixels: 50_000_000, maxAnimationPixels: 25_000_000 };
 
 /** An animated GIF of `frames` solid-colour 64x48 frames (a vertical strip with pageHeight). */
 export async function animatedGif(frames = 4, width = 64, height = 48): Promise<Buffer> {
