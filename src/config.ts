@@ -79,7 +79,7 @@ export const configSchema = z.object({
   MAX_INPUT_PIXELS: int(1, 1_000_000_000).default(100_000_000),
   /** Render-amplification: w_99999 would allocate gigabytes of output. Holds for the final canvas (after rotation, padding, dpr_). */
   MAX_OUTPUT_DIM: int(1, 16_383).default(8192),
-  /** The same, in area: c_scale,w_8192,h_8192,r_45 is 11585x11585 (134 MP, ~1 GB of RSS per render). 50 MP = 200 MB of RGBA. */
+  /** The same, in area: c_scale,w_8192,h_8192,r_45 is 11585x11585 (134 MP, ~1 GB of RSS per render). 40 MP = 160 MB of RGBA. */
   MAX_OUTPUT_PIXELS: int(1, 268_402_689).default(50_000_000),
   /** Animated amplification: frames x output pixels. A 12 KB WebP of 97 frames at w_2048 took 48 s per render; at 25 MP the worst case is ~2.5 s. */
   MAX_ANIMATION_PIXELS: int(1, 1_000_000_000).default(25_000_000),
