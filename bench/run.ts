@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import { SAMPLES_DIR } from '../src/bootstrap.js';
 import { forkTs, nextMessage } from './children.js';
 import { http, rawSharp, summarize, type Sample, type Summary } from './load.js';
+import { formatFlood, loginCost, loginFlood } from './login-flood.js';
 import type { RawJob } from './raw-child.js';
 
 interface ServerProc {
@@ -187,6 +188,18 @@ try {
   const avg = Math.round(c2.disk_bytes / Math.max(1, c2.disk_entries));
   report('hit-disk', disk, 'hit-memory', mem2, `all ${rendered.length} renditions in turn (avg ${avg} bytes); MEMORY_CACHE_MB=0 process vs the restarted one`);
   process.stdout.write(`  counters of the disk-only server: ${JSON.stringify(await counters(diskOnly))}\n`);
+  await stopServer(diskOnly);
+  await stopServer(second);
+
+  // Password hashing shares libuv's thread pool with renders: a login flood must not starve them.
+  process.stdout.write('\n── logins vs renders: small misses one at a time, alone and during a flood of failed logins (each from its own X-Forwarded-For address)\n');
+  const adminKey = 'bench-admin-key-0123456789';
+  const auth = await startServer({ TRUST_PROXY: 'true', ADMIN_API_KEY: adminKey, RATE_LIMIT_MISS_PER_MIN: '0' });
+  const target = { url: auth.url, pid: auth.child.pid!, adminKey, imageId: auth.images.find((i) => i.filename === 'dune-2mp.jpg')!.id };
+  const cost = await loginCost(target, 3);
+  process.stdout.write(`  one failed login        median ${cost.medianMs.toFixed(0)} ms, peak RSS +${cost.rssDeltaMb} MB over the idle server\n`);
+  const flood = await loginFlood(target, { renders: 40, connections: 10, maxLogins: 300, maxSeconds: 30 });
+  process.stdout.write(`${formatFlood(flood, 10)}\n`);
 } finally {
   raw.close();
   for (const s of servers) await stopServer(s).catch(() => s.child.kill('SIGKILL'));
