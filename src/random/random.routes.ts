@@ -99,7 +99,7 @@ const docs = [
     method: 'get',
     path: '/random-image/{key}',
     tags: ['random'],
-    summary: 'Compatibility with the older random-image API: a random WebP for a valid API key (deliver scope)',
+    summary: 'Compatibility with the older random-image API: a random WebP for a valid API key (deliver scope), counted in its usage like any other use',
     security: [],
     request: { query: keyQuery, params: z.object({ key: z.string() }) },
     responses: { 200: { description: 'a WebP image, Cache-Control: no-store', content: { 'image/webp': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errors },
