@@ -2,11 +2,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import type { SigningKey } from './signature.js';
 
-export interface SigningKey {
-  kid: string;
-  secret: string;
-}
+export type { SigningKey };
 
 export interface Secrets {
   /** The first signs, all verify: add a new key in front to rotate without breaking live URLs. */

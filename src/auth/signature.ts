@@ -1,11 +1,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { SigningKey } from './secrets.js';
 
 /**
  * Signed delivery URLs: `/img/s--{kid}.{mac}--/{options}/{id}[.{ext}]` where
  * mac = base64url(HMAC-SHA256(secret[kid], "{options}/{id}[.{ext}]")).
  * The kid lets several secrets verify at once, so a secret rotates without breaking pages.
  */
+
+/** One `kid:secret` pair of SIGNING_KEYS. Declared here, not in secrets.ts, so the client build needs only this file. */
+export interface SigningKey {
+  kid: string;
+  secret: string;
+}
 
 export function signPath(signedPart: string, key: SigningKey): string {
   return `${key.kid}.${mac(signedPart, key.secret)}`;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUrl } from '../../src/client.js';
+import { signUrl } from '../../src/client/index.js';
 import { presets } from '../../src/db/schema.js';
 import { authApp, bearer, errorOf, postJson, register, type AuthTestApp } from './helpers.js';
 
