@@ -14,11 +14,20 @@ export function normalize(spec: Spec): Spec {
   out.h = h;
   delete out.ar;
   delete out.dpr;
-  const both = w !== undefined && h !== undefined;
   let mode = out.c ?? 'fit';
+  // c_crop,x_,y_,w_,h_ is the region rg_x:y:w:h delivered as cut: one spelling, one cache entry.
+  if (mode === 'crop' && w !== undefined && h !== undefined) {
+    out.rg = { x: out.x ?? 0, y: out.y ?? 0, w, h };
+    delete out.w;
+    delete out.h;
+    mode = 'fit';
+  }
+  delete out.x;
+  delete out.y;
+  const both = out.w !== undefined && out.h !== undefined;
   // With one side (or none) these modes all reduce to fit.
   if (!both && (mode === 'fill' || mode === 'thumb' || mode === 'scale' || mode === 'pad')) mode = 'fit';
-  if (mode === 'limit' && w === undefined && h === undefined) mode = 'fit';
+  if (mode === 'limit' && out.w === undefined && out.h === undefined) mode = 'fit';
   out.c = mode === 'fit' ? undefined : mode;
   // Gravity only places a crop or a pad.
   const usesGravity = both && (mode === 'fill' || mode === 'thumb' || mode === 'pad');

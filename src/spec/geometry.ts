@@ -26,7 +26,7 @@ export interface Region extends Size {
 export type ResizeFit = 'fill' | 'cover' | 'contain';
 
 export interface Layout {
-  /** The c_crop region, in pixels of the auto-oriented source. */
+  /** The rg_ or c_crop region, in pixels of the auto-oriented source, cut out before anything else. */
   crop?: Region;
   rotate90: 0 | 90 | 180 | 270;
   /** A non-right rotation angle (clockwise degrees), applied after sizing on a growing canvas. */
@@ -66,15 +66,29 @@ export function rotatedSize(size: Size, angle: number): Size {
   };
 }
 
-function cropRegion(spec: Spec, source: Size, w: number, h: number): Region {
-  const left = spec.x ?? 0;
-  const top = spec.y ?? 0;
+/** The region to cut out first: rg_ (then sized by w_/h_), or c_crop's x_,y_,w_,h_ (delivered as cut). */
+function sourceRegion(spec: Spec, source: Size, box: { w?: number; h?: number }): Region | undefined {
+  if (spec.rg) return clipRegion(source, spec.rg, 'rg');
+  if (spec.c === 'crop' && box.w !== undefined && box.h !== undefined) {
+    return clipRegion(source, { x: spec.x ?? 0, y: spec.y ?? 0, w: box.w, h: box.h }, 'crop');
+  }
+  return undefined;
+}
+
+function clipRegion(source: Size, r: { x: number; y: number; w: number; h: number }, how: 'rg' | 'crop'): Region {
+  const left = r.x;
+  const top = r.y;
+  const where = (side: 'x' | 'y') => (how === 'rg' ? { option: 'rg', text: `rg_ starts at ${side} ${side === 'x' ? left : top}, which` } : { option: side, text: `${side}_${side === 'x' ? left : top}` });
   if (left >= source.width) {
-    throw new BadOptionError('x', `x_${left} is outside the image (width ${source.width})`, `0..${source.width - 1}`);
+    const { option, text } = where('x');
+    throw new BadOptionError(option, `${text} is outside the image (width ${source.width})`, `0..${source.width - 1}`);
   }
   if (top >= source.height) {
-    throw new BadOptionError('y', `y_${top} is outside the image (height ${source.height})`, `0..${source.height - 1}`);
+    const { option, text } = where('y');
+    throw new BadOptionError(option, `${text} is outside the image (height ${source.height})`, `0..${source.height - 1}`);
   }
+  const w = r.w;
+  const h = r.h;
   // A region reaching past the edge is clipped, like imgproxy does, rather than refused.
   return { left, top, width: Math.min(w, source.width - left), height: Math.min(h, source.height - top) };
 }
@@ -98,12 +112,9 @@ export function planLayout(spec: Spec, source: PlanSource, limits: SpecLimits = 
   const frames = source.frames ?? 1;
   const swap = rotate90 === 90 || rotate90 === 270;
 
-  let crop: Region | undefined;
-  let base: Size = source;
-  if (mode === 'crop' && w !== undefined && h !== undefined) {
-    crop = cropRegion(spec, source, w, h);
-    base = { width: crop.width, height: crop.height };
-  }
+  // The region comes first, in source pixels; everything after sizes and turns what it leaves.
+  const crop = sourceRegion(spec, source, { w, h });
+  const base: Size = crop ? { width: crop.width, height: crop.height } : source;
   // w_/h_ describe the delivered image, so size in the frame after the right-angle rotation.
   const frame: Size = swap ? { width: base.height, height: base.width } : base;
 

@@ -86,6 +86,9 @@ export function validateSpec(spec: Spec, limits: ParseLimits = DEFAULT_LIMITS): 
   if (spec.ar !== undefined && (spec.w === undefined) === (spec.h === undefined)) {
     throw new BadOptionError('ar', 'ar_ needs exactly one of w_ or h_ (the other side is derived from the ratio)', 'ar_{w}:{h} with w_ or h_');
   }
+  if (spec.rg !== undefined && spec.c === 'crop') {
+    throw new BadOptionError('rg', 'rg_ and c_crop both cut out a region: use rg_ (it can be followed by w_/h_ and any other c_ mode)', 'rg_{x}:{y}:{w}:{h} without c_crop');
+  }
   if (spec.c === 'crop') {
     if (spec.w === undefined || spec.h === undefined) {
       throw new BadOptionError('c', 'c_crop needs w_ and h_ (the region size), plus optional x_ and y_', 'c_crop,x_{px},y_{px},w_{px},h_{px}');

@@ -1,7 +1,7 @@
 import { decimal, fail, flag, hexColour, int, num, oneOf, pattern } from './args.js';
 import {
   CROP_MODES, GRAVITIES,
-  type AspectRatio, type CompassGravity, type Phase, type Spec, type SpecKey, type ParseLimits,
+  type AspectRatio, type CompassGravity, type Phase, type Spec, type SpecKey, type ParseLimits, type SourceRegion,
 } from './types.js';
 
 /**
@@ -73,6 +73,18 @@ function aspectRatio(raw: string | undefined): AspectRatio {
   return { w: w / d, h: h / d };
 }
 
+/** Source coordinates go as far as x_/y_ do: past any input the pixel limits let in. */
+const MAX_SOURCE_PX = 100_000;
+
+function region(raw: string | undefined): SourceRegion {
+  const expected = `{x}:{y}:{w}:{h} in source pixels (x, y 0..${MAX_SOURCE_PX}; w, h 1..${MAX_SOURCE_PX}), e.g. 10:20:200:200`;
+  const m = raw === undefined ? null : /^(\d{1,6}):(\d{1,6}):(\d{1,6}):(\d{1,6})$/.exec(raw);
+  if (!m) fail('rg', expected, raw);
+  const [x, y, w, h] = m.slice(1).map(Number);
+  if (x > MAX_SOURCE_PX || y > MAX_SOURCE_PX || w < 1 || h < 1 || w > MAX_SOURCE_PX || h > MAX_SOURCE_PX) fail('rg', expected, raw);
+  return { x, y, w, h };
+}
+
 export const registry: Registry = {
   w: {
     key: 'w', names: ['w'], sep: '_', phase: 'geometry', syntax: 'w_{px}',
@@ -129,6 +141,14 @@ export const registry: Registry = {
     parse: (raw) => int('y', raw, 0, 100_000), format: String,
     valid: ['c_crop,x_10,y_20,w_300,h_200', 'y_10,c_crop,w_10,h_10'], invalid: ['y_10,w_10', 'y_1.5,c_crop,w_1,h_1'],
     acts: [{ base: 'c_crop,w_30,h_30', add: 'y_15' }],
+  },
+  rg: {
+    key: 'rg', names: ['rg'], sep: '_', phase: 'geometry', syntax: 'rg_{x}:{y}:{w}:{h}',
+    doc: 'Region of the (auto-oriented) source, in its pixels, cut out before every other step; w_, h_ and c_ then size what it leaves (crop, then resize). Clipped at the edges like c_crop; not combinable with c_crop.',
+    parse: (raw) => region(raw), format: (v) => `${v.x}:${v.y}:${v.w}:${v.h}`,
+    valid: ['rg_10:20:300:200', 'rg_0:0:1:1', 'rg_10:20:200:200,w_400,h_300,c_fill', 'rg_5:5:50:50,r_90,fl_flip'],
+    invalid: ['rg_', 'rg', 'rg_10:20:300', 'rg_10:20:0:5', 'rg_-1:0:5:5', 'rg_a:b:c:d', 'rg_1:2:3:4:5', 'rg_100001:0:5:5', 'rg_1:1:5:5,c_crop,w_5,h_5', 'rg_1:1:5:5,rg_2:2:5:5'],
+    acts: [{ add: 'rg_4:4:30:30' }, { base: 'c_fill,w_40,h_40', add: 'rg_10:8:40:30' }, { base: 'w_40,r_90', add: 'rg_0:0:32:24', except: ANIMATION_TURNS }],
   },
   r: {
     key: 'r', names: ['r', 'a'], sep: '_', phase: 'geometry', syntax: 'r_{deg}', default: 0,

@@ -22,9 +22,19 @@ export interface AspectRatio {
   h: number;
 }
 
+/** A region of the (auto-oriented) source, in its pixels: cut out before any other step. */
+export interface SourceRegion {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
 /** Every field is optional: an absent field means "the default" (and is absent from the canonical form). */
 export interface Spec {
   // geometry
+  /** Region of the source cut out first; w_/h_ and c_ then size what it leaves (unlike c_crop, whose w_/h_ are the region). */
+  rg?: SourceRegion;
   w?: number;
   h?: number;
   c?: CropMode;

@@ -10,11 +10,7 @@ const TABLE: Array<[string, unknown, string]> = [
   ['resize.width', { resize: { width: 300 } }, 'w_300'],
   ['resize.height', { resize: { height: 200 } }, 'h_200'],
   ['resize.fit', { resize: { width: 300, height: 200, fit: 'fill' } }, 'w_300,h_200,c_fill'],
-  ['crop', { crop: { x: 10, y: 20, width: 100, height: 50 } }, 'c_crop,x_10,y_20,w_100,h_50'],
-  ['crop.x', { crop: { x: 5, width: 100, height: 50 } }, 'c_crop,x_5,w_100,h_50'],
-  ['crop.y', { crop: { y: 5, width: 100, height: 50 } }, 'c_crop,y_5,w_100,h_50'],
-  ['crop.width', { crop: { width: 100, height: 50 } }, 'c_crop,w_100,h_50'],
-  ['crop.height', { crop: { width: 10, height: 70 } }, 'c_crop,w_10,h_70'],
+  ['crop', { crop: { x: 10, y: 20, width: 100, height: 50 } }, 'rg_10:20:100:50'],
   ['rotate', { rotate: 90 }, 'r_90'],
   ['flip', { flip: true }, 'fl_flip'],
   ['mirror', { mirror: true }, 'fl_mirror'],
@@ -37,6 +33,7 @@ const TABLE: Array<[string, unknown, string]> = [
   ['filters.saturation', { filters: { saturation: 50 } }, 'e_saturation:50'],
   ['format', { format: 'jpg' }, 'f_jpeg'],
   ['quality', { quality: 80 }, 'q_80'],
+  ['compress.quality', { compress: { quality: 60 } }, 'q_60'],
   ['preset', { preset: 'card' }, 't_card'],
 ];
 
@@ -53,13 +50,48 @@ describe('JSON transform → URL options', () => {
     expect(new Set(TABLE.map(([field]) => field))).toEqual(new Set(FIELD_MAPPINGS.map((m) => m.path)));
   });
 
-  it('maps the SPEC example onto the URL grammar', () => {
+  it('maps the SPEC example onto the URL grammar (resize is the size before the turn)', () => {
     const body = transformSchema.parse({
       resize: { width: 300, height: 200, fit: 'fill' }, rotate: 90, flip: true, mirror: true,
       format: 'webp', quality: 80, filters: { grayscale: true, sepia: true },
     });
     const { spec } = parseTransform(body, limits);
-    expect(canonicalize(spec)).toBe(canonicalize(parseSpec('w_300,h_200,c_fill,r_90,fl_flip,fl_mirror,f_webp,q_80,e_grayscale,e_sepia')));
+    expect(canonicalize(spec)).toBe(canonicalize(parseSpec('w_200,h_300,c_fill,r_90,fl_flip,fl_mirror,f_webp,q_80,e_grayscale,e_sepia')));
+  });
+
+  it('a crop alone is the same image as c_crop (one canonical form, one cache entry)', () => {
+    const { spec } = parseTransform(transformSchema.parse({ crop: { x: 10, y: 20, width: 100, height: 50 } }), limits);
+    expect(canonicalize(spec)).toBe(canonicalize(parseSpec('c_crop,x_10,y_20,w_100,h_50')));
+    expect(canonicalize(parseSpec('c_crop,w_10,h_70'))).toBe('rg_0:0:10:70');
+  });
+
+  it.each<[string, unknown, string]>([
+    ['both sides: exactly that size (fill)', { resize: { width: 400, height: 300 } }, 'w_400,h_300,c_fill'],
+    ['one side: keeps the ratio', { resize: { width: 400 } }, 'w_400'],
+    ['an explicit fit wins', { resize: { width: 400, height: 300, fit: 'fit' } }, 'w_400,h_300'],
+    ['a quarter turn after resize delivers the turned box', { resize: { width: 400, height: 300 }, rotate: 90 }, 'w_300,h_400,c_fill,r_90'],
+    ['-90 is a quarter turn too', { resize: { width: 400 }, rotate: -90 }, 'h_400,r_270'],
+    ['a half turn keeps the box', { resize: { width: 400, height: 300 }, rotate: 180 }, 'w_400,h_300,c_fill,r_180'],
+    ['the ratio turns with the box', { resize: { width: 320 }, aspectRatio: '16:9', rotate: 270 }, 'h_320,ar_9:16,r_270'],
+    ['crop, then resize', { crop: { x: 10, y: 20, width: 200, height: 200 }, resize: { width: 400, height: 300 } }, 'rg_10:20:200:200,w_400,h_300,c_fill'],
+    ['format in capitals', { format: 'PNG' }, 'f_png'],
+    ['watermark by id', { watermark: 'logo1' }, 'wm_logo1'],
+  ])('%s', (_name, body, url) => {
+    const { spec } = parseTransform(transformSchema.parse(body), limits);
+    expect(canonicalize(spec)).toBe(canonicalize(parseSpec(url, undefined, limits)));
+  });
+
+  it('takes the roadmap.sh wrapper, and names wrapped fields in errors', () => {
+    const wrapped = transformSchema.parse({ transformations: { resize: { width: 400, height: 300 }, filters: { grayscale: true } } });
+    expect(canonicalize(parseTransform(wrapped, limits).spec)).toBe(canonicalize(parseSpec('w_400,h_300,c_fill,e_grayscale')));
+    let error: unknown;
+    try {
+      parseTransform(transformSchema.parse({ transformations: { resize: { width: 0 } } }), limits);
+    } catch (err) {
+      error = err;
+    }
+    expect((error as AppError).details.field).toBe('transformations.resize.width');
+    expect(() => parseTransform(transformSchema.parse({ rotate: 90, transformations: { rotate: 90 } }), limits)).toThrow(/either inside "transformations" or bare/);
   });
 
   it('false flags add nothing', () => {
@@ -73,7 +105,9 @@ describe('JSON transform → URL options', () => {
     [{ filters: { blur: 0.01 } }, 'filters.blur'],
     [{ rotate: 400 }, 'rotate'],
     [{ gravity: 'up' }, 'gravity'],
-    [{ crop: { width: 10, height: 10 }, resize: { width: 5 } }, 'crop'],
+    [{ crop: { width: 0, height: 10 }, resize: { width: 5 } }, 'crop'],
+    [{ quality: 80, compress: { quality: 60 } }, 'quality'],
+    [{ resize: { width: 99999 }, rotate: 90 }, 'resize.width'],
     [{ watermark: { image: 'x', opacity: 101 } }, 'watermark.opacity'],
   ])('range errors come from the grammar and name the JSON field: %j', (body, field) => {
     let error: unknown;
@@ -85,7 +119,7 @@ describe('JSON transform → URL options', () => {
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).status).toBe(400);
     expect((error as AppError).code).toBe('bad_option');
-    if (field !== 'crop') expect((error as AppError).details.field).toBe(field);
+    expect((error as AppError).details.field).toBe(field);
   });
 
   it.each<unknown>([

@@ -31,6 +31,13 @@ for (const mode of MODES) {
   }
 }
 specs.push('c_crop,x_10,y_20,w_100,h_50', 'c_crop,x_10,y_20,w_100,h_50,r_90', 'c_crop,x_100,y_150,w_100,h_100,r_45', '', 'r_90', 'r_1');
+// rg_ (a region in source pixels) followed by every kind of sizing, turn and placement.
+for (const mode of MODES) {
+  for (const [i, turn] of TURNS.entries()) {
+    specs.push(`rg_13:21:140:90,${mode}w_70,h_61${turn}${EXTRAS[i % EXTRAS.length]}`);
+  }
+}
+specs.push('rg_0:0:400:400', 'rg_150:100:400:400,w_50', 'rg_7:9:100:120,c_fill,w_40,h_40,g_entropy,r_270,fl_flip', 'rg_20:30:90:60,ar_1:1,c_fill,w_45,r_90');
 
 describe('planGeometry agrees with render', () => {
   const sources: Record<string, Buffer> = {};

@@ -80,6 +80,8 @@ const COMBINATIONS = [
   'rad_max,bg_00ff00',
   'dpr_2,w_30,fl_flip',
   'c_crop,x_10,y_10,w_40,h_30,r_270',
+  'rg_8:6:48:36,c_fill,w_30,h_30,r_90',
+  'rg_4:4:40:40,c_pad,w_50,h_30,bg_00ff00',
   'e_sepia,e_brightness:150',
   'f_avif,q_10,w_50',
   'c_thumb,w_40,h_40,e_grayscale',

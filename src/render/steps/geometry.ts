@@ -1,6 +1,6 @@
 import sharp, { type Gravity as SharpGravity } from 'sharp';
 import { BadOptionError } from '../../errors.js';
-import type { Gravity, Size } from '../../spec/index.js';
+import type { Gravity, Region, Size } from '../../spec/index.js';
 import type { RenderContext } from '../context.js';
 
 type Compass = Exclude<Gravity, 'auto' | 'entropy'>;
@@ -28,12 +28,23 @@ type Placement =
 function placement(ctx: RenderContext): Placement {
   const { spec, opts } = ctx;
   const g = spec.g ?? (spec.c === 'thumb' ? 'auto' : 'center');
-  if (g === 'auto' && opts.focal) return { kind: 'focal', ...opts.focal };
+  if (g === 'auto' && opts.focal) return { kind: 'focal', ...focalInRegion(opts.focal, ctx) };
   if (g === 'auto' || g === 'entropy') {
     if (ctx.source.animated) return { kind: 'compass', g: 'center' };
     return { kind: 'strategy', strategy: g === 'auto' ? sharp.strategy.attention : sharp.strategy.entropy };
   }
   return { kind: 'compass', g };
+}
+
+/** The stored focal point is a fraction of the whole source; after rg_ it is placed within the region (clamped to it). */
+function focalInRegion(f: { x: number; y: number }, ctx: RenderContext): { x: number; y: number } {
+  const crop = ctx.layout.crop;
+  if (!crop) return f;
+  const clamp = (v: number) => Math.min(1, Math.max(0, v));
+  return {
+    x: clamp((f.x * ctx.source.width - crop.left) / crop.width),
+    y: clamp((f.y * ctx.source.height - crop.top) / crop.height),
+  };
 }
 
 /** sharp applies flip, then flop, then the right-angle turn; map the focal point through them. */
@@ -62,21 +73,24 @@ export function geometry(ctx: RenderContext): void {
   const flip = swap ? Boolean(spec.fl_mirror) : Boolean(spec.fl_flip);
   const flop = swap ? Boolean(spec.fl_flip) : Boolean(spec.fl_mirror);
 
-  if (layout.crop) img.extract(layout.crop);
+  const r = layout.resize;
+  const where = r?.fit === 'cover' ? placement(ctx) : undefined;
+  // Saliency must see the delivered orientation, so that path turns first, and sharp then turns
+  // before its first extract too: the region is given in the turned (and flipped) frame there.
+  const turnFirst = where?.kind === 'strategy' && swap;
+  if (layout.crop) img.extract(turnFirst ? turnedRegion(layout.crop, source, flip, flop, turn) : layout.crop);
 
   let turned = false;
   let postExtract: { left: number; top: number; width: number; height: number } | undefined;
-  const r = layout.resize;
   if (r?.fit === 'fill') {
     // sharp resizes before the user's turn, so give it the size in the unturned frame.
     img.resize(swap ? r.height : r.width, swap ? r.width : r.height, { fit: 'fill' });
-  } else if (r?.fit === 'cover' && layout.cover) {
-    const where = placement(ctx);
+  } else if (r?.fit === 'cover' && layout.cover && where) {
     const cover = layout.cover;
     if (where.kind === 'strategy') {
       // Saliency looks at the delivered orientation, so a quarter turn goes first here
       // (rotate() before resize() is sharp's "rotate before": no shrink-on-load, rare path).
-      if (swap) {
+      if (turnFirst) {
         img.rotate(turn);
         turned = true;
       }
@@ -121,6 +135,24 @@ export function geometry(ctx: RenderContext): void {
   if (turn !== 0 && !turned) img.rotate(turn);
   if (postExtract) img.extract(postExtract);
   if (layout.angle !== 0 && ctx.deferredAngle === undefined) img.rotate(layout.angle, { background: ctx.fill });
+}
+
+/**
+ * A region of the source, in the frame sharp has made when it flips (vertically), flops and then
+ * turns by `turn` before its first extract: the same pixels, seen after those steps.
+ */
+export function turnedRegion(region: Region, source: Size, flip: boolean, flop: boolean, turn: number): Region {
+  let { left, top, width, height } = region;
+  let W = source.width;
+  let H = source.height;
+  if (flip) top = H - top - height;
+  if (flop) left = W - left - width;
+  for (let t = 0; t < turn; t += 90) {
+    // A quarter turn clockwise: (x, y) in W×H lands on (H - 1 - y, x) in H×W.
+    [left, top, width, height] = [H - top - height, left, height, width];
+    [W, H] = [H, W];
+  }
+  return { left, top, width, height };
 }
 
 /** The fitted image inside a pad box, in the delivered (turned) frame. */
