@@ -5,6 +5,7 @@ import { authRoutes } from './auth/auth.routes.js';
 import { limitManagementApi } from './auth/limits.js';
 import { keysRoutes } from './auth/keys.routes.js';
 import { signRoutes } from './auth/sign.routes.js';
+import { API_CORS, cors, IMAGE_CORS } from './cors.js';
 import type { Deps } from './deps.js';
 import { imgRoutes } from './delivery/img.routes.js';
 import { infoRoutes } from './delivery/info.routes.js';
@@ -31,6 +32,13 @@ export function createApp(deps: Deps) {
   // Probes and metrics answer before authentication: a load balancer carries no key.
   app.route('/', opsRoutes(deps));
   app.route('/', uiRoutes(deps)); // static dashboard files: no credentials, no rate limit
+
+  // CORS before credentials (a preflight carries none and must be neither refused nor counted),
+  // per family, the first that matches deciding: images (CORS_IMAGE_ORIGINS), then the catch-all
+  // for everything after it, the JSON API, /openapi.json and /docs (CORS_ORIGINS).
+  const imageCors = cors(deps.config.cors.images, IMAGE_CORS);
+  for (const path of ['/img/*', '/random', '/random/*', '/random-image/*', '/info/*']) app.use(path, imageCors);
+  app.use('*', cors(deps.config.cors.api, API_CORS));
 
   // Credentials, mounted per route family (the first that matches decides): image delivery also
   // takes ?token= (a plain <img src> cannot send headers); the legacy random route carries its key

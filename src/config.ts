@@ -36,6 +36,42 @@ const signingKeys = z
 
 const cores = Math.max(1, os.availableParallelism());
 
+/**
+ * Which web origins may read answers from a page's script (CORS). `*` is any origin (never with
+ * credentials: browsers refuse that pair, and it would be wrong anyway); a list names origins
+ * exactly as browsers send them (`https://app.example.com`, a port if not the default, no path);
+ * `off` sends no CORS headers at all. Parsed here, once: a typo fails the start, not each request.
+ */
+export type CorsPolicy = { kind: 'off' } | { kind: 'any' } | { kind: 'list'; origins: string[] };
+
+const CORS_HELP = 'expected *, off, or origins separated by commas (https://app.example.com,http://localhost:5173): scheme and host, a port if needed, no path';
+
+export function parseCorsOrigins(raw: string): { policy: CorsPolicy } | { error: string } {
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 1 && items[0] === '*') return { policy: { kind: 'any' } };
+  if (items.length === 1 && items[0].toLowerCase() === 'off') return { policy: { kind: 'off' } };
+  if (items.length === 0) return { error: CORS_HELP };
+  const origins: string[] = [];
+  for (const item of items) {
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      /* reported below */
+    }
+    // A trailing slash is forgiven (people copy it from the address bar); a path, query or user is not.
+    const ok = url && /^https?:$/.test(url.protocol) && url.pathname === '/' && !/[?#@]/.test(item);
+    if (!ok) return { error: `${JSON.stringify(item)} is not an origin: ${CORS_HELP}${item === '*' ? ' (* stands alone)' : ''}` };
+    origins.push(url!.origin);
+  }
+  return { policy: { kind: 'list', origins: [...new Set(origins)] } };
+}
+
+const corsOrigins = z.string().superRefine((raw, ctx) => {
+  const parsed = parseCorsOrigins(raw);
+  if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+});
+
 export const configSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -135,12 +171,26 @@ export const configSchema = z.object({
 
   /** Public base URL used in answers (ready-to-use URLs); defaults to the request's origin. */
   PUBLIC_URL: z.string().url().optional(),
+
+  /**
+   * Pages on other origins calling the JSON API (`fetch`). Unset: none, the same origin only (the
+   * dashboard, /docs) and server-side clients, which CORS never concerns.
+   */
+  CORS_ORIGINS: corsOrigins.optional(),
+  /**
+   * Images (/img, /random, /random-image, /info) read by pages on other origins (`<img crossorigin>`
+   * into a canvas, WebGL, fetch). `*` by default: the bytes are fetchable by any client anyway, and
+   * `*` is one header value for everyone, so a CDN may keep one copy (a list needs `Vary: Origin`).
+   */
+  CORS_IMAGE_ORIGINS: corsOrigins.default('*'),
 });
 
 type Raw = z.infer<typeof configSchema>;
 
 export interface Config extends Raw {
   ALLOW_REGISTRATION: boolean;
+  /** CORS_ORIGINS and CORS_IMAGE_ORIGINS, parsed. */
+  cors: { api: CorsPolicy; images: CorsPolicy };
   /** Every input and output limit as one typed object, built once here and passed where renders are planned. */
   limits: RenderLimits;
   dataDir: string;
@@ -184,7 +234,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dbFile: path.join(dataDir, 'imgpath.db'),
     dev: c.NODE_ENV === 'development',
     ALLOW_REGISTRATION: c.ALLOW_REGISTRATION ?? c.NODE_ENV !== 'production',
+    cors: { api: corsPolicy(c.CORS_ORIGINS ?? 'off'), images: corsPolicy(c.CORS_IMAGE_ORIGINS) },
   };
+}
+
+/** Only called on values the schema has already accepted. */
+function corsPolicy(raw: string): CorsPolicy {
+  const parsed = parseCorsOrigins(raw);
+  if ('error' in parsed) throw new ConfigError([parsed.error]);
+  return parsed.policy;
 }
 
 function describeValue(v: string | undefined) {
