@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { NotFoundError, ForbiddenError, UnauthorizedError } from '../errors.js';
-import { createRoute, errorSchemaRef, router, z } from '../http.js';
+import type { RouteHandler } from '@hono/zod-openapi';
+import { createRoute, errorSchemaRef, router, z, type Env } from '../http.js';
 import { requireAdmin, requireCaller } from './guards.js';
 import { MAX_PASSWORD_LENGTH } from './passwords.js';
 import { enforce } from './ratelimit.js';
@@ -33,14 +34,18 @@ const Session = z
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-const register = createRoute({
-  method: 'post',
-  path: '/auth/register',
-  tags: ['auth'],
-  summary: 'Create a plain user (never an admin), already logged in. Closed unless ALLOW_REGISTRATION (off by default in production), except for admins.',
-  request: { body: { content: { 'application/json': { schema: Credentials } }, required: true } },
-  responses: { 201: json(Session, 'The new user, already logged in'), ...errors(400, 403, 409, 429, 503) },
-});
+/** `/auth/register` and roadmap.sh's `/register`: one route definition, one handler, one rate limit. */
+const registerAt = (path: '/auth/register' | '/register') =>
+  createRoute({
+    method: 'post',
+    path,
+    tags: ['auth'],
+    summary: path === '/register'
+      ? 'roadmap.sh spelling of POST /auth/register: the same handler, limits and answer ({token, user, …})'
+      : 'Create a plain user (never an admin), already logged in. Closed unless ALLOW_REGISTRATION (off by default in production), except for admins.',
+    request: { body: { content: { 'application/json': { schema: Credentials } }, required: true } },
+    responses: { 201: json(Session, 'The new user, already logged in'), ...errors(400, 403, 409, 429, 503) },
+  });
 
 const createUser = createRoute({
   method: 'post',
@@ -56,14 +61,17 @@ const createUser = createRoute({
   responses: { 201: json(UserSchema, 'The new user'), ...errors(400, 401, 403, 409, 503) },
 });
 
-const login = createRoute({
-  method: 'post',
-  path: '/auth/login',
-  tags: ['auth'],
-  summary: 'Exchange a username and password for a session JWT (503 with Retry-After when password checks are busy)',
-  request: { body: { content: { 'application/json': { schema: Credentials } }, required: true } },
-  responses: { 200: json(Session, 'A session token'), ...errors(400, 401, 429, 503) },
-});
+const loginAt = (path: '/auth/login' | '/login') =>
+  createRoute({
+    method: 'post',
+    path,
+    tags: ['auth'],
+    summary: path === '/login'
+      ? 'roadmap.sh spelling of POST /auth/login: the same handler, limits and answer ({token, …})'
+      : 'Exchange a username and password for a session JWT (503 with Retry-After when password checks are busy)',
+    request: { body: { content: { 'application/json': { schema: Credentials } }, required: true } },
+    responses: { 200: json(Session, 'A session token'), ...errors(400, 401, 429, 503) },
+  });
 
 const me = createRoute({
   method: 'get',
@@ -88,7 +96,7 @@ export function authRoutes(deps: Deps) {
   const app = router();
   const state = authState(deps);
 
-  app.openapi(register, async (c) => {
+  const register: RouteHandler<ReturnType<typeof registerAt>, Env> = async function register(c) {
     const { username, password } = c.req.valid('json');
     const p = c.get('principal');
     const byAdmin = (p.kind === 'user' || p.kind === 'key') && p.admin;
@@ -101,7 +109,9 @@ export function authRoutes(deps: Deps) {
     deps.log.info({ userId: user.id, username: user.username, role: user.role }, 'user registered');
     const session = await issueSession(deps, user.id);
     return c.json({ ...session, tokenType: 'Bearer' as const, user: publicUser(user) }, 201);
-  });
+  };
+  app.openapi(registerAt('/auth/register'), register);
+  app.openapi(registerAt('/register'), register);
 
   app.openapi(createUser, async (c) => {
     const caller = requireAdmin(c.get('principal'));
@@ -111,7 +121,7 @@ export function authRoutes(deps: Deps) {
     return c.json(publicUser(user), 201);
   });
 
-  app.openapi(login, async (c) => {
+  const login: RouteHandler<ReturnType<typeof loginAt>, Env> = async function login(c) {
     const { username, password } = c.req.valid('json');
     const ip = clientIp(c, deps.config.TRUST_PROXY);
     // Per address (one attacker, many names) and per name (many addresses, one victim); both
@@ -129,7 +139,9 @@ export function authRoutes(deps: Deps) {
     const session = await issueSession(deps, user.id);
     for (const [k, v] of Object.entries(headers)) c.header(k, v);
     return c.json({ ...session, tokenType: 'Bearer' as const, user: publicUser(user) }, 200);
-  });
+  };
+  app.openapi(loginAt('/auth/login'), login);
+  app.openapi(loginAt('/login'), login);
 
   app.openapi(me, (c) => {
     const p = requireCaller(c.get('principal'));

@@ -6,7 +6,8 @@ import { authState, requestScope } from './state.js';
 import { RateLimitedError } from '../errors.js';
 
 /** The JSON management API; delivery (/img, /random, /info) is limited on cache misses instead. */
-export const MANAGEMENT_PREFIXES = ['/auth', '/users', '/keys', '/sign', '/images', '/presets', '/tasks'];
+/** `/register` and `/login` are roadmap.sh's spellings of `/auth/register` and `/auth/login`: the same budget. */
+export const MANAGEMENT_PREFIXES = ['/auth', '/register', '/login', '/users', '/keys', '/sign', '/images', '/presets', '/tasks'];
 
 export function isManagementPath(path: string) {
   return MANAGEMENT_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));

@@ -5,10 +5,10 @@ import { checkWatermark, planDelivery } from '../delivery/deliver.js';
 import { callerRef } from '../auth/caller-ref.js';
 import { requireCaller } from '../auth/guards.js';
 import { managedImage } from './access.js';
-import { deleteImage, imageDetail, imageView, listImages, setFocalPoint, updateImage } from './images.js';
+import { deleteImage, imageDetail, imageView, listImages, setFocalPoint, updateImage, variantsOf } from './images.js';
 import { ingest } from './ingest.js';
 import {
-  errors, focalPointSchema, imageDetailSchema, imageIdParam, imageListSchema, imageSchema, listQuerySchema,
+  errors, focalPointSchema, imageDetailQuerySchema, imageDetailSchema, imageIdParam, imageListSchema, imageSchema, listQuerySchema,
   patchImageSchema, taskSchema, transformResultSchema, uploadAnswerSchema, uploadFieldsSchema,
 } from './schemas.js';
 import { enqueueTransform, taskView } from './tasks.js';
@@ -24,7 +24,7 @@ const upload = createRoute({
   method: 'post',
   path: '/images',
   tags,
-  summary: 'Upload an image (multipart `file` part, or the image bytes as the body)',
+  summary: 'Upload an image (multipart `file` or `image` part, or the image bytes as the body)',
   description: 'Type is sniffed from the bytes. The same bytes uploaded again by the same owner answer 200 with the existing image.',
   request: {
     query: uploadFieldsSchema,
@@ -35,9 +35,9 @@ const upload = createRoute({
         'multipart/form-data': {
           schema: {
             type: 'object',
-            required: ['file'],
             properties: {
-              file: { type: 'string', format: 'binary' },
+              file: { type: 'string', format: 'binary', description: 'The image (this part or `image` is required)' },
+              image: { type: 'string', format: 'binary', description: 'The image, under the name roadmap.sh clients use' },
               tags: { type: 'string', description: 'Comma list, or the part repeated' },
               collection: { type: 'string' },
               visibility: { type: 'string', enum: ['public', 'private'] },
@@ -59,8 +59,8 @@ const list = createRoute({
   method: 'get',
   path: '/images',
   tags,
-  summary: 'List images, newest first (yours; admins see all)',
-  description: 'Paged with `page` or, faster for deep pages, with `cursor`. The `Link` header carries next/prev.',
+  summary: 'List images, newest first (yours; admins see all), with their metadata and transformed versions (`?page=1&limit=10` as roadmap.sh clients send it)',
+  description: 'Paged with `page` and `limit` or, faster for deep pages, with `cursor`. The `Link` header carries next/prev.',
   request: { query: listQuerySchema },
   responses: { 200: json(imageListSchema, 'One page'), ...errors(400, 401, 403) },
 });
@@ -69,8 +69,8 @@ const get = createRoute({
   method: 'get',
   path: '/images/{id}',
   tags,
-  summary: 'Metadata, placeholder, variants made so far and URLs',
-  request: { params: imageIdParam },
+  summary: 'Metadata (name, size, format, upload time), placeholder, the transformed versions made so far and URLs; `?format=` gives `url` in another format',
+  request: { params: imageIdParam, query: imageDetailQuerySchema },
   responses: { 200: json(imageDetailSchema, 'The image'), ...errors(400, 401, 404) },
 });
 
@@ -105,8 +105,8 @@ const transform = createRoute({
   method: 'post',
   path: '/images/{id}/transform',
   tags,
-  summary: 'Render a variant from a JSON description (the same options as delivery URLs)',
-  description: 'With `?async=1` answers 202 and a task; poll `GET /tasks/{id}`.',
+  summary: 'Render and record a transformed version from JSON, bare or wrapped as roadmap.sh sends it (`{"transformations": {...}}`)',
+  description: 'Steps apply in this order: crop (a region in source pixels) → resize (both sides: exactly that size, covering and cropping the overflow) → rotate → flip/mirror → filters → watermark → format/compress. Every field maps onto the delivery-URL options (crop is `rg_`), checked by the same grammar. With `?async=1` answers 202 and a task; poll `GET /tasks/{id}`.',
   request: {
     params: imageIdParam,
     query: z.object({ async: z.enum(['0', '1', 'true', 'false']).optional() }),
@@ -158,9 +158,10 @@ export function imagesRoutes(deps: Deps) {
     const links = [next && `<${next}>; rel="next"`, prev && `<${prev}>; rel="prev"`].filter(Boolean);
     if (links.length) c.header('Link', links.join(', '));
     c.header('Cache-Control', 'private, no-store');
+    const made = variantsOf(deps, base, items);
     return c.json(
       {
-        items: items.map((image) => imageView(deps, base, image)),
+        items: items.map((image) => ({ ...imageView(deps, base, image), variants: made.get(image.id) ?? [] })),
         page: q.cursor === undefined ? q.page : null,
         limit: q.limit,
         total,
@@ -175,7 +176,7 @@ export function imagesRoutes(deps: Deps) {
   app.openapi(get, function getImage(c) {
     const image = managedImage(deps, c.get('principal'), c.req.valid('param').id);
     c.header('Cache-Control', 'private, no-store');
-    return c.json(imageDetail(deps, baseUrl(c, deps), image), 200);
+    return c.json(imageDetail(deps, baseUrl(c, deps), image, c.req.valid('query')), 200);
   });
 
   app.openapi(patch, function patchImage(c) {

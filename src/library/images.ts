@@ -13,8 +13,13 @@ import { deliveryUrl, imageUrls } from './urls.js';
 /** Library behaviour behind the image routes: views, listing, edits and deletion. */
 
 export function imageView(deps: Deps, base: string, image: ImageRow) {
+  const urls = imageUrls(deps, base, image);
   return {
     id: image.id,
+    // What a roadmap.sh client reads: a name, the size in bytes and one URL (the original's).
+    name: image.filename ?? image.id,
+    size: image.bytes,
+    url: urls.original,
     ownerId: image.ownerId,
     width: image.width,
     height: image.height,
@@ -31,25 +36,54 @@ export function imageView(deps: Deps, base: string, image: ImageRow) {
     dominantColor: image.dominant,
     focalPoint: image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : null,
     createdAt: iso(image.createdAt),
-    urls: imageUrls(deps, base, image),
+    urls,
   };
 }
 
-export function imageDetail(deps: Deps, base: string, image: ImageRow) {
-  const made = deps.db.select().from(variants).where(eq(variants.imageId, image.id)).orderBy(desc(variants.createdAt), desc(variants.id)).all();
+/**
+ * The image with its recorded variants. `format` (roadmap.sh's "optionally in another format")
+ * makes `url` the original in that format.
+ */
+export function imageDetail(deps: Deps, base: string, image: ImageRow, opts: { format?: string } = {}) {
   const cached = deps.db.select({ n: count() }).from(renditions).where(eq(renditions.imageId, image.id)).get()?.n ?? 0;
+  const view = imageView(deps, base, image);
   return {
-    ...imageView(deps, base, image),
-    variants: made.map((v) => ({
-      options: v.options,
-      format: v.format,
-      width: v.width,
-      height: v.height,
-      bytes: v.bytes,
-      createdAt: iso(v.createdAt),
-      url: deliveryUrl(deps, base, image, variantOptions(v.options, v.format)),
-    })),
+    ...view,
+    ...(opts.format !== undefined && { url: deliveryUrl(deps, base, image, `f_${opts.format}`) }),
+    variants: variantsOf(deps, base, [image]).get(image.id) ?? [],
     cachedRenditions: cached,
+  };
+}
+
+/** The recorded variants of several images (one query for a whole list page), newest first. */
+export function variantsOf(deps: Deps, base: string, list: ImageRow[]) {
+  const byId = new Map(list.map((image) => [image.id, image]));
+  const out = new Map<string, ReturnType<typeof variantView>[]>();
+  if (list.length === 0) return out;
+  const made = deps.db
+    .select()
+    .from(variants)
+    .where(inArray(variants.imageId, [...byId.keys()]))
+    .orderBy(desc(variants.createdAt), desc(variants.id))
+    .all();
+  for (const v of made) {
+    const image = byId.get(v.imageId)!;
+    const views = out.get(v.imageId) ?? [];
+    views.push(variantView(deps, base, image, v));
+    out.set(v.imageId, views);
+  }
+  return out;
+}
+
+function variantView(deps: Deps, base: string, image: ImageRow, v: typeof variants.$inferSelect) {
+  return {
+    options: v.options,
+    format: v.format,
+    width: v.width,
+    height: v.height,
+    bytes: v.bytes,
+    createdAt: iso(v.createdAt),
+    url: deliveryUrl(deps, base, image, variantOptions(v.options, v.format)),
   };
 }
 

@@ -34,6 +34,9 @@ const urls = z.object({
 export const imageSchema = z
   .object({
     id: z.string(),
+    name: z.string().openapi({ description: 'The uploaded file name (the id when there was none)' }),
+    size: z.number().openapi({ description: 'Bytes of the original (same as bytes)' }),
+    url: z.string().openapi({ description: 'Delivery URL of the original (signed when needed)' }),
     ownerId: z.number().nullable(),
     width: z.number(),
     height: z.number(),
@@ -49,7 +52,7 @@ export const imageSchema = z
     placeholder: z.object({ thumbhash: z.string().nullable(), dataUri: z.string().nullable() }),
     dominantColor: z.string().nullable(),
     focalPoint: z.object({ x: z.number(), y: z.number() }).nullable(),
-    createdAt: z.string(),
+    createdAt: z.string().openapi({ description: 'Upload time (ISO 8601)' }),
     urls,
   })
   .openapi('Image');
@@ -69,8 +72,18 @@ export const variantSchema = z
   .openapi('Variant');
 
 export const imageDetailSchema = imageSchema
-  .extend({ variants: z.array(variantSchema), cachedRenditions: z.number() })
+  .extend({ variants: z.array(variantSchema).openapi({ description: 'Transformed versions recorded by POST /images/{id}/transform, newest first' }), cachedRenditions: z.number() })
   .openapi('ImageDetail');
+
+export const imageListItemSchema = imageSchema
+  .extend({ variants: z.array(variantSchema).openapi({ description: 'Transformed versions recorded so far, newest first' }) })
+  .openapi('ImageListItem');
+
+const FORMAT_NAMES = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif'] as const;
+export const imageDetailQuerySchema = z.object({
+  format: z.string().toLowerCase().pipe(z.enum(FORMAT_NAMES)).optional()
+    .openapi({ type: 'string', enum: [...FORMAT_NAMES], description: 'Make `url` the original in this format (any case)' }),
+});
 
 export const listQuerySchema = z.object({
   page: z.coerce.number().int().min(1).max(1_000_000).default(1),
@@ -86,7 +99,7 @@ export const listQuerySchema = z.object({
 
 export const imageListSchema = z
   .object({
-    items: z.array(imageSchema),
+    items: z.array(imageListItemSchema),
     page: z.number().nullable(),
     limit: z.number(),
     total: z.number(),

@@ -59,7 +59,7 @@ function validFields(raw: Record<string, unknown>) {
 type Fields = z.infer<typeof uploadFieldsSchema>;
 
 /**
- * multipart/form-data with a `file` part (fields as parts), or the image itself as the body.
+ * multipart/form-data with a `file` (or `image`) part (fields as parts), or the image itself as the body.
  * `query` holds the already validated query-string fields; multipart parts override them.
  */
 export async function readUpload(deps: Deps, c: Context, query: Fields): Promise<Upload> {
@@ -73,8 +73,9 @@ export async function readUpload(deps: Deps, c: Context, query: Fields): Promise
     } catch {
       throw new BadRequestError('Malformed multipart body', {}, 'bad_multipart');
     }
-    const file = form.get('file');
-    if (!(file instanceof Blob)) throw new BadRequestError('Multipart uploads need a "file" part holding the image', { field: 'file' }, 'missing_file');
+    // `image` is the name roadmap.sh clients give the part; `file` wins when both are sent.
+    const file = [form.get('file'), form.get('image')].find((part) => part instanceof Blob);
+    if (!(file instanceof Blob)) throw new BadRequestError('Multipart uploads need a "file" (or "image") part holding the image', { field: 'file' }, 'missing_file');
     const text = (name: string) => {
       const v = form.get(name);
       return typeof v === 'string' ? v : undefined;
@@ -87,7 +88,7 @@ export async function readUpload(deps: Deps, c: Context, query: Fields): Promise
     return { bytes, filename: name, fields: { ...query, ...definedOnly(parts) } };
   }
   const bytes = await readLimited(c.req.raw, limit);
-  if (bytes.length === 0) throw new BadRequestError('Empty body: send the image bytes, or multipart/form-data with a "file" part', {}, 'empty_body');
+  if (bytes.length === 0) throw new BadRequestError('Empty body: send the image bytes, or multipart/form-data with a "file" (or "image") part', {}, 'empty_body');
   return { bytes, filename: query.filename, fields: query };
 }
 

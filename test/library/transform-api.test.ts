@@ -34,16 +34,17 @@ describe('POST /images/{id}/transform', () => {
     });
     expect(res.status).toBe(200);
     const body = (await res.json()) as any;
-    expect(body).toMatchObject({ imageId: id, format: 'webp', width: 300, height: 200 });
+    // JSON transforms are steps: resized to 300x200, then turned a quarter: 200x300 delivered.
+    expect(body).toMatchObject({ imageId: id, format: 'webp', width: 200, height: 300 });
     expect(body.bytes).toBeGreaterThan(0);
     expect(body.url).toMatch(new RegExp(`^http://localhost/img/s--[^/]+--/${body.options}/${id}$`));
     const row = t.deps.db.select().from(variants).where(eq(variants.imageId, id)).get();
-    expect(row).toMatchObject({ options: body.options, format: 'webp', width: 300, height: 200, bytes: body.bytes });
+    expect(row).toMatchObject({ options: body.options, format: 'webp', width: 200, height: 300, bytes: body.bytes });
     // The URL works for anyone, and comes from the cache the transform filled.
     const img = await t.request(body.url);
     expect(img.status).toBe(200);
     expect(img.headers.get('x-cache')).toMatch(/^HIT/);
-    expect(await size(img)).toEqual({ width: 300, height: 200, format: 'webp' });
+    expect(await size(img)).toEqual({ width: 200, height: 300, format: 'webp' });
     // And it shows up on the image.
     const detail = (await (await t.request(`/images/${id}`, { headers: auth(t.adminKey) })).json()) as any;
     expect(detail.variants).toEqual([expect.objectContaining({ options: body.options, format: 'webp', url: body.url })]);
