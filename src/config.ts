@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseOrigins, type OriginConfig } from './origins/config.js';
 import type { RenderLimits } from './render/types.js';
 
 /**
@@ -169,6 +170,23 @@ export const configSchema = z.object({
   S3_FORCE_PATH_STYLE: bool.default(true),
   S3_PREFIX: z.string().default(''),
 
+  /**
+   * Remote origins: `name=URL,…`; `/img/{options}/@name/path` renders the file at URL + path,
+   * fetched once and kept as an original. Parsed into `config.origins`.
+   */
+  ORIGINS: z.string().superRefine((raw, ctx) => {
+    const parsed = parseOrigins(raw);
+    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+  }).optional(),
+  /** SSRF: origins whose host may resolve to loopback, private, link-local or CGNAT addresses; none unless named. */
+  ORIGINS_ALLOW_PRIVATE: z.string().optional(),
+  /** Disk and memory exhaustion through a remote original; unset = MAX_UPLOAD_MB. Cut while streaming. */
+  ORIGIN_MAX_MB: int(1, 2048).optional(),
+  /** A slow or stalled origin holding a request (and a socket) open: the whole fetch, redirects and body included. */
+  ORIGIN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** How long a fetched original is used before it is revalidated (If-None-Match / If-Modified-Since). */
+  ORIGIN_TTL_SECONDS: int(0, 31_536_000).default(3600),
+
   /** Public base URL used in answers (ready-to-use URLs); defaults to the request's origin. */
   PUBLIC_URL: z.string().url().optional(),
 
@@ -191,6 +209,8 @@ export interface Config extends Raw {
   ALLOW_REGISTRATION: boolean;
   /** CORS_ORIGINS and CORS_IMAGE_ORIGINS, parsed. */
   cors: { api: CorsPolicy; images: CorsPolicy };
+  /** ORIGINS and ORIGINS_ALLOW_PRIVATE, parsed: the only hosts imgpath ever fetches from. */
+  origins: Map<string, OriginConfig>;
   /** Every input and output limit as one typed object, built once here and passed where renders are planned. */
   limits: RenderLimits;
   dataDir: string;
@@ -217,6 +237,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const c = parsed.data;
   if (c.STORAGE === 's3' && !c.S3_BUCKET) throw new ConfigError(['S3_BUCKET: required when STORAGE=s3']);
+  const origins = originsOf(c.ORIGINS, c.ORIGINS_ALLOW_PRIVATE);
   const dataDir = path.resolve(c.DATA_DIR);
   const inbox = c.INBOX_DIR ?? path.join(dataDir, 'inbox');
   return {
@@ -235,7 +256,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dev: c.NODE_ENV === 'development',
     ALLOW_REGISTRATION: c.ALLOW_REGISTRATION ?? c.NODE_ENV !== 'production',
     cors: { api: corsPolicy(c.CORS_ORIGINS ?? 'off'), images: corsPolicy(c.CORS_IMAGE_ORIGINS) },
+    origins,
   };
+}
+
+function originsOf(raw: string | undefined, allowPrivate: string | undefined): Map<string, OriginConfig> {
+  if (!raw) {
+    if (allowPrivate) throw new ConfigError(['ORIGINS_ALLOW_PRIVATE: names origins, but ORIGINS is unset']);
+    return new Map();
+  }
+  const parsed = parseOrigins(raw, allowPrivate);
+  if ('error' in parsed) throw new ConfigError([`ORIGINS_ALLOW_PRIVATE: ${parsed.error}`]);
+  return new Map(parsed.origins.map((o) => [o.name, o]));
 }
 
 /** Only called on values the schema has already accepted. */

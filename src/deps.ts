@@ -11,6 +11,7 @@ import { LocalStore } from './storage/local.js';
 import type { BlobStore } from './storage/store.js';
 import type { ImageRow } from './db/schema.js';
 import type { Metrics } from './ops/metrics.js';
+import type { Origins } from './origins/service.js';
 
 /** Everything the app needs from the outside world; tests build their own. */
 export interface Deps {
@@ -28,6 +29,8 @@ export interface Deps {
   events: LibraryEvents;
   /** Prometheus registry and recorders; `createApp` makes one when absent (src/ops/metrics.ts). */
   metrics?: Metrics;
+  /** Remote originals (ORIGINS): made on first use by `originsOf(deps)` (src/origins/service.ts). */
+  origins?: Origins;
 }
 
 /** Library changes other parts follow by themselves (random pool, metrics, cache purge). */

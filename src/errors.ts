@@ -107,3 +107,20 @@ export class OverloadedError extends AppError {
 
 /** The image store (disk) failed to read or write: transient from the caller's view, so retry. */
 export class StorageUnavailableError extends AppError { constructor(message = 'Image storage is unavailable, try again shortly') { super(503, 'storage_unavailable', message, { retryAfter: 5 }, { 'Retry-After': '5' }); } }
+
+/**
+ * A remote origin (ORIGINS) could not give us the file: unreachable, an error status, a redirect
+ * out of the origin, or an address the SSRF guard refuses. The origin is at fault, not the caller.
+ */
+export class BadGatewayError extends AppError {
+  constructor(message: string, code = 'origin_unavailable', details: Record<string, unknown> = {}) {
+    super(502, code, message, details);
+  }
+}
+
+/** A remote origin took longer than ORIGIN_TIMEOUT_MS to answer in full. */
+export class GatewayTimeoutError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(504, 'origin_timeout', message, { retryAfter: 5, ...details }, { 'Retry-After': '5' });
+  }
+}

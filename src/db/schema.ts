@@ -76,6 +76,28 @@ export const images = sqliteTable(
   ],
 );
 
+/**
+ * Images whose original lives at a remote origin (ORIGINS): where it came from and what the origin
+ * said about it, for revalidation after ORIGIN_TTL_SECONDS. The image row itself is an ordinary one
+ * (caches, purge, /info, placeholders) under an id derived from origin and path.
+ */
+export const originImages = sqliteTable(
+  'origin_images',
+  {
+    imageId: text('image_id').primaryKey().references(() => images.id, { onDelete: 'cascade' }),
+    origin: text('origin').notNull(),
+    /** Decoded path below the origin's base URL. */
+    path: text('path').notNull(),
+    etag: text('etag'),
+    lastModified: text('last_modified'),
+    /** Unix seconds of the last 200 (the bytes we hold). */
+    fetchedAt: integer('fetched_at').notNull(),
+    /** Unix seconds of the last answer from the origin (200 or 304); the TTL runs from here. */
+    checkedAt: integer('checked_at').notNull(),
+  },
+  (t) => [uniqueIndex('origin_images_origin_path_idx').on(t.origin, t.path)],
+);
+
 export const imageTags = sqliteTable(
   'image_tags',
   {
@@ -146,3 +168,4 @@ export type ImageRow = typeof images.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type TaskRow = typeof tasks.$inferSelect;
+export type OriginImageRow = typeof originImages.$inferSelect;

@@ -35,6 +35,8 @@ export interface DeliveryPlan {
   shared: boolean;
   /** Unix seconds at which the token that authorised the request (policy or session) ends. */
   credentialExpiresAt?: number;
+  /** Longest a cache may keep the answer: set for remote originals, whose bytes may change under the same id. */
+  maxAge?: number;
 }
 
 // Built once per database: drizzle assembling the query on every request cost ~0.4 ms on the hit path.
@@ -105,7 +107,15 @@ export function parseOptions(deps: Deps, options: string, ext?: string) {
 
 export function planDelivery(
   deps: Deps,
-  args: { principal: Principal; signed: boolean; image: ImageRow; spec: Spec; accept?: string },
+  args: {
+    principal: Principal;
+    signed: boolean;
+    image: ImageRow;
+    spec: Spec;
+    accept?: string;
+    /** The image's bytes may change under its id (a remote original): key by content, cache at most maxAge. */
+    mutable?: { maxAge: number };
+  },
 ): DeliveryPlan {
   const { principal, signed, image } = args;
   let spec = args.spec;
@@ -134,8 +144,12 @@ export function planDelivery(
     credentialExpiresAt: credentialExpiry(principal),
   };
   const canonical = canonicalize(spec);
-  const key = createHash('sha256').update(`${image.id}\n${canonical}\n${format}`).digest('base64url');
-  return { image, spec, canonical, format, vary, size, key, etag: `"${key.slice(0, 27)}"`, preset, expiresAt: args.spec.exp, ...cache };
+  // A remote original's content hash joins the key: new bytes at the origin give new ETags, and a
+  // late render of the old bytes lands under a key nobody asks for again.
+  const source = args.mutable ? `${image.id}@${image.hash}` : image.id;
+  const key = createHash('sha256').update(`${source}\n${canonical}\n${format}`).digest('base64url');
+  const maxAge = args.mutable?.maxAge;
+  return { image, spec, canonical, format, vary, size, key, etag: `"${key.slice(0, 27)}"`, preset, expiresAt: args.spec.exp, ...cache, maxAge };
 }
 
 export async function renderVia(deps: Deps, plan: DeliveryPlan): Promise<CachedRendition> {
@@ -202,12 +216,14 @@ export function cacheHeaders(deps: Deps, plan: DeliveryPlan): Record<string, str
   // Ids are immutable, so a rendition never changes: cache for a year, unless the URL or the token
   // that authorised it ends sooner. `public` only for what an anonymous caller could fetch too, so
   // a CDN never hands a key- or token-authorised variant to strangers.
+  // A remote original's renditions change when the origin's file does: kept no longer than ORIGIN_TTL_SECONDS.
   const ends = [plan.expiresAt, plan.credentialExpiresAt].filter((t): t is number => t !== undefined);
-  const maxAge = Math.max(0, Math.min(YEAR, ...ends.map((t) => t - deps.clock())));
+  const maxAge = Math.max(0, Math.min(plan.maxAge ?? YEAR, ...ends.map((t) => t - deps.clock())));
+  const immutable = maxAge === YEAR && plan.maxAge === undefined;
   const scope = plan.shared ? 'public' : 'private';
   const headers: Record<string, string> = {
     ETag: plan.etag,
-    'Cache-Control': `${scope}, max-age=${maxAge}${maxAge === YEAR ? ', immutable' : ''}`,
+    'Cache-Control': `${scope}, max-age=${maxAge}${immutable ? ', immutable' : ''}`,
     'Cache-Tag': `img-${plan.image.id}`,
     'X-Content-Type-Options': 'nosniff',
   };

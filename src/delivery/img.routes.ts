@@ -2,13 +2,18 @@ import { Hono } from 'hono';
 import type { AuthVariables } from '../auth/authenticate.js';
 import { verifySignature } from '../auth/signature.js';
 import type { Deps } from '../deps.js';
-import { ForbiddenError } from '../errors.js';
-import { signingForm } from '../spec/index.js';
+import { checkOptionsAllowed, canSee } from '../auth/access.js';
+import type { Principal } from '../auth/principal.js';
+import type { ImageRow } from '../db/schema.js';
+import { ForbiddenError, NotFoundError } from '../errors.js';
+import { originsOf } from '../origins/service.js';
+import { signingForm, type Spec } from '../spec/index.js';
 import { imageResponse, notModified, parseOptions, planDelivery, renderVia, visibleImage } from './deliver.js';
 import { parseDeliveryPath } from './path.js';
 
 export function imgRoutes(deps: Deps) {
   const app = new Hono<{ Variables: AuthVariables }>();
+  const origins = originsOf(deps);
 
   app.get('/img/*', async function deliverImage(c) {
     // The raw (still percent-encoded) path: a signature covers the bytes the client sent.
@@ -17,8 +22,12 @@ export function imgRoutes(deps: Deps) {
     const signed = path.signature !== undefined && checkSignature(deps, path.signature, path.signedPart);
     const principal = c.get('principal');
     const spec = parseOptions(deps, path.options, path.ext);
-    const image = visibleImage(deps, path.id, principal, signed);
-    const plan = planDelivery(deps, { principal, signed, image, spec, accept: c.req.header('accept') });
+    const found = path.origin
+      ? await origins.image(path.origin.name, path.origin.path, (row) => checkBeforeFetch(deps, principal, signed, spec, row))
+      : visibleImage(deps, path.id, principal, signed);
+    const { image, mutable } = await origins.current(found);
+    if (!canSee(principal, image, signed)) throw new NotFoundError(`No image ${image.id}`, 'image_not_found');
+    const plan = planDelivery(deps, { principal, signed, image, spec, accept: c.req.header('accept'), mutable });
 
     if (path.dryRun) {
       return c.json({
@@ -36,6 +45,12 @@ export function imgRoutes(deps: Deps) {
   });
 
   return app;
+}
+
+/** The access checks planDelivery makes, run on the row a remote original would get, before it is fetched. */
+function checkBeforeFetch(deps: Deps, principal: Principal, signed: boolean, spec: Spec, row: Pick<ImageRow, 'id' | 'ownerId' | 'visibility'>) {
+  if (!canSee(principal, row as ImageRow, signed)) throw new NotFoundError(`No image ${row.id}`, 'image_not_found');
+  checkOptionsAllowed(principal, spec, signed, deps.config, row);
 }
 
 function checkSignature(deps: Deps, signature: string, signedPart: string): true {

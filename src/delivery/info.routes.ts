@@ -2,17 +2,35 @@ import { Hono } from 'hono';
 import type { AuthVariables } from '../auth/authenticate.js';
 import { credentialExpiry } from '../auth/principal.js';
 import type { Deps } from '../deps.js';
+import { canSee } from '../auth/access.js';
+import type { ImageRow } from '../db/schema.js';
+import { NotFoundError } from '../errors.js';
+import { originsOf } from '../origins/service.js';
 import { visibleImage } from './deliver.js';
 
 /** GET /info/{id}: what a page needs before the image loads (size, colour, placeholder). Stored at ingest, never computed here. */
 export function infoRoutes(deps: Deps) {
   const app = new Hono<{ Variables: AuthVariables }>();
-  app.get('/info/:id', function imageInfo(c) {
-    const image = visibleImage(deps, c.req.param('id'), c.get('principal'), false);
-    // Private metadata is cached no longer than the token that let the caller see it.
-    const ends = credentialExpiry(c.get('principal'));
+  const origins = originsOf(deps);
+  // `/info/{id}`, or `/info/@{origin}/{path}` for a remote original (fetched on first use, as /img does).
+  app.get('/info/*', async function imageInfo(c) {
+    const principal = c.get('principal');
+    const rest = new URL(c.req.url).pathname.slice('/info/'.length);
+    const origin = /^@([^/]+)\/(.+)$/.exec(rest);
+    if (!origin && rest.includes('/')) throw new NotFoundError(`No route for GET ${c.req.path}`, 'not_found');
+    const found = origin
+      ? await origins.image(origin[1], origin[2], (row) => {
+          if (!canSee(principal, row as ImageRow, false)) throw new NotFoundError(`No image ${row.id}`, 'image_not_found');
+        })
+      : visibleImage(deps, rest, principal, false);
+    const { image, mutable } = await origins.current(found);
+    if (!canSee(principal, image, false)) throw new NotFoundError(`No image ${image.id}`, 'image_not_found');
+    // Private metadata is cached no longer than the token that let the caller see it; a remote
+    // original's no longer than its revalidation interval (the file may change under the same id).
+    const ends = credentialExpiry(principal);
     const maxAge = Math.max(0, Math.min(3600, ends === undefined ? 3600 : ends - deps.clock()));
-    c.header('Cache-Control', image.visibility === 'public' ? 'public, max-age=31536000, immutable' : `private, max-age=${maxAge}`);
+    const shared = mutable ? `public, max-age=${mutable.maxAge}` : 'public, max-age=31536000, immutable';
+    c.header('Cache-Control', image.visibility === 'public' ? shared : `private, max-age=${Math.min(maxAge, mutable?.maxAge ?? maxAge)}`);
     return c.json({
       id: image.id,
       width: image.width,

@@ -1,14 +1,20 @@
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { IMAGE_ID } from '../library/ids.js';
 
-/** The parts of `/img/[s--{sig}--/][{options}/]{id}[.{ext}][.json]`, before any validation of options. */
+/**
+ * The parts of `/img/[s--{sig}--/][{options}/]{id}[.{ext}][.json]` or
+ * `/img/[s--{sig}--/][{options}/]@{origin}/{path}[.json]`, before any validation of options.
+ */
 export interface DeliveryPath {
   signature?: string;
-  /** What a signature covers: `{options}/{id}[.{ext}]` exactly as in the URL (without `.json`). */
+  /** What a signature covers: `{options}/{id}[.{ext}]` or `{options}/@{origin}/{path}` exactly as in the URL (without `.json`). */
   signedPart: string;
   options: string;
+  /** The library id; empty when `origin` is set. */
   id: string;
   ext?: string;
+  /** A file at a remote origin: its name and the raw (still percent-encoded) path below its base URL. */
+  origin?: { name: string; path: string };
   dryRun: boolean;
 }
 
@@ -25,6 +31,15 @@ export function parseDeliveryPath(rest: string, explain: boolean): DeliveryPath 
     rest = rest.slice(0, -'.json'.length);
   }
   const segments = rest.split('/');
+  // `@name` as the first or second segment: the rest is a path at that origin (its extension is
+  // part of the file name there, not an output format; use f_ for that).
+  const at = segments.findIndex((s) => s.startsWith('@'));
+  if (at === 0 || at === 1) {
+    const name = segments[at].slice(1);
+    const path = segments.slice(at + 1).join('/');
+    if (!name || !path) throw new NotFoundError('Expected /img/{options}/@{origin}/{path}', 'bad_path');
+    return { signature, signedPart: rest, options: at === 1 ? segments[0] : '', id: '', origin: { name, path }, dryRun };
+  }
   if (segments.length > 2 || segments.some((s) => s === '')) {
     throw new NotFoundError('Expected /img/{options}/{id}[.{ext}] or /img/{id}[.{ext}]', 'bad_path');
   }

@@ -7,6 +7,7 @@ import { images, imageTags, type ImageRow } from '../db/schema.js';
 import { StorageUnavailableError, TooLargeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { placeholder, probe } from '../render/probe.js';
+import type { ImageFacts } from '../render/types.js';
 import { originalKey, type BlobStore } from '../storage/store.js';
 import { withHashLock } from './hash-lock.js';
 import { newImageId } from './ids.js';
@@ -41,7 +42,7 @@ export interface IngestDeps {
  * points at it, so a crash can leave an unreferenced blob, never a row without its bytes.
  */
 export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOptions = {}): Promise<IngestResult> {
-  const { config, db, store } = deps;
+  const { config, db } = deps;
   checkUploadSize(config, bytes.length);
   const facts = await probe(bytes, config.limits);
   const hash = createHash('sha256').update(bytes).digest('hex');
@@ -51,38 +52,21 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
   if (existing) return { image: existing, duplicate: true };
 
   // Everything that can reject the bytes runs before the write, so a refused upload leaves no file.
-  const ph = await placeholder(bytes);
   const tags = normaliseTags(opts.tags ?? []);
   const row = {
     id: newImageId(),
     ownerId,
-    hash,
-    format: facts.format,
-    width: facts.width,
-    height: facts.height,
-    bytes: bytes.length,
-    frames: facts.frames,
-    hasAlpha: facts.hasAlpha,
-    clean: !facts.hasMetadata,
-    orientation: orientationOf(facts.width, facts.height),
+    ...(await describeProbed(bytes, hash, facts)),
     visibility: opts.visibility ?? config.DEFAULT_VISIBILITY,
     collection: opts.collection ?? null,
     tags: JSON.stringify(tags),
     filename: opts.filename ?? null,
-    placeholder: ph.thumbhash,
-    placeholderUri: ph.dataUri,
-    dominant: ph.dominant,
   } as const;
 
   // Write and row under the hash lock: a delete of another owner's copy of these bytes then sees
   // our row before it decides the file is unused, or finishes removing it before we write it again.
   const inserted = await withHashLock(hash, async () => {
-    try {
-      await store.put(originalKey(hash), bytes);
-    } catch (err) {
-      deps.log?.error({ err, hash }, 'could not write an original to the image store');
-      throw new StorageUnavailableError();
-    }
+    await writeOriginal(deps, hash, bytes);
     // A concurrent ingest of the same bytes by the same owner may have won the race since the check above.
     return db.transaction((tx) => {
       const again = findByHash(tx as unknown as Db, ownerId, hash);
@@ -94,6 +78,44 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
   });
   if (!inserted.duplicate) deps.events?.added.forEach((fn) => fn(inserted.image));
   return inserted;
+}
+
+/**
+ * The columns an image row takes from its bytes alone (hash, type, size, placeholder), after the
+ * same sniffing and limits as every upload: 415 for non-images, 413 past the pixel or frame limits,
+ * 422 for bytes that do not decode. Remote originals (src/origins) are described by this too.
+ */
+export async function describeOriginal(config: Pick<Config, 'limits'>, bytes: Buffer) {
+  const facts = await probe(bytes, config.limits);
+  return describeProbed(bytes, createHash('sha256').update(bytes).digest('hex'), facts);
+}
+
+async function describeProbed(bytes: Buffer, hash: string, facts: ImageFacts) {
+  const ph = await placeholder(bytes);
+  return {
+    hash,
+    format: facts.format,
+    width: facts.width,
+    height: facts.height,
+    bytes: bytes.length,
+    frames: facts.frames,
+    hasAlpha: facts.hasAlpha,
+    clean: !facts.hasMetadata,
+    orientation: orientationOf(facts.width, facts.height),
+    placeholder: ph.thumbhash,
+    placeholderUri: ph.dataUri,
+    dominant: ph.dominant,
+  };
+}
+
+/** Stores an original's bytes under its hash; call under withHashLock(hash). A store failure is a 503 to retry. */
+export async function writeOriginal(deps: Pick<IngestDeps, 'store' | 'log'>, hash: string, bytes: Buffer) {
+  try {
+    await deps.store.put(originalKey(hash), bytes);
+  } catch (err) {
+    deps.log?.error({ err, hash }, 'could not write an original to the image store');
+    throw new StorageUnavailableError();
+  }
 }
 
 /** MAX_UPLOAD_MB, checked on a size alone so file readers can refuse a huge file without reading it. */
