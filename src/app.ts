@@ -1,4 +1,3 @@
-import { swaggerUI } from '@hono/swagger-ui';
 import { HTTPException } from 'hono/http-exception';
 import { authenticate } from './auth/authenticate.js';
 import { authRoutes } from './auth/auth.routes.js';
@@ -8,6 +7,8 @@ import { signRoutes } from './auth/sign.routes.js';
 import { API_CORS, cors, IMAGE_CORS } from './cors.js';
 import type { Deps } from './deps.js';
 import { imgRoutes } from './delivery/img.routes.js';
+import { docsRoutes } from './docs/docs.routes.js';
+import { openapiDocument } from './docs/openapi.js';
 import { infoRoutes } from './delivery/info.routes.js';
 import { AppError } from './errors.js';
 import { router } from './http.js';
@@ -58,19 +59,7 @@ export function createApp(deps: Deps) {
   app.route('/', presetsRoutes(deps));
   app.route('/', tasksRoutes(deps));
 
-  app.openAPIRegistry.registerComponent('schemas', 'Error', {
-    type: 'object',
-    properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
-    required: ['error'],
-  });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', { type: 'apiKey', in: 'header', name: 'X-API-Key' });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or API key' });
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: { title: 'imgpath', version: '0.1.0', description: 'On-the-fly image delivery server: management API. Delivery URLs (/img/…) are described in the README.' },
-    security: [{ apiKey: [] }, { bearer: [] }],
-  });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.route('/', docsRoutes(deps, openapiDocument(app, deps.config)));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((err, c) => errorResponse(deps, err, c.req.method, c.req.path));
