@@ -154,6 +154,12 @@ export const configSchema = z.object({
   PASSWORD_HASH_CONCURRENCY: int(1, 64).default(Math.max(1, Math.floor(cores / 2))),
   /** Password checks that may wait; past this login and registration answer 503 with Retry-After. */
   PASSWORD_HASH_QUEUE: int(0, 1000).default(4),
+  /**
+   * Password hashes started per minute, server-wide (0 = no budget; bursts of 10 pass). Slots bound
+   * memory, this bounds CPU: a flood from many addresses kept one of two cores on scrypt and
+   * doubled render p99; at 30 a minute it is at most ~15 % of a 2-core machine.
+   */
+  PASSWORD_HASHES_PER_MIN: int(0, 100_000).default(30),
 
   /** `public` serves /metrics to anyone, `admin` needs an admin key, `off` disables it. */
   METRICS: z.enum(['public', 'admin', 'off']).default('admin'),

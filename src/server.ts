@@ -9,6 +9,7 @@ import { resumeTasks, stopTasks } from './library/tasks.js';
 import type { Config } from './config.js';
 import { createDeps, type Deps } from './deps.js';
 import { sweepLeftovers } from './ops/leftovers.js';
+import { STALE_TEMP_MS } from './storage/atomic.js';
 import { metricsOnlyRoutes } from './ops/ops.routes.js';
 import { trackRequests } from './ops/shutdown.js';
 
@@ -24,13 +25,18 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
   configureSharp(config);
   const deps = await createDeps(config, overrides);
   // In the background: serving does not wait for a walk of every originals and renditions folder.
-  sweepLeftovers(config).then(
-    (r) => {
-      if (r.files > 0) deps.log.info({ files: r.files, bytes: r.bytes, places: r.places }, `removed ${r.files} stale temp file(s) left by an interrupted write`);
-      else deps.log.debug('no stale temp files');
-    },
-    (err: unknown) => deps.log.warn({ err }, 'could not sweep stale temp files'),
-  );
+  const sweep = () =>
+    sweepLeftovers(config).then(
+      (r) => {
+        if (r.files > 0) deps.log.info({ files: r.files, bytes: r.bytes, places: r.places }, `removed ${r.files} stale temp file(s) left by an interrupted write`);
+        else deps.log.debug('no stale temp files');
+      },
+      (err: unknown) => deps.log.warn({ err }, 'could not sweep stale temp files'),
+    );
+  void sweep();
+  // A crash followed by a quick restart (systemd, a container policy) leaves temp files that are
+  // still "fresh" at start-up: sweep again once they have aged, without keeping the process alive.
+  setTimeout(() => void sweep(), STALE_TEMP_MS + 5_000).unref();
   const pool = threadpoolCheck(config);
   if (pool.starved) {
     deps.log.warn(
@@ -57,9 +63,20 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
   const first = await firstStart(deps, config.PUBLIC_URL ?? url);
   if (first.imported.length) deps.log.info({ images: first.imported }, `imported ${first.imported.length} sample images`);
   if (first.adminKey) {
-    // Printed once, on stdout, never logged through pino (logs are shipped elsewhere): the
-    // key and the URLs that use it are for the person at the terminal.
-    const lines = [`Admin API key (shown once, store it now): ${first.adminKey}`, '', 'Try:', ...first.exampleUrls.map((u) => `  ${u}`)];
+    // The key is printed once, on its own line on stdout, never through pino (logs are shipped
+    // elsewhere) and never inside a URL: the examples are signed URLs, or commands that send
+    // the key in a header from $IMGPATH_KEY.
+    const lines = [
+      'Admin API key (shown once, store it now):',
+      '',
+      `  ${first.adminKey}`,
+      '',
+      'Try (no key needed):',
+      ...first.exampleUrls.map((u) => `  ${u}`),
+      '',
+      'With the key (read -rs IMGPATH_KEY && export IMGPATH_KEY, then paste it):',
+      ...first.exampleCommands.map((cmd) => `  ${cmd}`),
+    ];
     process.stdout.write(`\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
   } else {
     for (const u of first.exampleUrls) deps.log.info(`example: ${u}`);

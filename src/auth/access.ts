@@ -127,6 +127,18 @@ function checkPolicyWidth(policy: PolicyClaims, spec: Spec) {
   }
 }
 
+/**
+ * On the planned output: rotation, c_scale or c_pad can make the delivered width differ from w_
+ * (w_400,h_4000,c_scale,r_80 is 4009 px wide), so the token's width range holds for what is sent.
+ */
+export function checkDeliveredWidth(p: Principal, size: { width: number }, image: Pick<ImageRow, 'id' | 'ownerId'>) {
+  if (p.kind !== 'policy' || !p.policy.width || !policyCovers(p.policy, image)) return;
+  const { min, max } = p.policy.width;
+  if ((min !== undefined && size.width < min) || (max !== undefined && size.width > max)) {
+    throw new ForbiddenError(`These options deliver an image ${size.width} px wide, outside this token's width range ${min ?? 1}..${max ?? '∞'}`, 'outside_policy');
+  }
+}
+
 /** After a preset is merged in: its own w_ or dpr_ must not carry the output outside a token's width range. */
 export function checkPresetWithinPolicy(p: Principal, merged: Spec, image: Pick<ImageRow, 'id' | 'ownerId'>) {
   if (p.kind === 'policy' && policyCovers(p.policy, image)) checkPolicyWidth(p.policy, merged);

@@ -5,7 +5,16 @@ export interface HashQueueOptions {
   concurrency: number;
   /** Hashes allowed to wait for a slot; one more is refused with 503 at once. */
   maxQueue: number;
+  /**
+   * Hashes started per minute, server-wide (0 = no budget). The slots bound memory; this bounds
+   * the CPU share: on 2 cores one hash running back to back is half the machine, and a flood from
+   * many addresses (each under its own rate limit) would keep it there and double render p99.
+   */
+  perMinute?: number;
 }
+
+/** Up to this many hashes may start back to back before the per-minute pace applies (a morning's logins). */
+const BURST = 10;
 
 /**
  * Password hashing has its own small, fixed set of slots, apart from rendering. scrypt runs on
@@ -18,12 +27,33 @@ export class HashQueue {
   private active = 0;
   private readonly waiting: Array<() => void> = [];
   private avgMs = 0;
+  private tokens: number;
+  private refilledAt = performance.now();
   /** Observed by tests and metrics: `peakInFlight` never exceeds `concurrency`. */
   readonly counters = { started: 0, completed: 0, rejected: 0, peakInFlight: 0, peakWaiting: 0 };
 
   constructor(readonly opts: HashQueueOptions) {
     if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error(`Expected a positive integer for concurrency but received ${opts.concurrency}`);
     if (!Number.isInteger(opts.maxQueue) || opts.maxQueue < 0) throw new Error(`Expected a non-negative integer for maxQueue but received ${opts.maxQueue}`);
+    this.tokens = this.burst;
+  }
+
+  private get burst() {
+    return Math.min(BURST, Math.max(1, this.opts.perMinute ?? 0));
+  }
+
+  /** Takes one start from the per-minute budget, or says how many seconds until the next one. */
+  private takeToken(): number {
+    const perMinute = this.opts.perMinute ?? 0;
+    if (perMinute <= 0) return 0;
+    const now = performance.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) / 60_000) * perMinute);
+    this.refilledAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((1 - this.tokens) * 60) / perMinute));
   }
 
   get inFlight() {
@@ -41,6 +71,11 @@ export class HashQueue {
   }
 
   async run<T>(work: () => Promise<T>): Promise<T> {
+    const wait = this.takeToken();
+    if (wait > 0) {
+      this.counters.rejected++;
+      throw new OverloadedError(`Password checks are over their budget of ${this.opts.perMinute} a minute on this server; try again shortly`, wait);
+    }
     if (this.active < this.opts.concurrency) this.active++;
     else if (this.waiting.length >= this.opts.maxQueue) {
       this.counters.rejected++;

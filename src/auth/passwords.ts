@@ -99,12 +99,12 @@ export class PasswordHasher {
   }
 }
 
-export type PasswordConfig = Pick<Config, 'SCRYPT_COST' | 'SCRYPT_PARALLELISM' | 'PASSWORD_HASH_CONCURRENCY' | 'PASSWORD_HASH_QUEUE'>;
+export type PasswordConfig = Pick<Config, 'SCRYPT_COST' | 'SCRYPT_PARALLELISM' | 'PASSWORD_HASH_CONCURRENCY' | 'PASSWORD_HASH_QUEUE' | 'PASSWORD_HASHES_PER_MIN'>;
 
 /** One per app (in `Deps`) and one per CLI command: the queue is what keeps hashing off the render path. */
 export function createPasswordHasher(config: PasswordConfig): PasswordHasher {
   return new PasswordHasher(
     { logN: config.SCRYPT_COST, r: BLOCK_SIZE, p: config.SCRYPT_PARALLELISM },
-    new HashQueue({ concurrency: config.PASSWORD_HASH_CONCURRENCY, maxQueue: config.PASSWORD_HASH_QUEUE }),
+    new HashQueue({ concurrency: config.PASSWORD_HASH_CONCURRENCY, maxQueue: config.PASSWORD_HASH_QUEUE, perMinute: config.PASSWORD_HASHES_PER_MIN }),
   );
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { anonymousMayFetch, checkOptionsAllowed, checkOutputFormat, checkPresetWithinPolicy, canSee } from '../auth/access.js';
+import { anonymousMayFetch, checkDeliveredWidth, checkOptionsAllowed, checkOutputFormat, checkPresetWithinPolicy, canSee } from '../auth/access.js';
 import { credentialExpiry, type Principal } from '../auth/principal.js';
 import { cacheMissCharge } from '../auth/state.js';
 import type { CachedRendition, Rendition } from '../cache/types.js';
@@ -136,6 +136,7 @@ export function planDelivery(
   if (!signed) checkOutputFormat(principal, format, image);
   // The planner on the stored size: output caps and crop bounds fail here, before the original is read.
   const { final: size } = planLayout(spec, { width: image.width, height: image.height, frames: outputFrames(image.format, image.frames, format) }, specLimits(deps));
+  if (!signed) checkDeliveredWidth(principal, size, image);
   // Who may keep the answer: a shared cache only what anonymous callers could fetch too (the URL's
   // own options and wm_), and nobody past the end of the token that authorised it.
   const wm = args.spec.wm;

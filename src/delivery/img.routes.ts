@@ -30,6 +30,8 @@ export function imgRoutes(deps: Deps) {
     const plan = planDelivery(deps, { principal, signed, image, spec, accept: c.req.header('accept'), mutable });
 
     if (path.dryRun) {
+      // The plan depends on who asked (signature, key, token): never a shared or stale copy.
+      c.header('Cache-Control', 'private, no-store');
       return c.json({
         id: image.id,
         options: plan.canonical,

@@ -151,6 +151,9 @@ export function planLayout(spec: Spec, source: PlanSource, limits: SpecLimits = 
   }
   const final = angle === 0 ? sized : rotatedSize(sized, angle);
   checkOutputCaps(final, frames, limits);
+  // c_fill/c_thumb scale to cover the box before cropping, and some paths (saliency, quarter
+  // turns, animations) build that whole image: a 1500x1 box on a 20x2000 source is 225 MP.
+  if (cover) checkOutputCaps(cover, frames, limits, 'to cover the box before the crop');
   return { crop, rotate90, angle, resize, cover, sized, final };
 }
 
@@ -187,7 +190,7 @@ function fitIntoCaps(frame: Size, angle: number, frames: number, limits: SpecLim
  * corners and watermarks never grow it). Checked here, on the planned size, so an oversized
  * request fails before a byte of the original is read or decoded.
  */
-function checkOutputCaps(final: Size, frames: number, limits: SpecLimits): void {
+function checkOutputCaps(final: Size, frames: number, limits: SpecLimits, stage = ''): void {
   const over = overCap(final, frames, limits);
   if (!over) return;
   const { width, height } = final;
@@ -196,7 +199,7 @@ function checkOutputCaps(final: Size, frames: number, limits: SpecLimits): void 
     ? `${frames} frames of ${width}x${height} (${mp(width * height * frames)} in all)`
     : `${width}x${height} (${mp(width * height)})`;
   throw new OutputTooLargeError(
-    `These options would produce ${size}, over ${over.limit}=${over.max}; ask for a smaller w_/h_ (rotation and padding grow the canvas)`,
+    `These options would produce ${size}${stage ? ` ${stage}` : ''}, over ${over.limit}=${over.max}; ask for a smaller w_/h_ (rotation and padding grow the canvas)`,
     { limit: over.limit, max: over.max, width, height, ...(frames > 1 ? { frames } : {}) },
   );
 }

@@ -98,6 +98,23 @@ describe('the password hashing queue', () => {
   });
 });
 
+describe('the per-minute hashing budget (PASSWORD_HASHES_PER_MIN)', () => {
+  it('bounds a flood from many addresses: past the budget, 503 with Retry-After before any hash runs', async () => {
+    t = await authApp({ PASSWORD_HASHES_PER_MIN: '3', RATE_LIMIT_LOGIN_PER_MIN: '100', TRUST_PROXY: 'true' });
+    const q = t.deps.passwords.queue;
+    const statuses: number[] = [];
+    // Every attempt from its own address, so no per-address limit applies: only the budget does.
+    for (let i = 0; i < 6; i++) statuses.push((await login(t, `name${i}`, 'a wrong guess', `10.9.0.${i}`)).status);
+    expect(statuses).toEqual([401, 401, 401, 503, 503, 503]);
+    expect(q.counters.started).toBe(3);
+    const refused = await login(t, 'name9', 'a wrong guess', '10.9.1.1');
+    expect(refused.status).toBe(503);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await errorOf(refused)).toMatchObject({ code: 'overloaded' });
+    expect(q.counters.started).toBe(3);
+  });
+});
+
 describe('stored hashes', () => {
   it('made with another profile (the old N=2^17, p=1 default) still verify, and are re-hashed with the current one on login', async () => {
     t = await authApp();

@@ -43,6 +43,8 @@ export async function testApp(env: Record<string, string> = {}, opts: { deps?: P
     IMPORT_SAMPLES: 'false',
     INBOX_DIR: 'off',
     NODE_ENV: 'test',
+    // Tests register and log in dozens of users in a second; the per-minute hashing budget has its own test.
+    PASSWORD_HASHES_PER_MIN: '0',
     ...env,
   });
   const deps = await createDeps(config, opts.deps);

@@ -117,6 +117,46 @@ describe('output caps hold after every geometry step, on every path', () => {
   });
 });
 
+describe('the image scaled to cover a c_fill/c_thumb box is capped too', () => {
+  let strip: string;
+  beforeAll(async () => {
+    // A few KB: 20x2000. Covering a 1500x1 box scales it to 1500x150000 (225 MP) before the crop.
+    const bytes = await sharp({ create: { width: 20, height: 2000, channels: 3, background: '#3366aa' } }).png().toBuffer();
+    strip = (await ingest(t.deps, bytes, { filename: 'strip.png' })).image.id;
+  });
+
+  it.each(['c_fill,w_1500,h_1,g_auto', 'c_fill,w_1,h_1500,r_90', 'c_thumb,w_600,h_1', 'c_fill,w_1500,h_1,g_entropy', 'c_fill,w_1500,h_1'])('%s → 400 before any render', async (options) => {
+    const res = await t.request(`/img/${options}/${strip}`, { headers: auth(t.adminKey) });
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as ErrorBody;
+    expect(error.code).toBe('output_too_large');
+    expect(error.message).toContain('to cover the box');
+  });
+
+  it('an animation counts every covered frame (MAX_ANIMATION_PIXELS)', async () => {
+    const res = await t.request(`/img/c_fill,w_600,h_1/${gifId}`, { headers: auth(t.adminKey) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error.limit).toBe('MAX_ANIMATION_PIXELS');
+  });
+
+  it('ordinary fills are untouched', async () => {
+    expect((await t.request(`/img/c_fill,w_20,h_20,g_auto/${strip}`, { headers: auth(t.adminKey) })).status).toBe(200);
+    expect((await t.request(`/img/c_fill,w_600,h_400,g_auto/${id}`, { headers: auth(t.adminKey) })).status).toBe(200);
+  });
+});
+
+describe('a policy token\'s width range holds for the delivered width, not only w_', () => {
+  it.each(['w_400,h_4000,c_scale,r_80', 'w_400,h_3000,c_scale,r_30', 'w_400,h_400,c_fill,r_45'])('%s → 403', async (options) => {
+    const mint = await t.request('/sign', json({ id, policy: { width: { max: 400 } } }));
+    expect(mint.status).toBe(200);
+    const { token } = (await mint.json()) as { token: string };
+    const res = await t.request(`/img/${options}/${id}?token=${token}`);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as ErrorBody).error.code).toBe('outside_policy');
+    expect((await t.request(`/img/w_400/${id}?token=${token}`)).status).toBe(200);
+  });
+});
+
 describe('a request that names no size is fitted into the caps, never refused', () => {
   let small: TestApp;
   let big: string;
