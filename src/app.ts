@@ -18,7 +18,8 @@ import { presetsRoutes } from './library/presets.routes.js';
 import { tasksRoutes } from './library/tasks.routes.js';
 import { observeRequests } from './ops/observe.js';
 import { opsRoutes } from './ops/ops.routes.js';
-import { legacyKeyFromPath, randomRoutes } from './random/random.routes.js';
+import { FLASK_PATHS, flaskErrors, legacyKeyFromPath } from './random/flask.js';
+import { randomRoutes } from './random/random.routes.js';
 import { uiRoutes } from './ui/ui.routes.js';
 
 /**
@@ -46,7 +47,10 @@ export function createApp(deps: Deps) {
   // in the path; everything else, the management API included, refuses a token in the URL.
   const deliveryAuth = authenticate(deps, { tokenInQuery: true });
   for (const path of ['/img/*', '/random', '/random/*']) app.use(path, deliveryAuth);
-  app.use('/random-image/*', authenticate(deps, { keyFromPath: legacyKeyFromPath }));
+  // The Flask API's routes (/random-image, /update-images, /update-key) carry their key in the
+  // path, and answer errors in that service's shape ({"error": "Unauthorized"}), on them only.
+  const legacyAuth = authenticate(deps, { keyFromPath: legacyKeyFromPath });
+  for (const path of FLASK_PATHS) app.use(path, flaskErrors(), legacyAuth);
   app.use('*', authenticate(deps));
   app.use('*', limitManagementApi(deps));
   app.route('/', imgRoutes(deps));

@@ -35,8 +35,8 @@ export const REDACT = [
 /** Query parameters that carry credentials (`?key=` for plain `<img src>` use, `?token=` policy JWTs). */
 const SECRET_PARAMS = /^(key|token|api_?key|access_?token|password|passwd|secret|jwt|auth)$/i;
 
-/** Routes whose next path segment is a credential (the legacy `/random-image/{apiKey}`). */
-const SECRET_SEGMENT = /^(\/random-image\/)[^/?]+/;
+/** Routes whose next path segment is a credential (the Flask API's `/random-image/{apiKey}`, `/update-images/…`, `/update-key/…`). */
+const SECRET_SEGMENT = /^(\/(?:random-image|update-images|update-key)\/)[^/?]+/;
 
 /** The URL as it may be logged: credential parameters keep their name, lose their value. */
 export function redactUrl(pathAndQuery: string): string {

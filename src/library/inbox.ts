@@ -48,10 +48,10 @@ export async function startInbox(deps: Deps, dir: string, opts: InboxOptions = {
 
   const handle = async (file: string) => {
     if (closed) return;
-    const result = await importFile(deps, dir, file);
-    if (result.status === 'rejected') log.warn({ file, code: result.code }, `not imported, left in place: ${result.message}`);
-    else if (result.status === 'failed') log.error({ file }, `could not import: ${result.message}`);
-    else log.info({ file, id: result.id }, result.status === 'duplicate' ? 'already in the library' : 'imported');
+    const result = await importOnce(deps, dir, file);
+    // Already taken by a rescan (GET /update-images/{key}) since it was seen.
+    if (!result) return;
+    report(log, result);
     opts.onResult?.(result);
   };
   const enqueue = (file: string) => {
@@ -84,6 +84,68 @@ export async function startInbox(deps: Deps, dir: string, opts: InboxOptions = {
       await queue;
     },
   };
+}
+
+function report(log: Deps['log'], result: InboxResult) {
+  const { file } = result;
+  if (result.status === 'rejected') log.warn({ file, code: result.code }, `not imported, left in place: ${result.message}`);
+  else if (result.status === 'failed') log.error({ file }, `could not import: ${result.message}`);
+  else log.info({ file, id: result.id }, result.status === 'duplicate' ? 'already in the library' : 'imported');
+}
+
+/**
+ * Import what waits in the drop folder now, one file at a time, without waiting for the watcher's
+ * quiet period: the Flask API's `GET /update-images/{key}`, called once a conversion script has
+ * finished. Files are taken as they are at this moment (the watcher is the one that waits for a
+ * copy to settle). Works whether or not a watcher runs in this process.
+ */
+export async function importPending(deps: Deps, dir: string): Promise<InboxResult[]> {
+  const log = deps.log.child({ component: 'inbox' });
+  const results: InboxResult[] = [];
+  for (const file of await pendingFiles(dir)) {
+    const result = await importOnce(deps, dir, file);
+    if (!result) continue;
+    report(log, result);
+    results.push(result);
+  }
+  return results;
+}
+
+/** Entries the watcher would see: the folder and its first-level sub-folders, minus temporary names and `.imported/`. */
+async function pendingFiles(dir: string): Promise<string[]> {
+  const list = async (d: string) => fs.readdir(d, { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const entry of await list(dir)) {
+    if (TEMPORARY.test(entry.name) || entry.name === IMPORTED_DIR) continue;
+    const full = path.join(dir, entry.name);
+    if (!entry.isDirectory()) {
+      out.push(full);
+      continue;
+    }
+    for (const inner of await list(full)) {
+      if (!TEMPORARY.test(inner.name) && !inner.isDirectory()) out.push(path.join(full, inner.name));
+    }
+  }
+  return out.sort();
+}
+
+/** Files being imported now, by path: the watcher and a rescan never import one file twice. */
+const importing = new Map<string, Promise<InboxResult | undefined>>();
+
+/** Import `file` unless another caller is already at it or it is gone (then undefined). */
+async function importOnce(deps: Deps, dir: string, file: string): Promise<InboxResult | undefined> {
+  const running = importing.get(file);
+  if (running) {
+    await running;
+    return undefined;
+  }
+  const job = (async () => ((await exists(file, true)) ? importFile(deps, dir, file) : undefined))();
+  importing.set(file, job);
+  try {
+    return await job;
+  } finally {
+    importing.delete(file);
+  }
 }
 
 async function importFile(deps: Deps, dir: string, file: string): Promise<InboxResult> {
@@ -121,8 +183,9 @@ async function moveAside(dir: string, rel: string) {
   await fs.rename(path.join(dir, rel), dest);
 }
 
-async function exists(p: string) {
-  return fs.access(p).then(
+/** `entry`: the name itself, a dangling or refused link included (lstat), so it is still reported. */
+async function exists(p: string, entry = false) {
+  return (entry ? fs.lstat(p) : fs.access(p)).then(
     () => true,
     () => false,
   );

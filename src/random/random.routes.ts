@@ -10,6 +10,8 @@ import type { Spec } from '../spec/index.js';
 import { libraryPool } from './library-pool.js';
 import { pickMany, pickOne, type PickMode } from './pick.js';
 import type { RandomFilters } from './pool.js';
+import { importPending } from '../library/inbox.js';
+import { placeholderOf, placeholderSchema } from '../library/schemas.js';
 import { baseUrl } from '../library/urls.js';
 import { deliveryPath } from './urls.js';
 
@@ -57,9 +59,7 @@ const imageItem = z
     format: z.string(),
     orientation: z.enum(['landscape', 'portrait', 'square']),
     collection: z.string().nullable(),
-    placeholder: z.string().nullable().openapi({ description: 'ThumbHash, base64' }),
-    placeholderUri: z.string().nullable().openapi({ description: 'tiny data: URI preview' }),
-    dominant: z.string().nullable(),
+    placeholder: placeholderSchema,
     url: z.string().openapi({ description: 'ready-to-use delivery URL (signed when the caller needs it)' }),
   })
   .openapi('RandomImage');
@@ -69,6 +69,14 @@ const errors = {
   400: { description: 'bad filter or option', content: { 'application/json': { schema: errorSchemaRef } } },
   401: { description: 'options other than presets need a key or token', content: { 'application/json': { schema: errorSchemaRef } } },
   404: { description: 'no image matches', content: { 'application/json': { schema: errorSchemaRef } } },
+};
+/** The Flask API's own error shape, on its three routes only. */
+const flaskError = z.object({ error: z.string() }).openapi('FlaskError');
+const flaskMessage = z.object({ message: z.string() }).openapi('FlaskMessage');
+const flaskErrorResponses = {
+  400: { description: 'bad filter: `{"error": "<message>"}`', content: { 'application/json': { schema: flaskError } } },
+  401: { description: 'wrong, revoked or deliver-less key: `{"error": "Unauthorized"}`', content: { 'application/json': { schema: flaskError } } },
+  404: { description: 'no image: `{"error": "No images found"}`', content: { 'application/json': { schema: flaskError } } },
 };
 const pickResponses = {
   200: { description: 'the image itself (redirect=0), Cache-Control: no-store', content: imageContent },
@@ -102,7 +110,25 @@ const docs = [
     summary: 'Compatibility with the older random-image API: a random WebP for a valid API key (deliver scope), counted in its usage like any other use',
     security: [],
     request: { query: keyQuery, params: z.object({ key: z.string() }) },
-    responses: { 200: { description: 'a WebP image, Cache-Control: no-store', content: { 'image/webp': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errors },
+    responses: { 200: { description: 'a WebP image, Cache-Control: no-store', content: { 'image/webp': { schema: z.string().openapi({ format: 'binary' }) } } }, ...flaskErrorResponses },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/update-images/{key}',
+    tags: ['random'],
+    summary: 'Compatibility with the older random-image API: import what waits in the drop folder now (the list of images follows the library by itself)',
+    security: [],
+    request: { params: z.object({ key: z.string() }) },
+    responses: { 200: { description: '`{"message": "Images list updated"}`', content: { 'application/json': { schema: flaskMessage } } }, ...flaskErrorResponses },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/update-key/{key}',
+    tags: ['random'],
+    summary: 'Compatibility with the older random-image API: confirms the key works (keys are read on every request; rotate with `imgpath keys rotate`)',
+    security: [],
+    request: { params: z.object({ key: z.string() }) },
+    responses: { 200: { description: '`{"message": "API key updated successfully"}`', content: { 'application/json': { schema: flaskMessage } } }, 401: flaskErrorResponses[401] },
   }),
 ];
 
@@ -143,9 +169,7 @@ export function randomRoutes(deps: Deps) {
         format: image.format,
         orientation: image.orientation,
         collection: image.collection,
-        placeholder: image.placeholder,
-        placeholderUri: image.placeholderUri,
-        dominant: image.dominant,
+        placeholder: placeholderOf(image),
         url: base + deliveryPath(deps, image, options, spec),
       };
     });
@@ -158,25 +182,42 @@ export function randomRoutes(deps: Deps) {
   app.get('/random', (c) => answerPick(c, deps, '', undefined));
   app.get('/random/:options', (c) => answerPick(c, deps, c.req.param('options'), undefined));
 
+  // The Flask API's routes. The key in the path was resolved (and its use counted) by
+  // `authenticate`, mounted with legacyKeyFromPath; errors take its shape through flaskErrors.
   app.get('/random-image/:key', async function legacyRandom(c) {
-    // The key in the path was resolved (and its use counted) by `authenticate`, mounted with legacyKeyFromPath.
-    const principal = c.get('principal');
-    if (principal.kind !== 'key' || !hasScope(principal, 'deliver')) throw new UnauthorizedError('Invalid or revoked API key, or it lacks the "deliver" scope', 'invalid_key');
+    const principal = flaskCaller(c.get('principal'));
     const q = parseQuery(keyQuery, c);
     const image = pickOne(deps, principal, filtersOf(q), q.seed ? { kind: 'seed', seed: q.seed } : { kind: 'random' });
     if (!image) throw new NotFoundError('No image to pick from', 'no_candidate');
     return serveBytes(c, deps, principal, image, { f: 'webp' });
   });
 
+  app.get('/update-images/:key', async function legacyUpdateImages(c) {
+    const principal = flaskCaller(c.get('principal'));
+    // The list follows the library by itself; what the old call still means is "take what the
+    // conversion script just left in the folder, now", instead of after the watcher's quiet period.
+    if (deps.config.inboxDir) await importPending(deps, deps.config.inboxDir);
+    if (!pickOne(deps, principal, {}, { kind: 'random' })) throw new NotFoundError('No images found', 'no_candidate');
+    return c.json({ message: 'Images list updated' }, 200, noStore);
+  });
+
+  app.get('/update-key/:key', function legacyUpdateKey(c) {
+    // Keys are checked against the database on every request, so a rotation (`imgpath keys rotate`)
+    // is live at once: nothing to reload. The answer tells the caller the key it sent works.
+    flaskCaller(c.get('principal'));
+    return c.json({ message: 'API key updated successfully' }, 200, noStore);
+  });
+
   return app;
 }
 
-/** The API key of `/random-image/{key}`: like every other key use, it is resolved and counted by `authenticate`. */
-export function legacyKeyFromPath(path: string): string | undefined {
-  const prefix = '/random-image/';
-  if (!path.startsWith(prefix)) return undefined;
-  const key = path.slice(prefix.length);
-  return key && !key.includes('/') ? key : undefined;
+/** The API key of `/random-image/{key}` and its siblings: like every other key use, resolved and counted by `authenticate`. */
+export { legacyKeyFromPath } from './flask.js';
+
+/** The caller of a Flask-API route: its key, with the deliver scope (the old service had one key for everything). */
+function flaskCaller(principal: Principal) {
+  if (principal.kind !== 'key' || !hasScope(principal, 'deliver')) throw new UnauthorizedError('Invalid or revoked API key, or it lacks the "deliver" scope', 'invalid_key');
+  return principal;
 }
 
 /** Parse options and run the /img access rule before anything is picked or signed. */
