@@ -12,7 +12,7 @@ import {
   patchImageSchema, taskSchema, transformResultSchema, uploadAnswerSchema, uploadFieldsSchema,
 } from './schemas.js';
 import { enqueueTransform, taskView } from './tasks.js';
-import { parseTransform, transformSchema } from './transform.js';
+import { namingFields, parseTransform, transformSchema } from './transform.js';
 import { readUpload } from './upload.js';
 import { baseUrl } from './urls.js';
 import { makeVariant } from './variants.js';
@@ -203,19 +203,22 @@ export function imagesRoutes(deps: Deps) {
   app.openapi(transform, async function transformImage(c) {
     const principal = requireCaller(c.get('principal'), 'upload', 'deliver');
     const image = managedImage(deps, principal, c.req.valid('param').id);
-    const { options, spec } = parseTransform(c.req.valid('json'), deps.config.limits);
+    const body = c.req.valid('json');
+    const { options, spec } = parseTransform(body, deps.config.limits);
     const accept = c.req.header('accept');
     const base = baseUrl(c, deps);
     const mode = c.req.valid('query').async;
     if (mode === '1' || mode === 'true') {
       // Refuse bad input now, not as a failed task later: parse and check what needs no pixels.
-      checkWatermark(deps, principal, spec);
-      planDelivery(deps, { principal, signed: true, image, spec, accept });
+      await namingFields(body, () => {
+        checkWatermark(deps, principal, spec);
+        planDelivery(deps, { principal, signed: true, image, spec, accept });
+      });
       const task = enqueueTransform(deps, actingUserId(principal), { imageId: image.id, options, accept, base, caller: callerRef(principal) });
       c.header('Location', `/tasks/${task.id}`);
       return c.json(taskView(task), 202);
     }
-    return c.json(await makeVariant(deps, { principal, image, spec, accept, base }), 200);
+    return c.json(await namingFields(body, () => makeVariant(deps, { principal, image, spec, accept, base })), 200);
   });
 
   return app;

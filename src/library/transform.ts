@@ -189,16 +189,30 @@ export function transformToOptions(t: TransformRequest): string {
 
 /** JSON body (bare or wrapped) → options string → the same typed Spec a URL gives; grammar errors name the JSON field. */
 export function parseTransform(body: TransformBody, limits: ParseLimits): { options: string; spec: Spec } {
-  const { t, prefix } = unwrapTransform(body);
+  const { t } = unwrapTransform(body);
   const options = transformToOptions(t);
   try {
     return { options, spec: parseSpec(options, undefined, limits) };
   } catch (err) {
-    if (err instanceof BadOptionError) {
-      const option = String(err.details.option ?? '');
-      const field = fieldFor(option, t);
-      if (field) throw new AppError(err.status, err.code, err.message, { ...err.details, field: prefix + field });
-    }
-    throw err;
+    throw naming(err, body);
   }
+}
+
+/**
+ * Run what comes after parsing (planning against the image's size: a crop outside it, a result
+ * over the caps), with its option errors pointed at the caller's JSON field too.
+ */
+export async function namingFields<T>(body: TransformBody, work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw naming(err, body);
+  }
+}
+
+function naming(err: unknown, body: TransformBody): unknown {
+  if (!(err instanceof BadOptionError)) return err;
+  const { t, prefix } = unwrapTransform(body);
+  const field = fieldFor(String(err.details.option ?? ''), t);
+  return field ? new AppError(err.status, err.code, err.message, { ...err.details, field: prefix + field }) : err;
 }
