@@ -98,6 +98,38 @@ export const originImages = sqliteTable(
   (t) => [uniqueIndex('origin_images_origin_path_idx').on(t.origin, t.path)],
 );
 
+/**
+ * Direct uploads (STORAGE=s3): a presigned PUT into `uploads/{id}` under S3_PREFIX, waiting for
+ * `POST /images/uploads/{id}/complete`. Rows (and any staging object left) are swept once
+ * `completeBy` passes, whatever their state: a presigned URL can be PUT to again until it expires.
+ */
+export const directUploads = sqliteTable(
+  'direct_uploads',
+  {
+    id: text('id').primaryKey(),
+    /** `user:{id}` or, for a key without an owning user, `key:{id}`: only this caller may complete it. */
+    caller: text('caller').notNull(),
+    /** Who will own the image (the caller's user; null for system keys). */
+    ownerId: integer('owner_id'),
+    contentType: text('content_type').notNull(),
+    /** The exact Content-Length the presigned PUT was signed for. */
+    bytes: integer('bytes').notNull(),
+    /** JSON: filename, tags, collection, visibility, as POST /images takes them. */
+    options: text('options').notNull().default('{}'),
+    state: text('state', { enum: ['pending', 'completing', 'done', 'refused'] }).notNull().default('pending'),
+    /** JSON: `{"imageId"}` when done, `{"status","code","message"}` when refused (replayed to a second complete). */
+    result: text('result'),
+    /** Unix seconds: when a complete took this upload (a crashed one is retaken after a while). */
+    claimedAt: integer('claimed_at'),
+    /** Unix seconds: the presigned URL stops working. */
+    expiresAt: integer('expires_at').notNull(),
+    /** Unix seconds: complete is refused (410) and the row and staging object swept after this. */
+    completeBy: integer('complete_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('direct_uploads_caller_idx').on(t.caller, t.completeBy), index('direct_uploads_complete_by_idx').on(t.completeBy)],
+);
+
 export const imageTags = sqliteTable(
   'image_tags',
   {
@@ -169,3 +201,4 @@ export type UserRow = typeof users.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type TaskRow = typeof tasks.$inferSelect;
 export type OriginImageRow = typeof originImages.$inferSelect;
+export type DirectUploadRow = typeof directUploads.$inferSelect;
