@@ -6,6 +6,7 @@ import { canSee } from '../auth/access.js';
 import type { ImageRow } from '../db/schema.js';
 import { NotFoundError } from '../errors.js';
 import { originsOf } from '../origins/service.js';
+import { placeholderOf } from '../library/schemas.js';
 import { visibleImage } from './deliver.js';
 
 /** GET /info/{id}: what a page needs before the image loads (size, colour, placeholder). Stored at ingest, never computed here. */
@@ -40,9 +41,7 @@ export function infoRoutes(deps: Deps) {
       frames: image.frames,
       hasAlpha: image.hasAlpha,
       orientation: image.orientation,
-      dominantColor: image.dominant,
-      thumbhash: image.placeholder,
-      placeholder: image.placeholderUri,
+      placeholder: placeholderOf(image),
     });
   });
   return app;

@@ -7,7 +7,7 @@ import { originalKey } from '../storage/store.js';
 import { seesWholeLibrary } from './access.js';
 import { withHashLock } from './hash-lock.js';
 import { normaliseTags } from './ingest.js';
-import { iso } from './schemas.js';
+import { iso, placeholderOf } from './schemas.js';
 import { deliveryUrl, imageUrls } from './urls.js';
 
 /** Library behaviour behind the image routes: views, listing, edits and deletion. */
@@ -32,8 +32,7 @@ export function imageView(deps: Deps, base: string, image: ImageRow) {
     collection: image.collection,
     tags: JSON.parse(image.tags) as string[],
     filename: image.filename,
-    placeholder: { thumbhash: image.placeholder, dataUri: image.placeholderUri },
-    dominantColor: image.dominant,
+    placeholder: placeholderOf(image),
     focalPoint: image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : null,
     createdAt: iso(image.createdAt),
     urls,

@@ -7,6 +7,22 @@ export const imageIdParam = z.object({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an image id').openapi({ param: { name: 'id', in: 'path' }, example: 'Xk3vQ9aB2cD4' }),
 });
 
+/**
+ * The one placeholder shape, on every answer that describes an image (upload, GET /images,
+ * /info, /random.json): all three are made at ingest from the same ≤100 px downscale.
+ */
+export const placeholderSchema = z
+  .object({
+    thumbhash: z.string().nullable().openapi({ description: 'ThumbHash, base64 (decode with the thumbhash package)' }),
+    dataUri: z.string().nullable().openapi({ description: 'The ThumbHash as a tiny data: PNG, usable as an <img src> or CSS background' }),
+    dominant: z.string().nullable().openapi({ description: 'Dominant colour, #rrggbb', example: '#a0522d' }),
+  })
+  .openapi('Placeholder');
+
+export function placeholderOf(image: { placeholder: string | null; placeholderUri: string | null; dominant: string | null }): z.infer<typeof placeholderSchema> {
+  return { thumbhash: image.placeholder, dataUri: image.placeholderUri, dominant: image.dominant };
+}
+
 /** Same rule as ingest's normaliseTags, but said out loud instead of silently dropping a bad tag. */
 export const tagSchema = z.string().trim().regex(/^[\p{L}\p{N}_ -]{1,64}$/u, 'a tag of 1..64 letters, digits, spaces, _ or -');
 export const collectionSchema = z.string().trim().regex(/^[^\x00-\x1f/]{1,128}$/, 'a collection name of 1..128 characters, no / or control characters');
@@ -49,8 +65,7 @@ export const imageSchema = z
     collection: z.string().nullable(),
     tags: z.array(z.string()),
     filename: z.string().nullable(),
-    placeholder: z.object({ thumbhash: z.string().nullable(), dataUri: z.string().nullable() }),
-    dominantColor: z.string().nullable(),
+    placeholder: placeholderSchema,
     focalPoint: z.object({ x: z.number(), y: z.number() }).nullable(),
     createdAt: z.string().openapi({ description: 'Upload time (ISO 8601)' }),
     urls,

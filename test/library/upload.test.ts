@@ -35,7 +35,7 @@ describe('POST /images', () => {
     });
     expect(body.placeholder.thumbhash).toMatch(/^[A-Za-z0-9+/=]+$/);
     expect(body.placeholder.dataUri).toMatch(/^data:image\/png;base64,/);
-    expect(body.dominantColor).toMatch(/^#[0-9a-f]{6}$/);
+    expect(body.placeholder.dominant).toMatch(/^#[0-9a-f]{6}$/);
     // Public original: a plain URL; renditions of arbitrary options: signed (anonymous callers may not choose options).
     expect(body.urls.original).toBe(`http://localhost/img/${body.id}`);
     expect(body.urls.info).toBe(`http://localhost/info/${body.id}`);

@@ -46,7 +46,7 @@ function dropRow(id: string) {
 }
 
 interface Answer {
-  images: Array<{ id: string; width: number; placeholder: string | null; url: string }>;
+  images: Array<{ id: string; width: number; placeholder: { thumbhash: string | null; dataUri: string | null; dominant: string | null }; url: string }>;
   error: { code: string };
 }
 const body = async (res: Response | Promise<Response>) => (await (await res).json()) as Answer;
@@ -205,7 +205,7 @@ describe('GET /random.json', () => {
     expect(new Set(list.map((i) => i.id)).size).toBe(3);
     for (const img of list) {
       expect(img.width).toBeGreaterThan(0);
-      expect(img.placeholder).toBeTruthy();
+      expect(img.placeholder).toEqual({ thumbhash: expect.any(String), dataUri: expect.stringMatching(/^data:image\/png;base64,/), dominant: expect.stringMatching(/^#[0-9a-f]{6}$/) });
       expect(img.url).toMatch(/^http:\/\/localhost\/img\/t_card\//);
       expect((await t.request(new URL(img.url).pathname)).status).toBe(200);
     }

@@ -75,7 +75,7 @@ function tile(image) {
   const name = image.filename ?? image.id;
   // The ThumbHash placeholder shows at once; the real thumbnail replaces it when it arrives.
   const img = el('img', { alt: name, width: 240, height: 240, src: image.placeholder.dataUri ?? undefined });
-  if (image.dominantColor) img.style.backgroundColor = image.dominantColor;
+  if (image.placeholder.dominant) img.style.backgroundColor = image.placeholder.dominant;
   fetchImage(`/img/${THUMB}/${encodeURIComponent(image.id)}`)
     .then(({ url }) => {
       state.blobs.push(url);

@@ -33,7 +33,7 @@ function showMeta(image) {
     ['Bytes', formatBytes(image.bytes)],
     ['Added', new Date(image.createdAt).toLocaleString()],
     ['Owner', image.ownerId === null ? 'system' : `user ${image.ownerId}`],
-    ['Colour', image.dominantColor ?? '—'],
+    ['Colour', image.placeholder.dominant ?? '—'],
     ['Focal point', image.focalPoint ? `${image.focalPoint.x.toFixed(2)}, ${image.focalPoint.y.toFixed(2)}` : 'not set'],
   ];
   if (image.variants) rows.push(['Variants', String(image.variants.length)]);
