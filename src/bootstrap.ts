@@ -13,7 +13,10 @@ export interface FirstStart {
   /** The admin key created on this start (shown once), if one was created. */
   adminKey?: string;
   imported: string[];
+  /** URLs to try, none carrying a credential (signed where options need it): they end up in scrollback and logs. */
   exampleUrls: string[];
+  /** With a new admin key: commands that use it from a header, with `$IMGPATH_KEY` standing for it. */
+  exampleCommands: string[];
 }
 
 /**
@@ -21,7 +24,7 @@ export interface FirstStart {
  * new user sees an image within a minute. Later starts do nothing here.
  */
 export async function firstStart(deps: Deps, baseUrl: string): Promise<FirstStart> {
-  const result: FirstStart = { imported: [], exampleUrls: [] };
+  const result: FirstStart = { imported: [], exampleUrls: [], exampleCommands: [] };
   const noImages = deps.db.select({ n: count() }).from(images).get()!.n === 0;
   if (noImages && deps.config.IMPORT_SAMPLES) {
     const files = (await fs.readdir(SAMPLES_DIR)).filter((f) => /\.(jpe?g|png|webp|gif|avif)$/i.test(f)).sort();
@@ -46,7 +49,15 @@ export async function firstStart(deps: Deps, baseUrl: string): Promise<FirstStar
   if (example) {
     result.exampleUrls.push(`${baseUrl}/img/${example.id}`);
     result.exampleUrls.push(`${baseUrl}${signedImagePath(example.id, 'w_600,r_90,e_sepia,f_webp', deps.secrets.signingKeys[0])}`);
-    if (result.adminKey) result.exampleUrls.push(`${baseUrl}/img/w_400,h_400,c_fill,g_auto,f_auto/${example.id}?key=${result.adminKey}`);
+    // Signed, not `?key=`: the key would sit in terminal scrollback, shell history, proxy and
+    // browser logs; a signed URL vouches for these options on this image and nothing else.
+    result.exampleUrls.push(`${baseUrl}${signedImagePath(example.id, 'w_400,h_400,c_fill,g_auto,f_auto', deps.secrets.signingKeys[0])}`);
+  }
+  if (result.adminKey) {
+    result.exampleCommands.push(`curl -H "X-API-Key: $IMGPATH_KEY" ${baseUrl}/images?limit=5`);
+    if (example) {
+      result.exampleCommands.push(`curl -H "X-API-Key: $IMGPATH_KEY" -o thumb.webp ${baseUrl}/img/w_300,f_webp/${example.id}`);
+    }
   }
   return result;
 }

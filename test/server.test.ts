@@ -38,12 +38,25 @@ describe('first start', () => {
     expect(originals.filter((f) => /^[0-9a-f]{64}$/.test(path.basename(String(f))))).toHaveLength(4);
   });
 
+  it('prints the key once, on its own line, and no URL carries it: the examples work without it', async () => {
+    const key = printed.match(/(imgp_[A-Za-z0-9_-]+)/)![1];
+    expect(printed.split(key)).toHaveLength(2);
+    expect(printed).toMatch(new RegExp(`^ +${key}$`, 'm'));
+    expect(printed).not.toMatch(/[?&]key=/);
+    const urls = printed.match(/^ +(http:\/\/\S+)$/gm)!.map((l) => l.trim());
+    expect(urls.length).toBeGreaterThanOrEqual(3);
+    for (const u of urls) expect((await fetch(u)).status, u).toBe(200);
+    // The commands send it from $IMGPATH_KEY in a header.
+    const listing = printed.match(/curl -H "X-API-Key: \$IMGPATH_KEY" (\S+)/)![1];
+    expect((await fetch(listing, { headers: { 'X-API-Key': key } })).status).toBe(200);
+  });
+
   it('serves a sample over HTTP, original and resized with the printed key', async () => {
     const key = printed.match(/(imgp_[A-Za-z0-9_-]+)/)![1];
     const row = running.deps.db.$client.prepare("select id from images where filename = 'sunset-12mp.jpg'").get() as { id: string };
     const original = await fetch(`${running.url}/img/${row.id}`);
     expect(original.status).toBe(200);
-    const small = await fetch(`${running.url}/img/w_300,r_90,f_webp/${row.id}?key=${key}`);
+    const small = await fetch(`${running.url}/img/w_300,r_90,f_webp/${row.id}`, { headers: { 'X-API-Key': key } });
     expect(small.status).toBe(200);
     const m = await sharp(Buffer.from(await small.arrayBuffer())).metadata();
     expect([m.format, m.width]).toEqual(['webp', 300]);
