@@ -1,5 +1,5 @@
 import type { Deps } from '../deps.js';
-import { checkWatermark, parseOptions, visibleImage } from '../delivery/deliver.js';
+import { visibleImage } from '../delivery/deliver.js';
 import { BadRequestError } from '../errors.js';
 import { createRoute, errorSchemaRef, router, z } from '../http.js';
 import { IMAGE_ID } from '../library/ids.js';
@@ -8,13 +8,12 @@ import { registry, type OutputFormat } from '../spec/index.js';
 import { requireCaller } from './guards.js';
 import { keyVersion } from './keys.js';
 import type { PolicyClaims, TokenIssuer } from './principal.js';
-import { bucketExpiry, signedImagePath } from './signature.js';
+import { MAX_SIGNED_LIFETIME, signDelivery } from './sign.js';
 import { issuePolicyToken, issuerSubject } from './tokens.js';
 
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((code) => [code, { description: 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
 
-const YEAR = 365 * 24 * 3600;
 const FORMAT_NAMES = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif'] as const;
 const imageId = z.string().regex(IMAGE_ID, 'an image id');
 // By the URL grammar's own t_ rule, so a token never names a preset no URL could use.
@@ -45,7 +44,7 @@ const SignRequest = z
       .strict()
       .optional()
       .openapi({ description: 'Ask for a policy token instead of one signed URL: it covers a whole srcset' }),
-    expiresIn: z.number().int().min(1).max(YEAR).optional().openapi({ description: 'Seconds; URLs without it never expire, tokens default to 3600', example: 3600 }),
+    expiresIn: z.number().int().min(1).max(MAX_SIGNED_LIFETIME).optional().openapi({ description: 'Seconds; URLs without it never expire, tokens default to 3600', example: 3600 }),
   })
   .strict()
   .openapi('SignRequest');
@@ -78,7 +77,6 @@ export function signRoutes(deps: Deps) {
     // Signing is delivering by proxy: the caller needs delivery rights and must see each image.
     const p = requireCaller(c.get('principal'), 'deliver');
     const body = c.req.valid('json');
-    const now = deps.clock();
 
     if (body.policy) {
       if (body.options !== undefined || body.ext !== undefined) throw new BadRequestError('Send either options (a signed URL) or policy (a token), not both');
@@ -104,21 +102,8 @@ export function signRoutes(deps: Deps) {
     }
 
     if (!body.id || body.ids) throw new BadRequestError('A signed URL is for one image: send id (ids is for policy tokens)', { field: 'id' });
-    const options = body.options ?? '';
-    // Parse now so a bad option is a 400 here, not a broken URL on a page later.
-    const spec = parseOptions(deps, options, body.ext);
-    visibleImage(deps, body.id, p, false);
-    // The signature will vouch for every option, so the caller must be allowed to see the watermark too.
-    checkWatermark(deps, p, spec);
-    const expiresAt = body.expiresIn !== undefined ? now + body.expiresIn : undefined;
-    const path = signedImagePath(body.id, options, deps.secrets.signingKeys[0], {
-      expiresAt,
-      bucketSeconds: deps.config.SIGNATURE_EXPIRY_BUCKET,
-      ext: body.ext,
-    });
-    const base = baseUrl(c, deps);
-    const finalExpiry = expiresAt !== undefined ? bucketExpiry(expiresAt, deps.config.SIGNATURE_EXPIRY_BUCKET) : (spec.exp ?? null);
-    return c.json({ url: `${base}${path}`, path, expiresAt: finalExpiry }, 200);
+    const { path, expiresAt } = signDelivery(deps, p, { id: body.id, options: body.options, ext: body.ext, expiresIn: body.expiresIn });
+    return c.json({ url: `${baseUrl(c, deps)}${path}`, path, expiresAt }, 200);
   });
 
   return app;

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { MAX_ROTATION_GRACE_SECONDS, SCOPES, parseDuration, type Scope } from '../auth/keys.js';
-import { signedImagePath } from '../auth/signature.js';
+import type { Principal } from '../auth/principal.js';
+import { MAX_SIGNED_LIFETIME, signDelivery } from '../auth/sign.js';
 import { maskedConfig } from '../config.js';
 import { createDeps } from '../deps.js';
+import { AppError } from '../errors.js';
 import { exitOnSignals } from '../ops/shutdown.js';
 import { startServer } from '../server.js';
 import { registerCacheCommands } from './cache.js';
@@ -39,18 +41,36 @@ program
     process.exitCode = summary.imported + summary.duplicates === 0 && summary.rejected > 0 ? 1 : 0;
   });
 
+// The operator at the console: sees every image, as an admin key would.
+const OPERATOR: Principal = { kind: 'key', keyId: 'cli', userId: null, scopes: ['admin'], admin: true };
+
 program
   .command('sign <id> [options]')
-  .description('print a signed delivery path for an image id and options (e.g. w_300,f_webp)')
-  .option('--expires <seconds>', 'make the URL expire after this many seconds')
+  .description('print a signed delivery URL for an image id and options (e.g. w_300,f_webp); refuses what POST /sign refuses (exit 2)')
+  .option('--expires <seconds>', `make the URL expire after this many seconds (1..${MAX_SIGNED_LIFETIME})`)
+  .option('--ext <ext>', 'an extension on the id (jpg, png, webp, avif, gif), shorthand for f_')
   .option('--json', 'print JSON')
-  .action(async (id: string, options: string | undefined, o: { expires?: string; json?: boolean }) => {
+  .action(async (id: string, options: string | undefined, o: { expires?: string; ext?: string; json?: boolean }) => {
+    // A refusal is a usage error (exit 2) with the reason only: the help text would bury it.
+    const refuse = (message: string) => {
+      process.stderr.write(`error: ${message}\n`);
+      process.exitCode = 2;
+    };
+    const expiresIn = o.expires === undefined ? undefined : /^\d+$/.test(o.expires) ? Number(o.expires) : NaN;
+    if (Number.isNaN(expiresIn)) return refuse(`--expires expects whole seconds (1..${MAX_SIGNED_LIFETIME}) but received ${o.expires}`);
     const config = configFromProcess();
     const deps = await createDeps(config);
-    const expiresAt = o.expires ? deps.clock() + Number(o.expires) : undefined;
-    const p = signedImagePath(id, options ?? '', deps.secrets.signingKeys[0], { expiresAt, bucketSeconds: config.SIGNATURE_EXPIRY_BUCKET });
-    out(!!o.json, { path: p, url: `${config.PUBLIC_URL ?? ''}${p}` }, `${config.PUBLIC_URL ?? ''}${p}`);
-    deps.db.$client.close();
+    try {
+      const { path, expiresAt } = signDelivery(deps, OPERATOR, { id, options, ext: o.ext, expiresIn });
+      const url = `${config.PUBLIC_URL ?? ''}${path}`;
+      out(!!o.json, { path, url, expiresAt }, url);
+    } catch (e) {
+      // The API's 400/404 for the same request.
+      if (!(e instanceof AppError)) throw e;
+      refuse(`${e.code}: ${e.message}`);
+    } finally {
+      deps.db.$client.close();
+    }
   });
 
 const keys = program.command('keys').description('manage API keys');

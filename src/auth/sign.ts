@@ -1,0 +1,36 @@
+import type { Deps } from '../deps.js';
+import { checkWatermark, parseOptions, visibleImage } from '../delivery/deliver.js';
+import { BadRequestError } from '../errors.js';
+import type { Principal } from './principal.js';
+import { bucketExpiry, signedImagePath } from './signature.js';
+
+/** The longest a signed URL or policy token may be asked to live (a year). */
+export const MAX_SIGNED_LIFETIME = 365 * 24 * 3600;
+
+export interface SignRequest {
+  id: string;
+  /** URL options to sign ('' = the original). */
+  options?: string;
+  ext?: string;
+  /** Seconds; absent = never expires (unless options carry exp_). */
+  expiresIn?: number;
+}
+
+/**
+ * One signed delivery path, for POST /sign and `imgpath sign` alike: the options are parsed
+ * now (a bad one is a BadOptionError here, not a broken URL on a page later), the image and
+ * any watermark must exist and be visible to `principal` (the signature vouches for them).
+ */
+export function signDelivery(deps: Deps, principal: Principal, req: SignRequest): { path: string; expiresAt: number | null } {
+  const options = req.options ?? '';
+  const spec = parseOptions(deps, options, req.ext);
+  if (req.expiresIn !== undefined && !(Number.isInteger(req.expiresIn) && req.expiresIn >= 1 && req.expiresIn <= MAX_SIGNED_LIFETIME)) {
+    throw new BadRequestError(`expiresIn must be an integer number of seconds between 1 and ${MAX_SIGNED_LIFETIME}`, { field: 'expiresIn' });
+  }
+  visibleImage(deps, req.id, principal, false);
+  checkWatermark(deps, principal, spec);
+  const bucket = deps.config.SIGNATURE_EXPIRY_BUCKET;
+  const expiresAt = req.expiresIn !== undefined ? deps.clock() + req.expiresIn : undefined;
+  const path = signedImagePath(req.id, options, deps.secrets.signingKeys[0], { expiresAt, bucketSeconds: bucket, ext: req.ext });
+  return { path, expiresAt: expiresAt !== undefined ? bucketExpiry(expiresAt, bucket) : (spec.exp ?? null) };
+}
