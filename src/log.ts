@@ -1,6 +1,7 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config.js';
+import { rotatingFile } from './log-file.js';
 
 export type { Logger };
 
@@ -80,12 +81,7 @@ export function createLogger(config: LogConfig, destination?: DestinationStream)
   // path awaits flushLogger before exiting. The terminal stays synchronous: it is for people.
   const console = destination ?? (process.stdout.isTTY ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' }) : pino.destination({ fd: 1, sync: false }));
   if (!config.LOG_FILE) return pino(options, console);
-  // pino-roll runs in a worker thread (pino.transport) so file I/O never blocks a request;
-  // pino flushes the worker on process exit.
-  const file = pino.transport({
-    target: 'pino-roll',
-    options: { file: config.LOG_FILE, size: `${config.LOG_FILE_MAX_MB ?? 10}m`, limit: { count: config.LOG_FILE_COUNT ?? 5 }, mkdir: true },
-  });
+  const file = rotatingFile(config.LOG_FILE, { maxBytes: (config.LOG_FILE_MAX_MB ?? 10) * 1024 * 1024, count: config.LOG_FILE_COUNT ?? 5 });
   return pino(options, pino.multistream([
     { stream: console, level: 'trace' },
     { stream: file, level: 'trace' },

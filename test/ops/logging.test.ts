@@ -111,25 +111,30 @@ describe('secrets never reach the log', () => {
 });
 
 describe('LOG_FILE', () => {
-  test('writes JSON lines to a size-rotated file as well as stdout', async () => {
+  const lineNumbers = async (file: string) =>
+    (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { i: number }).i);
+
+  test('writes JSON lines to the file it names, rotating to {file}.1, {file}.2 … with no line lost or repeated', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-log-'));
+    const file = path.join(dir, 'logs', 'imgpath.log');
     const console = capture();
-    const log = createLogger({ LOG_LEVEL: 'info', LOG_FILE: path.join(dir, 'imgpath.log'), LOG_FILE_MAX_MB: 1, LOG_FILE_COUNT: 2 }, console.stream);
+    const log = createLogger({ LOG_LEVEL: 'info', LOG_FILE: file, LOG_FILE_MAX_MB: 1, LOG_FILE_COUNT: 2 }, console.stream);
     const filler = 'x'.repeat(1000);
     for (let i = 0; i < 2500; i++) log.info({ i, filler }, 'line');
     await flushLogger(log, 10_000);
-    // The file transport runs in a worker thread: wait for its files to appear.
-    let files: string[] = [];
+    // Writes are asynchronous: wait for the last line to reach the file.
     for (let tries = 0; tries < 100; tries++) {
-      files = (await fs.readdir(dir)).filter((f) => f.endsWith('.log')).sort();
-      if (files.length >= 2) break;
+      if ((await lineNumbers(file).catch((): number[] => [])).includes(2499)) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(console.lines).toHaveLength(2500);
-    expect(files.length).toBeGreaterThanOrEqual(2);
-    expect(files.length).toBeLessThanOrEqual(3); // LOG_FILE_COUNT rotated files + the active one
-    const first = (await fs.readFile(path.join(dir, files[0]), 'utf8')).split('\n')[0];
-    expect(JSON.parse(first)).toMatchObject({ msg: 'line', level: 30 });
+    // ~2.6 MB at 1 MB a file: the active file, .1 and .2 (LOG_FILE_COUNT), the oldest dropped.
+    expect((await fs.readdir(path.dirname(file))).sort()).toEqual(['imgpath.log', 'imgpath.log.1', 'imgpath.log.2']);
+    const [older, old, current] = await Promise.all([`${file}.2`, `${file}.1`, file].map(lineNumbers));
+    const all = [...older, ...old, ...current];
+    expect(all.at(-1)).toBe(2499);
+    expect(all).toEqual(Array.from({ length: all.length }, (_, k) => all[0] + k)); // in order, contiguous across files
+    for (const f of [`${file}.2`, `${file}.1`]) expect((await fs.stat(f)).size).toBeLessThanOrEqual(1024 * 1024 + 2000);
     await fs.rm(dir, { recursive: true, force: true });
   });
 });
