@@ -77,6 +77,8 @@ describe('defaults: images for every origin, the JSON API for none', () => {
     const list = await t.request('/images', { headers: { Origin: A, 'X-API-Key': t.adminKey } });
     expect(list.status).toBe(200);
     expect(cors(list)).toEqual({ origin: null, credentials: null, varyOrigin: false });
+    // /random.json is a JSON answer (a list for a gallery), not an image: the API's setting.
+    expect(cors(await t.request('/random.json', { headers: { Origin: A } }))).toEqual({ origin: null, credentials: null, varyOrigin: false });
     const pre = await preflight(t, '/images', A, 'POST', 'content-type');
     expect(pre.headers.get('access-control-allow-origin')).toBeNull();
     expect(pre.headers.get('access-control-allow-methods')).toBeNull();
