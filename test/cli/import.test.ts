@@ -53,9 +53,11 @@ describe('imgpath import', () => {
     expect((await fs.stat(path.join(big, 'huge.jpg'))).size).toBe(3 * 1024 ** 3);
   });
 
-  it('signs a path that the server accepts', async () => {
-    const { stdout } = await cli('sign', 'abc123', 'w_300,f_webp', '--expires', '3600', '--json');
+  it('signs a path for an imported image (refusals: test/cli/sign.test.ts)', async () => {
+    const { stdout: imported } = await cli('import', path.join(dir, 'drop'), '--json').catch((e) => e);
+    const id = (imported as string).trim().split('\n').map((l) => JSON.parse(l) as { id?: string }).find((l) => l.id)!.id!;
+    const { stdout } = await cli('sign', id, 'w_300,f_webp', '--expires', '3600', '--json');
     const { path: p } = JSON.parse(stdout);
-    expect(p).toMatch(/^\/img\/s--k1\.[A-Za-z0-9_-]{43}--\/w_300,f_webp,exp_\d+\/abc123$/);
+    expect(p).toMatch(new RegExp(`^/img/s--k1\\.[A-Za-z0-9_-]{43}--/w_300,f_webp,exp_\\d+/${id}$`));
   });
 });
