@@ -14,6 +14,7 @@ import { AppError } from './errors.js';
 import { router } from './http.js';
 import { redactUrl } from './log.js';
 import { imagesRoutes } from './library/images.routes.js';
+import { uploadsRoutes } from './library/uploads.routes.js';
 import { presetsRoutes } from './library/presets.routes.js';
 import { tasksRoutes } from './library/tasks.routes.js';
 import { observeRequests } from './ops/observe.js';
@@ -60,6 +61,7 @@ export function createApp(deps: Deps) {
   app.route('/', keysRoutes(deps));
   app.route('/', signRoutes(deps));
   app.route('/', imagesRoutes(deps));
+  app.route('/', uploadsRoutes(deps));
   app.route('/', presetsRoutes(deps));
   app.route('/', tasksRoutes(deps));
 

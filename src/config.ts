@@ -175,6 +175,15 @@ export const configSchema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   S3_FORCE_PATH_STYLE: bool.default(true),
   S3_PREFIX: z.string().default(''),
+  /**
+   * The S3 endpoint as browsers reach it, for presigned upload URLs (POST /images/uploads), when
+   * it differs from S3_ENDPOINT (`http://minio:9000` inside, `https://s3.example.com` outside).
+   */
+  S3_PUBLIC_ENDPOINT: z.string().url().optional(),
+  /** How long a presigned upload URL works: whoever holds it may PUT (the signed size) until then. */
+  UPLOAD_URL_TTL_SECONDS: int(60, 604_800).default(900),
+  /** Bucket filling: direct uploads a caller may hold open at once, each up to MAX_UPLOAD_MB until swept. */
+  MAX_OPEN_UPLOADS: int(1, 10_000).default(20),
 
   /**
    * Remote origins: `name=URL,…`; `/img/{options}/@name/path` renders the file at URL + path,

@@ -7,8 +7,9 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../config.js';
-import type { BlobStore } from './store.js';
+import type { BlobStore, DirectUploadStore } from './store.js';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -21,15 +22,19 @@ export interface S3StoreOptions {
   forcePathStyle: boolean;
   /** Lets several deployments share one bucket; a missing trailing `/` is added. */
   prefix?: string;
+  /** The endpoint browsers reach, for presigned URLs, when not `endpoint` (S3_PUBLIC_ENDPOINT). */
+  publicEndpoint?: string;
 }
 
 /**
  * Originals in an S3-compatible bucket, so many stateless instances can share them.
  * One PutObject replaces the whole object at once, so `put` is atomic without temp keys.
  */
-export class S3Store implements BlobStore {
+export class S3Store implements BlobStore, DirectUploadStore {
   readonly kind = 's3';
   readonly client: S3Client;
+  /** Signs URLs for browsers; the same client unless S3_PUBLIC_ENDPOINT names another host (signing never connects). */
+  private readonly signer: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
 
@@ -38,9 +43,14 @@ export class S3Store implements BlobStore {
     this.prefix = opts.prefix ? opts.prefix.replace(/\/*$/, '/') : '';
     const credentials =
       opts.accessKeyId && opts.secretAccessKey ? { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey } : undefined;
-    this.client = new S3Client({
+    this.client = S3Store.makeClient(opts, opts.endpoint, credentials);
+    this.signer = opts.publicEndpoint ? S3Store.makeClient(opts, opts.publicEndpoint, credentials) : this.client;
+  }
+
+  private static makeClient(opts: S3StoreOptions, endpoint: string | undefined, credentials: { accessKeyId: string; secretAccessKey: string } | undefined) {
+    return new S3Client({
       region: opts.region,
-      endpoint: opts.endpoint,
+      endpoint,
       forcePathStyle: opts.forcePathStyle,
       credentials,
       // The SDK's default (CRC32 trailers, aws-chunked bodies) is refused by many S3-compatible
@@ -62,6 +72,7 @@ export class S3Store implements BlobStore {
       secretAccessKey: config.S3_SECRET_ACCESS_KEY,
       forcePathStyle: config.S3_FORCE_PATH_STYLE,
       prefix: config.S3_PREFIX,
+      publicEndpoint: config.S3_PUBLIC_ENDPOINT,
     });
   }
 
@@ -107,6 +118,42 @@ export class S3Store implements BlobStore {
   }
 
   /**
+   * Content-Type and Content-Length are signed headers, so S3 refuses (403 SignatureDoesNotMatch) a
+   * PUT of any other type or length. That is an exact length, not a maximum: a presigned PUT cannot
+   * say "at most N bytes" (only a presigned POST policy's content-length-range can, and Swift's
+   * s3api does not implement POST Object), so the reader checks the size again with stat().
+   */
+  async presignPut(key: string, opts: { contentType: string; contentLength: number; expiresIn: number; signedAt: Date }) {
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), ContentType: opts.contentType, ContentLength: opts.contentLength });
+    return getSignedUrl(this.signer, command, {
+      expiresIn: opts.expiresIn,
+      signingDate: opts.signedAt,
+      signableHeaders: new Set(['content-type', 'content-length']),
+    });
+  }
+
+  async stat(key: string) {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      return { size: head.ContentLength ?? 0, etag: head.ETag ?? '' };
+    } catch (err) {
+      if (err instanceof S3ServiceException && status(err) === 404 && err.name !== 'NoSuchBucket') return undefined;
+      throw err;
+    }
+  }
+
+  async getIfMatch(key: string, etag: string) {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key), IfMatch: etag }));
+      return Buffer.from(await res.Body!.transformToByteArray());
+    } catch (err) {
+      if (err instanceof S3ServiceException && status(err) === 412) return 'changed' as const;
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || (status(err) === 404 && err.name !== 'NoSuchBucket'))) return 'missing' as const;
+      throw err;
+    }
+  }
+
+  /**
    * HeadBucket proves the endpoint answers, the credentials are valid and the bucket exists.
    * A write probe would prove more, but /readyz is polled every few seconds and each probe
    * would be three billed requests.
@@ -124,6 +171,7 @@ export class S3Store implements BlobStore {
   /** Closes the HTTP agent's idle sockets (tests, graceful shutdown). */
   destroy() {
     this.client.destroy();
+    if (this.signer !== this.client) this.signer.destroy();
   }
 }
 

@@ -17,3 +17,19 @@ export interface BlobStore {
 export function originalKey(hash: string) {
   return `originals/${hash.slice(0, 2)}/${hash}`;
 }
+
+/**
+ * A store browsers can upload into themselves (S3): a presigned PUT to a staging key, then a HEAD
+ * (size checked before a byte is read) and a GET pinned to the ETag that HEAD saw.
+ */
+export interface DirectUploadStore {
+  /** A URL that takes one PUT of exactly `contentLength` bytes of `contentType`, for `expiresIn` seconds from `signedAt`. */
+  presignPut(key: string, opts: { contentType: string; contentLength: number; expiresIn: number; signedAt: Date }): Promise<string>;
+  stat(key: string): Promise<{ size: number; etag: string } | undefined>;
+  /** `changed` when the object no longer has this ETag (someone PUT again since the HEAD). */
+  getIfMatch(key: string, etag: string): Promise<Buffer | 'missing' | 'changed'>;
+}
+
+export function acceptsDirectUploads(store: BlobStore): store is BlobStore & DirectUploadStore {
+  return 'presignPut' in store && typeof store.presignPut === 'function';
+}
