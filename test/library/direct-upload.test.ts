@@ -239,6 +239,25 @@ describe('direct uploads to S3 (Swift s3api)', () => {
     expect(left).not.toContain(third.id);
   });
 
+  it('signs for S3_PUBLIC_ENDPOINT (the host browsers reach) while talking to S3_ENDPOINT itself', async () => {
+    // Same Swift, two names: imgpath reaches 127.0.0.1, "browsers" reach localhost.
+    const publicEndpoint = swift.endpoint.replace('127.0.0.1', 'localhost');
+    const store = new S3Store({ bucket: BUCKET, endpoint: swift.endpoint, publicEndpoint, region: 'us-east-1', accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey, forcePathStyle: true, prefix: PREFIX });
+    try {
+      const photo = sample('friends-portrait.jpg');
+      const url = await store.presignPut('uploads/public-host', { contentType: 'image/jpeg', contentLength: photo.length, expiresIn: 60, signedAt: new Date() });
+      expect(url.startsWith(`${publicEndpoint}/`)).toBe(true);
+      const put = (u: string) => fetch(u, { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body: new Uint8Array(photo) });
+      // The Host header is signed: the URL works only at the public name.
+      expect((await put(url.replace('localhost', '127.0.0.1'))).status).toBe(403);
+      expect((await put(url)).status).toBe(200);
+      expect(await store.stat('uploads/public-host')).toMatchObject({ size: photo.length });
+      await store.delete('uploads/public-host');
+    } finally {
+      store.destroy();
+    }
+  });
+
   it('lists both routes in /openapi.json', async () => {
     const doc = (await (await t.request('/openapi.json')).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/images/uploads', '/images/uploads/{id}/complete']));
