@@ -44,7 +44,7 @@ const SignRequest = z
       .strict()
       .optional()
       .openapi({ description: 'Ask for a policy token instead of one signed URL: it covers a whole srcset' }),
-    expiresIn: z.number().int().min(1).max(MAX_SIGNED_LIFETIME).optional().openapi({ description: 'Seconds; URLs without it never expire, tokens default to 3600', example: 3600 }),
+    expiresIn: z.number().int().min(1).max(MAX_SIGNED_LIFETIME).optional().openapi({ description: 'Seconds. URLs without it never expire, except for a private image (1 h); tokens default to 3600 and never outlive the session that mints them', example: 3600 }),
   })
   .strict()
   .openapi('SignRequest');
@@ -95,8 +95,12 @@ export function signRoutes(deps: Deps) {
       };
       // The token records the key and the version of its secret: revoking or rotating the key ends it.
       const issuer: TokenIssuer =
-        p.kind === 'key' ? { kind: 'key', keyId: p.keyId, version: p.version ?? keyVersion(deps.keys.get(p.keyId)!.hash) } : { kind: 'user', userId: p.userId };
-      const { token, expiresAt } = await issuePolicyToken(deps, policy, body.expiresIn ?? 3600, issuer);
+        p.kind === 'key'
+          ? { kind: 'key', keyId: p.keyId, version: p.version ?? keyVersion(deps.keys.get(p.keyId)!.hash) }
+          : { kind: 'user', userId: p.userId };
+      // A token minted by a session never outlives that session.
+      const sessionLeft = p.kind === 'user' && p.expiresAt !== undefined ? Math.max(1, p.expiresAt - deps.clock()) : Infinity;
+      const { token, expiresAt } = await issuePolicyToken(deps, policy, Math.min(body.expiresIn ?? 3600, sessionLeft), issuer);
       deps.log.info({ by: issuerSubject(issuer), ids: ids?.length ?? 0, expiresAt }, 'policy token issued');
       return c.json({ token, expiresAt }, 200);
     }

@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js';
 import { checkWatermark, parseOptions, visibleImage } from '../delivery/deliver.js';
 import { BadRequestError } from '../errors.js';
 import type { Principal } from './principal.js';
+import { PRIVATE_URL_TTL_SECONDS } from '../library/urls.js';
 import { bucketExpiry, signedImagePath } from './signature.js';
 
 /** The longest a signed URL or policy token may be asked to live (a year). */
@@ -12,7 +13,7 @@ export interface SignRequest {
   /** URL options to sign ('' = the original). */
   options?: string;
   ext?: string;
-  /** Seconds; absent = never expires (unless options carry exp_). */
+  /** Seconds; absent = never expires (unless options carry exp_), or PRIVATE_URL_TTL_SECONDS for a private image. */
   expiresIn?: number;
 }
 
@@ -27,10 +28,13 @@ export function signDelivery(deps: Deps, principal: Principal, req: SignRequest)
   if (req.expiresIn !== undefined && !(Number.isInteger(req.expiresIn) && req.expiresIn >= 1 && req.expiresIn <= MAX_SIGNED_LIFETIME)) {
     throw new BadRequestError(`expiresIn must be an integer number of seconds between 1 and ${MAX_SIGNED_LIFETIME}`, { field: 'expiresIn' });
   }
-  visibleImage(deps, req.id, principal, false);
+  const image = visibleImage(deps, req.id, principal, false);
   checkWatermark(deps, principal, spec);
   const bucket = deps.config.SIGNATURE_EXPIRY_BUCKET;
-  const expiresAt = req.expiresIn !== undefined ? deps.clock() + req.expiresIn : undefined;
+  // A signed URL cannot be revoked short of rotating SIGNING_KEYS, so one for a private image
+  // expires unless the caller asks for a lifetime (the same rule as the library's own links).
+  const lifetime = req.expiresIn ?? (image.visibility === 'private' && spec.exp === undefined ? PRIVATE_URL_TTL_SECONDS : undefined);
+  const expiresAt = lifetime !== undefined ? deps.clock() + lifetime : undefined;
   const path = signedImagePath(req.id, options, deps.secrets.signingKeys[0], { expiresAt, bucketSeconds: bucket, ext: req.ext });
   return { path, expiresAt: expiresAt !== undefined ? bucketExpiry(expiresAt, bucket) : (spec.exp ?? null) };
 }

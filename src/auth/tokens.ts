@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
@@ -24,10 +24,21 @@ export const SESSION_AUDIENCE = 'imgpath:session';
 export const POLICY_AUDIENCE = 'imgpath:policy';
 const ALGORITHM = 'HS256';
 
-export async function issueSession(deps: Pick<Deps, 'secrets' | 'clock' | 'config'>, userId: number) {
+/**
+ * A short fingerprint of a user's stored password hash, carried by their sessions and the policy
+ * tokens they mint (`pv` / `kv`): a password change or reset changes it, ending all of them at once.
+ * (A re-hash to a newer scrypt profile at login changes it too: other sessions log in again once.)
+ */
+export function passwordVersion(passwordHash: string): string {
+  return createHash('sha256').update(passwordHash).digest('base64url').slice(0, 16);
+}
+
+export async function issueSession(deps: Pick<Deps, 'secrets' | 'clock' | 'config' | 'db' | 'passwords'>, userId: number) {
   const now = deps.clock();
   const expiresAt = now + deps.config.JWT_TTL_SECONDS;
-  const token = await new SignJWT({})
+  const user = new Users(deps.db, deps.passwords).get(userId);
+  if (!user) throw new UnauthorizedError('User no longer exists', 'unauthorized');
+  const token = await new SignJWT({ pv: passwordVersion(user.passwordHash) })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .setSubject(String(userId))
     .setIssuer(ISSUER)
@@ -61,18 +72,20 @@ export function issuerSubject(issuer: TokenIssuer) {
 }
 
 /**
- * A policy token names its minter in `sub` and, when a key minted it, the version of the key's
- * secret in `kv`: revoking the key, or rotating it (after any grace), ends the token.
+ * A policy token names its minter in `sub` and the version of the minter's secret in `kv` (the
+ * key's secret, or the user's password): revoking or rotating the key (after any grace), or
+ * changing the password, ends the token.
  */
 export async function issuePolicyToken(
-  deps: Pick<Deps, 'secrets' | 'clock'>,
+  deps: Pick<Deps, 'secrets' | 'clock' | 'db' | 'passwords'>,
   policy: PolicyClaims,
   expiresIn: number,
   issuer: TokenIssuer,
 ) {
   const now = deps.clock();
   const expiresAt = now + expiresIn;
-  const token = await new SignJWT({ pol: policyClaimsSchema.parse(policy), ...(issuer.kind === 'key' ? { kv: issuer.version } : {}) })
+  const kv = issuer.kind === 'key' ? issuer.version : passwordVersion(new Users(deps.db, deps.passwords).get(issuer.userId)?.passwordHash ?? '');
+  const token = await new SignJWT({ pol: policyClaimsSchema.parse(policy), kv })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .setSubject(issuerSubject(issuer))
     .setIssuer(ISSUER)
@@ -118,13 +131,15 @@ export const resolveJwt: BearerResolver = async (token, deps): Promise<Principal
   if (aud === SESSION_AUDIENCE) {
     const userId = Number(payload.sub);
     const user = Number.isSafeInteger(userId) ? new Users(deps.db, deps.passwords).get(userId) : undefined;
-    return user ? { kind: 'user', userId: user.id, admin: user.role === 'admin', expiresAt: payload.exp! } : undefined;
+    if (!user) return undefined;
+    if (payload.pv !== passwordVersion(user.passwordHash)) throw new UnauthorizedError('This session ended when the password changed; log in again', 'session_revoked');
+    return { kind: 'user', userId: user.id, admin: user.role === 'admin', expiresAt: payload.exp! };
   }
   if (aud === POLICY_AUDIENCE) {
     const policy = policyClaimsSchema.safeParse(payload.pol);
     if (!policy.success) return undefined;
     if (!minterStillValid(deps, payload)) {
-      throw new UnauthorizedError('The API key that issued this token was revoked or rotated; ask for a new token', 'token_revoked');
+      throw new UnauthorizedError('The API key or password that issued this token was revoked, rotated or changed; ask for a new token', 'token_revoked');
     }
     return { kind: 'policy', policy: policy.data, expiresAt: payload.exp! };
   }
@@ -133,12 +148,16 @@ export const resolveJwt: BearerResolver = async (token, deps): Promise<Principal
 
 /**
  * A key-minted token holds while that key is live and the secret it was minted with is still
- * accepted (current, or previous within its rotation grace). A user-minted token is bound to its
- * own expiry only. A token naming neither (minted before the key version was recorded) is refused.
+ * accepted (current, or previous within its rotation grace). A user-minted token holds while the
+ * user exists with the password it was minted under (and never outlives the minting session:
+ * POST /sign caps it). A token naming neither (minted before versions were recorded) is refused.
  */
 function minterStillValid(deps: Deps, payload: JWTPayload): boolean {
   const sub = payload.sub ?? '';
-  if (/^user:\d+$/.test(sub)) return true;
+  if (/^user:\d+$/.test(sub)) {
+    const user = new Users(deps.db, deps.passwords).get(Number(sub.slice(5)));
+    return user !== undefined && typeof payload.kv === 'string' && payload.kv === passwordVersion(user.passwordHash);
+  }
   const keyId = sub.startsWith('key:') ? sub.slice(4) : undefined;
   return keyId !== undefined && typeof payload.kv === 'string' && deps.keys.mintedBy(keyId, payload.kv);
 }

@@ -3,6 +3,7 @@ import { createApp } from '../../src/app.js';
 import { ApiKeys, KEY_STATE_TTL_SECONDS, MAX_ROTATION_GRACE_SECONDS, parseDuration } from '../../src/auth/keys.js';
 import { signedImagePath } from '../../src/auth/signature.js';
 import { issueSession } from '../../src/auth/tokens.js';
+import { Users } from '../../src/auth/users.js';
 import { users } from '../../src/db/schema.js';
 import { authApp, bearer, errorOf, postJson, type AuthTestApp } from './helpers.js';
 
@@ -125,6 +126,42 @@ describe('revocation ends every credential it backs', () => {
     // The operator drops `old` (SIGNING_KEYS=current only): its URLs die, the current secret's live on.
     await expectRefused(await t.request(path), 403, 'bad_signature');
     expect((await t.request(signedImagePath(privateId, 'w_64', current))).status).toBe(200);
+  });
+});
+
+describe('a password change ends what the password backed', () => {
+  it('the user\'s sessions and every policy token they minted, at once', async () => {
+    const session = await issueSession(t.deps, adaId);
+    const token = await policyToken(bearer(session.token));
+    expect((await t.request(`/img/w_40/${privateId}?token=${token}`)).status).toBe(200);
+    expect((await t.request('/auth/me', { headers: bearer(session.token) })).status).toBe(200);
+    await new Users(t.deps.db, t.deps.passwords).setPassword(adaId, 'a brand new password');
+    const me = await t.request('/auth/me', { headers: bearer(session.token) });
+    expect(me.status).toBe(401);
+    expect((await errorOf(me)).code).toBe('session_revoked');
+    const img = await t.request(`/img/w_40/${privateId}?token=${token}`);
+    expect(img.status).toBe(401);
+    expect((await errorOf(img)).code).toBe('token_revoked');
+    // A new session (after logging in again) works, and so do the tokens it mints.
+    const fresh = await issueSession(t.deps, adaId);
+    expect((await t.request(`/img/w_40/${privateId}?token=${await policyToken(bearer(fresh.token))}`)).status).toBe(200);
+  });
+
+  it('a policy token minted by a session never outlives that session', async () => {
+    const session = await issueSession(t.deps, adaId);
+    const res = await postJson(t, '/sign', { id: privateId, policy: {}, expiresIn: YEAR }, bearer(session.token));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { expiresAt: number }).expiresAt).toBe(session.expiresAt);
+  });
+
+  it('a signed URL of a private image expires after an hour unless a lifetime is asked for', async () => {
+    const key = await adaKey();
+    const res = await postJson(t, '/sign', { id: privateId, options: 'w_40' }, { 'X-API-Key': key.key });
+    const body = (await res.json()) as { expiresAt: number | null };
+    expect(body.expiresAt).toBeGreaterThanOrEqual(t.clock.now + 3600);
+    expect(body.expiresAt).toBeLessThanOrEqual(t.clock.now + 3600 + t.deps.config.SIGNATURE_EXPIRY_BUCKET);
+    const pub = await postJson(t, '/sign', { id: publicId, options: 'w_40' }, admin());
+    expect(((await pub.json()) as { expiresAt: number | null }).expiresAt).toBeNull();
   });
 });
 
