@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseOrigins, type OriginConfig } from './origins/config.js';
 import type { RenderLimits } from './render/types.js';
+import type { HintConfig, WidthSteps } from './spec/hints.js';
 
 /**
  * The environment, parsed once at start. Nothing else in `src/` reads `process.env`:
@@ -202,6 +203,29 @@ export const configSchema = z.object({
   /** How long a fetched original is used before it is revalidated (If-None-Match / If-Modified-Since). */
   ORIGIN_TTL_SECONDS: int(0, 31_536_000).default(3600),
 
+  /**
+   * Widths a `w_auto` client hint rounds up to: one number = every multiple of it, or an ascending
+   * list (past its last entry: the last). Cache filling: a browser sends its exact layout width, so
+   * unrounded hints would make one render and one cache entry per pixel of width (8192 per image);
+   * the default list makes at most 11.
+   */
+  CLIENT_HINT_WIDTH_STEPS: z.string().superRefine((raw, ctx) => {
+    const parsed = parseWidthSteps(raw);
+    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+  }).default('160,320,480,640,800,1024,1280,1600,1920,2560,3840'),
+  /** DPRs a `dpr_auto` client hint rounds up to (ascending, 1..4): 1.25 gives 1.5, 2.625 gives 3. Same cache-filling reason. */
+  CLIENT_HINT_DPR_STEPS: z.string().superRefine((raw, ctx) => {
+    const parsed = parseDprSteps(raw);
+    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+  }).default('1,1.5,2,3,4'),
+  /**
+   * `w_auto` without a width hint (Firefox and Safari send none; Chromium only for `<img sizes>`)
+   * nor its own `w_auto:{px}`: rendered as `w_{this}`. Unset: 1280 (at most MAX_OUTPUT_DIM), which
+   * covers a full-width image on most laptops and a ~400 px column on a 3x phone; small slots
+   * should say `w_auto:320`.
+   */
+  CLIENT_HINT_WIDTH_FALLBACK: int(1, 16_383).optional(),
+
   /** Public base URL used in answers (ready-to-use URLs); defaults to the request's origin. */
   PUBLIC_URL: z.string().url().optional(),
 
@@ -218,12 +242,34 @@ export const configSchema = z.object({
   CORS_IMAGE_ORIGINS: corsOrigins.default('*'),
 });
 
+const WIDTH_STEPS_HELP = 'expected one step in pixels (every multiple of it: 100) or ascending widths separated by commas (160,320,640,1280), each 1..16383';
+
+export function parseWidthSteps(raw: string): { steps: WidthSteps } | { error: string } {
+  const items = raw.split(',').map((s) => s.trim());
+  if (items.length > 64 || items.some((s) => !/^\d{1,5}$/.test(s))) return { error: WIDTH_STEPS_HELP };
+  const widths = items.map(Number);
+  if (widths.some((w, i) => w < 1 || w > 16_383 || (i > 0 && w <= widths[i - 1]))) return { error: WIDTH_STEPS_HELP };
+  return { steps: widths.length === 1 ? { kind: 'every', step: widths[0] } : { kind: 'list', widths } };
+}
+
+const DPR_STEPS_HELP = 'expected ascending device pixel ratios separated by commas, each 1..4 (1,1.5,2,3,4)';
+
+export function parseDprSteps(raw: string): { steps: number[] } | { error: string } {
+  const items = raw.split(',').map((s) => s.trim());
+  if (items.length > 32 || items.some((s) => !/^\d(\.\d{1,3})?$/.test(s))) return { error: DPR_STEPS_HELP };
+  const steps = items.map(Number);
+  if (steps.some((d, i) => d < 1 || d > 4 || (i > 0 && d <= steps[i - 1]))) return { error: DPR_STEPS_HELP };
+  return { steps };
+}
+
 type Raw = z.infer<typeof configSchema>;
 
 export interface Config extends Raw {
   ALLOW_REGISTRATION: boolean;
   /** CORS_ORIGINS and CORS_IMAGE_ORIGINS, parsed. */
   cors: { api: CorsPolicy; images: CorsPolicy };
+  /** CLIENT_HINT_*, parsed: how `w_auto` / `dpr_auto` turn a request's hints into sizes. */
+  clientHints: HintConfig;
   /** ORIGINS and ORIGINS_ALLOW_PRIVATE, parsed: the only hosts imgpath ever fetches from. */
   origins: Map<string, OriginConfig>;
   /** Every input and output limit as one typed object, built once here and passed where renders are planned. */
@@ -253,6 +299,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const c = parsed.data;
   if (c.STORAGE === 's3' && !c.S3_BUCKET) throw new ConfigError(['S3_BUCKET: required when STORAGE=s3']);
   const origins = originsOf(c.ORIGINS, c.ORIGINS_ALLOW_PRIVATE);
+  if (c.CLIENT_HINT_WIDTH_FALLBACK !== undefined && c.CLIENT_HINT_WIDTH_FALLBACK > c.MAX_OUTPUT_DIM) {
+    throw new ConfigError([`CLIENT_HINT_WIDTH_FALLBACK: ${c.CLIENT_HINT_WIDTH_FALLBACK} is over MAX_OUTPUT_DIM=${c.MAX_OUTPUT_DIM}, so every w_auto without a hint would be refused`]);
+  }
   const dataDir = path.resolve(c.DATA_DIR);
   const inbox = c.INBOX_DIR ?? path.join(dataDir, 'inbox');
   return {
@@ -271,6 +320,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dev: c.NODE_ENV === 'development',
     ALLOW_REGISTRATION: c.ALLOW_REGISTRATION ?? c.NODE_ENV !== 'production',
     cors: { api: corsPolicy(c.CORS_ORIGINS ?? 'off'), images: corsPolicy(c.CORS_IMAGE_ORIGINS) },
+    clientHints: clientHintsOf(c),
     origins,
   };
 }
@@ -283,6 +333,14 @@ function originsOf(raw: string | undefined, allowPrivate: string | undefined): M
   const parsed = parseOrigins(raw, allowPrivate);
   if ('error' in parsed) throw new ConfigError([`ORIGINS_ALLOW_PRIVATE: ${parsed.error}`]);
   return new Map(parsed.origins.map((o) => [o.name, o]));
+}
+
+/** Only called on values the schema has already accepted. */
+function clientHintsOf(c: Raw): HintConfig {
+  const widths = parseWidthSteps(c.CLIENT_HINT_WIDTH_STEPS);
+  const dprs = parseDprSteps(c.CLIENT_HINT_DPR_STEPS);
+  if ('error' in widths || 'error' in dprs) throw new ConfigError(['CLIENT_HINT_*: unparsable']);
+  return { widths: widths.steps, dprs: dprs.steps, fallbackWidth: c.CLIENT_HINT_WIDTH_FALLBACK ?? Math.min(1280, c.MAX_OUTPUT_DIM) };
 }
 
 /** Only called on values the schema has already accepted. */

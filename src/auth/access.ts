@@ -119,7 +119,8 @@ function checkPolicy(policy: PolicyClaims, spec: Spec, keys: string[]) {
 
 function checkPolicyWidth(policy: PolicyClaims, spec: Spec) {
   const w = spec.w;
-  if (!policy.width || w === undefined) return;
+  // w_auto / dpr_auto: checked once resolved against the request (planDelivery calls this again).
+  if (!policy.width || typeof w !== 'number' || spec.dpr === 'auto') return;
   // dpr_ multiplies w_: w_1600,dpr_4 would otherwise render 6400 px under a 1600 px policy.
   const effective = w * (spec.dpr ?? 1);
   if ((policy.width.min !== undefined && effective < policy.width.min) || (policy.width.max !== undefined && effective > policy.width.max)) {

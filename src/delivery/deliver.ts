@@ -9,7 +9,9 @@ import { images, presets, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError, BadOptionError, ForbiddenError, NotFoundError, StorageUnavailableError } from '../errors.js';
 import { render } from '../render/index.js';
-import { canonicalize, chooseFormat, mergePreset, outputFrames, parseSpec, planLayout, type OutputFormat, type Size, type Spec } from '../spec/index.js';
+import { canonicalize, chooseFormat, mergePreset, outputFrames, parseSpec, planLayout, type OutputFormat, type ResolvedSpec, type Size, type Spec } from '../spec/index.js';
+import { contentDpr, NO_HINTS, resolveHints, type ClientHints, type HintUse } from '../spec/hints.js';
+import { ACCEPT_CH, hintVary } from './hints.js';
 import { originalKey } from '../storage/store.js';
 
 /**
@@ -20,10 +22,16 @@ import { originalKey } from '../storage/store.js';
 
 export interface DeliveryPlan {
   image: ImageRow;
-  spec: Spec;
+  /** w_auto / dpr_auto already resolved against the request's client hints. */
+  spec: ResolvedSpec;
   canonical: string;
   format: OutputFormat;
+  /** f_auto chose the format from `Accept`. */
   vary: boolean;
+  /** The client hints the size came from (w_auto, dpr_auto): each one answers `Vary` on its headers. */
+  hints: HintUse;
+  /** The delivered density against the CSS size, when dpr_auto asked for one and it is known. */
+  contentDpr?: number;
   /** The delivered size (of one frame), as planned from the stored dimensions. */
   size: Size;
   key: string;
@@ -113,12 +121,18 @@ export function planDelivery(
     image: ImageRow;
     spec: Spec;
     accept?: string;
+    /** The request's client hints, for w_auto / dpr_auto (none: their fallbacks). */
+    hints?: ClientHints;
     /** The image's bytes may change under its id (a remote original): key by content, cache at most maxAge. */
     mutable?: { maxAge: number };
   },
 ): DeliveryPlan {
   const { principal, signed, image } = args;
-  let spec = args.spec;
+  // w_auto / dpr_auto become numbers here, first, for every surface (/img, /random, variants): the
+  // access checks, the planner, the cache key and the renderer only ever see the resolved size.
+  const resolve = (s: Spec) => resolveHints(s, args.hints ?? NO_HINTS, deps.config.clientHints, specLimits(deps).maxOutputDim);
+  const own = resolve(args.spec);
+  let { spec, used, css } = own;
   if (spec.exp !== undefined && spec.exp < deps.clock()) {
     throw new ForbiddenError(`This URL expired at ${new Date(spec.exp * 1000).toISOString()}`, 'expired');
   }
@@ -129,7 +143,8 @@ export function planDelivery(
   if (preset) {
     const fromPreset = presetSpec(deps, preset);
     if (!fromPreset) throw new BadOptionError('t', `Unknown preset ${preset}`, 'a preset name from GET /presets');
-    spec = mergePreset(fromPreset, spec, specLimits(deps));
+    // Merged before resolving: a preset's dpr_auto must see whether the URL's w_auto was a device-pixel hint.
+    ({ spec, used, css } = resolve(mergePreset(fromPreset, args.spec, specLimits(deps))));
     if (!signed) checkPresetWithinPolicy(principal, spec, image);
   }
   const { format, vary } = chooseFormat(spec, { format: image.format, hasAlpha: image.hasAlpha, animated: image.frames > 1 }, args.accept);
@@ -141,7 +156,7 @@ export function planDelivery(
   // own options and wm_), and nobody past the end of the token that authorised it.
   const wm = args.spec.wm;
   const cache = {
-    shared: anonymousMayFetch(image, args.spec, signed, deps.config, !wm || findImage(deps, wm)?.visibility === 'public'),
+    shared: anonymousMayFetch(image, own.spec, signed, deps.config, !wm || findImage(deps, wm)?.visibility === 'public'),
     credentialExpiresAt: credentialExpiry(principal),
   };
   const canonical = canonicalize(spec);
@@ -150,7 +165,10 @@ export function planDelivery(
   const source = args.mutable ? `${image.id}@${image.hash}` : image.id;
   const key = createHash('sha256').update(`${source}\n${canonical}\n${format}`).digest('base64url');
   const maxAge = args.mutable?.maxAge;
-  return { image, spec, canonical, format, vary, size, key, etag: `"${key.slice(0, 27)}"`, preset, expiresAt: args.spec.exp, ...cache, maxAge };
+  return {
+    image, spec, canonical, format, vary, hints: used, contentDpr: contentDpr(css, size), size, key, etag: `"${key.slice(0, 27)}"`, preset,
+    expiresAt: args.spec.exp, ...cache, maxAge,
+  };
 }
 
 export async function renderVia(deps: Deps, plan: DeliveryPlan): Promise<CachedRendition> {
@@ -213,6 +231,12 @@ const CONTENT_TYPES: Record<OutputFormat, string> = {
 
 const YEAR = 31_536_000;
 
+/** The request headers the answer depends on: Accept for f_auto, the client hints w_auto / dpr_auto used. */
+export function varyOf(plan: Pick<DeliveryPlan, 'vary' | 'hints'>): string | undefined {
+  const names = [...(plan.vary ? ['Accept'] : []), ...hintVary(plan.hints)];
+  return names.length > 0 ? names.join(', ') : undefined;
+}
+
 export function cacheHeaders(deps: Deps, plan: DeliveryPlan): Record<string, string> {
   // Ids are immutable, so a rendition never changes: cache for a year, unless the URL or the token
   // that authorised it ends sooner. `public` only for what an anonymous caller could fetch too, so
@@ -228,7 +252,13 @@ export function cacheHeaders(deps: Deps, plan: DeliveryPlan): Record<string, str
     'Cache-Tag': `img-${plan.image.id}`,
     'X-Content-Type-Options': 'nosniff',
   };
-  if (plan.vary) headers.Vary = 'Accept';
+  const vary = varyOf(plan);
+  if (vary) headers.Vary = vary;
+  if (plan.hints.width || plan.hints.dpr) {
+    // Browsers act on Accept-CH from a page only; here it tells a CDN or a same-origin page which hints size this answer.
+    headers['Accept-CH'] = ACCEPT_CH;
+    if (plan.contentDpr !== undefined) headers['Content-DPR'] = String(plan.contentDpr);
+  }
   return headers;
 }
 

@@ -8,7 +8,8 @@ import type { ImageRow } from '../db/schema.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { originsOf } from '../origins/service.js';
 import { signingForm, type Spec } from '../spec/index.js';
-import { imageResponse, notModified, parseOptions, planDelivery, renderVia, visibleImage } from './deliver.js';
+import { imageResponse, notModified, parseOptions, planDelivery, renderVia, varyOf, visibleImage } from './deliver.js';
+import { readClientHints } from './hints.js';
 import { parseDeliveryPath } from './path.js';
 
 export function imgRoutes(deps: Deps) {
@@ -27,7 +28,8 @@ export function imgRoutes(deps: Deps) {
       : visibleImage(deps, path.id, principal, signed);
     const { image, mutable } = await origins.current(found);
     if (!canSee(principal, image, signed)) throw new NotFoundError(`No image ${image.id}`, 'image_not_found');
-    const plan = planDelivery(deps, { principal, signed, image, spec, accept: c.req.header('accept'), mutable });
+    const hints = readClientHints((name) => c.req.header(name));
+    const plan = planDelivery(deps, { principal, signed, image, spec, accept: c.req.header('accept'), hints, mutable });
 
     if (path.dryRun) {
       // The plan depends on who asked (signature, key, token): never a shared or stale copy.
@@ -38,7 +40,7 @@ export function imgRoutes(deps: Deps) {
         signing: { string: path.signedPart, options: signingForm(spec) },
         output: { format: plan.format, width: plan.size.width, height: plan.size.height },
         cache: { status: deps.cache.tierOf(plan.key), key: plan.key, etag: plan.etag },
-        vary: plan.vary ? 'Accept' : null,
+        vary: varyOf(plan) ?? null,
       });
     }
     const fresh = notModified(c, deps, plan);

@@ -4,6 +4,7 @@ import { hasScope, type Principal } from '../auth/principal.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { imageResponse, parseOptions, planDelivery, renderVia } from '../delivery/deliver.js';
+import { readClientHints } from '../delivery/hints.js';
 import { BadRequestError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { createRoute, errorSchemaRef, router, z, type Env } from '../http.js';
 import type { Spec } from '../spec/index.js';
@@ -242,7 +243,7 @@ async function answerPick(c: Context<Env>, deps: Deps, options: string, mode: Pi
 }
 
 async function serveBytes(c: Context<Env>, deps: Deps, principal: Principal, image: ImageRow, spec: Spec) {
-  const plan = planDelivery(deps, { principal, signed: false, image, spec, accept: c.req.header('accept') });
+  const plan = planDelivery(deps, { principal, signed: false, image, spec, accept: c.req.header('accept'), hints: readClientHints((name) => c.req.header(name)) });
   const rendition = await renderVia(deps, plan);
   // A random answer changes on every request: the immutable caching of /img must not stick to it.
   return imageResponse(c, deps, plan, rendition, { ...noStore, 'X-Image-Id': image.id });

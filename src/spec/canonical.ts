@@ -1,7 +1,8 @@
 import { validateSpec } from './parse.js';
 import { SPEC_KEYS, formatItem } from './registry.js';
 import { resolveBox } from './geometry.js';
-import { DEFAULT_LIMITS, type Spec, type SpecKey, type ParseLimits } from './types.js';
+import { assertResolved, usesHints } from './hints.js';
+import { DEFAULT_LIMITS, type ResolvedSpec, type Spec, type SpecKey, type ParseLimits } from './types.js';
 
 /**
  * Reduce a spec to the simplest spec meaning the same pixels, so that every URL for one
@@ -9,14 +10,19 @@ import { DEFAULT_LIMITS, type Spec, type SpecKey, type ParseLimits } from './typ
  */
 export function normalize(spec: Spec): Spec {
   const out: Spec = { ...spec };
-  const { w, h } = resolveBox(spec);
-  out.w = w;
-  out.h = h;
-  delete out.ar;
-  delete out.dpr;
+  // w_auto / dpr_auto (only in a signing form: keys are made from resolved specs) cannot be folded yet.
+  if (!usesHints(spec)) {
+    const { w, h } = resolveBox(spec as ResolvedSpec);
+    out.w = w;
+    out.h = h;
+    delete out.ar;
+    delete out.dpr;
+  }
+  const w = out.w;
+  const h = out.h;
   let mode = out.c ?? 'fit';
   // c_crop,x_,y_,w_,h_ is the region rg_x:y:w:h delivered as cut: one spelling, one cache entry.
-  if (mode === 'crop' && w !== undefined && h !== undefined) {
+  if (mode === 'crop' && typeof w === 'number' && h !== undefined) {
     out.rg = { x: out.x ?? 0, y: out.y ?? 0, w, h };
     delete out.w;
     delete out.h;
@@ -59,8 +65,12 @@ function itemOf<K extends SpecKey>(spec: Spec, key: K): string | undefined {
 
 const PIXEL_KEYS = SPEC_KEYS.filter((k) => k !== 't' && k !== 'exp');
 
-/** The one string for the pixels `spec` asks for (defaults dropped, sorted); '' = the original. Excludes t_ and exp_. */
+/**
+ * The one string for the pixels `spec` asks for (defaults dropped, sorted); '' = the original.
+ * Excludes t_ and exp_. Only for resolved specs: it is the cache key, which must name the size rendered.
+ */
 export function canonicalize(spec: Spec): string {
+  assertResolved(spec);
   return items(normalize(spec), PIXEL_KEYS).join(',');
 }
 

@@ -1,5 +1,6 @@
 import { BadOptionError, OutputTooLargeError } from '../errors.js';
-import { DEFAULT_LIMITS, type Spec, type SpecLimits } from './types.js';
+import { assertResolved } from './hints.js';
+import { DEFAULT_LIMITS, type ResolvedSpec, type Spec, type SpecLimits } from './types.js';
 
 /**
  * Output geometry, computed without pixels. `render` follows this plan exactly (it passes the
@@ -41,7 +42,7 @@ export interface Layout {
 }
 
 /** The effective box: ar_ derives the missing side, dpr_ multiplies both (c_crop regions are source pixels). */
-export function resolveBox(spec: Spec): { w?: number; h?: number } {
+export function resolveBox(spec: ResolvedSpec): { w?: number; h?: number } {
   let { w, h } = spec;
   if (spec.ar !== undefined) {
     if (w !== undefined && h === undefined) h = Math.max(1, Math.round((w * spec.ar.h) / spec.ar.w));
@@ -67,7 +68,7 @@ export function rotatedSize(size: Size, angle: number): Size {
 }
 
 /** The region to cut out first: rg_ (then sized by w_/h_), or c_crop's x_,y_,w_,h_ (delivered as cut). */
-function sourceRegion(spec: Spec, source: Size, box: { w?: number; h?: number }): Region | undefined {
+function sourceRegion(spec: ResolvedSpec, source: Size, box: { w?: number; h?: number }): Region | undefined {
   if (spec.rg) return clipRegion(source, spec.rg, 'rg');
   if (spec.c === 'crop' && box.w !== undefined && box.h !== undefined) {
     return clipRegion(source, { x: spec.x ?? 0, y: spec.y ?? 0, w: box.w, h: box.h }, 'crop');
@@ -103,6 +104,7 @@ function scaled(frame: Size, s: number, max: number): Size {
 }
 
 export function planLayout(spec: Spec, source: PlanSource, limits: SpecLimits = DEFAULT_LIMITS): Layout {
+  assertResolved(spec);
   const r = spec.r ?? 0;
   const rotate90 = r % 90 === 0 ? (r as Layout['rotate90']) : 0;
   const angle = r % 90 === 0 ? 0 : r;

@@ -2,7 +2,8 @@ import { BadOptionError } from '../errors.js';
 import { describe } from './args.js';
 import { NAME_TO_KEY, SPEC_KEYS, opDef, registry } from './registry.js';
 import { resolveBox } from './geometry.js';
-import { DEFAULT_LIMITS, type Spec, type SpecKey, type ParseLimits } from './types.js';
+import { usesHints } from './hints.js';
+import { DEFAULT_LIMITS, type ResolvedSpec, type Spec, type SpecKey, type ParseLimits } from './types.js';
 
 const MAX_OPTIONS_LENGTH = 2048;
 const MAX_ITEMS = 64;
@@ -90,6 +91,9 @@ export function validateSpec(spec: Spec, limits: ParseLimits = DEFAULT_LIMITS): 
     throw new BadOptionError('rg', 'rg_ and c_crop both cut out a region: use rg_ (it can be followed by w_/h_ and any other c_ mode)', 'rg_{x}:{y}:{w}:{h} without c_crop');
   }
   if (spec.c === 'crop') {
+    if (typeof spec.w === 'object') {
+      throw new BadOptionError('w', 'w_auto does not apply to c_crop (its w_ is a region in source pixels)', 'c_crop,x_{px},y_{px},w_{px},h_{px}');
+    }
     if (spec.w === undefined || spec.h === undefined) {
       throw new BadOptionError('c', 'c_crop needs w_ and h_ (the region size), plus optional x_ and y_', 'c_crop,x_{px},y_{px},w_{px},h_{px}');
     }
@@ -106,16 +110,19 @@ export function validateSpec(spec: Spec, limits: ParseLimits = DEFAULT_LIMITS): 
       if (spec[key] !== undefined) throw new BadOptionError(key, `${key}_ needs a watermark (wm_{imageId})`, 'wm_{imageId}');
     }
   }
-  const ratioBox = resolveBox({ ...spec, dpr: undefined });
+  // w_auto / dpr_auto get their numbers per request: the planner checks the caps on those.
+  if (usesHints(spec)) return;
+  const sized = spec as ResolvedSpec;
+  const ratioBox = resolveBox({ ...sized, dpr: undefined });
   for (const side of ['w', 'h'] as const) {
     if ((ratioBox[side] ?? 0) > limits.maxOutputDim) {
       throw new BadOptionError('ar', `ar_ makes the ${side === 'w' ? 'width' : 'height'} ${ratioBox[side]}, over the maximum ${limits.maxOutputDim}`, `a ratio keeping both sides within ${limits.maxOutputDim}`);
     }
   }
-  const box = resolveBox(spec);
+  const box = resolveBox(sized);
   for (const side of ['w', 'h'] as const) {
     if ((box[side] ?? 0) > limits.maxOutputDim) {
-      throw new BadOptionError('dpr', `dpr_${spec.dpr} makes ${side}_ ${box[side]}, over the maximum ${limits.maxOutputDim}`, `dpr_ keeping w_ and h_ within ${limits.maxOutputDim}`);
+      throw new BadOptionError('dpr', `dpr_${sized.dpr} makes ${side}_ ${box[side]}, over the maximum ${limits.maxOutputDim}`, `dpr_ keeping w_ and h_ within ${limits.maxOutputDim}`);
     }
   }
 }

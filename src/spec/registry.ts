@@ -1,7 +1,7 @@
 import { decimal, fail, flag, hexColour, int, num, oneOf, pattern } from './args.js';
 import {
   CROP_MODES, GRAVITIES,
-  type AspectRatio, type CompassGravity, type Phase, type Spec, type SpecKey, type ParseLimits, type SourceRegion,
+  type AspectRatio, type AutoWidth, type CompassGravity, type Phase, type Spec, type SpecKey, type ParseLimits, type SourceRegion,
 } from './types.js';
 
 /**
@@ -43,6 +43,8 @@ export type ImageTrait = 'animated' | 'gif';
 export interface Probe {
   add: string;
   base?: string;
+  /** Request headers sent with and without `add` (client hints for w_auto / dpr_auto). */
+  headers?: Readonly<Record<string, string>>;
   except?: { traits: readonly ImageTrait[]; why: string };
 }
 
@@ -57,6 +59,17 @@ const PRESET = /^[a-z0-9_-]{1,64}$/;
 const str = (v: string) => v;
 
 const dim = (option: 'w' | 'h') => (raw: string | undefined, limits: ParseLimits) => int(option, raw, 1, limits.maxOutputDim);
+
+/** `w_{px}`, `w_auto` or `w_auto:{fallback px}` (resolved against the request's client hints, see spec/hints.ts). */
+function autoWidth(raw: string | undefined, limits: ParseLimits): number | AutoWidth {
+  if (raw === 'auto') return { auto: true };
+  if (raw?.startsWith('auto:')) {
+    const fallback = raw.slice('auto:'.length);
+    if (!/^\d{1,12}$/.test(fallback)) fail('w', `w_auto:{px} with an integer fallback between 1 and ${limits.maxOutputDim}`, raw);
+    return { auto: true, fallback: int('w', fallback, 1, limits.maxOutputDim) };
+  }
+  return int('w', raw, 1, limits.maxOutputDim);
+}
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
@@ -87,11 +100,13 @@ function region(raw: string | undefined): SourceRegion {
 
 export const registry: Registry = {
   w: {
-    key: 'w', names: ['w'], sep: '_', phase: 'geometry', syntax: 'w_{px}',
-    doc: 'Width of the delivered image, 1..MAX_OUTPUT_DIM (default 8192).',
-    parse: dim('w'), format: String,
-    valid: ['w_300', 'w_1', 'w_8192'], invalid: ['w_0', 'w_999999', 'w_abc', 'w_-5', 'w_1.5', 'w_', 'w', 'w_1e3', 'w_0x10', 'w_ 3'],
-    acts: [{ add: 'w_50' }],
+    key: 'w', names: ['w'], sep: '_', phase: 'geometry', syntax: 'w_{px} / w_auto[:{fallback}]',
+    doc: 'Width of the delivered image, 1..MAX_OUTPUT_DIM (default 8192); w_auto takes it from the Sec-CH-Width (or Width) client hint, in device pixels rounded up to CLIENT_HINT_WIDTH_STEPS, and without a hint means w_{fallback} (default CLIENT_HINT_WIDTH_FALLBACK). Answers Vary on the hints.',
+    parse: autoWidth, format: (v) => (typeof v === 'number' ? String(v) : v.fallback === undefined ? 'auto' : `auto:${v.fallback}`),
+    valid: ['w_300', 'w_1', 'w_8192', 'w_auto', 'w_auto:400', 'w_auto,dpr_auto', 'w_auto:320,ar_16:9,c_fill'],
+    invalid: ['w_0', 'w_999999', 'w_abc', 'w_-5', 'w_1.5', 'w_', 'w', 'w_1e3', 'w_0x10', 'w_ 3', 'w_auto:', 'w_auto:0', 'w_auto:99999', 'w_AUTO', 'w_auto:1:2', 'w_auto,c_crop,h_10'],
+    // The probes send a width hint, so w_auto sizes from it; without one the fallback does.
+    acts: [{ add: 'w_50' }, { add: 'w_auto', headers: { 'Sec-CH-Width': '33' } }, { add: 'w_auto:40' }],
   },
   h: {
     key: 'h', names: ['h'], sep: '_', phase: 'geometry', syntax: 'h_{px}',
@@ -122,11 +137,12 @@ export const registry: Registry = {
     acts: [{ base: 'c_fill,w_60', add: 'ar_1:1' }, { base: 'c_scale,h_40', add: 'ar_1:2' }],
   },
   dpr: {
-    key: 'dpr', names: ['dpr'], sep: '_', phase: 'geometry', syntax: 'dpr_{n}', default: 1,
-    doc: 'Device pixel ratio 1..4 (decimals allowed); multiplies w_ and h_.',
-    parse: (raw) => decimal('dpr', raw, 1, 4), format: num,
-    valid: ['dpr_2,w_300', 'dpr_1.5,w_100', 'dpr_4'], invalid: ['dpr_0', 'dpr_5', 'dpr_0.5', 'dpr_2,w_5000', 'dpr_x'],
-    acts: [{ base: 'w_40', add: 'dpr_2' }],
+    key: 'dpr', names: ['dpr'], sep: '_', phase: 'geometry', syntax: 'dpr_{n} / dpr_auto', default: 1,
+    doc: 'Device pixel ratio 1..4 (decimals allowed); multiplies w_ and h_. dpr_auto takes it from the Sec-CH-DPR (or DPR) client hint, rounded up to CLIENT_HINT_DPR_STEPS (1 without a hint), and answers Content-DPR; a w_auto width hint already counts device pixels, so then only h_ is multiplied.',
+    parse: (raw) => (raw === 'auto' ? 'auto' : decimal('dpr', raw, 1, 4)), format: (v) => (v === 'auto' ? v : num(v)),
+    valid: ['dpr_2,w_300', 'dpr_1.5,w_100', 'dpr_4', 'dpr_auto,w_300', 'dpr_auto,h_100,w_auto'],
+    invalid: ['dpr_0', 'dpr_5', 'dpr_0.5', 'dpr_2,w_5000', 'dpr_x', 'dpr_Auto', 'dpr_auto:2', 'dpr_auto,c_crop,w_5,h_5'],
+    acts: [{ base: 'w_40', add: 'dpr_2' }, { base: 'w_40', add: 'dpr_auto', headers: { 'Sec-CH-DPR': '1.5' } }, { base: 'w_auto,h_30,c_fill', add: 'dpr_auto', headers: { 'Sec-CH-Width': '60', 'Sec-CH-DPR': '2' } }],
   },
   x: {
     key: 'x', names: ['x'], sep: '_', phase: 'geometry', syntax: 'x_{px}', default: 0,

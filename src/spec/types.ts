@@ -30,17 +30,34 @@ export interface SourceRegion {
   h: number;
 }
 
-/** Every field is optional: an absent field means "the default" (and is absent from the canonical form). */
+/**
+ * `w_auto[:{fallback}]`: the width comes from the request's client hints (Sec-CH-Width, Width), in
+ * device pixels, rounded up to a configured step; without a hint it is `fallback` (else the
+ * configured CLIENT_HINT_WIDTH_FALLBACK), meaning what `w_{fallback}` means.
+ */
+export interface AutoWidth {
+  auto: true;
+  fallback?: number;
+}
+
+/** `dpr_auto`: the device pixel ratio comes from the request's client hints (Sec-CH-DPR, DPR), else 1. */
+export type AutoDpr = 'auto';
+
+/**
+ * Every field is optional: an absent field means "the default" (and is absent from the canonical form).
+ * A URL's spec may still say `w_auto` / `dpr_auto`; delivery resolves those against the request
+ * (`resolveHints`) into a `ResolvedSpec` before anything is planned, keyed or rendered.
+ */
 export interface Spec {
   // geometry
   /** Region of the source cut out first; w_/h_ and c_ then size what it leaves (unlike c_crop, whose w_/h_ are the region). */
   rg?: SourceRegion;
-  w?: number;
+  w?: number | AutoWidth;
   h?: number;
   c?: CropMode;
   g?: Gravity;
   ar?: AspectRatio;
-  dpr?: number;
+  dpr?: number | AutoDpr;
   x?: number;
   y?: number;
   /** Clockwise degrees, normalised to 0..359. */
@@ -78,6 +95,9 @@ export interface Spec {
 }
 
 export type SpecKey = keyof Spec;
+
+/** A spec with concrete sizes only: what the planner, the cache key and the renderer take. */
+export type ResolvedSpec = Omit<Spec, 'w' | 'dpr'> & { w?: number; dpr?: number };
 
 export type Phase = 'geometry' | 'effects' | 'canvas' | 'watermark' | 'encode' | 'meta';
 export const PHASES: readonly Phase[] = ['geometry', 'effects', 'canvas', 'watermark', 'encode', 'meta'];

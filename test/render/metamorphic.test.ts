@@ -126,17 +126,17 @@ function fill(options: string): string {
   return options.replaceAll('$wm', wm).replaceAll('$preset', 'probe');
 }
 
-/** One answer per (image, options), decoded to raw RGBA of every frame. */
-function answer(kind: Kind, options: string): Promise<Answer> {
-  const key = `${kind.name}|${options}`;
+/** One answer per (image, options, request headers), decoded to raw RGBA of every frame. */
+function answer(kind: Kind, options: string, headers: Readonly<Record<string, string>> = {}): Promise<Answer> {
+  const key = `${kind.name}|${options}|${JSON.stringify(headers)}`;
   let a = answers.get(key);
-  if (!a) answers.set(key, (a = fetchAnswer(kind, options)));
+  if (!a) answers.set(key, (a = fetchAnswer(kind, options, headers)));
   return a;
 }
 
-async function fetchAnswer(kind: Kind, options: string): Promise<Answer> {
+async function fetchAnswer(kind: Kind, options: string, headers: Readonly<Record<string, string>>): Promise<Answer> {
   const id = ids.get(kind.name)!;
-  const res = await t.request(options ? `/img/${fill(options)}/${id}` : `/img/${id}`, { headers: auth(t.adminKey) });
+  const res = await t.request(options ? `/img/${fill(options)}/${id}` : `/img/${id}`, { headers: auth(t.adminKey, headers) });
   const bytes = Buffer.from(await res.arrayBuffer());
   if (res.status !== 200) return { status: res.status, bytes, error: JSON.parse(bytes.toString()).error };
   const meta = await sharp(bytes).metadata();
@@ -184,8 +184,9 @@ describe('the registry documents every option', () => {
 
 describe.each(KINDS)('every option changes the $name', (kind) => {
   it.each(probes.map(([key, probe]) => [`${probe.base ? `${probe.base} + ` : ''}${probe.add}`, key, probe] as const))('%s', async (_name, key, probe) => {
-    const without = await answer(kind, probe.base ?? '');
-    const withIt = await answer(kind, join(probe.base, probe.add));
+    // Client hints go with both requests: what differs is the option, not the headers.
+    const without = await answer(kind, probe.base ?? '', probe.headers);
+    const withIt = await answer(kind, join(probe.base, probe.add), probe.headers);
     const excepted = probe.except?.traits.some((trait) => kind.traits.includes(trait));
     if (excepted) {
       // A documented exception either refuses the request clearly or leaves it alone.

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { BadOptionError, OutputTooLargeError } from '../../src/errors.js';
+import { loadConfig } from '../../src/config.js';
 import { DEFAULT_LIMITS, SPEC_KEYS, canonicalize, parseSpec, planGeometry, registry, signingForm } from '../../src/spec/index.js';
+import { resolveHints } from '../../src/spec/hints.js';
+
+const HINTS = loadConfig({}).clientHints;
 
 /** Small deterministic PRNG (mulberry32) so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -41,8 +45,11 @@ describe('parseSpec on arbitrary input', () => {
       const options = randomOptions(next);
       const ext = next() < 0.1 ? ['webp', 'jpg', 'json', '', 'PNG'][Math.floor(next() * 5)] : undefined;
       try {
-        const spec = parseSpec(options, ext);
+        const parsed = parseSpec(options, ext);
         accepted++;
+        // w_auto / dpr_auto resolved as a request would, with arbitrary (even absurd) hints.
+        const hints = next() < 0.5 ? {} : { width: Math.floor(next() * 20_000) + 1, dpr: next() < 0.5 ? undefined : next() * 6 };
+        const { spec } = resolveHints(parsed, hints, HINTS, DEFAULT_LIMITS.maxOutputDim);
         const canonical = canonicalize(spec);
         expect(canonicalize(parseSpec(canonical))).toBe(canonical);
         expect(signingForm(spec).length).toBeGreaterThanOrEqual(canonical.length);

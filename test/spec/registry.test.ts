@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { BadOptionError } from '../../src/errors.js';
-import { SPEC_KEYS, canonicalize, formatItem, parseSpec, registry, type Spec } from '../../src/spec/index.js';
+import { loadConfig } from '../../src/config.js';
+import { SPEC_KEYS, canonicalize, formatItem, parseSpec, registry, signingForm, type Spec } from '../../src/spec/index.js';
+import { resolveHints, type ClientHints } from '../../src/spec/hints.js';
+
+const HINTS = loadConfig({}).clientHints;
+/** w_auto / dpr_auto have a canonical form only once resolved: without hints, with one, with both. */
+const REQUESTS: ClientHints[] = [{}, { width: 301 }, { dpr: 2 }, { width: 777, dpr: 1.3 }];
 
 /** The option named by a rejected parse (from the JSON the client would get). */
 function rejected(options: string, ext?: string): { option: string; message: string; allowed?: string } {
@@ -31,11 +37,18 @@ describe('option registry', () => {
       });
 
       it.each(def.valid)('accepts %s', (item) => {
-        const spec = parseSpec(item);
-        expect(spec[key]).toBeDefined();
-        // The canonical form parses back to the same canonical form.
-        const canonical = canonicalize(spec);
-        expect(canonicalize(parseSpec(canonical))).toBe(canonical);
+        const parsed = parseSpec(item);
+        expect(parsed[key]).toBeDefined();
+        // The signing form (what the URL says, w_auto included) parses back to itself.
+        const signing = signingForm(parsed);
+        expect(signingForm(parseSpec(signing))).toBe(signing);
+        for (const hints of REQUESTS) {
+          const { spec } = resolveHints(parsed, hints, HINTS, 8192);
+          // The canonical form (the cache key, sizes resolved) parses back to the same canonical form.
+          const canonical = canonicalize(spec);
+          expect(canonicalize(parseSpec(canonical))).toBe(canonical);
+          expect(canonical).not.toContain('auto:');
+        }
       });
 
       it.each(def.invalid)('rejects %s naming the option', (item) => {
