@@ -101,9 +101,13 @@ export function resolveHints(spec: Spec, hints: ClientHints, config: HintConfig,
   return { spec: out, used, css };
 }
 
-/** The delivered density against the CSS size (3 decimals), for `Content-DPR`. */
+/**
+ * The delivered density against the CSS size, for `Content-DPR`. Rounded down to 3 decimals:
+ * a browser divides the pixel size by it and floors, so rounding up would lay a 320 px image for
+ * a 180 px slot out at 179 px (Chromium does, see test/hints/browser.test.ts).
+ */
 export function contentDpr(css: Resolved['css'], delivered: { width: number; height: number }): number | undefined {
   if (!css) return undefined;
   const ratio = 'width' in css ? delivered.width / css.width : delivered.height / css.height;
-  return Number.isFinite(ratio) && ratio > 0 ? Math.round(ratio * 1000) / 1000 : undefined;
+  return Number.isFinite(ratio) && ratio > 0 ? Math.floor(ratio * 1000 + 1e-9) / 1000 : undefined;
 }
