@@ -200,11 +200,12 @@ describe('the dashboard in Chromium', () => {
     await page.fill('#login-form input[name=username]', 'ada');
     await page.fill('#login-form input[name=password]', 'wrong password');
     await page.click('#login-form button');
-    await expect.poll(() => page.textContent('#signin-error')).toContain('Invalid username or password');
+    // A password check is a scrypt hash (~0.5 s, seconds on a loaded 2-core CI box): wait for it, not for poll's 1 s default.
+    await expect.poll(() => page.textContent('#signin-error'), { timeout: 20_000 }).toContain('Invalid username or password');
 
     await page.fill('#login-form input[name=password]', 'correct horse battery');
     await page.click('#login-form button');
-    await expect.poll(() => page.textContent('#who')).toBe('Signed in as ada (admin)');
+    await expect.poll(() => page.textContent('#who'), { timeout: 20_000 }).toBe('Signed in as ada (admin)');
     await thumbnailsLoaded(3); // an admin sees the whole library, private images included
   });
 
