@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { MAX_ROTATION_GRACE_SECONDS, SCOPES, parseDuration, type Scope } from '../auth/keys.js';
 import type { Principal } from '../auth/principal.js';
@@ -79,13 +80,23 @@ keys
   .description('create an API key (printed once)')
   .option('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, 'deliver')
   .option('--name <name>', 'a label', '')
+  .option('--secret-file <path>', 'use the key already in this file (e.g. the Flask API\'s key.txt) instead of a new one')
   .option('--json', 'print JSON')
-  .action(async (o: { scopes: string; name: string; json?: boolean }) => {
+  .action(async (o: { scopes: string; name: string; secretFile?: string; json?: boolean }) => {
     const scopes = o.scopes.split(',').map((s) => s.trim());
     const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
     if (bad.length) program.error(`unknown scope(s) ${bad.join(', ')}; allowed: ${SCOPES.join(', ')}`);
+    // Moving from a system whose key already sits in pages and scripts: keep that key working.
+    const secret = o.secretFile === undefined ? undefined : readFileSync(o.secretFile, 'utf8').trim();
+    if (secret !== undefined && !/^[\x21-\x7e]{16,256}$/.test(secret)) {
+      program.error(`--secret-file must hold one key of 16 to 256 printable characters (no spaces); ${o.secretFile} does not`);
+    }
     const deps = await createDeps(configFromProcess());
-    const k = deps.keys.create({ name: o.name, scopes: scopes as Scope[] });
+    if (secret !== undefined && deps.keys.verify(secret)) {
+      deps.db.$client.close();
+      program.error('that key already exists on this server');
+    }
+    const k = deps.keys.create({ name: o.name, scopes: scopes as Scope[], secret });
     out(!!o.json, k, `${k.key}\n(id ${k.id}, scopes ${k.scopes.join(',')}; shown once)`);
     deps.db.$client.close();
   });

@@ -62,3 +62,25 @@ describe('imgpath keys rotate', () => {
     expect(r.stderr).toContain('--grace expects a duration');
   });
 });
+
+describe('imgpath keys create --secret-file', () => {
+  it('keeps the key a Flask deployment already has in its pages: /random-image/{key} answers with it', async () => {
+    const secret = 'a3f1'.repeat(16); // 64 hex characters, like `openssl rand -hex 32`
+    const file = path.join(dir, 'key.txt');
+    await fs.writeFile(file, `${secret}\n`);
+    const made = cli(['keys', 'create', '--scopes', 'deliver', '--name', 'flask', '--secret-file', file, '--json']);
+    expect(made.status, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout).key).toBe(secret);
+    expect(await statuses(Math.floor(Date.now() / 1000), secret)).toEqual([200]);
+    // The same key twice, and files that do not hold one key, are refused with exit 1 and a reason.
+    const again = cli(['keys', 'create', '--secret-file', file]);
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toContain('already exists');
+    for (const bad of ['short', 'two words here and more', '']) {
+      await fs.writeFile(file, bad);
+      const res = cli(['keys', 'create', '--secret-file', file]);
+      expect(res.status, bad).not.toBe(0);
+      expect(res.stderr).toContain('--secret-file');
+    }
+  });
+});
