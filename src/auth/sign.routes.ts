@@ -2,9 +2,9 @@ import type { Deps } from '../deps.js';
 import { visibleImage } from '../delivery/deliver.js';
 import { BadRequestError } from '../errors.js';
 import { createRoute, errorSchemaRef, router, z } from '../http.js';
-import { IMAGE_ID } from '../library/ids.js';
 import { baseUrl } from '../library/urls.js';
 import { registry, type OutputFormat } from '../spec/index.js';
+import { isImageKey } from '../spec/public-id.js';
 import { requireCaller } from './guards.js';
 import { keyVersion } from './keys.js';
 import type { PolicyClaims, TokenIssuer } from './principal.js';
@@ -15,7 +15,7 @@ const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((code) => [code, { description: 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
 
 const FORMAT_NAMES = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif'] as const;
-const imageId = z.string().regex(IMAGE_ID, 'an image id');
+const imageId = z.string().refine(isImageKey, 'an image id or public id').openapi({ description: 'A random id or a public id (blog/2024/cat)' });
 // By the URL grammar's own t_ rule, so a token never names a preset no URL could use.
 const presetName = z.string().refine(
   (name) => {
@@ -80,8 +80,10 @@ export function signRoutes(deps: Deps) {
 
     if (body.policy) {
       if (body.options !== undefined || body.ext !== undefined) throw new BadRequestError('Send either options (a signed URL) or policy (a token), not both');
-      const ids = body.ids ?? (body.id ? [body.id] : undefined);
-      for (const id of ids ?? []) visibleImage(deps, id, p, false);
+      // The token names images by their random ids (the claim checked against the row), so a later
+      // rename of a public id neither breaks the token nor hands it to the image that takes the name.
+      const named = body.ids ?? (body.id ? [body.id] : undefined);
+      const ids = named?.map((id) => visibleImage(deps, id, p, false).id);
       if (!ids && p.userId === null) throw new BadRequestError('This key has no owner: name the images with id or ids', { field: 'id' });
       const { width, formats, presets } = body.policy;
       if (width?.min !== undefined && width.max !== undefined && width.min > width.max) throw new BadRequestError('policy.width.min must not exceed policy.width.max', { field: 'policy.width' });

@@ -13,8 +13,25 @@ export interface ImportSummary {
 }
 
 export type ImportEvent =
-  | { file: string; status: 'imported' | 'duplicate'; id: string; width: number; height: number; format: string }
+  | { file: string; status: 'imported' | 'duplicate'; id: string; publicId: string | null; width: number; height: number; format: string }
   | { file: string; status: 'rejected'; error: { code: string; message: string } };
+
+export interface ImportOptions extends Omit<IngestOptions, 'publicId' | 'filename'> {
+  /** Each file's path below `dir`, without its extension, becomes its public id (`blog/2024/cat.jpg` → `blog/2024/cat`). */
+  keepPaths?: boolean;
+}
+
+/**
+ * `--keep-paths`: the relative path with `/` separators, minus the extension (from the last dot of
+ * the file name, so `cat.final.jpg` → `cat.final`, which the public id rule refuses: no dot in the
+ * last segment; such a file is reported, not renamed behind the user's back). A re-run finds the
+ * same bytes under the same name and counts them as duplicates.
+ */
+export function publicIdOf(dir: string, file: string): string {
+  const rel = path.relative(dir, file).split(path.sep).join('/');
+  const ext = path.extname(rel);
+  return ext ? rel.slice(0, -ext.length) : rel;
+}
 
 /** Every entry under `dir` but the folders: links are listed (to be refused), never followed. */
 async function* walk(dir: string): AsyncGenerator<string> {
@@ -29,15 +46,17 @@ async function* walk(dir: string): AsyncGenerator<string> {
  * Import every file under `dir` (recursively). Files that are not images, too large, or not regular
  * files of their own (symlinks, hard links, FIFOs, devices: see drop-file.ts) are reported and left untouched.
  */
-export async function importDir(deps: Deps, dir: string, opts: IngestOptions, onEvent: (e: ImportEvent) => void): Promise<ImportSummary> {
+export async function importDir(deps: Deps, dir: string, opts: ImportOptions, onEvent: (e: ImportEvent) => void): Promise<ImportSummary> {
   const summary: ImportSummary = { imported: 0, duplicates: 0, rejected: 0 };
+  const { keepPaths, ...ingestOpts } = opts;
   for await (const file of walk(dir)) {
     try {
       // Sized on the open descriptor: a huge file is reported without being read into memory.
       const bytes = await readDroppedFile(file, deps.config, dir);
-      const { image, duplicate } = await ingest(deps, bytes, { ...opts, filename: path.basename(file) });
+      const publicId = keepPaths ? publicIdOf(dir, file) : undefined;
+      const { image, duplicate } = await ingest(deps, bytes, { ...ingestOpts, filename: path.basename(file), publicId });
       summary[duplicate ? 'duplicates' : 'imported']++;
-      onEvent({ file, status: duplicate ? 'duplicate' : 'imported', id: image.id, width: image.width, height: image.height, format: image.format });
+      onEvent({ file, status: duplicate ? 'duplicate' : 'imported', id: image.id, publicId: image.publicId, width: image.width, height: image.height, format: image.format });
     } catch (err) {
       // A file changing under us is somebody's copy in progress: reported, not imported half-written.
       const refused = err instanceof AppError ? err : err instanceof StillWritingError ? { code: 'still_writing', message: err.message } : undefined;
@@ -49,7 +68,7 @@ export async function importDir(deps: Deps, dir: string, opts: IngestOptions, on
   return summary;
 }
 
-export async function runImport(deps: Deps, dir: string, opts: IngestOptions & { json: boolean }) {
+export async function runImport(deps: Deps, dir: string, opts: ImportOptions & { json: boolean }) {
   const files: string[] = [];
   for await (const f of walk(dir)) files.push(f);
   const tty = process.stderr.isTTY && !opts.json;

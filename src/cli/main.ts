@@ -35,9 +35,12 @@ program
   .option('--collection <name>', 'put the images in this collection')
   .option('--tags <list>', 'comma-separated tags')
   .addOption(new Option('--visibility <v>', 'public or private').choices(['public', 'private']))
-  .action(async (dir: string, o: { json?: boolean; collection?: string; tags?: string; visibility?: 'public' | 'private' }) => {
+  .option('--keep-paths', 'give each image its path below <dir>, without the extension, as public id (blog/2024/cat.jpg -> blog/2024/cat)')
+  .action(async (dir: string, o: { json?: boolean; collection?: string; tags?: string; visibility?: 'public' | 'private'; keepPaths?: boolean }) => {
     const deps = await createDeps(configFromProcess());
-    const summary = await runImport(deps, dir, { json: !!o.json, collection: o.collection, tags: o.tags?.split(','), visibility: o.visibility });
+    const summary = await runImport(deps, dir, {
+      json: !!o.json, collection: o.collection, tags: o.tags?.split(','), visibility: o.visibility, keepPaths: !!o.keepPaths,
+    });
     deps.db.$client.close();
     process.exitCode = summary.imported + summary.duplicates === 0 && summary.rejected > 0 ? 1 : 0;
   });

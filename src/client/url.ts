@@ -2,6 +2,7 @@ import { BadOptionError } from '../errors.js';
 import { parseSpec } from '../spec/parse.js';
 import { signingForm } from '../spec/canonical.js';
 import { formatItem, registry, SPEC_KEYS } from '../spec/registry.js';
+import { IMAGE_ID, publicIdProblem } from '../spec/public-id.js';
 import { DEFAULT_LIMITS, type Spec, type SpecKey } from '../spec/types.js';
 
 /**
@@ -14,7 +15,7 @@ import { DEFAULT_LIMITS, type Spec, type SpecKey } from '../spec/types.js';
 /** Delivery options keyed by their URL names: `{ w: 300, c: 'fill', e_blur: 5, f: 'webp' }` is `c_fill,e_blur:5,f_webp,w_300`. */
 export type ImageOptions = Spec;
 
-/** Signs `{options}/{id}[.{ext}]` into a delivery path (`/img/s--…--/…`); the Node entry's `createSigner` makes one. */
+/** Signs `{options}/{id}[.{ext}]` (the exact path text, slashes of a public id included) into a delivery path (`/img/s--…--/…`); the Node entry's `createSigner` makes one. */
 export type Signer = (id: string, options: string, ext?: string) => string;
 
 export interface ClientConfig {
@@ -79,17 +80,15 @@ function rawText(options: ImageOptions): string {
   return items.join(',');
 }
 
-/** The server's image id rule (the one wm_ uses), so a typo fails here and not as a broken image on a page. */
+/** The server's id rules (a random id, or a public id like `blog/2024/cat`), so a typo fails here and not as a broken image on a page. */
 function checkId(id: string): void {
-  try {
-    registry.wm.parse(id, DEFAULT_LIMITS);
-  } catch {
-    throw new BadOptionError('id', `Expected an image id of 1..64 characters [A-Za-z0-9_-] but received ${JSON.stringify(id)}`);
-  }
+  if (typeof id === 'string' && IMAGE_ID.test(id)) return;
+  const problem = publicIdProblem(id);
+  if (problem) throw new BadOptionError('id', `Expected an image id of 1..64 characters [A-Za-z0-9_-] or a public id (${problem}) but received ${JSON.stringify(id)}`);
 }
 
 export interface ImgpathClient {
-  /** One delivery URL: `url('abc123', { w: 300, f: 'webp' })`. */
+  /** One delivery URL: `url('abc123', { w: 300, f: 'webp' })` or `url('blog/2024/cat', …)`. */
   url(id: string, options?: ImageOptions | string, extras?: UrlExtras): string;
   /** A `srcset` attribute value: widths give `w` descriptors, densities `x` descriptors. */
   srcset(id: string, options: ImageOptions | string | undefined, set: SrcsetOptions): string;
@@ -126,9 +125,11 @@ export function createImgpath(config: ClientConfig, defaults: ImageOptions = {})
   }
 
   function loader({ src, width, quality }: NextLoaderArgs): string {
-    const dot = src.lastIndexOf('.');
-    const id = dot > 0 ? src.slice(0, dot) : src;
-    const ext = dot > 0 ? src.slice(dot + 1) : undefined;
+    // The extension is on the last segment only: `v1.2/cat` is a public id without one.
+    const slash = src.lastIndexOf('/');
+    const dot = src.indexOf('.', slash + 1);
+    const id = dot > slash + 1 ? src.slice(0, dot) : src;
+    const ext = dot > slash + 1 ? src.slice(dot + 1) : undefined;
     return url(id, { ...(ext ? {} : { f: 'auto' }), ...defaults, w: width, ...(quality ? { q: quality } : {}) }, { ext });
   }
 

@@ -65,15 +65,36 @@ export const images = sqliteTable(
     dominant: text('dominant'),
     focalX: real('focal_x'),
     focalY: real('focal_y'),
+    /**
+     * A readable id the owner chose (`blog/2024/cat`), usable wherever `id` is; null = only the
+     * random id. Unique per server (one namespace, as a Cloudinary cloud): see src/library/public-ids.ts.
+     */
+    publicId: text('public_id'),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('images_owner_hash_idx').on(t.ownerId, t.hash),
+    uniqueIndex('images_public_id_idx').on(t.publicId),
     index('images_hash_idx').on(t.hash),
     index('images_created_idx').on(t.createdAt, t.id),
     index('images_owner_created_idx').on(t.ownerId, t.createdAt, t.id),
     index('images_collection_idx').on(t.collection, t.createdAt),
   ],
+);
+
+/**
+ * Public ids an image had before a rename: the old path answers 301 to the current one, so links
+ * already on pages keep working. Held for that image until it is deleted (nobody else may take the
+ * name: a browser that cached the 301 would never ask again).
+ */
+export const imageAliases = sqliteTable(
+  'image_aliases',
+  {
+    publicId: text('public_id').primaryKey(),
+    imageId: text('image_id').notNull().references(() => images.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('image_aliases_image_idx').on(t.imageId)],
 );
 
 /**

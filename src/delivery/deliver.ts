@@ -13,6 +13,7 @@ import { canonicalize, chooseFormat, mergePreset, outputFrames, parseSpec, planL
 import { contentDpr, NO_HINTS, resolveHints, type ClientHints, type HintUse } from '../spec/hints.js';
 import { ACCEPT_CH, hintVary } from './hints.js';
 import { originalKey } from '../storage/store.js';
+import { IMAGE_ID } from '../spec/public-id.js';
 
 /**
  * The hot path shared by /img and /random: access -> spec -> format -> key -> cache -> respond.
@@ -48,15 +49,28 @@ export interface DeliveryPlan {
 }
 
 // Built once per database: drizzle assembling the query on every request cost ~0.4 ms on the hit path.
-const imageById = new WeakMap<Deps['db'], ReturnType<typeof prepareImageById>>();
-function prepareImageById(db: Deps['db']) {
-  return db.select().from(images).where(eq(images.id, sql.placeholder('id'))).prepare();
+const imageStatements = new WeakMap<Deps['db'], ReturnType<typeof prepareImageLookups>>();
+function prepareImageLookups(db: Deps['db']) {
+  return {
+    byId: db.select().from(images).where(eq(images.id, sql.placeholder('id'))).prepare(),
+    byPublicId: db.select().from(images).where(eq(images.publicId, sql.placeholder('id'))).prepare(),
+  };
 }
 
+/**
+ * The image a URL or API path names: its random id or its public id (`blog/2024/cat`). One
+ * indexed lookup: a key with a slash or a dot can only be a public id; a random-looking one is
+ * tried as an id first (public ids may not equal another image's id, src/library/public-ids.ts),
+ * and only a miss (a one-segment public id like `cat`, or a 404) probes images_public_id_idx too.
+ */
 export function findImage(deps: Deps, id: string): ImageRow | undefined {
-  let q = imageById.get(deps.db);
-  if (!q) imageById.set(deps.db, (q = prepareImageById(deps.db)));
-  return q.get({ id });
+  let q = imageStatements.get(deps.db);
+  if (!q) imageStatements.set(deps.db, (q = prepareImageLookups(deps.db)));
+  if (IMAGE_ID.test(id)) {
+    const row = q.byId.get({ id });
+    if (row) return row;
+  }
+  return q.byPublicId.get({ id });
 }
 
 /**

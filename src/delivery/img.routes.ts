@@ -1,6 +1,6 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { AuthVariables } from '../auth/authenticate.js';
-import { verifySignature } from '../auth/signature.js';
+import { signedImagePath, verifySignature } from '../auth/signature.js';
 import type { Deps } from '../deps.js';
 import { checkOptionsAllowed, canSee } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
@@ -8,9 +8,11 @@ import type { ImageRow } from '../db/schema.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { originsOf } from '../origins/service.js';
 import { signingForm, type Spec } from '../spec/index.js';
-import { imageResponse, notModified, parseOptions, planDelivery, renderVia, varyOf, visibleImage } from './deliver.js';
+import { baseUrl } from '../library/urls.js';
+import { findRenamed, nameOf } from '../library/public-ids.js';
+import { findImage, imageResponse, notModified, parseOptions, planDelivery, renderVia, varyOf } from './deliver.js';
 import { readClientHints } from './hints.js';
-import { parseDeliveryPath } from './path.js';
+import { parseDeliveryPath, type DeliveryPath } from './path.js';
 
 export function imgRoutes(deps: Deps) {
   const app = new Hono<{ Variables: AuthVariables }>();
@@ -23,9 +25,15 @@ export function imgRoutes(deps: Deps) {
     const signed = path.signature !== undefined && checkSignature(deps, path.signature, path.signedPart);
     const principal = c.get('principal');
     const spec = parseOptions(deps, path.options, path.ext);
-    const found = path.origin
-      ? await origins.image(path.origin.name, path.origin.path, (row) => checkBeforeFetch(deps, principal, signed, spec, row))
-      : visibleImage(deps, path.id, principal, signed);
+    let found: ImageRow;
+    if (path.origin) {
+      found = await origins.image(path.origin.name, path.origin.path, (row) => checkBeforeFetch(deps, principal, signed, spec, row));
+    } else {
+      const image = findImage(deps, path.id);
+      if (!image) return renamedOrMissing(c, deps, path, principal, signed, raw);
+      if (!canSee(principal, image, signed)) throw new NotFoundError(`No image ${path.id}`, 'image_not_found');
+      found = image;
+    }
     const { image, mutable } = await origins.current(found);
     if (!canSee(principal, image, signed)) throw new NotFoundError(`No image ${image.id}`, 'image_not_found');
     const hints = readClientHints((name) => c.req.header(name));
@@ -49,6 +57,30 @@ export function imgRoutes(deps: Deps) {
   });
 
   return app;
+}
+
+/**
+ * No image by that name: a public id renamed away answers 301 to the image's current name (to
+ * whoever may see it; a signed URL comes back re-signed for the new path, same options and expiry);
+ * a mistyped option in `/img/{x}/{id}` answers its parse error; anything else is a 404.
+ */
+function renamedOrMissing(c: Context, deps: Deps, path: DeliveryPath, principal: Principal, signed: boolean, raw: string): Response {
+  const renamed = findRenamed(deps, path.id);
+  if (renamed && canSee(principal, renamed, signed)) {
+    const name = nameOf(renamed);
+    const target = signed
+      ? signedImagePath(name, path.options, deps.secrets.signingKeys[0], { ext: path.ext })
+      : `/img/${path.options ? `${path.options}/` : ''}${name}${path.ext !== undefined ? `.${path.ext}` : ''}`;
+    const url = new URL(c.req.url);
+    return movedPermanently(`${baseUrl(c, deps)}${target}${raw.endsWith('.json') ? '.json' : ''}${url.search}`, renamed.visibility === 'public' && !signed);
+  }
+  if (path.optionsTypo !== undefined) parseOptions(deps, path.optionsTypo);
+  throw new NotFoundError(`No image ${path.id}`, 'image_not_found');
+}
+
+/** A renamed public id's redirect: cached a day by anyone when the image is public, else by nobody. */
+export function movedPermanently(location: string, shared: boolean): Response {
+  return new Response(null, { status: 301, headers: { Location: location, 'Cache-Control': shared ? 'public, max-age=86400' : 'private, no-store' } });
 }
 
 /** The access checks planDelivery makes, run on the row a remote original would get, before it is fetched. */

@@ -7,9 +7,13 @@ import type { ImageRow } from '../db/schema.js';
 import { NotFoundError } from '../errors.js';
 import { originsOf } from '../origins/service.js';
 import { placeholderOf } from '../library/schemas.js';
-import { visibleImage } from './deliver.js';
+import { baseUrl } from '../library/urls.js';
+import { findRenamed, nameOf } from '../library/public-ids.js';
+import { isImageKey } from '../spec/public-id.js';
+import { findImage } from './deliver.js';
+import { movedPermanently } from './img.routes.js';
 
-/** GET /info/{id}: what a page needs before the image loads (size, colour, placeholder). Stored at ingest, never computed here. */
+/** GET /info/{id} (random or public id): what a page needs before the image loads (size, colour, placeholder). Stored at ingest, never computed here. */
 export function infoRoutes(deps: Deps) {
   const app = new Hono<{ Variables: AuthVariables }>();
   const origins = originsOf(deps);
@@ -18,12 +22,23 @@ export function infoRoutes(deps: Deps) {
     const principal = c.get('principal');
     const rest = new URL(c.req.url).pathname.slice('/info/'.length);
     const origin = /^@([^/]+)\/(.+)$/.exec(rest);
-    if (!origin && rest.includes('/')) throw new NotFoundError(`No route for GET ${c.req.path}`, 'not_found');
-    const found = origin
-      ? await origins.image(origin[1], origin[2], (row) => {
-          if (!canSee(principal, row as ImageRow, false)) throw new NotFoundError(`No image ${row.id}`, 'image_not_found');
-        })
-      : visibleImage(deps, rest, principal, false);
+    if (!origin && !isImageKey(rest)) throw new NotFoundError(`No route for GET ${c.req.path}`, 'not_found');
+    let found: ImageRow;
+    if (origin) {
+      found = await origins.image(origin[1], origin[2], (row) => {
+        if (!canSee(principal, row as ImageRow, false)) throw new NotFoundError(`No image ${row.id}`, 'image_not_found');
+      });
+    } else {
+      const image = findImage(deps, rest);
+      if (!image) {
+        // A public id renamed away: 301 to the current name, as /img does.
+        const renamed = findRenamed(deps, rest);
+        if (renamed && canSee(principal, renamed, false)) return movedPermanently(`${baseUrl(c, deps)}/info/${nameOf(renamed)}`, renamed.visibility === 'public');
+        throw new NotFoundError(`No image ${rest}`, 'image_not_found');
+      }
+      if (!canSee(principal, image, false)) throw new NotFoundError(`No image ${rest}`, 'image_not_found');
+      found = image;
+    }
     const { image, mutable } = await origins.current(found);
     if (!canSee(principal, image, false)) throw new NotFoundError(`No image ${image.id}`, 'image_not_found');
     // Private metadata is cached no longer than the token that let the caller see it; a remote

@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm';
 import { requireCaller } from '../auth/guards.js';
 import { actingUserId, isAdmin, type Principal } from '../auth/principal.js';
-import { images, type ImageRow } from '../db/schema.js';
+import type { ImageRow } from '../db/schema.js';
+import { findImage } from '../delivery/deliver.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 
@@ -21,10 +21,10 @@ export function mayManage(p: Principal, image: Pick<ImageRow, 'ownerId'>) {
   return uid !== null && uid === image.ownerId;
 }
 
-/** The image if the caller manages it; 404 otherwise, so another user's image is not revealed. */
+/** The image (by random or public id) if the caller manages it; 404 otherwise, so another user's image is not revealed. */
 export function managedImage(deps: Deps, p: Principal, id: string): ImageRow {
   requireCaller(p);
-  const image = deps.db.select().from(images).where(eq(images.id, id)).get();
+  const image = findImage(deps, id);
   if (!image || !mayManage(p, image)) throw new NotFoundError(`No image ${id}`, 'image_not_found');
   return image;
 }

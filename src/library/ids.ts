@@ -5,4 +5,4 @@ export function newImageId() {
   return randomBytes(9).toString('base64url');
 }
 
-export const IMAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export { IMAGE_ID } from '../spec/public-id.js';

@@ -7,6 +7,7 @@ import { requireCaller } from '../auth/guards.js';
 import { managedImage } from './access.js';
 import { deleteImage, imageDetail, imageView, listImages, setFocalPoint, updateImage, variantsOf } from './images.js';
 import { ingest } from './ingest.js';
+import { renameImage } from './public-ids.js';
 import {
   errors, focalPointSchema, imageDetailQuerySchema, imageDetailSchema, imageIdParam, imageListSchema, imageSchema, listQuerySchema,
   patchImageSchema, taskSchema, transformResultSchema, uploadAnswerSchema, uploadFieldsSchema,
@@ -41,6 +42,7 @@ const upload = createRoute({
               tags: { type: 'string', description: 'Comma list, or the part repeated' },
               collection: { type: 'string' },
               visibility: { type: 'string', enum: ['public', 'private'] },
+              publicId: { type: 'string', description: 'A readable id (`blog/2024/cat`), usable wherever the random id is; 409 when taken' },
             },
           },
         },
@@ -51,7 +53,7 @@ const upload = createRoute({
   responses: {
     201: json(uploadAnswerSchema, 'Stored'),
     200: json(uploadAnswerSchema, 'Already in the library (same bytes, same owner)'),
-    ...errors(400, 401, 403, 413, 415, 422, 503),
+    ...errors(400, 401, 403, 409, 413, 415, 422, 503),
   },
 });
 
@@ -78,9 +80,9 @@ const patch = createRoute({
   method: 'patch',
   path: '/images/{id}',
   tags,
-  summary: 'Change tags, collection or visibility',
+  summary: 'Change tags, collection, visibility or the public id (a rename keeps the old name as a 301)',
   request: { params: imageIdParam, body: { required: true, content: { 'application/json': { schema: patchImageSchema } } } },
-  responses: { 200: json(imageSchema, 'Updated'), ...errors(400, 401, 403, 404) },
+  responses: { 200: json(imageSchema, 'Updated'), ...errors(400, 401, 403, 404, 409) },
 });
 
 const focal = createRoute({
@@ -128,7 +130,7 @@ export function imagesRoutes(deps: Deps) {
     const { image, duplicate } = await ingest(
       deps,
       bytes,
-      { ownerId: actingUserId(principal), filename, tags: fields.tags, collection: fields.collection, visibility: fields.visibility },
+      { ownerId: actingUserId(principal), filename, tags: fields.tags, collection: fields.collection, visibility: fields.visibility, publicId: fields.publicId },
     );
     const body = { ...imageView(deps, baseUrl(c, deps), image), duplicate };
     c.header('Location', `/images/${image.id}`);
@@ -182,7 +184,9 @@ export function imagesRoutes(deps: Deps) {
   app.openapi(patch, function patchImage(c) {
     const principal = requireCaller(c.get('principal'), 'upload');
     const image = managedImage(deps, principal, c.req.valid('param').id);
-    const updated = updateImage(deps, image, c.req.valid('json'));
+    const { publicId, ...rest } = c.req.valid('json');
+    const renamed = publicId === undefined ? image : renameImage(deps, image, publicId);
+    const updated = updateImage(deps, renamed, rest);
     return c.json(imageView(deps, baseUrl(c, deps), updated), 200);
   });
 

@@ -16,6 +16,7 @@ export function imageView(deps: Deps, base: string, image: ImageRow) {
   const urls = imageUrls(deps, base, image);
   return {
     id: image.id,
+    publicId: image.publicId,
     // What a roadmap.sh client reads: a name, the size in bytes and one URL (the original's).
     name: image.filename ?? image.id,
     size: image.bytes,

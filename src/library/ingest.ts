@@ -4,13 +4,14 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { LibraryEvents } from '../deps.js';
 import { images, imageTags, type ImageRow } from '../db/schema.js';
-import { StorageUnavailableError, TooLargeError } from '../errors.js';
+import { ConflictError, StorageUnavailableError, TooLargeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { placeholder, probe } from '../render/probe.js';
 import type { ImageFacts } from '../render/types.js';
 import { originalKey, type BlobStore } from '../storage/store.js';
 import { withHashLock } from './hash-lock.js';
 import { newImageId } from './ids.js';
+import { assignPublicId, checkPublicId, checkPublicIdFree, isPublicIdRace } from './public-ids.js';
 
 export interface IngestOptions {
   ownerId?: number | null;
@@ -18,6 +19,8 @@ export interface IngestOptions {
   visibility?: 'public' | 'private';
   tags?: string[];
   collection?: string | null;
+  /** A readable id (`blog/2024/cat`), validated and free (409 otherwise); absent = only the random id. */
+  publicId?: string;
 }
 
 export interface IngestResult {
@@ -48,8 +51,10 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
   const hash = createHash('sha256').update(bytes).digest('hex');
   const ownerId = opts.ownerId ?? null;
 
+  const publicId = opts.publicId === undefined ? undefined : checkPublicId(opts.publicId);
   const existing = findByHash(db, ownerId, hash);
-  if (existing) return { image: existing, duplicate: true };
+  if (existing) return announced(deps, existing, duplicateOf(db, existing, publicId));
+  if (publicId !== undefined) checkPublicIdFree(db, publicId);
 
   // Everything that can reject the bytes runs before the write, so a refused upload leaves no file.
   const tags = normaliseTags(opts.tags ?? []);
@@ -61,23 +66,53 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
     collection: opts.collection ?? null,
     tags: JSON.stringify(tags),
     filename: opts.filename ?? null,
+    publicId: publicId ?? null,
   } as const;
 
   // Write and row under the hash lock: a delete of another owner's copy of these bytes then sees
   // our row before it decides the file is unused, or finishes removing it before we write it again.
-  const inserted = await withHashLock(hash, async () => {
-    await writeOriginal(deps, hash, bytes);
-    // A concurrent ingest of the same bytes by the same owner may have won the race since the check above.
-    return db.transaction((tx) => {
-      const again = findByHash(tx as unknown as Db, ownerId, hash);
-      if (again) return { image: again, duplicate: true };
-      const image = tx.insert(images).values(row).returning().get();
-      if (tags.length) tx.insert(imageTags).values(tags.map((tag) => ({ imageId: image.id, tag }))).run();
-      return { image, duplicate: false };
+  let inserted: IngestResult;
+  try {
+    inserted = await withHashLock(hash, async () => {
+      await writeOriginal(deps, hash, bytes);
+      // A concurrent ingest of the same bytes by the same owner may have won the race since the check above.
+      return db.transaction((tx) => {
+        const again = findByHash(tx as unknown as Db, ownerId, hash);
+        if (again) return announced(deps, again, duplicateOf(tx as unknown as Db, again, publicId));
+        if (publicId !== undefined) checkPublicIdFree(tx as unknown as Db, publicId);
+        const image = tx.insert(images).values(row).returning().get();
+        if (tags.length) tx.insert(imageTags).values(tags.map((tag) => ({ imageId: image.id, tag }))).run();
+        return { image, duplicate: false };
+      });
     });
-  });
+  } catch (err) {
+    // Another process took the name between our check and our insert: the same 409 as if we had seen it.
+    if (isPublicIdRace(err)) throw new ConflictError(`The public id ${JSON.stringify(publicId)} is taken`, { field: 'publicId' });
+    throw err;
+  }
   if (!inserted.duplicate) deps.events?.added.forEach((fn) => fn(inserted.image));
   return inserted;
+}
+
+/** A duplicate that just took its public id is a changed image (the random pool keeps rows). */
+function announced(deps: IngestDeps, before: ImageRow, result: IngestResult): IngestResult {
+  if (result.image.publicId !== before.publicId) deps.events?.changed.forEach((fn) => fn(result.image));
+  return result;
+}
+
+/**
+ * The same bytes again from the same owner: the existing image, which takes the asked-for public id
+ * if it has none yet. One that already has another is a 409 (one row per owner and content): the
+ * caller renames it with PATCH, or knows the bytes are there under that name.
+ */
+function duplicateOf(db: Db, existing: ImageRow, publicId: string | undefined): IngestResult {
+  if (publicId === undefined || existing.publicId === publicId) return { image: existing, duplicate: true };
+  if (existing.publicId !== null) {
+    throw new ConflictError(`These bytes are already your image ${JSON.stringify(existing.publicId)} (${existing.id}); rename it with PATCH /images/{id} to change its public id`, {
+      field: 'publicId', id: existing.id, publicId: existing.publicId,
+    });
+  }
+  return { image: db.transaction((tx) => assignPublicId(tx as unknown as Db, existing, publicId)), duplicate: true };
 }
 
 /**

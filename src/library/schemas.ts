@@ -1,10 +1,27 @@
 import { z } from '@hono/zod-openapi';
 import { errorSchemaRef } from '../http.js';
+import { isImageKey, PUBLIC_ID_MAX_DEPTH, PUBLIC_ID_MAX_LENGTH, publicIdProblem } from '../spec/public-id.js';
 
 /** Request and answer shapes of the library routes; /openapi.json is generated from these. */
 
+/** A readable id the caller chooses; the rule is src/spec/public-id.ts, said here in its own words. */
+export const publicIdSchema = z
+  .string()
+  .superRefine((v, ctx) => {
+    const problem = publicIdProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .openapi({
+    description: `A readable id (\`blog/2024/cat\`) usable wherever the random id is: segments of A-Z a-z 0-9 _ - . (none starting with a dot, no dot in the last one), at most ${PUBLIC_ID_MAX_DEPTH} segments and ${PUBLIC_ID_MAX_LENGTH} characters, not starting with delivery options (\`w_300/…\`). One namespace per server: 409 when taken.`,
+    example: 'blog/2024/cat',
+  });
+
 export const imageIdParam = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an image id').openapi({ param: { name: 'id', in: 'path' }, example: 'Xk3vQ9aB2cD4' }),
+  id: z.string().refine(isImageKey, 'an image id, or a public id with its slashes percent-encoded (blog%2F2024%2Fcat)').openapi({
+    param: { name: 'id', in: 'path' },
+    description: 'The random id, or the public id with `/` sent as `%2F` (`encodeURIComponent(publicId)`)',
+    example: 'Xk3vQ9aB2cD4',
+  }),
 });
 
 /**
@@ -39,6 +56,7 @@ export const uploadFieldsSchema = z.object({
   collection: collectionSchema.optional(),
   visibility: visibilitySchema.optional().openapi({ description: 'Default: DEFAULT_VISIBILITY (public)' }),
   filename: z.string().max(255).optional().openapi({ description: 'Original file name (raw-body uploads; multipart takes it from the part)' }),
+  publicId: publicIdSchema.optional(),
 });
 
 const urls = z.object({
@@ -49,7 +67,8 @@ const urls = z.object({
 
 export const imageSchema = z
   .object({
-    id: z.string(),
+    id: z.string().openapi({ description: 'The random id (never changes)' }),
+    publicId: z.string().nullable().openapi({ description: 'The readable id, when one was chosen; URLs in this answer use it' }),
     name: z.string().openapi({ description: 'The uploaded file name (the id when there was none)' }),
     size: z.number().openapi({ description: 'Bytes of the original (same as bytes)' }),
     url: z.string().openapi({ description: 'Delivery URL of the original (signed when needed)' }),
@@ -129,6 +148,9 @@ export const patchImageSchema = z
     tags: tagsInput.optional(),
     collection: collectionSchema.nullable().optional(),
     visibility: visibilitySchema.optional(),
+    publicId: publicIdSchema.nullable().optional().openapi({
+      description: 'Set, change or (null) remove the readable id. A rename keeps the old one as a 301 redirect to the new URL for as long as the image exists',
+    }),
   })
   .openapi('ImagePatch');
 

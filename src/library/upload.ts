@@ -81,7 +81,7 @@ export async function readUpload(deps: Deps, c: Context, query: Fields): Promise
       return typeof v === 'string' ? v : undefined;
     };
     const tags = form.getAll('tags').filter((t): t is string => typeof t === 'string');
-    const parts = validFields({ tags: tags.length ? tags : undefined, collection: text('collection'), visibility: text('visibility') });
+    const parts = validFields({ tags: tags.length ? tags : undefined, collection: text('collection'), visibility: text('visibility'), publicId: text('publicId') });
     const bytes = Buffer.from(await file.arrayBuffer());
     if (bytes.length > limit) tooLarge(limit);
     const name = file instanceof File && file.name ? file.name.slice(0, 255) : query.filename;

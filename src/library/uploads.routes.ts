@@ -44,7 +44,7 @@ const open = createRoute({
   tags,
   summary: 'Start a direct upload (STORAGE=s3): a presigned PUT URL for the browser to send the file to the bucket itself',
   description:
-    'The URL is bound to the declared size and type (signed headers) and expires after UPLOAD_URL_TTL_SECONDS. A presigned PUT cannot cap a size by itself, so complete checks it again before reading. Same credentials and `upload` scope as POST /images; fields (tags, collection, visibility, filename) apply at complete.',
+    'The URL is bound to the declared size and type (signed headers) and expires after UPLOAD_URL_TTL_SECONDS. A presigned PUT cannot cap a size by itself, so complete checks it again before reading. Same credentials and `upload` scope as POST /images; fields (tags, collection, visibility, filename, publicId) apply at complete.',
   request: { body: { required: true, content: { 'application/json': { schema: openBody } } } },
   responses: {
     201: json(ticketSchema, 'PUT the file to `url` with `headers`, then POST `complete`'),

@@ -5,6 +5,7 @@ import { signedImagePath } from '../auth/signature.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { parseOptions } from '../delivery/deliver.js';
+import { nameOf } from './public-ids.js';
 import type { Spec } from '../spec/index.js';
 
 /**
@@ -30,15 +31,17 @@ export function baseUrl(c: Context, deps: Deps) {
 export function deliveryUrl(
   deps: Deps,
   base: string,
-  image: Pick<ImageRow, 'id' | 'visibility'>,
+  image: Pick<ImageRow, 'id' | 'publicId' | 'visibility'>,
   options: string,
   spec: Spec = parseOptions(deps, options),
 ): string {
+  // The readable id when the image has one: that is the URL its owner chose to publish.
+  const name = nameOf(image);
   if (image.visibility === 'public' && anonymousMayUse(deps, spec)) {
-    return `${base}/img/${options ? `${options}/` : ''}${image.id}`;
+    return `${base}/img/${options ? `${options}/` : ''}${name}`;
   }
   const expiresAt = image.visibility === 'private' ? Math.min(deps.clock() + PRIVATE_URL_TTL_SECONDS, spec.exp ?? Infinity) : undefined;
-  return base + signedImagePath(image.id, options, deps.secrets.signingKeys[0], { expiresAt, bucketSeconds: deps.config.SIGNATURE_EXPIRY_BUCKET });
+  return base + signedImagePath(name, options, deps.secrets.signingKeys[0], { expiresAt, bucketSeconds: deps.config.SIGNATURE_EXPIRY_BUCKET });
 }
 
 /** The /img rule for an unsigned, unauthenticated request (SPEC §2). */
@@ -59,10 +62,10 @@ export const EXAMPLE_RENDITIONS: Record<string, string> = {
   webp: 'w_800,f_webp',
 };
 
-export function imageUrls(deps: Deps, base: string, image: Pick<ImageRow, 'id' | 'visibility'>) {
+export function imageUrls(deps: Deps, base: string, image: Pick<ImageRow, 'id' | 'publicId' | 'visibility'>) {
   return {
     original: deliveryUrl(deps, base, image, ''),
-    info: `${base}/info/${image.id}`,
+    info: `${base}/info/${nameOf(image)}`,
     renditions: Object.fromEntries(Object.entries(EXAMPLE_RENDITIONS).map(([name, options]) => [name, deliveryUrl(deps, base, image, options)])),
   };
 }

@@ -17,7 +17,7 @@ function assign<K extends SpecKey>(spec: Spec, key: K, value: Spec[K]): void {
 }
 
 /** Split `e_blur:5` / `w_300` / `fl_flip` into its URL name and raw value. */
-function splitItem(item: string): { name: string; raw: string | undefined } {
+export function splitItem(item: string): { name: string; raw: string | undefined } {
   if (item.startsWith('e_') || item.startsWith('fl_')) {
     const colon = item.indexOf(':');
     return colon === -1 ? { name: item, raw: undefined } : { name: item.slice(0, colon), raw: item.slice(colon + 1) };

@@ -1,0 +1,95 @@
+import { and, eq, ne, or } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { imageAliases, images, type ImageRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { BadRequestError, ConflictError } from '../errors.js';
+import { publicIdProblem } from '../spec/public-id.js';
+
+/**
+ * Readable public ids (`blog/2024/cat`), the library side: who may take a name, and renames.
+ *
+ * One namespace per server, like a Cloudinary cloud: `/img/blog/cat` is a URL anyone can type,
+ * so it must name one image whoever asks. Per-owner namespaces would need the owner in every
+ * URL (or a guess when two owners both have `blog/cat`); a server shared by several users gets
+ * the first-come rule its users already know from usernames. The 409 for a taken name says only
+ * that it is taken, never whose image or whether that image is private.
+ *
+ * A name is taken when it is another image's public id, another image's random id (both are
+ * looked up by the same URLs, src/delivery/deliver.ts findImage), or an old name another image
+ * keeps as a redirect (image_aliases).
+ *
+ * Renaming keeps the old name as a 301 to the new one, for as long as the image lives: pages and
+ * browsers that cached the permanent redirect keep working, which they would not if the name could
+ * go to someone else. Removing a public id (null) redirects the old name to the random id.
+ */
+
+export function checkPublicId(publicId: string): string {
+  const problem = publicIdProblem(publicId);
+  if (problem) throw new BadRequestError(`Invalid publicId: ${problem}`, { field: 'publicId' }, 'bad_public_id');
+  return publicId;
+}
+
+/** The name an image's URLs use: its public id when it has one. */
+export function nameOf(image: Pick<ImageRow, 'id' | 'publicId'>): string {
+  return image.publicId ?? image.id;
+}
+
+/** Throws 409 unless `publicId` is free for `imageId` (undefined: an image not inserted yet). */
+export function checkPublicIdFree(db: Db, publicId: string, imageId?: string) {
+  const other = imageId === undefined ? undefined : ne(images.id, imageId);
+  const image = db
+    .select({ id: images.id })
+    .from(images)
+    .where(and(or(eq(images.publicId, publicId), eq(images.id, publicId)), other))
+    .get();
+  const alias = db.select({ imageId: imageAliases.imageId }).from(imageAliases).where(eq(imageAliases.publicId, publicId)).get();
+  if (image || (alias && alias.imageId !== imageId)) throw taken(publicId);
+}
+
+function taken(publicId: string) {
+  return new ConflictError(`The public id ${JSON.stringify(publicId)} is taken`, { field: 'publicId' });
+}
+
+/** SQLite's answer when a concurrent writer took the name between our check and our write. */
+export function isPublicIdRace(err: unknown) {
+  return err instanceof Error && /UNIQUE constraint failed: (images\.public_id|image_aliases\.public_id)/.test(err.message);
+}
+
+/**
+ * Give `image` the public id `next` (null: none) inside `tx`; the old one becomes a redirect.
+ * Returns the updated row. Taking back a name the image itself once had ends that redirect.
+ */
+export function assignPublicId(tx: Db, image: ImageRow, next: string | null): ImageRow {
+  if (next === image.publicId) return image;
+  if (next !== null) {
+    checkPublicIdFree(tx, next, image.id);
+    tx.delete(imageAliases).where(and(eq(imageAliases.publicId, next), eq(imageAliases.imageId, image.id))).run();
+  }
+  if (image.publicId !== null) tx.insert(imageAliases).values({ publicId: image.publicId, imageId: image.id }).run();
+  return tx.update(images).set({ publicId: next }).where(eq(images.id, image.id)).returning().get();
+}
+
+/** PATCH publicId: rename (old name redirects), set or remove, in one transaction. */
+export function renameImage(deps: Deps, image: ImageRow, next: string | null): ImageRow {
+  if (next !== null) checkPublicId(next);
+  let updated: ImageRow;
+  try {
+    updated = deps.db.transaction((tx) => assignPublicId(tx as unknown as Db, image, next));
+  } catch (err) {
+    if (isPublicIdRace(err) && next !== null) throw taken(next);
+    throw err;
+  }
+  if (updated !== image) deps.events.changed.forEach((fn) => fn(updated));
+  return updated;
+}
+
+/** The image a former public id now redirects to (undefined: the name was never renamed away). */
+export function findRenamed(deps: Pick<Deps, 'db'>, publicId: string): ImageRow | undefined {
+  const row = deps.db
+    .select({ image: images })
+    .from(imageAliases)
+    .innerJoin(images, eq(images.id, imageAliases.imageId))
+    .where(eq(imageAliases.publicId, publicId))
+    .get();
+  return row?.image;
+}
