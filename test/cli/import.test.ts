@@ -60,4 +60,34 @@ describe('imgpath import', () => {
     const { path: p } = JSON.parse(stdout);
     expect(p).toMatch(new RegExp(`^/img/s--k1\\.[A-Za-z0-9_-]{43}--/w_300,f_webp,exp_\\d+/${id}$`));
   });
+
+  it('--keep-paths: each file\'s path below the folder, without its extension, becomes its public id', async () => {
+    const tree = path.join(dir, 'site');
+    await fs.mkdir(path.join(tree, 'blog', '2024'), { recursive: true });
+    await fs.mkdir(path.join(tree, 'v1.2'), { recursive: true });
+    await fs.copyFile(path.join(SAMPLES, 'dune-2mp.jpg'), path.join(tree, 'blog', '2024', 'cat.jpg'));
+    await fs.copyFile(path.join(SAMPLES, 'dragonfly-alpha.png'), path.join(tree, 'v1.2', 'fly.png'));
+    await fs.copyFile(path.join(SAMPLES, 'friends-portrait.jpg'), path.join(tree, 'top.jpeg'));
+    // Refused, reported and left alone: a dot in the name (the extension rule) and a non-ASCII name.
+    await fs.copyFile(path.join(SAMPLES, 'sunset-12mp.jpg'), path.join(tree, 'blog', 'cat.final.jpg'));
+    await fs.copyFile(path.join(SAMPLES, 'sunset-12mp.jpg'), path.join(tree, 'café.jpg'));
+    const { stdout } = await cli('import', tree, '--keep-paths', '--json');
+    const lines = stdout.trim().split('\n').map((l: string) => JSON.parse(l));
+    const byFile = Object.fromEntries(lines.filter((l: { file?: string }) => l.file).map((l: { file: string }) => [path.relative(tree, l.file), l]));
+    // dune and fly were imported without names by the tests above: those images take the names now.
+    expect(byFile[path.join('blog', '2024', 'cat.jpg')]).toMatchObject({ status: 'duplicate', publicId: 'blog/2024/cat' });
+    expect(byFile[path.join('v1.2', 'fly.png')]).toMatchObject({ status: 'duplicate', publicId: 'v1.2/fly' });
+    expect(byFile['top.jpeg']).toMatchObject({ status: 'imported', publicId: 'top' });
+    expect(byFile[path.join('blog', 'cat.final.jpg')]).toMatchObject({ status: 'rejected', error: { code: 'bad_public_id', message: expect.stringMatching(/last segment/) } });
+    expect(byFile['café.jpg']).toMatchObject({ status: 'rejected', error: { code: 'bad_public_id' } });
+    expect(lines.at(-1).summary).toEqual({ imported: 1, duplicates: 2, rejected: 2 });
+
+    // A re-run is idempotent: the same bytes under the same names are duplicates.
+    const again = (await cli('import', tree, '--keep-paths', '--json')).stdout.trim().split('\n').map((l: string) => JSON.parse(l));
+    expect(again.at(-1).summary).toEqual({ imported: 0, duplicates: 3, rejected: 2 });
+
+    // The names sign and serve: the CLI signer takes a public id as the path text.
+    const { stdout: signed } = await cli('sign', 'blog/2024/cat', 'w_300', '--json');
+    expect(JSON.parse(signed).path).toMatch(/^\/img\/s--k1\.[A-Za-z0-9_-]{43}--\/w_300\/blog\/2024\/cat$/);
+  });
 });
