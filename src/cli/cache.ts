@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { renditionsDir } from '../cache/index.js';
 import { DiskTier } from '../cache/disk.js';
 import { diskCacheReport, pruneDiskCache } from '../cache/maintenance.js';
-import { openDb } from '../db/client.js';
+import { eq } from 'drizzle-orm';
+import { openDb, type Db } from '../db/client.js';
+import { images } from '../db/schema.js';
 import { sweepLeftovers } from '../ops/leftovers.js';
 import { configFromProcess } from './env.js';
 
@@ -40,7 +42,7 @@ export function registerCacheCommands(program: Command) {
   cache
     .command('prune')
     .description('enforce DISK_CACHE_MB, drop broken entries and orphan files, sweep stale temp files; optionally purge more')
-    .option('--image <id>', 'also remove every rendition of this image')
+    .option('--image <id>', 'also remove every rendition of this image (its random id or public id)')
     .option('--preset <name>', 'also remove every rendition made through this preset')
     .option('--older-than <days>', 'also remove renditions not read for this many days')
     .option('--all', 'remove every rendition')
@@ -54,7 +56,7 @@ export function registerCacheCommands(program: Command) {
       const budget = Math.max(1, config.DISK_CACHE_MB * MB);
       const tier = new DiskTier(db, dir, budget);
       const result = await pruneDiskCache(db, tier, {
-        imageId: o.image,
+        imageId: o.image === undefined ? undefined : cacheIdOf(db, o.image),
         preset: o.preset,
         all: o.all,
         idleMs: days === undefined ? undefined : days * 86_400_000,
@@ -75,4 +77,10 @@ export function registerCacheCommands(program: Command) {
           `now ${after.entries} rendition(s), ${mb(after.bytes)} of ${mb(budget)}\n`,
       );
     });
+}
+
+/** Renditions are keyed by the random id; a public id names the same image. An unknown name is passed on as is (a deleted image's leftovers). */
+function cacheIdOf(db: Db, name: string): string {
+  const byId = db.select({ id: images.id }).from(images).where(eq(images.id, name)).get();
+  return byId?.id ?? db.select({ id: images.id }).from(images).where(eq(images.publicId, name)).get()?.id ?? name;
 }
