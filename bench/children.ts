@@ -5,12 +5,12 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** A TypeScript file of bench/ in its own Node process, with an IPC channel. */
-export function forkTs(file: string, env: Record<string, string | undefined> = process.env): ChildProcess {
+/** A TypeScript file of bench/ in its own Node process, with an IPC channel (`execArgv`: e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+export function forkTs(file: string, env: Record<string, string | undefined> = process.env, execArgv: string[] = []): ChildProcess {
   return fork(path.join(ROOT, 'bench', file), [], {
     cwd: ROOT,
     env,
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...execArgv],
     // The server prints its first-start admin key and logs on stdout; the bench keeps its own output clean.
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

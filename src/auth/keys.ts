@@ -70,6 +70,20 @@ export class ApiKeys {
   /** Runs on every keyed request: prepared once, so the SQL is not rebuilt per request. */
   private readonly liveByHash;
   private readonly states = new Map<string, KeyState>();
+  /**
+   * Verdicts of `verify` (hash of a presented secret -> its live row), trusted for
+   * KEY_STATE_TTL_SECONDS: a keyed cache hit then costs a hash and a Map lookup, not a DB read
+   * (issue 14). Only live keys are remembered, so guessed secrets cannot fill it; revoking or
+   * rotating through this process clears it at once, and any write to the database (this
+   * connection's, or another process's such as the CLI) makes it re-read: `changes` below.
+   */
+  private readonly verdicts = new Map<string, { key: VerifiedKey; checkedAt: number; until: number; changes: string }>();
+  /**
+   * Moves whenever the database may have changed: this connection's own writes (total_changes)
+   * and any other connection's commits (data_version). One tiny native statement, far cheaper
+   * than the key query, so a revocation from anywhere still ends the key on the next request.
+   */
+  private readonly changes;
 
   constructor(
     private readonly db: Db,
@@ -88,6 +102,12 @@ export class ApiKeys {
         ),
       )
       .prepare();
+    this.changes = db.$client.prepare('SELECT total_changes(), data_version FROM pragma_data_version').raw();
+  }
+
+  private changeMark(): string {
+    const [own, others] = this.changes.get() as [number, number];
+    return `${own}.${others}`;
   }
 
   create(opts: { userId?: number | null; name?: string; scopes: Scope[]; id?: string; secret?: string }): CreatedKey {
@@ -105,8 +125,22 @@ export class ApiKeys {
   verify(secret: string): VerifiedKey | undefined {
     if (secret.length < 16 || secret.length > 256) return undefined;
     const hash = hashKey(secret);
-    const row = this.liveByHash.get({ hash, now: this.clock() });
-    return row && { ...row, version: keyVersion(hash) };
+    const now = this.clock();
+    const known = this.verdicts.get(hash);
+    const changes = this.changeMark();
+    // `now < checkedAt`: a clock that went back (tests, NTP) re-reads rather than trusting longer.
+    if (known && now < known.until && now >= known.checkedAt && known.changes === changes) return known.key;
+    const row = this.liveByHash.get({ hash, now });
+    if (!row) {
+      this.verdicts.delete(hash);
+      return undefined;
+    }
+    const key = { ...row, version: keyVersion(hash) };
+    // A previous secret in its rotation grace is trusted no longer than the grace: it ends on the second.
+    const graceEnds = row.hash === hash ? Infinity : (row.previousValidUntil ?? now);
+    if (this.verdicts.size >= KEY_STATE_MAX) this.verdicts.clear();
+    this.verdicts.set(hash, { key, checkedAt: now, until: Math.min(now + KEY_STATE_TTL_SECONDS, graceEnds), changes });
+    return key;
   }
 
   /**
@@ -158,6 +192,7 @@ export class ApiKeys {
       .where(eq(apiKeys.id, id))
       .run().changes > 0;
     this.states.delete(id);
+    this.verdicts.clear();
     return changed;
   }
 
@@ -180,6 +215,7 @@ export class ApiKeys {
       .where(eq(apiKeys.id, id))
       .run();
     this.states.delete(id);
+    this.verdicts.clear();
     return { id, key, prefix: key.slice(0, 12), scopes: parseScopes(row.scopes), name: row.name, previousValidUntil };
   }
 
@@ -190,6 +226,7 @@ export class ApiKeys {
     if (existing?.hash === hash && !existing.revokedAt) return;
     this.db.delete(apiKeys).where(eq(apiKeys.id, 'key_bootstrap')).run();
     this.states.delete('key_bootstrap');
+    this.verdicts.clear();
     this.create({ id: 'key_bootstrap', secret, name: 'ADMIN_API_KEY', scopes: ['admin', 'upload', 'deliver'] });
   }
 }

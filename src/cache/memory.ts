@@ -1,9 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import { matches, type PurgeMatch, type Rendition, type RenditionMeta, type RenditionTier } from './types.js';
+import { matches, renditionHeaders, type CachedRendition, type PurgeMatch, type Rendition, type RenditionMeta, type RenditionTier } from './types.js';
 
 interface Entry {
   rendition: Rendition;
   meta: RenditionMeta;
+  /** What a hit answers, built once at put: a hit allocates neither the object nor its headers. */
+  hit: CachedRendition;
 }
 
 /** Buffer bookkeeping (object, key string, LRU node) so thousands of tiny renditions still respect the budget. */
@@ -31,13 +33,19 @@ export class MemoryTier implements RenditionTier {
     return this.lru.get(key)?.rendition;
   }
 
+  /** `peek` as the hit the cache answers (tier memory, headers ready); shared between requests, so frozen. */
+  peekHit(key: string): CachedRendition | undefined {
+    return this.lru.get(key)?.hit;
+  }
+
   async get(key: string) {
     return this.peek(key);
   }
 
   async put(key: string, meta: RenditionMeta, rendition: Rendition) {
     // lru-cache refuses (silently) an entry larger than maxSize, which is the skip we want.
-    this.lru.set(key, { rendition, meta });
+    const hit = { ...rendition, tier: 'memory' as const, renderMs: 0 };
+    this.lru.set(key, { rendition, meta, hit: Object.freeze({ ...hit, headers: Object.freeze(renditionHeaders(hit)) }) });
   }
 
   async delete(key: string) {

@@ -53,10 +53,10 @@ export class TieredCache implements RenditionCache {
   }
 
   fetch(key: string, meta: RenditionMeta, render: () => Promise<Rendition>): Promise<CachedRendition> {
-    const hot = this.memory?.peek(key);
+    const hot = this.memory?.peekHit(key);
     if (hot) {
       this.counts.hits_memory++;
-      return Promise.resolve({ ...hot, tier: 'memory', renderMs: 0 });
+      return Promise.resolve(hot);
     }
     const joined = this.inflight.get(key);
     if (joined) {

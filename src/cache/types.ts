@@ -13,6 +13,30 @@ export interface CachedRendition extends Rendition {
   tier: CacheTier;
   /** Milliseconds spent rendering (0 for hits). */
   renderMs: number;
+  /**
+   * The response headers that follow from the rendition and its tier alone (Content-Type,
+   * Content-Length, X-Cache, Server-Timing), built once when the memory tier stores it, so a
+   * memory hit does not rebuild them; the headers that depend on who asked are added per request.
+   */
+  headers?: Readonly<Record<string, string>>;
+}
+
+const CONTENT_TYPES: Record<OutputFormat, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  gif: 'image/gif',
+};
+
+/** See CachedRendition.headers. */
+export function renditionHeaders(r: Omit<CachedRendition, 'headers'>): Record<string, string> {
+  return {
+    'Content-Type': CONTENT_TYPES[r.format],
+    'Content-Length': String(r.data.length),
+    'X-Cache': r.tier === 'miss' ? 'MISS' : `HIT-${r.tier.toUpperCase()}`,
+    'Server-Timing': `cache;desc="${r.tier}", render;dur=${r.renderMs.toFixed(1)}`,
+  };
 }
 
 export interface RenditionMeta {

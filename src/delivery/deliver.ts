@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { anonymousMayFetch, checkDeliveredWidth, checkOptionsAllowed, checkOutputFormat, checkPresetWithinPolicy, canSee } from '../auth/access.js';
 import { credentialExpiry, type Principal } from '../auth/principal.js';
 import { cacheMissCharge } from '../auth/state.js';
-import type { CachedRendition, Rendition } from '../cache/types.js';
+import { renditionHeaders, type CachedRendition, type Rendition } from '../cache/types.js';
 import { images, presets, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError, BadOptionError, ForbiddenError, NotFoundError, StorageUnavailableError } from '../errors.js';
@@ -235,15 +235,9 @@ async function loadWatermark(deps: Deps, id: string) {
   return bytes;
 }
 
-const CONTENT_TYPES: Record<OutputFormat, string> = {
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  avif: 'image/avif',
-  gif: 'image/gif',
-};
-
 const YEAR = 31_536_000;
+/** The two Cache-Control values of nearly every hit (no expiry, local original), built once. */
+const FOREVER = { public: `public, max-age=${YEAR}, immutable`, private: `private, max-age=${YEAR}, immutable` } as const;
 
 /** The request headers the answer depends on: Accept for f_auto, the client hints w_auto / dpr_auto used. */
 export function varyOf(plan: Pick<DeliveryPlan, 'vary' | 'hints'>): string | undefined {
@@ -256,13 +250,17 @@ export function cacheHeaders(deps: Deps, plan: DeliveryPlan): Record<string, str
   // that authorised it ends sooner. `public` only for what an anonymous caller could fetch too, so
   // a CDN never hands a key- or token-authorised variant to strangers.
   // A remote original's renditions change when the origin's file does: kept no longer than ORIGIN_TTL_SECONDS.
-  const ends = [plan.expiresAt, plan.credentialExpiresAt].filter((t): t is number => t !== undefined);
-  const maxAge = Math.max(0, Math.min(plan.maxAge ?? YEAR, ...ends.map((t) => t - deps.clock())));
-  const immutable = maxAge === YEAR && plan.maxAge === undefined;
   const scope = plan.shared ? 'public' : 'private';
+  let cacheControl: string = FOREVER[scope];
+  if (plan.expiresAt !== undefined || plan.credentialExpiresAt !== undefined || plan.maxAge !== undefined) {
+    const ends = [plan.expiresAt, plan.credentialExpiresAt].filter((t): t is number => t !== undefined);
+    const maxAge = Math.max(0, Math.min(plan.maxAge ?? YEAR, ...ends.map((t) => t - deps.clock())));
+    const immutable = maxAge === YEAR && plan.maxAge === undefined;
+    cacheControl = `${scope}, max-age=${maxAge}${immutable ? ', immutable' : ''}`;
+  }
   const headers: Record<string, string> = {
     ETag: plan.etag,
-    'Cache-Control': `${scope}, max-age=${maxAge}${immutable ? ', immutable' : ''}`,
+    'Cache-Control': cacheControl,
     'Cache-Tag': `img-${plan.image.id}`,
     'X-Content-Type-Options': 'nosniff',
   };
@@ -285,14 +283,8 @@ export function notModified(c: Context, deps: Deps, plan: DeliveryPlan): Respons
 }
 
 export function imageResponse(c: Context, deps: Deps, plan: DeliveryPlan, r: CachedRendition, extra: Record<string, string> = {}): Response {
-  const headers: Record<string, string> = {
-    ...cacheHeaders(deps, plan),
-    'Content-Type': CONTENT_TYPES[r.format],
-    'Content-Length': String(r.data.length),
-    'X-Cache': r.tier === 'miss' ? 'MISS' : `HIT-${r.tier.toUpperCase()}`,
-    'Server-Timing': `cache;desc="${r.tier}", render;dur=${r.renderMs.toFixed(1)}`,
-    ...extra,
-  };
+  // The rendition's own headers come ready with a memory hit (src/cache/memory.ts): only who-asked headers are built here.
+  const headers = Object.assign(cacheHeaders(deps, plan), r.headers ?? renditionHeaders(r), extra);
   const body = c.req.method === 'HEAD' ? null : r.data;
   return new Response(body, { status: 200, headers });
 }

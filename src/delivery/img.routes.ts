@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { AuthVariables } from '../auth/authenticate.js';
-import { signedImagePath, verifySignature } from '../auth/signature.js';
+import { signedImagePath, verifySignature, type SigningKey } from '../auth/signature.js';
 import type { Deps } from '../deps.js';
 import { checkOptionsAllowed, canSee } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
@@ -89,9 +89,32 @@ function checkBeforeFetch(deps: Deps, principal: Principal, signed: boolean, spe
   checkOptionsAllowed(principal, spec, signed, deps.config, row);
 }
 
+/**
+ * Signatures already verified, per process: a hit on a signed URL then costs a Map lookup, not an
+ * HMAC (issue 14). A verdict is a pure function of the signature, the signed part and the secret
+ * of its kid, so each one keeps the key it was checked with and holds only while that kid still
+ * has that very secret (a changed SIGNING_KEYS drops it). Only valid signatures are remembered
+ * (forged ones cannot fill it); the bound is a backstop.
+ */
+const signatureVerdicts = new Map<string, SigningKey>();
+const SIGNATURE_VERDICTS_MAX = 10_000;
+
 function checkSignature(deps: Deps, signature: string, signedPart: string): true {
-  const check = verifySignature(signature, signedPart, deps.secrets.signingKeys);
-  if (check.ok) return true;
+  const keys = deps.secrets.signingKeys;
+  const id = `${signature}\n${signedPart}`;
+  const known = signatureVerdicts.get(id);
+  if (known) {
+    const key = keys.find((k) => k.kid === known.kid);
+    if (key && key.secret === known.secret) return true;
+    signatureVerdicts.delete(id);
+  }
+  const check = verifySignature(signature, signedPart, keys);
+  if (check.ok) {
+    if (signatureVerdicts.size >= SIGNATURE_VERDICTS_MAX) signatureVerdicts.clear();
+    const key = keys.find((k) => k.kid === check.kid)!;
+    signatureVerdicts.set(id, { kid: key.kid, secret: key.secret });
+    return true;
+  }
   // Development only: show the string the server signed and which part differs, so a developer
   // can compare with their signer. Never the expected MAC (that would sign anything for anyone),
   // and nothing at all in production.

@@ -49,9 +49,19 @@ export function normalize(spec: Spec): Spec {
   return out;
 }
 
-function items(spec: Spec, keys: readonly SpecKey[]): string[] {
+/** Position of each option in SPEC_KEYS: the order canonical strings list them in. */
+const ORDER = new Map<string, number>(SPEC_KEYS.map((k, i) => [k, i]));
+
+/**
+ * The items of the options `spec` sets among `keys`, in SPEC_KEYS order. Walks the spec's own few
+ * options and sorts them, rather than probing every known option: this runs on every cache hit.
+ */
+function items(spec: Spec, keys: ReadonlySet<SpecKey>): string[] {
+  const present: SpecKey[] = [];
+  for (const key in spec) if (keys.has(key as SpecKey)) present.push(key as SpecKey);
+  present.sort((a, b) => ORDER.get(a)! - ORDER.get(b)!);
   const out: string[] = [];
-  for (const key of keys) {
+  for (const key of present) {
     const item = itemOf(spec, key);
     if (item !== undefined) out.push(item);
   }
@@ -63,7 +73,8 @@ function itemOf<K extends SpecKey>(spec: Spec, key: K): string | undefined {
   return value === undefined || value === null ? undefined : formatItem(key, value as NonNullable<Spec[K]>);
 }
 
-const PIXEL_KEYS = SPEC_KEYS.filter((k) => k !== 't' && k !== 'exp');
+const PIXEL_KEYS: ReadonlySet<SpecKey> = new Set(SPEC_KEYS.filter((k) => k !== 't' && k !== 'exp'));
+const ALL_KEYS: ReadonlySet<SpecKey> = new Set(SPEC_KEYS);
 
 /**
  * The one string for the pixels `spec` asks for (defaults dropped, sorted); '' = the original.
@@ -76,7 +87,7 @@ export function canonicalize(spec: Spec): string {
 
 /** The canonical string plus t_ and exp_: what a dry run shows next to the signature. */
 export function signingForm(spec: Spec): string {
-  return items(normalize(spec), SPEC_KEYS).join(',');
+  return items(normalize(spec), ALL_KEYS).join(',');
 }
 
 /** imgproxy semantics: the preset's options first, the URL's override them; the result has no t_. */
