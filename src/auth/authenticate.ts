@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Deps } from '../deps.js';
 import { UnauthorizedError } from '../errors.js';
+import { responseBytes } from '../ops/observe.js';
 import { parseScopes } from './keys.js';
 import { ANONYMOUS, type Principal } from './principal.js';
 import { authState, clientIp, requestScope, scopeFor } from './state.js';
@@ -52,7 +53,7 @@ export function authenticate(deps: Deps, opts: AuthenticateOptions = {}): Middle
     const usage = authState(deps).usage;
     if (scope.keyId) usage.request(scope.keyId);
     await requestScope.run(scope, next);
-    if (scope.keyId && c.req.method !== 'HEAD') usage.bytes(scope.keyId, Number(c.res.headers.get('content-length') ?? 0));
+    if (scope.keyId && c.req.method !== 'HEAD') usage.bytes(scope.keyId, responseBytes(c.res));
   };
 }
 

@@ -14,6 +14,7 @@ import { contentDpr, NO_HINTS, resolveHints, type ClientHints, type HintUse } fr
 import { ACCEPT_CH, hintVary } from './hints.js';
 import { originalKey } from '../storage/store.js';
 import { IMAGE_ID } from '../spec/public-id.js';
+import { registerResponse, requestIdOf } from '../ops/observe.js';
 
 /**
  * The hot path shared by /img and /random: access -> spec -> format -> key -> cache -> respond.
@@ -285,6 +286,8 @@ export function notModified(c: Context, deps: Deps, plan: DeliveryPlan): Respons
 export function imageResponse(c: Context, deps: Deps, plan: DeliveryPlan, r: CachedRendition, extra: Record<string, string> = {}): Response {
   // The rendition's own headers come ready with a memory hit (src/cache/memory.ts): only who-asked headers are built here.
   const headers = Object.assign(cacheHeaders(deps, plan), r.headers ?? renditionHeaders(r), extra);
-  const body = c.req.method === 'HEAD' ? null : r.data;
-  return new Response(body, { status: 200, headers });
+  const requestId = requestIdOf(c);
+  if (requestId === undefined) return new Response(c.req.method === 'HEAD' ? null : r.data, { status: 200, headers });
+  headers['X-Request-Id'] = requestId;
+  return registerResponse(new Response(c.req.method === 'HEAD' ? null : r.data, { status: 200, headers }), headers);
 }

@@ -11,6 +11,37 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Probes and scrapes arrive every few seconds; at info level they would drown real traffic. */
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
+/** Request ids by request, so a route that builds its own headers can include X-Request-Id (requestIdOf). */
+const requestIds = new WeakMap<Request, string>();
+
+/** The facts of a response whose headers a route built as a plain object (registerResponse). */
+interface ResponseFacts {
+  tier: string;
+  bytes: number;
+}
+const registered = new WeakMap<Response, ResponseFacts>();
+
+/** The id observeRequests gave this request (undefined outside it, e.g. a test calling a route alone). */
+export function requestIdOf(c: Context): string | undefined {
+  return requestIds.get(c.req.raw);
+}
+
+/**
+ * A route that answers from a plain header object (a cache hit) registers its response here, with
+ * X-Request-Id already among its headers: then neither the access log, the metrics nor the key
+ * usage count read `res.headers`, which would turn the plain object into a Headers instance and
+ * cost a header copy per hit (issue 14).
+ */
+export function registerResponse(res: Response, headers: Readonly<Record<string, string>>): Response {
+  registered.set(res, { tier: cacheTier(headers['X-Cache'] ?? null), bytes: Number(headers['Content-Length']) || 0 });
+  return res;
+}
+
+/** The Content-Length of a response, from its registration when it has one (see registerResponse). */
+export function responseBytes(res: Response): number {
+  return registered.get(res)?.bytes ?? (Number(res.headers.get('content-length')) || 0);
+}
+
 /**
  * One middleware for everything a request leaves behind: the `X-Request-Id` header, one log
  * line and the request metrics. It runs first, so it also sees the error responses.
@@ -24,16 +55,18 @@ export function observeRequests(deps: Deps): MiddlewareHandler {
     const start = performance.now();
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    requestIds.set(c.req.raw, requestId);
     if (accessLog.isLevelEnabled('debug')) accessLog.debug({ reqId: requestId, method: c.req.method, url: redactUrl(pathAndQuery(c.req.url)) }, 'request start');
 
     await next();
 
-    setHeader(c, 'X-Request-Id', requestId);
+    const facts = registered.get(c.res);
+    if (!facts) setHeader(c, 'X-Request-Id', requestId);
     const seconds = (performance.now() - start) / 1000;
     const route = matchedRoute(c);
     const status = c.res.status;
-    const tier = cacheTier(c.res.headers.get('x-cache'));
-    const bytes = c.req.method === 'HEAD' || status === 204 || status === 304 ? 0 : Number(c.res.headers.get('content-length')) || 0;
+    const tier = facts ? facts.tier : cacheTier(c.res.headers.get('x-cache'));
+    const bytes = c.req.method === 'HEAD' || status === 204 || status === 304 ? 0 : facts ? facts.bytes : Number(c.res.headers.get('content-length')) || 0;
     metrics.observeRequest({ method: c.req.method, route, status, seconds, bytes, tier });
 
     const line = {
