@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { changeMark, type ChangeMark } from '../db/changes.js';
 import type { Db } from '../db/client.js';
 import { apiKeys, type ApiKeyRow } from '../db/schema.js';
 
@@ -78,18 +79,15 @@ export class ApiKeys {
    * connection's, or another process's such as the CLI) makes it re-read: `changes` below.
    */
   private readonly verdicts = new Map<string, { key: VerifiedKey; checkedAt: number; until: number; changes: string }>();
-  /**
-   * Moves whenever the database may have changed: this connection's own writes (total_changes)
-   * and any other connection's commits (data_version). One tiny native statement, far cheaper
-   * than the key query, so a revocation from anywhere still ends the key on the next request.
-   */
-  private readonly changes;
+  /** Moves whenever the database may have changed (src/db/changes.ts): a revocation from anywhere still ends the key on the next request. */
+  private readonly changeMark: ChangeMark;
 
   constructor(
     private readonly db: Db,
     /** Unix seconds (deps.clock): revocation times and rotation grace follow it. */
     private readonly clock: () => number = () => Math.floor(Date.now() / 1000),
   ) {
+    this.changeMark = changeMark(db);
     // The current secret, or the previous one while its rotation grace lasts.
     const hash = sql.placeholder('hash');
     this.liveByHash = db
@@ -102,12 +100,6 @@ export class ApiKeys {
         ),
       )
       .prepare();
-    this.changes = db.$client.prepare('SELECT total_changes(), data_version FROM pragma_data_version').raw();
-  }
-
-  private changeMark(): string {
-    const [own, others] = this.changes.get() as [number, number];
-    return `${own}.${others}`;
   }
 
   create(opts: { userId?: number | null; name?: string; scopes: Scope[]; id?: string; secret?: string }): CreatedKey {

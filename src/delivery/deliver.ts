@@ -14,6 +14,7 @@ import { contentDpr, NO_HINTS, resolveHints, type ClientHints, type HintUse } fr
 import { ACCEPT_CH, hintVary } from './hints.js';
 import { originalKey } from '../storage/store.js';
 import { IMAGE_ID } from '../spec/public-id.js';
+import { changeMark, type ChangeMark } from '../db/changes.js';
 import { registerResponse, requestIdOf } from '../ops/observe.js';
 
 /**
@@ -51,10 +52,20 @@ export interface DeliveryPlan {
 
 // Built once per database: drizzle assembling the query on every request cost ~0.4 ms on the hit path.
 const imageStatements = new WeakMap<Deps['db'], ReturnType<typeof prepareImageLookups>>();
+/** Rows remembered between changes to the database; the bound is a backstop (cleared when full). */
+const IMAGE_ROWS_MAX = 10_000;
 function prepareImageLookups(db: Deps['db']) {
   return {
     byId: db.select().from(images).where(eq(images.id, sql.placeholder('id'))).prepare(),
     byPublicId: db.select().from(images).where(eq(images.publicId, sql.placeholder('id'))).prepare(),
+    /**
+     * Rows found, by the name asked for, valid while the database's change mark stays put
+     * (src/db/changes.ts): any write, here or in another process, empties it, so it answers
+     * exactly what the query would. A hit reads one pragma instead of an image row (issue 14).
+     */
+    rows: new Map<string, ImageRow>(),
+    mark: changeMark(db),
+    seen: '',
   };
 }
 
@@ -67,11 +78,21 @@ function prepareImageLookups(db: Deps['db']) {
 export function findImage(deps: Deps, id: string): ImageRow | undefined {
   let q = imageStatements.get(deps.db);
   if (!q) imageStatements.set(deps.db, (q = prepareImageLookups(deps.db)));
-  if (IMAGE_ID.test(id)) {
-    const row = q.byId.get({ id });
-    if (row) return row;
+  const mark = q.mark();
+  if (mark !== q.seen) {
+    q.rows.clear();
+    q.seen = mark;
   }
-  return q.byPublicId.get({ id });
+  const known = q.rows.get(id);
+  if (known) return known;
+  let row = IMAGE_ID.test(id) ? q.byId.get({ id }) : undefined;
+  row ??= q.byPublicId.get({ id });
+  // Only rows that exist: names probed at random (404s) cannot fill it. Frozen: shared by requests.
+  if (row) {
+    if (q.rows.size >= IMAGE_ROWS_MAX) q.rows.clear();
+    q.rows.set(id, Object.freeze(row));
+  }
+  return row;
 }
 
 /**
@@ -81,7 +102,9 @@ export function findImage(deps: Deps, id: string): ImageRow | undefined {
  */
 interface PresetSpecs {
   byName: ReturnType<typeof preparePresetByName>;
-  parsed: Map<string, { options: string; spec: Spec }>;
+  /** `mark`: the database's change mark when the row was last read; while it stays put, the spec is current without a read. */
+  parsed: Map<string, { options: string; spec: Spec; mark: string }>;
+  mark: ChangeMark;
 }
 const presetSpecs = new WeakMap<Deps['db'], PresetSpecs>();
 /** Presets are an admin-made handful (unknown names are never stored); the bound is a backstop. */
@@ -92,17 +115,22 @@ function preparePresetByName(db: Deps['db']) {
 
 function presetSpec(deps: Deps, name: string): Spec | undefined {
   let cache = presetSpecs.get(deps.db);
-  if (!cache) presetSpecs.set(deps.db, (cache = { byName: preparePresetByName(deps.db), parsed: new Map() }));
+  if (!cache) presetSpecs.set(deps.db, (cache = { byName: preparePresetByName(deps.db), parsed: new Map(), mark: changeMark(deps.db) }));
+  const mark = cache.mark();
+  const known = cache.parsed.get(name);
+  if (known?.mark === mark) return known.spec;
   const row = cache.byName.get({ name });
   if (!row) {
     cache.parsed.delete(name);
     return undefined;
   }
-  const hit = cache.parsed.get(name);
-  if (hit?.options === row.options) return hit.spec;
+  if (known?.options === row.options) {
+    known.mark = mark;
+    return known.spec;
+  }
   const spec = Object.freeze(parseOptions(deps, row.options));
   if (cache.parsed.size >= PRESET_SPECS_MAX) cache.parsed.clear();
-  cache.parsed.set(name, { options: row.options, spec });
+  cache.parsed.set(name, { options: row.options, spec, mark });
   return spec;
 }
 
