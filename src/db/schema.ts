@@ -98,6 +98,15 @@ export const imageAliases = sqliteTable(
 );
 
 /**
+ * Public ids (and renamed-away names) of deleted images. They are never given out again: a signed
+ * URL, a policy, a bookmark or a cached 301 made for the old image must never open a new one.
+ */
+export const retiredPublicIds = sqliteTable('retired_public_ids', {
+  publicId: text('public_id').primaryKey(),
+  retiredAt: createdAt(),
+});
+
+/**
  * Images whose original lives at a remote origin (ORIGINS): where it came from and what the origin
  * said about it, for revalidation after ORIGIN_TTL_SECONDS. The image row itself is an ordinary one
  * (caches, purge, /info, placeholders) under an id derived from origin and path.

@@ -8,6 +8,7 @@ import { seesWholeLibrary } from './access.js';
 import { withHashLock } from './hash-lock.js';
 import { normaliseTags } from './ingest.js';
 import { iso, placeholderOf } from './schemas.js';
+import { retireNames } from './public-ids.js';
 import { deliveryUrl, imageUrls } from './urls.js';
 
 /** Library behaviour behind the image routes: views, listing, edits and deletion. */
@@ -208,6 +209,7 @@ export async function deleteImage(deps: Deps, image: ImageRow) {
   // "nobody else uses it" and the removal (that upload's image would lose its original).
   const purgedOriginal = await withHashLock(image.hash, async () => {
     const stillUsed = deps.db.transaction((tx) => {
+      retireNames(tx, image);
       tx.delete(images).where(eq(images.id, image.id)).run();
       return tx.select({ id: images.id }).from(images).where(eq(images.hash, image.hash)).limit(1).get() !== undefined;
     });

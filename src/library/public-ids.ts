@@ -1,6 +1,6 @@
 import { and, eq, ne, or } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { imageAliases, images, type ImageRow } from '../db/schema.js';
+import { imageAliases, images, retiredPublicIds, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { BadRequestError, ConflictError } from '../errors.js';
 import { publicIdProblem } from '../spec/public-id.js';
@@ -43,7 +43,19 @@ export function checkPublicIdFree(db: Db, publicId: string, imageId?: string) {
     .where(and(or(eq(images.publicId, publicId), eq(images.id, publicId)), other))
     .get();
   const alias = db.select({ imageId: imageAliases.imageId }).from(imageAliases).where(eq(imageAliases.publicId, publicId)).get();
-  if (image || (alias && alias.imageId !== imageId)) throw taken(publicId);
+  const retired = db.select({ publicId: retiredPublicIds.publicId }).from(retiredPublicIds).where(eq(retiredPublicIds.publicId, publicId)).get();
+  if (image || retired || (alias && alias.imageId !== imageId)) throw taken(publicId);
+}
+
+/**
+ * Called inside the delete's transaction: every name the image answered to (its public id and
+ * renamed-away names) is retired for good. A signature covers the name, not the image, so a name
+ * given to someone else later would let an old signed URL open their image.
+ */
+export function retireNames(tx: Pick<Db, 'select' | 'insert'>, image: Pick<ImageRow, 'id' | 'publicId'>) {
+  const old = tx.select({ publicId: imageAliases.publicId }).from(imageAliases).where(eq(imageAliases.imageId, image.id)).all().map((a) => a.publicId);
+  const names = [...(image.publicId ? [image.publicId] : []), ...old];
+  if (names.length > 0) tx.insert(retiredPublicIds).values(names.map((publicId) => ({ publicId }))).onConflictDoNothing().run();
 }
 
 function taken(publicId: string) {

@@ -46,8 +46,9 @@ export class Origins {
     if (!origin) throw new NotFoundError(`No origin @${name} is configured`, 'unknown_origin');
     const { path, url } = resolveOriginPath(origin.base, rawPath);
     const id = originImageId(name, path);
+    // By primary key only: a public id that happens to spell this derived id must never stand in for the origin's file.
     const known = findImage(this.deps, id);
-    if (known) return known;
+    if (known && known.id === id) return known;
     gate({ id, ownerId: null, visibility: this.deps.config.DEFAULT_VISIBILITY });
     // A first fetch is a miss like a render: it counts against RATE_LIMIT_MISS_PER_MIN.
     cacheMissCharge(this.deps)();

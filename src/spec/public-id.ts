@@ -50,6 +50,11 @@ export function publicIdProblem(id: string): string | undefined {
   if (segments[segments.length - 1].includes('.')) return 'the last segment may not contain a dot: in a URL the text after it is the format extension';
   if (isOptionsSegment(segments[0])) return `the first segment ${JSON.stringify(segments[0])} reads as delivery options; choose another folder name`;
   if (segments[0].startsWith('s--')) return 'a public id may not start with "s--" (the signature prefix)';
+  // Generated ids are 12 (random) and 22 (remote origin, derived from name and path) characters:
+  // a one-segment name of that shape could claim an id before the image it belongs to exists.
+  if (segments.length === 1 && /^(?:[A-Za-z0-9_-]{12}|[A-Za-z0-9_-]{22})$/.test(id)) {
+    return 'a one-segment public id of 12 or 22 letters, digits, _ or - reads as a generated id; add a folder or change its length';
+  }
   return undefined;
 }
 

@@ -205,12 +205,29 @@ describe('one namespace per server', () => {
     // Another user's random id is taken too: /img/{that id} must keep naming that image.
     const { body: own } = await upload(t, alice.key, 'friends-portrait.jpg');
     const { res: squat } = await upload(t, bob.key, 'dragonfly-alpha.png', { publicId: own.id });
-    expect(squat.status).toBe(409);
+    expect(squat.status).toBe(400); // a one-segment name shaped like a generated id is refused outright
     // By PATCH too.
     const { body: bobs } = await upload(t, bob.key, 'dragonfly-alpha.png', { publicId: 'bob/fly' });
     expect((await t.request(api(bobs.id), json(bob.key, 'PATCH', { publicId: 'blog/cat' }))).status).toBe(409);
     // The same name under another owner is still one image for anonymous /img/blog/cat.
     expect((await t.request('/img/bob/fly')).status).toBe(200);
+  });
+
+  it('an old signed URL never opens another image: deleted names are retired, generated-id shapes refused', async () => {
+    const KEY = t.deps.secrets.signingKeys[0];
+    const { body: mine } = await upload(t, t.adminKey, 'dune-2mp.jpg', { publicId: 'team/q3-report' });
+    const signed = signedImagePath('team/q3-report', 'w_200', KEY);
+    expect((await t.request(signed)).status).toBe(200);
+    await t.request(`/images/${mine.id}`, { method: 'DELETE', headers: auth(t.adminKey) });
+    const alice = makeUser(t, 'alice2');
+    expect((await upload(t, alice.key, 'friends-portrait.jpg', { publicId: 'team/q3-report', visibility: 'private' })).res.status).toBe(409);
+    expect((await t.request(signed)).status).toBe(404);
+    // Names shaped like random (12) or remote-origin (22) ids cannot be claimed ahead of the image they name.
+    for (const name of ['abcdefghijkl', 'qjWeoIRWSdV0T6Fd1D2d7T']) {
+      const { res, body } = await upload(t, alice.key, 'dragonfly-alpha.png', { publicId: name });
+      expect(res.status, name).toBe(400);
+      expect(JSON.stringify(body.error)).toContain('generated id');
+    }
   });
 
   it('the same bytes again take the name when the image has none, and say which image they are when it has another', async () => {
@@ -249,8 +266,9 @@ describe('the library API by public id', () => {
     expect((await t.request(api('blog/2024/cat'), { method: 'DELETE', headers: auth(t.adminKey) })).status).toBe(204);
     expect(imageRows(t)).toHaveLength(0);
     expect((await t.request('/img/blog/2024/cat')).status).toBe(404);
-    // The name is free again once its image is gone.
-    expect((await upload(t, t.adminKey, 'dragonfly-alpha.png', { publicId: 'blog/2024/cat' })).res.status).toBe(201);
+    // The name is retired with its image, never given out again: a signed URL made for the old
+    // image must not open a new one (a signature covers the name, not the image).
+    expect((await upload(t, t.adminKey, 'dragonfly-alpha.png', { publicId: 'blog/2024/cat' })).res.status).toBe(409);
   });
 });
 
@@ -287,10 +305,13 @@ describe('renaming', () => {
     // Removing the public id sends its old name to the random id.
     await t.request(api('old/cat'), json(t.adminKey, 'PATCH', { publicId: null }));
     expect((await t.request('/img/old/cat')).headers.get('location')).toMatch(new RegExp(`/img/${body.id}$`));
-    // Deleting the image frees every name it held.
+    // Deleting the image retires every name it held: gone (404), and never given to another image.
     await t.request(`/images/${body.id}`, { method: 'DELETE', headers: auth(t.adminKey) });
     expect((await t.request('/img/new/cat')).status).toBe(404);
-    expect((await upload(t, t.adminKey, 'dragonfly-alpha.png', { publicId: 'new/cat' })).res.status).toBe(201);
+    expect((await t.request('/img/old/cat')).status).toBe(404);
+    for (const name of ['new/cat', 'old/cat', 'third/cat']) {
+      expect((await upload(t, t.adminKey, 'dragonfly-alpha.png', { publicId: name })).res.status, name).toBe(409);
+    }
   });
 
   it('re-signs a signed URL for the new path, and shows a private image\'s old name to nobody else', async () => {
