@@ -7,7 +7,7 @@ import { cacheMissCharge } from '../auth/state.js';
 import { renditionHeaders, type CachedRendition, type Rendition } from '../cache/types.js';
 import { images, presets, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { AppError, BadOptionError, ForbiddenError, NotFoundError, StorageUnavailableError } from '../errors.js';
+import { AppError, BadOptionError, ForbiddenError, NotFoundError, OutputTooLargeError, StorageUnavailableError } from '../errors.js';
 import { render } from '../render/index.js';
 import { canonicalize, chooseFormat, mergePreset, outputFrames, parseSpec, planLayout, type OutputFormat, type ResolvedSpec, type Size, type Spec } from '../spec/index.js';
 import { contentDpr, NO_HINTS, resolveHints, type ClientHints, type HintUse } from '../spec/hints.js';
@@ -156,20 +156,38 @@ export function parseOptions(deps: Deps, options: string, ext?: string) {
   return parseSpec(options, ext, specLimits(deps));
 }
 
-export function planDelivery(
-  deps: Deps,
-  args: {
-    principal: Principal;
-    signed: boolean;
-    image: ImageRow;
-    spec: Spec;
-    accept?: string;
-    /** The request's client hints, for w_auto / dpr_auto (none: their fallbacks). */
-    hints?: ClientHints;
-    /** The image's bytes may change under its id (a remote original): key by content, cache at most maxAge. */
-    mutable?: { maxAge: number };
-  },
-): DeliveryPlan {
+interface PlanArgs {
+  principal: Principal;
+  signed: boolean;
+  image: ImageRow;
+  spec: Spec;
+  accept?: string;
+  /** The request's client hints, for w_auto / dpr_auto (none: their fallbacks). */
+  hints?: ClientHints;
+  /** The image's bytes may change under its id (a remote original): key by content, cache at most maxAge. */
+  mutable?: { maxAge: number };
+}
+
+export function planDelivery(deps: Deps, args: PlanArgs): DeliveryPlan {
+  try {
+    return planOnce(deps, args);
+  } catch (err) {
+    // A hint never turns a URL that works without it into a 400: a density (then a width) that
+    // makes the output, or the image scaled to cover a c_fill box, too large is dropped.
+    const hints = args.hints;
+    if (!(err instanceof OutputTooLargeError) || !hints || (hints.dpr === undefined && hints.width === undefined)) throw err;
+    if (hints.dpr !== undefined && hints.width !== undefined) {
+      try {
+        return planOnce(deps, { ...args, hints: { width: hints.width } });
+      } catch (again) {
+        if (!(again instanceof OutputTooLargeError)) throw again;
+      }
+    }
+    return planOnce(deps, { ...args, hints: NO_HINTS });
+  }
+}
+
+function planOnce(deps: Deps, args: PlanArgs): DeliveryPlan {
   const { principal, signed, image } = args;
   // w_auto / dpr_auto become numbers here, first, for every surface (/img, /random, variants): the
   // access checks, the planner, the cache key and the renderer only ever see the resolved size.

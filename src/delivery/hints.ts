@@ -15,6 +15,8 @@ const DPR_HEADERS = ['Sec-CH-DPR', 'DPR'] as const;
 /** Past any screen; a bigger value is junk, not a layout (the steps and caps would bound it anyway). */
 const MAX_HINT_WIDTH = 100_000;
 const MAX_HINT_DPR = 20;
+/** Below this a DPR hint is noise (no screen has 0.000001 device pixels per CSS pixel): ignored. */
+const MIN_HINT_DPR = 0.1;
 
 /**
  * The hints of a request; a malformed one is ignored as if absent (a header is the browser's
@@ -22,7 +24,7 @@ const MAX_HINT_DPR = 20;
  */
 export function readClientHints(header: (name: string) => string | undefined | null): ClientHints {
   const width = first(WIDTH_HEADERS, header, (raw) => (/^\d{1,6}$/.test(raw) ? Number(raw) : undefined), 1, MAX_HINT_WIDTH);
-  const dpr = first(DPR_HEADERS, header, (raw) => (/^\d{1,3}(\.\d{1,6})?$/.test(raw) ? Number(raw) : undefined), Number.MIN_VALUE, MAX_HINT_DPR);
+  const dpr = first(DPR_HEADERS, header, (raw) => (/^\d{1,3}(\.\d{1,6})?$/.test(raw) ? Number(raw) : undefined), MIN_HINT_DPR, MAX_HINT_DPR);
   return { ...(width === undefined ? {} : { width }), ...(dpr === undefined ? {} : { dpr }) };
 }
 

@@ -84,7 +84,13 @@ export function stepDpr(dpr: number, steps: readonly number[]): number {
 export function resolveHints(spec: Spec, hints: ClientHints, config: HintConfig, maxOutputDim: number): Resolved {
   const used: HintUse = { width: typeof spec.w === 'object', dpr: spec.dpr === 'auto' };
   if (!used.width && !used.dpr) return { spec: spec as ResolvedSpec, used };
-  const dpr = spec.dpr === 'auto' ? (hints.dpr === undefined ? 1 : stepDpr(hints.dpr, config.dprs)) : spec.dpr;
+  let dpr = spec.dpr === 'auto' ? (hints.dpr === undefined ? 1 : stepDpr(hints.dpr, config.dprs)) : spec.dpr;
+  if (spec.dpr === 'auto' && dpr !== undefined) {
+    // The density multiplies h_ always, and w_ unless a width hint (already device pixels) sets it.
+    const widthHinted = typeof spec.w === 'object' && hints.width !== undefined;
+    const w = typeof spec.w === 'number' ? spec.w : typeof spec.w === 'object' && !widthHinted ? (spec.w.fallback ?? config.fallbackWidth) : undefined;
+    dpr = capDpr(dpr, [w, spec.h], config.dprs, maxOutputDim);
+  }
   const out: ResolvedSpec = { ...spec, w: undefined, dpr };
   let css: Resolved['css'];
   if (typeof spec.w === 'object' && hints.width !== undefined) {
@@ -102,6 +108,18 @@ export function resolveHints(spec: Spec, hints: ClientHints, config: HintConfig,
 }
 
 /**
+ * A hinted density never turns a working URL into a 400: when it would push a side past the
+ * output cap, the largest configured step that keeps it in is used (1 at worst), as a phone
+ * with a 3x screen simply gets the largest image the server makes.
+ */
+function capDpr(dpr: number, sides: Array<number | undefined>, steps: readonly number[], maxOutputDim: number): number {
+  const longest = Math.max(0, ...sides.filter((s): s is number => s !== undefined));
+  if (longest === 0 || longest * dpr <= maxOutputDim) return dpr;
+  const fitting = steps.filter((step) => step <= dpr && longest * step <= maxOutputDim);
+  return fitting.length > 0 ? Math.max(...fitting) : 1;
+}
+
+/**
  * The delivered density against the CSS size, for `Content-DPR`. Rounded down to 3 decimals:
  * a browser divides the pixel size by it and floors, so rounding up would lay a 320 px image for
  * a 180 px slot out at 179 px (Chromium does, see test/hints/browser.test.ts).
@@ -109,5 +127,6 @@ export function resolveHints(spec: Spec, hints: ClientHints, config: HintConfig,
 export function contentDpr(css: Resolved['css'], delivered: { width: number; height: number }): number | undefined {
   if (!css) return undefined;
   const ratio = 'width' in css ? delivered.width / css.width : delivered.height / css.height;
-  return Number.isFinite(ratio) && ratio > 0 ? Math.floor(ratio * 1000 + 1e-9) / 1000 : undefined;
+  const rounded = Number.isFinite(ratio) ? Math.floor(ratio * 1000 + 1e-9) / 1000 : 0;
+  return rounded > 0 ? rounded : undefined;
 }

@@ -88,6 +88,24 @@ describe('dpr_auto takes the DPR hint, rounded up to a step', () => {
   });
 });
 
+describe('a hint never turns a working URL into an error', () => {
+  it('a DPR that would push a side past MAX_OUTPUT_DIM falls back to the largest step that fits', async () => {
+    for (const dpr of ['1', '2', '3', '4']) {
+      const r = await get(`/img/w_auto:400,h_2000,c_fill,dpr_auto/${dune}`, { 'Sec-CH-DPR': dpr });
+      expect(r.res.status, `DPR ${dpr}`).toBe(200);
+      expect(Math.max(r.width!, r.height!)).toBeLessThanOrEqual(t.deps.config.MAX_OUTPUT_DIM);
+    }
+    const withWidth = await get(`/img/w_auto,h_3000,c_fill,dpr_auto/${dune}`, { 'Sec-CH-DPR': '3', 'Sec-CH-Width': '640' });
+    expect(withWidth.res.status).toBe(200);
+  });
+
+  it('a DPR hint below 0.1 is ignored: no Content-DPR of 0', async () => {
+    const r = await get(`/img/w_auto,dpr_auto/${dune}`, { 'Sec-CH-Width': '640', 'Sec-CH-DPR': '0.000001' });
+    expect(r.res.status).toBe(200);
+    expect(r.res.headers.get('content-dpr')).not.toBe('0');
+  });
+});
+
 describe('w_auto with dpr_auto', () => {
   it('a width hint already counts device pixels: the DPR multiplies h_ only; Content-DPR is the real density', async () => {
     // Chromium: a 300 CSS px slot on a 2x screen sends Sec-CH-Width 600, Sec-CH-DPR 2.
@@ -254,8 +272,9 @@ describe('configuration', () => {
       expect(await width('w_auto', {})).toBe(250);
       expect(await width('w_auto', { 'Sec-CH-Width': '5000' })).toBe(2000);
       expect(await width('w_300,dpr_auto', { 'Sec-CH-DPR': '1.5' })).toBe(600);
-      // dpr_ that carries an explicit w_ past the cap is still refused, as for dpr_2.
-      expect(await width('w_1500,dpr_auto', { 'Sec-CH-DPR': '2' })).toBe(400);
+      // A hinted density that would carry an explicit w_ past the cap falls back to the largest
+      // step that fits (here 1): a hint never turns a working URL into a 400 (dpr_2 itself is one).
+      expect(await width('w_1500,dpr_auto', { 'Sec-CH-DPR': '2' })).toBe(1500);
     } finally {
       await small.cleanup();
     }
