@@ -76,14 +76,14 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
     inserted = await withHashLock(hash, async () => {
       await writeOriginal(deps, hash, bytes);
       // A concurrent ingest of the same bytes by the same owner may have won the race since the check above.
-      return db.transaction((tx) => {
+      return insertOrRelease(deps, hash, () => db.transaction((tx) => {
         const again = findByHash(tx as unknown as Db, ownerId, hash);
         if (again) return announced(deps, again, duplicateOf(tx as unknown as Db, again, publicId));
         if (publicId !== undefined) checkPublicIdFree(tx as unknown as Db, publicId);
         const image = tx.insert(images).values(row).returning().get();
         if (tags.length) tx.insert(imageTags).values(tags.map((tag) => ({ imageId: image.id, tag }))).run();
         return { image, duplicate: false };
-      });
+      }));
     });
   } catch (err) {
     // Another process took the name between our check and our insert: the same 409 as if we had seen it.
@@ -92,6 +92,22 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
   }
   if (!inserted.duplicate) deps.events?.added.forEach((fn) => fn(inserted.image));
   return inserted;
+}
+
+/**
+ * Runs the row's transaction after the original was written, under the hash lock. When it is
+ * refused (a public id taken by a concurrent upload, say) and no row points at these bytes, the
+ * file just written goes again: a refused upload leaves nothing behind, raced or not.
+ */
+async function insertOrRelease(deps: IngestDeps, hash: string, insert: () => IngestResult): Promise<IngestResult> {
+  try {
+    return insert();
+  } catch (err) {
+    if (!deps.db.select({ id: images.id }).from(images).where(eq(images.hash, hash)).limit(1).get()) {
+      await deps.store.delete(originalKey(hash)).catch((cause: unknown) => deps.log?.error({ err: cause, hash }, 'a refused upload\'s original could not be removed'));
+    }
+    throw err;
+  }
 }
 
 /** A duplicate that just took its public id is a changed image (the random pool keeps rows). */

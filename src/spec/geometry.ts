@@ -156,6 +156,11 @@ export function planLayout(spec: Spec, source: PlanSource, limits: SpecLimits = 
   // c_fill/c_thumb scale to cover the box before cropping, and some paths (saliency, quarter
   // turns, animations) build that whole image: a 1500x1 box on a 20x2000 source is 225 MP.
   if (cover) checkOutputCaps(cover, frames, limits, 'to cover the box before the crop');
+  // libvips turns a multi-page image as one tall strip: only a half turn keeps frames frames. Decided
+  // here, so the `.json` dry run refuses exactly what the render would.
+  if (frames > 1 && (swap || angle !== 0)) {
+    throw new BadOptionError('r', `r_${spec.r} cannot be applied to an animation (only r_180 can)`, 'r_180, or an output format that is not animated');
+  }
   return { crop, rotate90, angle, resize, cover, sized, final };
 }
 

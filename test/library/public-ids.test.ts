@@ -213,6 +213,19 @@ describe('one namespace per server', () => {
     expect((await t.request('/img/bob/fly')).status).toBe(200);
   });
 
+  it('uploads of different bytes racing for one name: one row, and no file left by the losers', async () => {
+    const names = ['dune-2mp.jpg', 'dragonfly-alpha.png', 'friends-portrait.jpg'];
+    const before = originalsOnDisk(t).length;
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => upload(t, t.adminKey, names[i % 3], { publicId: 'race/one' })));
+    const statuses = results.map((r) => r.res.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.every((s) => s === 201 || s === 200 || s === 409)).toBe(true);
+    const winner = results.find((r) => r.res.status === 201)!.body;
+    // Exactly the winner's original was added: the refused bytes left nothing on disk.
+    expect(originalsOnDisk(t).length).toBe(before + 1);
+    expect(imageRows(t).filter((r) => r.publicId === 'race/one').map((r) => r.id)).toEqual([winner.id]);
+  });
+
   it('an old signed URL never opens another image: deleted names are retired, generated-id shapes refused', async () => {
     const KEY = t.deps.secrets.signingKeys[0];
     const { body: mine } = await upload(t, t.adminKey, 'dune-2mp.jpg', { publicId: 'team/q3-report' });

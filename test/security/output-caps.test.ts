@@ -190,6 +190,16 @@ describe('animation work is bounded by frames x output pixels (MAX_ANIMATION_PIX
     expect(error.message).toContain('4 frames of 200x150');
   });
 
+  it.each(['r_90', 'r_45', 'r_270,fl_mirror', 'w_40,r_-45,bg_00ff0080'])('the dry run refuses %s on an animation exactly as the render does', async (options) => {
+    const dry = await t.request(`/img/${options}/${gifId}.json`, { headers: auth(t.adminKey) });
+    const real = await t.request(`/img/${options}/${gifId}`, { headers: auth(t.adminKey) });
+    expect([dry.status, real.status]).toEqual([400, 400]);
+    expect(((await dry.json()) as { error: { option: string } }).error.option).toBe('r');
+    // A still output of the same animation turns fine, and r_180 keeps every frame.
+    expect((await t.request(`/img/${options},f_png/${gifId}`, { headers: auth(t.adminKey) })).status).toBe(200);
+    expect((await t.request(`/img/r_180/${gifId}.json`, { headers: auth(t.adminKey) })).status).toBe(200);
+  });
+
   it('the same size as a still (one frame) is fine', async () => {
     for (const options of ['w_200,f_png', 'w_200,f_jpg', 'w_200,f_avif']) {
       expect((await t.request(`/img/${options}/${gifId}`, { headers: auth(t.adminKey) })).status, options).toBe(200);

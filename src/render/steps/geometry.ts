@@ -1,5 +1,4 @@
 import sharp, { type Gravity as SharpGravity } from 'sharp';
-import { BadOptionError } from '../../errors.js';
 import type { Gravity, Region, Size } from '../../spec/index.js';
 import type { RenderContext } from '../context.js';
 
@@ -66,9 +65,6 @@ export function geometry(ctx: RenderContext): void {
   const { img, spec, layout, source } = ctx;
   const turn = layout.rotate90;
   const swap = turn === 90 || turn === 270;
-  if (source.animated && (swap || layout.angle !== 0)) {
-    throw new BadOptionError('r', `r_${spec.r} cannot be applied to an animation (only r_180 can)`, 'r_180, or an output format that is not animated');
-  }
   // fl_ flags mean the delivered orientation; sharp flips before turning, so swap them for quarter turns.
   const flip = swap ? Boolean(spec.fl_mirror) : Boolean(spec.fl_flip);
   const flop = swap ? Boolean(spec.fl_flip) : Boolean(spec.fl_mirror);
