@@ -13,9 +13,13 @@ const frames = 97;
 const side = 64;
 const px = Buffer.alloc(side * side * frames * 3);
 for (let f = 0; f < frames; f++) for (let i = 0; i < side * side; i++) px.set([(f * 37) % 256, (i % side) * 4, 128], (f * side * side + i) * 3);
-const source = await sharp(px, { raw: { width: side, height: side * frames, channels: 3, pageHeight: side } }).webp({ loop: 0, quality: 10, effort: 6 }).toBuffer();
+const source = await sharp(px, { raw: { width: side, height: side * frames, channels: 3, pageHeight: side } })
+  .webp({ loop: 0, quality: 10, effort: 6 })
+  .toBuffer();
 const atBudget = Math.floor(Math.sqrt(limits.maxAnimationPixels / frames));
-console.log(`source: ${source.length} bytes, ${frames} frames of ${side}x${side}; MAX_ANIMATION_PIXELS=${limits.maxAnimationPixels} -> widest square frame ${atBudget}px`);
+console.log(
+  `source: ${source.length} bytes, ${frames} frames of ${side}x${side}; MAX_ANIMATION_PIXELS=${limits.maxAnimationPixels} -> widest square frame ${atBudget}px`,
+);
 
 for (const w of [atBudget, atBudget + 1, 1000]) {
   const started = performance.now();

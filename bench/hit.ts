@@ -78,7 +78,10 @@ try {
 
   process.stdout.write(
     `imgpath hit bench: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores, Node ${process.version}; ` +
-      `${CONNECTIONS} connections, ${ROUNDS}x${ROUND_SECONDS}s ABBA rounds per kind; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}${PROFILE_DIR ? '; server under --cpu-prof' : ''}\n`,
+      `${CONNECTIONS} connections, ${ROUNDS}x${ROUND_SECONDS}s ABBA rounds per kind; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}${PROFILE_DIR ? '; server under --cpu-prof' : ''}\n`,
   );
   const run = (url: string, pid: number, p: string) => () => http({ url, paths: [p], connections: CONNECTIONS, seconds: ROUND_SECONDS, pid });
   const rows: string[] = [];
@@ -100,8 +103,12 @@ try {
     }
     const s = summarize(as);
     const f = bs.length ? summarize(bs) : undefined;
-    process.stdout.write(`${kind}  ${paths[kind].replace(ADMIN_KEY, '…')}\n${line('server', s)}${f ? `${line('node:http floor', f)}  ratio ${(s.rps / f.rps).toFixed(2)}x\n` : ''}`);
-    rows.push(`| ${kind} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${f ? f.rps.toFixed(0) : '—'} | ${f ? f.p99.toFixed(1) : '—'} | ${f ? (s.rps / f.rps).toFixed(2) : '—'}x |`);
+    process.stdout.write(
+      `${kind}  ${paths[kind].replace(ADMIN_KEY, '…')}\n${line('server', s)}${f ? `${line('node:http floor', f)}  ratio ${(s.rps / f.rps).toFixed(2)}x\n` : ''}`,
+    );
+    rows.push(
+      `| ${kind} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${f ? f.rps.toFixed(0) : '—'} | ${f ? f.p99.toFixed(1) : '—'} | ${f ? (s.rps / f.rps).toFixed(2) : '—'}x |`,
+    );
   }
   process.stdout.write(`\n| hit | req/s | p50 ms | p99 ms | floor req/s | floor p99 ms | ratio |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`);
 } finally {

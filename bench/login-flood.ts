@@ -74,7 +74,10 @@ export interface FloodResult {
  * TRUST_PROXY=true) and names its own user, so per-address and per-name limits do not stop the
  * flood: only the hashing queue stands between it and the renders.
  */
-export async function loginFlood(t: Target, opts: { renders?: number; connections?: number; maxLogins?: number; maxSeconds?: number; widthBase?: number } = {}): Promise<FloodResult> {
+export async function loginFlood(
+  t: Target,
+  opts: { renders?: number; connections?: number; maxLogins?: number; maxSeconds?: number; widthBase?: number } = {},
+): Promise<FloodResult> {
   const renders = opts.renders ?? 40;
   const connections = opts.connections ?? 10;
   const maxLogins = opts.maxLogins ?? 400;
@@ -106,7 +109,11 @@ export async function loginFlood(t: Target, opts: { renders?: number; connection
       const k = sent++;
       const began = performance.now();
       try {
-        const res = await post(`${t.url}/auth/login`, { username: `nobody${k}`, password: `guess number ${k}` }, { 'X-Forwarded-For': `10.${c}.${(k >> 8) & 255}.${k & 255}` });
+        const res = await post(
+          `${t.url}/auth/login`,
+          { username: `nobody${k}`, password: `guess number ${k}` },
+          { 'X-Forwarded-For': `10.${c}.${(k >> 8) & 255}.${k & 255}` },
+        );
         await res.arrayBuffer();
         byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
         loginMs.push(performance.now() - began);

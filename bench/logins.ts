@@ -31,10 +31,19 @@ const child = forkTs('server-child.ts', {
 try {
   const ready = await nextMessage<{ url: string; images: Array<{ id: string; filename: string | null }> }>(child, 'ready', 120_000);
   const t: Target = { url: ready.url, pid: child.pid!, adminKey, imageId: ready.images.find((i) => i.filename === 'dune-2mp.jpg')!.id };
-  process.stdout.write(`imgpath logins  ${os.cpus()[0]?.model}, ${os.availableParallelism()} cores, Node ${process.version}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '(default 4)'}, SCRYPT settings from env: ${Object.entries(process.env).filter(([k]) => k.startsWith('SCRYPT') || k.startsWith('PASSWORD')).map(([k, v]) => `${k}=${v}`).join(' ') || '(defaults)'}\n`);
+  process.stdout.write(
+    `imgpath logins  ${os.cpus()[0]?.model}, ${os.availableParallelism()} cores, Node ${process.version}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '(default 4)'}, SCRYPT settings from env: ${
+      Object.entries(process.env)
+        .filter(([k]) => k.startsWith('SCRYPT') || k.startsWith('PASSWORD'))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '(defaults)'
+    }\n`,
+  );
 
   const one = await loginCost(t, 5);
-  process.stdout.write(`  one failed login        median ${one.medianMs.toFixed(0)} ms, max ${one.maxMs.toFixed(0)} ms, peak RSS +${one.rssDeltaMb} MB over the idle server\n`);
+  process.stdout.write(
+    `  one failed login        median ${one.medianMs.toFixed(0)} ms, max ${one.maxMs.toFixed(0)} ms, peak RSS +${one.rssDeltaMb} MB over the idle server\n`,
+  );
 
   // Ten at once from one address: the per-address budget (10/min by default) lets all ten reach the hash.
   await new Promise((r) => setTimeout(r, 500));
@@ -54,8 +63,13 @@ try {
   );
   const wall = performance.now() - began;
   const peak = sampler.stop();
-  const counts = statuses.reduce<Record<number, number>>((m, s) => ({ ...m, [s]: (m[s] ?? 0) + 1 }), {});
-  process.stdout.write(`  10 concurrent, 1 address  all answered in ${wall.toFixed(0)} ms ${JSON.stringify(counts)}, RSS ${Math.round(idle / 1024)} -> peak ${Math.round(peak / 1024)} MB\n`);
+  const counts = statuses.reduce<Record<number, number>>((m, s) => {
+    m[s] = (m[s] ?? 0) + 1;
+    return m;
+  }, {});
+  process.stdout.write(
+    `  10 concurrent, 1 address  all answered in ${wall.toFixed(0)} ms ${JSON.stringify(counts)}, RSS ${Math.round(idle / 1024)} -> peak ${Math.round(peak / 1024)} MB\n`,
+  );
 
   await new Promise((r) => setTimeout(r, 61_000 / 10)); // not needed for the flood (own addresses), only to settle memory
   const flood = await loginFlood(t, { renders: 40, connections: 10, maxLogins: 300, maxSeconds: 45 });
@@ -63,8 +77,14 @@ try {
 } finally {
   if (child.connected) child.send({ type: 'close' });
   await new Promise((r) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); r(null); }, 30_000);
-    child.once('exit', () => { clearTimeout(timer); r(null); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      r(null);
+    }, 30_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      r(null);
+    });
   });
   await fs.rm(tmp, { recursive: true, force: true });
 }

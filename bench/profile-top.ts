@@ -18,12 +18,17 @@ profile.samples.forEach((id, i) => {
   const dt = profile.timeDeltas[i] ?? 0;
   total += dt;
   const f = byId.get(id)!.callFrame;
-  const where = f.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '~/').replace(/^.*\/work\/main\//, '');
+  const where = f.url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, '~/')
+    .replace(/^.*\/work\/main\//, '');
   const key = `${f.functionName || '(anonymous)'} ${where ? `${where}:${f.lineNumber + 1}` : ''}`.trim();
   self.set(key, (self.get(key) ?? 0) + dt);
 });
 const idle = (self.get('(idle)') ?? 0) + (self.get('(program)') ?? 0) * 0;
-process.stdout.write(`${file}: ${(total / 1e6).toFixed(1)} s sampled, ${((total - idle) / 1e6).toFixed(1)} s busy\n\n| # | self ms | % busy | frame |\n|---|---|---|---|\n`);
+process.stdout.write(
+  `${file}: ${(total / 1e6).toFixed(1)} s sampled, ${((total - idle) / 1e6).toFixed(1)} s busy\n\n| # | self ms | % busy | frame |\n|---|---|---|---|\n`,
+);
 [...self.entries()]
   .filter(([k]) => k !== '(idle)')
   .sort((a, b) => b[1] - a[1])

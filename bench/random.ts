@@ -15,12 +15,21 @@ import { pickOne } from '../src/random/pick.js';
 import type { RandomFilters } from '../src/random/pool.js';
 import { ANONYMOUS } from '../src/auth/principal.js';
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const SIZES = sizes.length ? sizes : [1_000, 100_000];
 
 async function library(n: number) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-bench-random-'));
-  const config = loadConfig({ DATA_DIR: path.join(dir, 'data'), CACHE_DIR: path.join(dir, 'cache'), LOG_LEVEL: 'silent', IMPORT_SAMPLES: 'false', INBOX_DIR: 'off' });
+  const config = loadConfig({
+    DATA_DIR: path.join(dir, 'data'),
+    CACHE_DIR: path.join(dir, 'cache'),
+    LOG_LEVEL: 'silent',
+    IMPORT_SAMPLES: 'false',
+    INBOX_DIR: 'off',
+  });
   const deps = await createDeps(config);
   const db = deps.db.$client;
   const users = db.prepare("insert into users (username, password_hash) values (?, 'x')");
@@ -30,7 +39,7 @@ async function library(n: number) {
   );
   const tag = db.prepare('insert into image_tags (image_id, tag) values (?, ?)');
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   db.transaction(() => {
     for (let i = 0; i < n; i++) {
       const width = 400 + Math.floor(rnd() * 5600);
@@ -39,7 +48,19 @@ async function library(n: number) {
       const priv = rnd() < 0.1;
       const tags = [...new Set(Array.from({ length: Math.floor(rnd() * 4) }, () => `tag${Math.floor(rnd() * 50)}`))];
       const id = `b${i.toString(36).padStart(8, '0')}`;
-      insert.run(id, priv ? 1 + Math.floor(rnd() * 20) : null, `h${i}`, 'jpeg', width, height, 1000, orientation, priv ? 'private' : 'public', `col${Math.floor(rnd() * 10)}`, JSON.stringify(tags));
+      insert.run(
+        id,
+        priv ? 1 + Math.floor(rnd() * 20) : null,
+        `h${i}`,
+        'jpeg',
+        width,
+        height,
+        1000,
+        orientation,
+        priv ? 'private' : 'public',
+        `col${Math.floor(rnd() * 10)}`,
+        JSON.stringify(tags),
+      );
       for (const t of tags) tag.run(id, t);
     }
   })();
@@ -89,7 +110,10 @@ for (const n of SIZES) {
     put(`pool.pick: ${name} (µs)`, r.us.toFixed(2));
   }
   put('pool.sample 12 distinct (µs)', measure('sample', 20_000, () => pool.sample({}, ['pub'], 12, Math.random)).us.toFixed(2));
-  put('pickOne incl. DB row check (µs)', measure('pickOne', 20_000, () => pickOne(deps, ANONYMOUS, { orientation: 'landscape' }, { kind: 'random' })).us.toFixed(2));
+  put(
+    'pickOne incl. DB row check (µs)',
+    measure('pickOne', 20_000, () => pickOne(deps, ANONYMOUS, { orientation: 'landscape' }, { kind: 'random' })).us.toFixed(2),
+  );
   put('pickOne seeded (µs)', measure('seeded', 20_000, () => pickOne(deps, ANONYMOUS, {}, { kind: 'seed', seed: `s${Math.random()}` })).us.toFixed(2));
 
   const app = createApp(deps);

@@ -114,22 +114,39 @@ async function missScenario(server: ServerProc, name: string, image: ServerProc[
     MISS_ROUNDS,
     async (k) => {
       const paths = chunk(k).map((o) => `/img/w_${o.width},f_${f},q_${o.quality}/${image.id}`);
-      const sample = await http({ url: server.url, paths, connections: CONNECTIONS_MISS, amount: paths.length, seconds: MISS_ROUND_MAX_SECONDS, pid: server.child.pid! });
+      const sample = await http({
+        url: server.url,
+        paths,
+        connections: CONNECTIONS_MISS,
+        amount: paths.length,
+        seconds: MISS_ROUND_MAX_SECONDS,
+        pid: server.child.pid!,
+      });
       rendered.push(...paths);
       return sample;
     },
     (k) => raw.run({ file, format, ops: chunk(k), concurrency: CONNECTIONS_MISS, maxSeconds: MISS_ROUND_MAX_SECONDS }),
   );
   const after = await counters(server);
-  report(name, s, 'raw sharp', r, `${image.filename} ${image.width}x${image.height} → ${ops[0].width}${ops.length > 1 && ops[1].width !== ops[0].width ? `..${ops[ops.length - 1].width}` : ''} px ${format}; ` +
-    `${after.renders - before.renders} renders, ${after.rejected - before.rejected} rejected`);
+  report(
+    name,
+    s,
+    'raw sharp',
+    r,
+    `${image.filename} ${image.width}x${image.height} → ${ops[0].width}${ops.length > 1 && ops[1].width !== ops[0].width ? `..${ops[ops.length - 1].width}` : ''} px ${format}; ` +
+      `${after.renders - before.renders} renders, ${after.rejected - before.rejected} rejected`,
+  );
   return rendered;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 const started = Date.now();
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 process.stdout.write(
   [
     'imgpath bench',
@@ -165,7 +182,8 @@ try {
   const bare = forkTs('static-child.ts');
   bare.send({ body: hotBytes.toString('base64'), contentType: 'image/webp' });
   const bareUrl = (await nextMessage<{ url: string }>(bare)).url;
-  const hit = (s: { url: string; pid: number }, p: string[]) => () => http({ url: s.url, paths: p, connections: CONNECTIONS_HIT, seconds: HIT_ROUND_SECONDS, pid: s.pid });
+  const hit = (s: { url: string; pid: number }, p: string[]) => () =>
+    http({ url: s.url, paths: p, connections: CONNECTIONS_HIT, seconds: HIT_ROUND_SECONDS, pid: s.pid });
   const [mem, floor] = await alternate(HIT_ROUNDS, hit({ url: first.url, pid: first.child.pid! }, [hotPath]), hit({ url: bareUrl, pid: bare.pid! }, ['/']));
   bare.kill();
   report('hit-memory', mem, 'bare node:http', floor, `one ${hotBytes.length}-byte w_300 WebP URL repeated; ${(mem.rps / cores).toFixed(0)} req/s per core`);
@@ -176,7 +194,9 @@ try {
   const second = await startServer();
   const replay = await http({ url: second.url, paths: rendered, connections: CONNECTIONS_MISS, amount: rendered.length, seconds: 60, pid: second.child.pid! });
   const c2 = await counters(second);
-  process.stdout.write(`  replayed all ${rendered.length} URLs rendered before the restart: ${c2.hits_disk} disk hits, ${c2.renders} renders, ${replay.errors} errors\n`);
+  process.stdout.write(
+    `  replayed all ${rendered.length} URLs rendered before the restart: ${c2.hits_disk} disk hits, ${c2.renders} renders, ${replay.errors} errors\n`,
+  );
   // A third process with the memory tier off, so that every one of its hits reads the disk tier,
   // against the restarted one, whose memory tier now holds every rendition (replayed above).
   const diskOnly = await startServer({ MEMORY_CACHE_MB: '0' });
@@ -192,7 +212,9 @@ try {
   await stopServer(second);
 
   // Password hashing shares libuv's thread pool with renders: a login flood must not starve them.
-  process.stdout.write('\n── logins vs renders: small misses one at a time, alone and during a flood of failed logins (each from its own X-Forwarded-For address)\n');
+  process.stdout.write(
+    '\n── logins vs renders: small misses one at a time, alone and during a flood of failed logins (each from its own X-Forwarded-For address)\n',
+  );
   const adminKey = 'bench-admin-key-0123456789';
   const auth = await startServer({ TRUST_PROXY: 'true', ADMIN_API_KEY: adminKey, RATE_LIMIT_MISS_PER_MIN: '0' });
   const target = { url: auth.url, pid: auth.child.pid!, adminKey, imageId: auth.images.find((i) => i.filename === 'dune-2mp.jpg')!.id };

@@ -82,7 +82,10 @@ export function errorResponse(deps: Pick<Deps, 'log'>, err: unknown, method: str
   }
   if (err instanceof HTTPException && err.status < 500) {
     // Hono's own 4xx (e.g. malformed JSON body) in our shape.
-    return Response.json({ error: { code: 'bad_request', message: err.message || 'Bad request' } }, { status: err.status, headers: { 'Cache-Control': 'no-store' } });
+    return Response.json(
+      { error: { code: 'bad_request', message: err.message || 'Bad request' } },
+      { status: err.status, headers: { 'Cache-Control': 'no-store' } },
+    );
   }
   deps.log.error({ err, method, path: redactUrl(path) }, 'unhandled error');
   return Response.json({ error: { code: 'internal', message: 'Internal server error' } }, { status: 500, headers: { 'Cache-Control': 'no-store' } });

@@ -44,8 +44,13 @@ export async function firstStart(deps: Deps, baseUrl: string): Promise<FirstStar
   }
   // A public landscape photo makes the friendliest first URL (a 12 MP JPEG shows off the resize).
   const example =
-    deps.db.select().from(images).where(and(eq(images.visibility, 'public'), eq(images.orientation, 'landscape'), eq(images.format, 'jpeg'))).orderBy(desc(images.bytes)).limit(1).get() ??
-    deps.db.select().from(images).limit(1).get();
+    deps.db
+      .select()
+      .from(images)
+      .where(and(eq(images.visibility, 'public'), eq(images.orientation, 'landscape'), eq(images.format, 'jpeg')))
+      .orderBy(desc(images.bytes))
+      .limit(1)
+      .get() ?? deps.db.select().from(images).limit(1).get();
   if (example) {
     result.exampleUrls.push(`${baseUrl}/img/${example.id}`);
     result.exampleUrls.push(`${baseUrl}${signedImagePath(example.id, 'w_600,r_90,e_sepia,f_webp', deps.secrets.signingKeys[0])}`);

@@ -10,31 +10,31 @@ import type { HintConfig, WidthSteps } from './spec/hints.js';
  * everything receives the `Config` object, so tests build one with `loadConfig({...})`.
  */
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
-  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-const signingKeys = z
-  .string()
-  .transform((raw, ctx) => {
-    const keys = raw.split(',').map((pair) => pair.trim()).filter(Boolean).map((pair) => {
+const signingKeys = z.string().transform((raw, ctx) => {
+  const keys = raw
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => {
       const at = pair.indexOf(':');
       return { kid: pair.slice(0, at), secret: pair.slice(at + 1) };
     });
-    for (const k of keys) {
-      if (!/^[A-Za-z0-9_-]{1,16}$/.test(k.kid) || k.secret.length < 16) {
-        ctx.addIssue({ code: 'custom', message: 'expected kid:secret[,kid:secret…] with kid [A-Za-z0-9_-]{1,16} and a secret of 16+ characters' });
-        return z.NEVER;
-      }
-    }
-    if (keys.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'expected at least one kid:secret' });
+  for (const k of keys) {
+    if (!/^[A-Za-z0-9_-]{1,16}$/.test(k.kid) || k.secret.length < 16) {
+      ctx.addIssue({ code: 'custom', message: 'expected kid:secret[,kid:secret…] with kid [A-Za-z0-9_-]{1,16} and a secret of 16+ characters' });
       return z.NEVER;
     }
-    return keys;
-  });
+  }
+  if (keys.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected at least one kid:secret' });
+    return z.NEVER;
+  }
+  return keys;
+});
 
 const cores = Math.max(1, os.availableParallelism());
 
@@ -49,7 +49,10 @@ export type CorsPolicy = { kind: 'off' } | { kind: 'any' } | { kind: 'list'; ori
 const CORS_HELP = 'expected *, off, or origins separated by commas (https://app.example.com,http://localhost:5173): scheme and host, a port if needed, no path';
 
 export function parseCorsOrigins(raw: string): { policy: CorsPolicy } | { error: string } {
-  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 1 && items[0] === '*') return { policy: { kind: 'any' } };
   if (items.length === 1 && items[0].toLowerCase() === 'off') return { policy: { kind: 'off' } };
   if (items.length === 0) return { error: CORS_HELP };
@@ -190,10 +193,13 @@ export const configSchema = z.object({
    * Remote origins: `name=URL,…`; `/img/{options}/@name/path` renders the file at URL + path,
    * fetched once and kept as an original. Parsed into `config.origins`.
    */
-  ORIGINS: z.string().superRefine((raw, ctx) => {
-    const parsed = parseOrigins(raw);
-    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
-  }).optional(),
+  ORIGINS: z
+    .string()
+    .superRefine((raw, ctx) => {
+      const parsed = parseOrigins(raw);
+      if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+    })
+    .optional(),
   /** SSRF: origins whose host may resolve to loopback, private, link-local or CGNAT addresses; none unless named. */
   ORIGINS_ALLOW_PRIVATE: z.string().optional(),
   /** Disk and memory exhaustion through a remote original; unset = MAX_UPLOAD_MB. Cut while streaming. */
@@ -209,15 +215,21 @@ export const configSchema = z.object({
    * unrounded hints would make one render and one cache entry per pixel of width (8192 per image);
    * the default list makes at most 11.
    */
-  CLIENT_HINT_WIDTH_STEPS: z.string().superRefine((raw, ctx) => {
-    const parsed = parseWidthSteps(raw);
-    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
-  }).default('160,320,480,640,800,1024,1280,1600,1920,2560,3840'),
+  CLIENT_HINT_WIDTH_STEPS: z
+    .string()
+    .superRefine((raw, ctx) => {
+      const parsed = parseWidthSteps(raw);
+      if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+    })
+    .default('160,320,480,640,800,1024,1280,1600,1920,2560,3840'),
   /** DPRs a `dpr_auto` client hint rounds up to (ascending, 1..4): 1.25 gives 1.5, 2.625 gives 3. Same cache-filling reason. */
-  CLIENT_HINT_DPR_STEPS: z.string().superRefine((raw, ctx) => {
-    const parsed = parseDprSteps(raw);
-    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
-  }).default('1,1.5,2,3,4'),
+  CLIENT_HINT_DPR_STEPS: z
+    .string()
+    .superRefine((raw, ctx) => {
+      const parsed = parseDprSteps(raw);
+      if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+    })
+    .default('1,1.5,2,3,4'),
   /**
    * `w_auto` without a width hint (Firefox and Safari send none; Chromium only for `<img sizes>`)
    * nor its own `w_auto:{px}`: rendered as `w_{this}`. Unset: 1280 (at most MAX_OUTPUT_DIM), which
@@ -294,13 +306,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = configSchema.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}${'received' in i ? '' : describeValue(cleaned[String(i.path[0])])}`));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}${'received' in i ? '' : describeValue(cleaned[String(i.path[0])])}`),
+    );
   }
   const c = parsed.data;
   if (c.STORAGE === 's3' && !c.S3_BUCKET) throw new ConfigError(['S3_BUCKET: required when STORAGE=s3']);
   const origins = originsOf(c.ORIGINS, c.ORIGINS_ALLOW_PRIVATE);
   if (c.CLIENT_HINT_WIDTH_FALLBACK !== undefined && c.CLIENT_HINT_WIDTH_FALLBACK > c.MAX_OUTPUT_DIM) {
-    throw new ConfigError([`CLIENT_HINT_WIDTH_FALLBACK: ${c.CLIENT_HINT_WIDTH_FALLBACK} is over MAX_OUTPUT_DIM=${c.MAX_OUTPUT_DIM}, so every w_auto without a hint would be refused`]);
+    throw new ConfigError([
+      `CLIENT_HINT_WIDTH_FALLBACK: ${c.CLIENT_HINT_WIDTH_FALLBACK} is over MAX_OUTPUT_DIM=${c.MAX_OUTPUT_DIM}, so every w_auto without a hint would be refused`,
+    ]);
   }
   const dataDir = path.resolve(c.DATA_DIR);
   const inbox = c.INBOX_DIR ?? path.join(dataDir, 'inbox');
@@ -357,7 +373,5 @@ function describeValue(v: string | undefined) {
 /** Secrets never leave the process in clear: `imgpath config` and logs use this view. */
 export function maskedConfig(config: Config): Record<string, unknown> {
   const secret = /KEY|SECRET|PASSWORD|TOKEN/;
-  return Object.fromEntries(
-    Object.entries(config).map(([k, v]) => [k, secret.test(k) && v !== undefined ? '***' : v]),
-  );
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, secret.test(k) && v !== undefined ? '***' : v]));
 }

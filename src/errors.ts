@@ -89,24 +89,40 @@ export class CorruptImageError extends AppError {
 
 export class RateLimitedError extends AppError {
   constructor(retryAfterSeconds: number, headers: Record<string, string> = {}) {
-    super(429, 'rate_limited', `Too many requests; retry in ${retryAfterSeconds}s`, { retryAfter: retryAfterSeconds }, {
-      'Retry-After': String(retryAfterSeconds),
-      ...headers,
-    });
+    super(
+      429,
+      'rate_limited',
+      `Too many requests; retry in ${retryAfterSeconds}s`,
+      { retryAfter: retryAfterSeconds },
+      {
+        'Retry-After': String(retryAfterSeconds),
+        ...headers,
+      },
+    );
   }
 }
 
 /** The server is at capacity (render queue full) or a render ran past its deadline. */
 export class OverloadedError extends AppError {
   constructor(message = 'Server busy, try again shortly', retryAfterSeconds = 1, status = 503) {
-    super(status, status === 504 ? 'render_timeout' : 'overloaded', message, { retryAfter: retryAfterSeconds }, {
-      'Retry-After': String(retryAfterSeconds),
-    });
+    super(
+      status,
+      status === 504 ? 'render_timeout' : 'overloaded',
+      message,
+      { retryAfter: retryAfterSeconds },
+      {
+        'Retry-After': String(retryAfterSeconds),
+      },
+    );
   }
 }
 
 /** The image store (disk) failed to read or write: transient from the caller's view, so retry. */
-export class StorageUnavailableError extends AppError { constructor(message = 'Image storage is unavailable, try again shortly') { super(503, 'storage_unavailable', message, { retryAfter: 5 }, { 'Retry-After': '5' }); } }
+export class StorageUnavailableError extends AppError {
+  constructor(message = 'Image storage is unavailable, try again shortly') {
+    super(503, 'storage_unavailable', message, { retryAfter: 5 }, { 'Retry-After': '5' });
+  }
+}
 
 /**
  * A remote origin (ORIGINS) could not give us the file: unreachable, an error status, a redirect

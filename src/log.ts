@@ -79,13 +79,17 @@ export function createLogger(config: LogConfig, destination?: DestinationStream)
   // Asynchronous stdout: a slow reader of the pipe (a log shipper, a paused `docker logs`) must
   // not stall the event loop. pino flushes what is buffered on process exit, and the shutdown
   // path awaits flushLogger before exiting. The terminal stays synchronous: it is for people.
-  const console = destination ?? (process.stdout.isTTY ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' }) : pino.destination({ fd: 1, sync: false }));
+  const console =
+    destination ?? (process.stdout.isTTY ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' }) : pino.destination({ fd: 1, sync: false }));
   if (!config.LOG_FILE) return pino(options, console);
   const file = rotatingFile(config.LOG_FILE, { maxBytes: (config.LOG_FILE_MAX_MB ?? 10) * 1024 * 1024, count: config.LOG_FILE_COUNT ?? 5 });
-  return pino(options, pino.multistream([
-    { stream: console, level: 'trace' },
-    { stream: file, level: 'trace' },
-  ]));
+  return pino(
+    options,
+    pino.multistream([
+      { stream: console, level: 'trace' },
+      { stream: file, level: 'trace' },
+    ]),
+  );
 }
 
 /** Wait (at most `maxMs`) until buffered lines are written; used right before exit. */

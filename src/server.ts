@@ -28,7 +28,8 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
   const sweep = () =>
     sweepLeftovers(config).then(
       (r) => {
-        if (r.files > 0) deps.log.info({ files: r.files, bytes: r.bytes, places: r.places }, `removed ${r.files} stale temp file(s) left by an interrupted write`);
+        if (r.files > 0)
+          deps.log.info({ files: r.files, bytes: r.bytes, places: r.places }, `removed ${r.files} stale temp file(s) left by an interrupted write`);
         else deps.log.debug('no stale temp files');
       },
       (err: unknown) => deps.log.warn({ err }, 'could not sweep stale temp files'),
@@ -50,11 +51,12 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
   });
   const requests = trackRequests(server as Server);
   // A dedicated metrics port keeps scrapes off the public port (bind it to a private network).
-  const metricsServer = config.METRICS_PORT > 0 && config.METRICS !== 'off'
-    ? await new Promise<ServerType>((resolve) => {
-        const s = serve({ fetch: metricsOnlyRoutes(deps).fetch, port: config.METRICS_PORT, hostname: config.HOST }, () => resolve(s));
-      })
-    : undefined;
+  const metricsServer =
+    config.METRICS_PORT > 0 && config.METRICS !== 'off'
+      ? await new Promise<ServerType>((resolve) => {
+          const s = serve({ fetch: metricsOnlyRoutes(deps).fetch, port: config.METRICS_PORT, hostname: config.HOST }, () => resolve(s));
+        })
+      : undefined;
   if (metricsServer) deps.log.info({ port: config.METRICS_PORT }, 'metrics served on their own port');
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
@@ -99,7 +101,8 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
       const inboxClosed = inbox ? settlesWithin(inbox.close(), config.SHUTDOWN_TIMEOUT_MS) : Promise.resolve(true);
       const { forced } = await requests.drain(config.SHUTDOWN_TIMEOUT_MS);
       if (forced) deps.log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline reached: cut the requests still running');
-      if (!(await inboxClosed)) deps.log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline reached: drop-folder import left for the next start');
+      if (!(await inboxClosed))
+        deps.log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline reached: drop-folder import left for the next start');
       await stopMetrics;
       // A task can be mid-render for up to RENDER_TIMEOUT_MS: give it only what is left of the
       // deadline. One cut here keeps its `running` row, which the next start re-queues.

@@ -19,7 +19,9 @@ beforeAll(async () => {
     return true;
   }) as typeof process.stdout.write;
   try {
-    running = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), CACHE_DIR: path.join(dir, 'cache'), LOG_LEVEL: 'silent', INBOX_DIR: 'off' }));
+    running = await startServer(
+      loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), CACHE_DIR: path.join(dir, 'cache'), LOG_LEVEL: 'silent', INBOX_DIR: 'off' }),
+    );
   } finally {
     process.stdout.write = write;
   }

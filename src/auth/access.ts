@@ -135,7 +135,10 @@ function checkPolicyWidth(policy: PolicyClaims, spec: Spec) {
   // dpr_ multiplies w_: w_1600,dpr_4 would otherwise render 6400 px under a 1600 px policy.
   const effective = w * (spec.dpr ?? 1);
   if ((policy.width.min !== undefined && effective < policy.width.min) || (policy.width.max !== undefined && effective > policy.width.max)) {
-    throw new ForbiddenError(`w_${w}${spec.dpr ? ` at dpr_${spec.dpr}` : ''} is outside this token's width range ${policy.width.min ?? 1}..${policy.width.max ?? '∞'}`, 'outside_policy');
+    throw new ForbiddenError(
+      `w_${w}${spec.dpr ? ` at dpr_${spec.dpr}` : ''} is outside this token's width range ${policy.width.min ?? 1}..${policy.width.max ?? '∞'}`,
+      'outside_policy',
+    );
   }
 }
 
@@ -147,7 +150,10 @@ export function checkDeliveredWidth(p: Principal, size: { width: number }, image
   if (p.kind !== 'policy' || !p.policy.width || !policyCovers(p.policy, image)) return;
   const { min, max } = p.policy.width;
   if ((min !== undefined && size.width < min) || (max !== undefined && size.width > max)) {
-    throw new ForbiddenError(`These options deliver an image ${size.width} px wide, outside this token's width range ${min ?? 1}..${max ?? '∞'}`, 'outside_policy');
+    throw new ForbiddenError(
+      `These options deliver an image ${size.width} px wide, outside this token's width range ${min ?? 1}..${max ?? '∞'}`,
+      'outside_policy',
+    );
   }
 }
 

@@ -12,9 +12,7 @@ import { USERNAME_RULE, publicUser } from './users.js';
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((code) => [code, { description: 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
 
-const UserSchema = z
-  .object({ id: z.number().int(), username: z.string(), role: z.enum(['admin', 'user']), createdAt: z.number().int() })
-  .openapi('User');
+const UserSchema = z.object({ id: z.number().int(), username: z.string(), role: z.enum(['admin', 'user']), createdAt: z.number().int() }).openapi('User');
 
 const Credentials = z
   .object({
@@ -40,9 +38,10 @@ const registerAt = (path: '/auth/register' | '/register') =>
     method: 'post',
     path,
     tags: ['auth'],
-    summary: path === '/register'
-      ? 'roadmap.sh spelling of POST /auth/register: the same handler, limits and answer ({token, user, …})'
-      : 'Create a plain user (never an admin), already logged in. Closed unless ALLOW_REGISTRATION (off by default in production), except for admins.',
+    summary:
+      path === '/register'
+        ? 'roadmap.sh spelling of POST /auth/register: the same handler, limits and answer ({token, user, …})'
+        : 'Create a plain user (never an admin), already logged in. Closed unless ALLOW_REGISTRATION (off by default in production), except for admins.',
     request: { body: { content: { 'application/json': { schema: Credentials } }, required: true } },
     responses: { 201: json(Session, 'The new user, already logged in'), ...errors(400, 403, 409, 429, 503) },
   });
@@ -66,9 +65,10 @@ const loginAt = (path: '/auth/login' | '/login') =>
     method: 'post',
     path,
     tags: ['auth'],
-    summary: path === '/login'
-      ? 'roadmap.sh spelling of POST /auth/login: the same handler, limits and answer ({token, …})'
-      : 'Exchange a username and password for a session JWT (503 with Retry-After when password checks are busy)',
+    summary:
+      path === '/login'
+        ? 'roadmap.sh spelling of POST /auth/login: the same handler, limits and answer ({token, …})'
+        : 'Exchange a username and password for a session JWT (503 with Retry-After when password checks are busy)',
     request: { body: { content: { 'application/json': { schema: Credentials } }, required: true } },
     responses: { 200: json(Session, 'A session token'), ...errors(400, 401, 429, 503) },
   });
@@ -117,7 +117,10 @@ export function authRoutes(deps: Deps) {
     const caller = requireAdmin(c.get('principal'));
     const { username, password, role } = c.req.valid('json');
     const user = await state.users.create(username, password, role);
-    deps.log.info({ userId: user.id, username: user.username, role, by: caller.kind === 'key' ? `key:${caller.keyId}` : `user:${caller.userId}` }, 'user created');
+    deps.log.info(
+      { userId: user.id, username: user.username, role, by: caller.kind === 'key' ? `key:${caller.keyId}` : `user:${caller.userId}` },
+      'user created',
+    );
     return c.json(publicUser(user), 201);
   });
 

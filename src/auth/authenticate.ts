@@ -36,10 +36,12 @@ export function authenticate(deps: Deps, opts: AuthenticateOptions = {}): Middle
     const bearer = header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
     const queryToken = c.req.query('token');
     if (queryToken !== undefined && !opts.tokenInQuery) {
-      throw new UnauthorizedError('A token in the URL (?token=) is accepted on image delivery only (/img, /random); send it as Authorization: Bearer <token>', 'token_in_url');
+      throw new UnauthorizedError(
+        'A token in the URL (?token=) is accepted on image delivery only (/img, /random); send it as Authorization: Bearer <token>',
+        'token_in_url',
+      );
     }
-    const apiKey =
-      opts.keyFromPath?.(c.req.path) ?? c.req.header('x-api-key') ?? c.req.query('key') ?? (bearer?.startsWith('imgp_') ? bearer : undefined);
+    const apiKey = opts.keyFromPath?.(c.req.path) ?? c.req.header('x-api-key') ?? c.req.query('key') ?? (bearer?.startsWith('imgp_') ? bearer : undefined);
     const token = apiKey ? undefined : (bearer ?? queryToken);
     let principal: Principal = ANONYMOUS;
     if (apiKey) {

@@ -33,7 +33,8 @@ export class HashQueue {
   readonly counters = { started: 0, completed: 0, rejected: 0, peakInFlight: 0, peakWaiting: 0 };
 
   constructor(readonly opts: HashQueueOptions) {
-    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error(`Expected a positive integer for concurrency but received ${opts.concurrency}`);
+    if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)
+      throw new Error(`Expected a positive integer for concurrency but received ${opts.concurrency}`);
     if (!Number.isInteger(opts.maxQueue) || opts.maxQueue < 0) throw new Error(`Expected a non-negative integer for maxQueue but received ${opts.maxQueue}`);
     this.tokens = this.burst;
   }

@@ -37,7 +37,13 @@ const NewKey = z
   })
   .openapi('NewApiKey');
 
-const KeyId = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' }, example: 'key_0123456789ab' }) });
+const KeyId = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'key_0123456789ab' }),
+});
 
 const createKey = createRoute({
   method: 'post',
@@ -91,7 +97,10 @@ const rotateKey = createRoute({
               .min(0)
               .max(MAX_ROTATION_GRACE_SECONDS)
               .default(0)
-              .openapi({ description: `How long the old secret (and its policy tokens) keep working, 0..${MAX_ROTATION_GRACE_SECONDS} s; default 0`, example: 3600 }),
+              .openapi({
+                description: `How long the old secret (and its policy tokens) keep working, 0..${MAX_ROTATION_GRACE_SECONDS} s; default 0`,
+                example: 3600,
+              }),
           }),
         },
       },

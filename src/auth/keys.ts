@@ -94,10 +94,7 @@ export class ApiKeys {
       .select()
       .from(apiKeys)
       .where(
-        and(
-          isNull(apiKeys.revokedAt),
-          or(eq(apiKeys.hash, hash), and(eq(apiKeys.previousHash, hash), gt(apiKeys.previousValidUntil, sql.placeholder('now')))),
-        ),
+        and(isNull(apiKeys.revokedAt), or(eq(apiKeys.hash, hash), and(eq(apiKeys.previousHash, hash), gt(apiKeys.previousValidUntil, sql.placeholder('now'))))),
       )
       .prepare();
   }
@@ -171,18 +168,13 @@ export class ApiKeys {
 
   list(userId?: number | null) {
     const q = this.db.select().from(apiKeys);
-    return (userId === undefined ? q : q.where(userId === null ? isNull(apiKeys.userId) : eq(apiKeys.userId, userId)))
-      .orderBy(desc(apiKeys.createdAt))
-      .all();
+    return (userId === undefined ? q : q.where(userId === null ? isNull(apiKeys.userId) : eq(apiKeys.userId, userId))).orderBy(desc(apiKeys.createdAt)).all();
   }
 
   /** Ends the key, its previous secret and every policy token minted with either, from the next request on. */
   revoke(id: string) {
-    const changed = this.db
-      .update(apiKeys)
-      .set({ revokedAt: this.clock(), previousHash: null, previousValidUntil: null })
-      .where(eq(apiKeys.id, id))
-      .run().changes > 0;
+    const changed =
+      this.db.update(apiKeys).set({ revokedAt: this.clock(), previousHash: null, previousValidUntil: null }).where(eq(apiKeys.id, id)).run().changes > 0;
     this.states.delete(id);
     this.verdicts.clear();
     return changed;

@@ -99,7 +99,10 @@ export class PasswordHasher {
   }
 }
 
-export type PasswordConfig = Pick<Config, 'SCRYPT_COST' | 'SCRYPT_PARALLELISM' | 'PASSWORD_HASH_CONCURRENCY' | 'PASSWORD_HASH_QUEUE' | 'PASSWORD_HASHES_PER_MIN'>;
+export type PasswordConfig = Pick<
+  Config,
+  'SCRYPT_COST' | 'SCRYPT_PARALLELISM' | 'PASSWORD_HASH_CONCURRENCY' | 'PASSWORD_HASH_QUEUE' | 'PASSWORD_HASHES_PER_MIN'
+>;
 
 /** One per app (in `Deps`) and one per CLI command: the queue is what keeps hashing off the render path. */
 export function createPasswordHasher(config: PasswordConfig): PasswordHasher {

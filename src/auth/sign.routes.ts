@@ -17,17 +17,17 @@ const errors = (...codes: number[]) =>
 const FORMAT_NAMES = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif'] as const;
 const imageId = z.string().refine(isImageKey, 'an image id or public id').openapi({ description: 'A random id or a public id (blog/2024/cat)' });
 // By the URL grammar's own t_ rule, so a token never names a preset no URL could use.
-const presetName = z.string().refine(
-  (name) => {
+const presetName = z
+  .string()
+  .refine((name) => {
     try {
       registry.t.parse(name, { maxOutputDim: 0 }); // t_ has no size to limit
       return true;
     } catch {
       return false;
     }
-  },
-  'a preset name of 1..64 characters [a-z0-9_-]',
-).openapi({ description: 'A preset name (t_{name}): 1..64 characters [a-z0-9_-]', example: 'card' });
+  }, 'a preset name of 1..64 characters [a-z0-9_-]')
+  .openapi({ description: 'A preset name (t_{name}): 1..64 characters [a-z0-9_-]', example: 'card' });
 
 const SignRequest = z
   .object({
@@ -44,7 +44,11 @@ const SignRequest = z
       .strict()
       .optional()
       .openapi({ description: 'Ask for a policy token instead of one signed URL: it covers a whole srcset' }),
-    expiresIn: z.number().int().min(1).max(MAX_SIGNED_LIFETIME).optional().openapi({ description: 'Seconds. URLs without it never expire, except for a private image (1 h); tokens default to 3600 and never outlive the session that mints them', example: 3600 }),
+    expiresIn: z.number().int().min(1).max(MAX_SIGNED_LIFETIME).optional().openapi({
+      description:
+        'Seconds. URLs without it never expire, except for a private image (1 h); tokens default to 3600 and never outlive the session that mints them',
+      example: 3600,
+    }),
   })
   .strict()
   .openapi('SignRequest');
@@ -86,9 +90,11 @@ export function signRoutes(deps: Deps) {
       const ids = named?.map((id) => visibleImage(deps, id, p, false).id);
       if (!ids && p.userId === null) throw new BadRequestError('This key has no owner: name the images with id or ids', { field: 'id' });
       const { width, formats, presets } = body.policy;
-      if (width?.min !== undefined && width.max !== undefined && width.min > width.max) throw new BadRequestError('policy.width.min must not exceed policy.width.max', { field: 'policy.width' });
+      if (width?.min !== undefined && width.max !== undefined && width.min > width.max)
+        throw new BadRequestError('policy.width.min must not exceed policy.width.max', { field: 'policy.width' });
       const maxDim = deps.config.MAX_OUTPUT_DIM;
-      if ((width?.min ?? 0) > maxDim || (width?.max ?? 0) > maxDim) throw new BadRequestError(`policy.width must be within 1..${maxDim} (MAX_OUTPUT_DIM)`, { field: 'policy.width' });
+      if ((width?.min ?? 0) > maxDim || (width?.max ?? 0) > maxDim)
+        throw new BadRequestError(`policy.width must be within 1..${maxDim} (MAX_OUTPUT_DIM)`, { field: 'policy.width' });
       const policy: PolicyClaims = {
         ...(ids ? { ids } : { owner: p.userId! }),
         ...(presets ? { presets: [...new Set(presets)] } : {}),
@@ -97,9 +103,7 @@ export function signRoutes(deps: Deps) {
       };
       // The token records the key and the version of its secret: revoking or rotating the key ends it.
       const issuer: TokenIssuer =
-        p.kind === 'key'
-          ? { kind: 'key', keyId: p.keyId, version: p.version ?? keyVersion(deps.keys.get(p.keyId)!.hash) }
-          : { kind: 'user', userId: p.userId };
+        p.kind === 'key' ? { kind: 'key', keyId: p.keyId, version: p.version ?? keyVersion(deps.keys.get(p.keyId)!.hash) } : { kind: 'user', userId: p.userId };
       // A token minted by a session never outlives that session.
       const sessionLeft = p.kind === 'user' && p.expiresAt !== undefined ? Math.max(1, p.expiresAt - deps.clock()) : Infinity;
       const { token, expiresAt } = await issuePolicyToken(deps, policy, Math.min(body.expiresIn ?? 3600, sessionLeft), issuer);

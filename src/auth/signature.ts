@@ -20,9 +20,7 @@ function mac(data: string, secret: string) {
   return createHmac('sha256', secret).update(data).digest('base64url');
 }
 
-export type SignatureCheck =
-  | { ok: true; kid: string }
-  | { ok: false; reason: 'malformed' | 'unknown_kid' | 'mismatch'; kid?: string };
+export type SignatureCheck = { ok: true; kid: string } | { ok: false; reason: 'malformed' | 'unknown_kid' | 'mismatch'; kid?: string };
 
 export function verifySignature(signature: string, signedPart: string, keys: SigningKey[]): SignatureCheck {
   const dot = signature.indexOf('.');
@@ -50,12 +48,7 @@ export function bucketExpiry(unixSeconds: number, bucketSeconds: number) {
  * Build a signed delivery path. `options` is the URL's option list ('' for the original);
  * `expiresAt` adds exp_ (rounded to `bucketSeconds`). This is the helper Node users import.
  */
-export function signedImagePath(
-  id: string,
-  options: string,
-  key: SigningKey,
-  opts: { expiresAt?: number; bucketSeconds?: number; ext?: string } = {},
-): string {
+export function signedImagePath(id: string, options: string, key: SigningKey, opts: { expiresAt?: number; bucketSeconds?: number; ext?: string } = {}): string {
   const parts = options ? options.split(',').filter(Boolean) : [];
   if (opts.expiresAt !== undefined) {
     const filtered = parts.filter((p) => !p.startsWith('exp_'));

@@ -67,7 +67,11 @@ export function scopeFor(p: Principal, ip: string): RequestScope {
 /** The client's address: the socket peer, or the last X-Forwarded-For hop when TRUST_PROXY is on. */
 export function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
-    const hops = c.req.header('x-forwarded-for')?.split(',').map((h) => h.trim()).filter(Boolean);
+    const hops = c.req
+      .header('x-forwarded-for')
+      ?.split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
     if (hops?.length) return hops[hops.length - 1];
   }
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;

@@ -61,7 +61,11 @@ export const policyClaimsSchema = z
       .object({ min: z.number().int().min(1).optional(), max: z.number().int().min(1).optional() })
       .refine((w) => w.min === undefined || w.max === undefined || w.min <= w.max, 'width.min must not exceed width.max')
       .optional(),
-    formats: z.array(z.enum(OUTPUT_FORMATS as [string, ...string[]])).min(1).max(OUTPUT_FORMATS.length).optional(),
+    formats: z
+      .array(z.enum(OUTPUT_FORMATS as [string, ...string[]]))
+      .min(1)
+      .max(OUTPUT_FORMATS.length)
+      .optional(),
   })
   .strict()
   .refine((p) => p.ids !== undefined || p.owner !== undefined, 'a policy names image ids or an owner');
@@ -132,7 +136,8 @@ export const resolveJwt: BearerResolver = async (token, deps): Promise<Principal
     const userId = Number(payload.sub);
     const user = Number.isSafeInteger(userId) ? new Users(deps.db, deps.passwords).get(userId) : undefined;
     if (!user) return undefined;
-    if (payload.pv !== passwordVersion(user.passwordHash)) throw new UnauthorizedError('This session ended when the password changed; log in again', 'session_revoked');
+    if (payload.pv !== passwordVersion(user.passwordHash))
+      throw new UnauthorizedError('This session ended when the password changed; log in again', 'session_revoked');
     return { kind: 'user', userId: user.id, admin: user.role === 'admin', expiresAt: payload.exp! };
   }
   if (aud === POLICY_AUDIENCE) {

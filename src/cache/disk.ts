@@ -51,7 +51,11 @@ export class DiskTier implements RenditionTier {
     this.now = opts.now ?? Date.now;
     this.lowWater = opts.lowWater ?? 0.9;
     this.onError = opts.onError ?? (() => {});
-    this.byKey = db.select().from(renditions).where(eq(renditions.key, sql.placeholder('key'))).prepare();
+    this.byKey = db
+      .select()
+      .from(renditions)
+      .where(eq(renditions.key, sql.placeholder('key')))
+      .prepare();
     this.resync();
     this.timer = setInterval(() => this.flushTouches(), opts.flushMs ?? 5000);
     this.timer.unref();
@@ -66,7 +70,10 @@ export class DiskTier implements RenditionTier {
 
   /** Another process (`imgpath cache prune`) may have changed the index: re-read the totals. */
   private resync() {
-    const row = this.db.select({ n: sql<number>`count(*)`, bytes: sql<number>`coalesce(sum(${renditions.bytes}), 0)` }).from(renditions).get();
+    const row = this.db
+      .select({ n: sql<number>`count(*)`, bytes: sql<number>`coalesce(sum(${renditions.bytes}), 0)` })
+      .from(renditions)
+      .get();
     this.entries = row?.n ?? 0;
     this.totalBytes = row?.bytes ?? 0;
   }
@@ -92,9 +99,11 @@ export class DiskTier implements RenditionTier {
   put(key: string, meta: RenditionMeta, r: Rendition): Promise<void> {
     if (this.closed || r.data.length === 0 || r.data.length > this.maxBytes) return Promise.resolve();
     const previous = this.writes.get(key) ?? Promise.resolve();
-    const write = previous.then(() => this.write(key, meta, r)).finally(() => {
-      if (this.writes.get(key) === write) this.writes.delete(key);
-    });
+    const write = previous
+      .then(() => this.write(key, meta, r))
+      .finally(() => {
+        if (this.writes.get(key) === write) this.writes.delete(key);
+      });
     this.writes.set(key, write);
     return write;
   }

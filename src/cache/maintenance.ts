@@ -83,7 +83,10 @@ export async function pruneDiskCache(db: Db, tier: DiskTier, opts: PruneOptions 
   const known = new Set<string>();
   for (const row of db.select().from(renditions).all()) {
     const file = tier.file(row.key, row.format);
-    const size = await fs.stat(file).then((s) => s.size, () => -1);
+    const size = await fs.stat(file).then(
+      (s) => s.size,
+      () => -1,
+    );
     if (size !== row.bytes) {
       await tier.delete(row.key);
       result.broken++;

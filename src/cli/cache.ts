@@ -49,7 +49,8 @@ export function registerCacheCommands(program: Command) {
     .option('--json', 'print JSON')
     .action(async (o: { image?: string; preset?: string; olderThan?: string; all?: boolean; json?: boolean }) => {
       const days = o.olderThan === undefined ? undefined : Number(o.olderThan);
-      if (days !== undefined && !(Number.isFinite(days) && days >= 0)) program.error(`Expected a number of days >= 0 for --older-than but received ${o.olderThan}`);
+      if (days !== undefined && !(Number.isFinite(days) && days >= 0))
+        program.error(`Expected a number of days >= 0 for --older-than but received ${o.olderThan}`);
       const config = configFromProcess();
       const db = openDb(config.dbFile);
       const dir = renditionsDir(config);
@@ -70,7 +71,9 @@ export function registerCacheCommands(program: Command) {
         const tempReport = { tempFiles: temp.files, tempBytes: temp.bytes, tempPlaces: temp.places };
         return void process.stdout.write(`${JSON.stringify({ ...result, ...tempReport, entries: after.entries, bytes: after.bytes })}\n`);
       }
-      const where = Object.entries(temp.places).map(([name, p]) => `${name} ${p.files}`).join(', ');
+      const where = Object.entries(temp.places)
+        .map(([name, p]) => `${name} ${p.files}`)
+        .join(', ');
       process.stdout.write(
         `removed ${result.purged} purged, ${result.idle} idle, ${result.evicted} over budget, ${result.broken} broken, ${result.orphans} orphan file(s)\n` +
           `removed ${temp.files} stale temp file(s), ${mb(temp.bytes)}, left by interrupted writes${where ? ` (${where})` : ''}\n` +

@@ -56,7 +56,15 @@ export async function importDir(deps: Deps, dir: string, opts: ImportOptions, on
       const publicId = keepPaths ? publicIdOf(dir, file) : undefined;
       const { image, duplicate } = await ingest(deps, bytes, { ...ingestOpts, filename: path.basename(file), publicId });
       summary[duplicate ? 'duplicates' : 'imported']++;
-      onEvent({ file, status: duplicate ? 'duplicate' : 'imported', id: image.id, publicId: image.publicId, width: image.width, height: image.height, format: image.format });
+      onEvent({
+        file,
+        status: duplicate ? 'duplicate' : 'imported',
+        id: image.id,
+        publicId: image.publicId,
+        width: image.width,
+        height: image.height,
+        format: image.format,
+      });
     } catch (err) {
       // A file changing under us is somebody's copy in progress: reported, not imported half-written.
       const refused = err instanceof AppError ? err : err instanceof StillWritingError ? { code: 'still_writing', message: err.message } : undefined;
@@ -72,7 +80,9 @@ export async function runImport(deps: Deps, dir: string, opts: ImportOptions & {
   const files: string[] = [];
   for await (const f of walk(dir)) files.push(f);
   const tty = process.stderr.isTTY && !opts.json;
-  const bar = tty ? new cliProgress.SingleBar({ format: 'importing [{bar}] {value}/{total} {file}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = tty
+    ? new cliProgress.SingleBar({ format: 'importing [{bar}] {value}/{total} {file}', stream: process.stderr }, cliProgress.Presets.shades_classic)
+    : undefined;
   bar?.start(files.length, 0, { file: '' });
   const rejected: ImportEvent[] = [];
   const summary = await importDir(deps, dir, opts, (e) => {
@@ -85,7 +95,9 @@ export async function runImport(deps: Deps, dir: string, opts: ImportOptions & {
     process.stdout.write(`${JSON.stringify({ summary })}\n`);
   } else {
     for (const r of rejected) if (r.status === 'rejected') process.stderr.write(`skipped ${r.file}: ${r.error.message}\n`);
-    process.stdout.write(`${summary.imported} imported, ${summary.duplicates} duplicates, ${summary.rejected} rejected (not images, too large, or not regular files; left untouched)\n`);
+    process.stdout.write(
+      `${summary.imported} imported, ${summary.duplicates} duplicates, ${summary.rejected} rejected (not images, too large, or not regular files; left untouched)\n`,
+    );
   }
   return summary;
 }

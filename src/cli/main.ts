@@ -39,7 +39,11 @@ program
   .action(async (dir: string, o: { json?: boolean; collection?: string; tags?: string; visibility?: 'public' | 'private'; keepPaths?: boolean }) => {
     const deps = await createDeps(configFromProcess());
     const summary = await runImport(deps, dir, {
-      json: !!o.json, collection: o.collection, tags: o.tags?.split(','), visibility: o.visibility, keepPaths: !!o.keepPaths,
+      json: !!o.json,
+      collection: o.collection,
+      tags: o.tags?.split(','),
+      visibility: o.visibility,
+      keepPaths: !!o.keepPaths,
     });
     deps.db.$client.close();
     process.exitCode = summary.imported + summary.duplicates === 0 && summary.rejected > 0 ? 1 : 0;
@@ -83,7 +87,7 @@ keys
   .description('create an API key (printed once)')
   .option('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, 'deliver')
   .option('--name <name>', 'a label', '')
-  .option('--secret-file <path>', 'use the key already in this file (e.g. the Flask API\'s key.txt) instead of a new one')
+  .option('--secret-file <path>', "use the key already in this file (e.g. the Flask API's key.txt) instead of a new one")
   .option('--json', 'print JSON')
   .action(async (o: { scopes: string; name: string; secretFile?: string; json?: boolean }) => {
     const scopes = o.scopes.split(',').map((s) => s.trim());
@@ -126,18 +130,17 @@ keys
     const deps = await createDeps(configFromProcess());
     const k = deps.keys.rotate(id, grace);
     if (!k) return program.error(`no live key ${id}`);
-    const until = k.previousValidUntil === null ? 'the old secret no longer works' : `the old secret works until ${new Date(k.previousValidUntil * 1000).toISOString()}`;
+    const until =
+      k.previousValidUntil === null ? 'the old secret no longer works' : `the old secret works until ${new Date(k.previousValidUntil * 1000).toISOString()}`;
     out(!!o.json, k, `${k.key}\n(id ${k.id}; ${until})`);
     deps.db.$client.close();
   });
-keys
-  .command('revoke <id>')
-  .action(async (id: string) => {
-    const deps = await createDeps(configFromProcess());
-    if (!deps.keys.revoke(id)) program.error(`no key ${id}`);
-    process.stdout.write(`revoked ${id}\n`);
-    deps.db.$client.close();
-  });
+keys.command('revoke <id>').action(async (id: string) => {
+  const deps = await createDeps(configFromProcess());
+  if (!deps.keys.revoke(id)) program.error(`no key ${id}`);
+  process.stdout.write(`revoked ${id}\n`);
+  deps.db.$client.close();
+});
 
 program
   .command('db')

@@ -9,7 +9,9 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   // One trailing newline is what `echo` and here-strings add; it is not part of the password.
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /**
@@ -41,7 +43,7 @@ export function registerUserCommands(program: Command) {
       const store = new Users(db, createPasswordHasher({ ...config, PASSWORD_HASHES_PER_MIN: 0 }));
       const name = normaliseUsername(o.username);
       const existing = store.byUsername(name);
-      let user;
+      let user: Parameters<typeof publicUser>[0];
       if (existing && o.force) {
         await store.setPassword(existing.id, password);
         store.setRole(existing.id, role);

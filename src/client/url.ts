@@ -1,7 +1,7 @@
 import { BadOptionError } from '../errors.js';
 import { parseSpec } from '../spec/parse.js';
 import { signingForm } from '../spec/canonical.js';
-import { formatItem, registry, SPEC_KEYS } from '../spec/registry.js';
+import { formatItem, SPEC_KEYS } from '../spec/registry.js';
 import { IMAGE_ID, publicIdProblem } from '../spec/public-id.js';
 import { DEFAULT_LIMITS, type Spec, type SpecKey } from '../spec/types.js';
 
@@ -84,7 +84,8 @@ function rawText(options: ImageOptions): string {
 function checkId(id: string): void {
   if (typeof id === 'string' && IMAGE_ID.test(id)) return;
   const problem = publicIdProblem(id);
-  if (problem) throw new BadOptionError('id', `Expected an image id of 1..64 characters [A-Za-z0-9_-] or a public id (${problem}) but received ${JSON.stringify(id)}`);
+  if (problem)
+    throw new BadOptionError('id', `Expected an image id of 1..64 characters [A-Za-z0-9_-] or a public id (${problem}) but received ${JSON.stringify(id)}`);
 }
 
 export interface ImgpathClient {

@@ -9,7 +9,9 @@ export const users = sqliteTable('users', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   username: text('username').notNull().unique(),
   passwordHash: text('password_hash').notNull(),
-  role: text('role', { enum: ['admin', 'user'] }).notNull().default('user'),
+  role: text('role', { enum: ['admin', 'user'] })
+    .notNull()
+    .default('user'),
   createdAt: createdAt(),
 });
 
@@ -56,7 +58,9 @@ export const images = sqliteTable(
     /** False when the original carries EXIF/ICC/XMP or a rotation, so its bytes must never be served as-is. */
     clean: integer('clean', { mode: 'boolean' }).notNull().default(false),
     orientation: text('orientation', { enum: ['landscape', 'portrait', 'square'] }).notNull(),
-    visibility: text('visibility', { enum: ['public', 'private'] }).notNull().default('public'),
+    visibility: text('visibility', { enum: ['public', 'private'] })
+      .notNull()
+      .default('public'),
     collection: text('collection'),
     tags: text('tags').notNull().default('[]'), // JSON array, mirrored in image_tags for filtering
     filename: text('filename'),
@@ -91,7 +95,9 @@ export const imageAliases = sqliteTable(
   'image_aliases',
   {
     publicId: text('public_id').primaryKey(),
-    imageId: text('image_id').notNull().references(() => images.id, { onDelete: 'cascade' }),
+    imageId: text('image_id')
+      .notNull()
+      .references(() => images.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
   },
   (t) => [index('image_aliases_image_idx').on(t.imageId)],
@@ -114,7 +120,9 @@ export const retiredPublicIds = sqliteTable('retired_public_ids', {
 export const originImages = sqliteTable(
   'origin_images',
   {
-    imageId: text('image_id').primaryKey().references(() => images.id, { onDelete: 'cascade' }),
+    imageId: text('image_id')
+      .primaryKey()
+      .references(() => images.id, { onDelete: 'cascade' }),
     origin: text('origin').notNull(),
     /** Decoded path below the origin's base URL. */
     path: text('path').notNull(),
@@ -146,7 +154,9 @@ export const directUploads = sqliteTable(
     bytes: integer('bytes').notNull(),
     /** JSON: filename, tags, collection, visibility, as POST /images takes them. */
     options: text('options').notNull().default('{}'),
-    state: text('state', { enum: ['pending', 'completing', 'done', 'refused'] }).notNull().default('pending'),
+    state: text('state', { enum: ['pending', 'completing', 'done', 'refused'] })
+      .notNull()
+      .default('pending'),
     /** JSON: `{"imageId"}` when done, `{"status","code","message"}` when refused (replayed to a second complete). */
     result: text('result'),
     /** Unix seconds: when a complete took this upload (a crashed one is retaken after a while). */
@@ -163,7 +173,9 @@ export const directUploads = sqliteTable(
 export const imageTags = sqliteTable(
   'image_tags',
   {
-    imageId: text('image_id').notNull().references(() => images.id, { onDelete: 'cascade' }),
+    imageId: text('image_id')
+      .notNull()
+      .references(() => images.id, { onDelete: 'cascade' }),
     tag: text('tag').notNull(),
   },
   (t) => [primaryKey({ columns: [t.imageId, t.tag] }), index('image_tags_tag_idx').on(t.tag, t.imageId)],
@@ -192,7 +204,9 @@ export const variants = sqliteTable(
   'variants',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
-    imageId: text('image_id').notNull().references(() => images.id, { onDelete: 'cascade' }),
+    imageId: text('image_id')
+      .notNull()
+      .references(() => images.id, { onDelete: 'cascade' }),
     options: text('options').notNull(),
     format: text('format').notNull(),
     width: integer('width').notNull(),
@@ -215,7 +229,9 @@ export const tasks = sqliteTable(
   {
     id: text('id').primaryKey(),
     kind: text('kind').notNull(),
-    state: text('state', { enum: ['queued', 'running', 'done', 'failed'] }).notNull().default('queued'),
+    state: text('state', { enum: ['queued', 'running', 'done', 'failed'] })
+      .notNull()
+      .default('queued'),
     input: text('input').notNull(),
     result: text('result'),
     error: text('error'),

@@ -9,7 +9,18 @@ import { images, presets, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError, BadOptionError, ForbiddenError, NotFoundError, OutputTooLargeError, StorageUnavailableError } from '../errors.js';
 import { render } from '../render/index.js';
-import { canonicalize, chooseFormat, mergePreset, outputFrames, parseSpec, planLayout, type OutputFormat, type ResolvedSpec, type Size, type Spec } from '../spec/index.js';
+import {
+  canonicalize,
+  chooseFormat,
+  mergePreset,
+  outputFrames,
+  parseSpec,
+  planLayout,
+  type OutputFormat,
+  type ResolvedSpec,
+  type Size,
+  type Spec,
+} from '../spec/index.js';
 import { contentDpr, NO_HINTS, resolveHints, type ClientHints, type HintUse } from '../spec/hints.js';
 import { ACCEPT_CH, hintVary } from './hints.js';
 import { originalKey } from '../storage/store.js';
@@ -56,8 +67,16 @@ const imageStatements = new WeakMap<Deps['db'], ReturnType<typeof prepareImageLo
 const IMAGE_ROWS_MAX = 10_000;
 function prepareImageLookups(db: Deps['db']) {
   return {
-    byId: db.select().from(images).where(eq(images.id, sql.placeholder('id'))).prepare(),
-    byPublicId: db.select().from(images).where(eq(images.publicId, sql.placeholder('id'))).prepare(),
+    byId: db
+      .select()
+      .from(images)
+      .where(eq(images.id, sql.placeholder('id')))
+      .prepare(),
+    byPublicId: db
+      .select()
+      .from(images)
+      .where(eq(images.publicId, sql.placeholder('id')))
+      .prepare(),
     /**
      * Rows found, by the name asked for, valid while the database's change mark stays put
      * (src/db/changes.ts): any write, here or in another process, empties it, so it answers
@@ -110,7 +129,11 @@ const presetSpecs = new WeakMap<Deps['db'], PresetSpecs>();
 /** Presets are an admin-made handful (unknown names are never stored); the bound is a backstop. */
 const PRESET_SPECS_MAX = 256;
 function preparePresetByName(db: Deps['db']) {
-  return db.select({ options: presets.options }).from(presets).where(eq(presets.name, sql.placeholder('name'))).prepare();
+  return db
+    .select({ options: presets.options })
+    .from(presets)
+    .where(eq(presets.name, sql.placeholder('name')))
+    .prepare();
 }
 
 function presetSpec(deps: Deps, name: string): Spec | undefined {
@@ -211,7 +234,11 @@ function planOnce(deps: Deps, args: PlanArgs): DeliveryPlan {
   const { format, vary } = chooseFormat(spec, { format: image.format, hasAlpha: image.hasAlpha, animated: image.frames > 1 }, args.accept);
   if (!signed) checkOutputFormat(principal, format, image);
   // The planner on the stored size: output caps and crop bounds fail here, before the original is read.
-  const { final: size } = planLayout(spec, { width: image.width, height: image.height, frames: outputFrames(image.format, image.frames, format) }, specLimits(deps));
+  const { final: size } = planLayout(
+    spec,
+    { width: image.width, height: image.height, frames: outputFrames(image.format, image.frames, format) },
+    specLimits(deps),
+  );
   if (!signed) checkDeliveredWidth(principal, size, image);
   // Who may keep the answer: a shared cache only what anonymous callers could fetch too (the URL's
   // own options and wm_), and nobody past the end of the token that authorised it.
@@ -227,8 +254,20 @@ function planOnce(deps: Deps, args: PlanArgs): DeliveryPlan {
   const key = createHash('sha256').update(`${source}\n${canonical}\n${format}`).digest('base64url');
   const maxAge = args.mutable?.maxAge;
   return {
-    image, spec, canonical, format, vary, hints: used, contentDpr: contentDpr(css, size), size, key, etag: `"${key.slice(0, 27)}"`, preset,
-    expiresAt: args.spec.exp, ...cache, maxAge,
+    image,
+    spec,
+    canonical,
+    format,
+    vary,
+    hints: used,
+    contentDpr: contentDpr(css, size),
+    size,
+    key,
+    etag: `"${key.slice(0, 27)}"`,
+    preset,
+    expiresAt: args.spec.exp,
+    ...cache,
+    maxAge,
   };
 }
 

@@ -33,7 +33,8 @@ export function infoRoutes(deps: Deps) {
       if (!image) {
         // A public id renamed away: 301 to the current name, as /img does.
         const renamed = findRenamed(deps, rest);
-        if (renamed && canSee(principal, renamed, false)) return movedPermanently(`${baseUrl(c, deps)}/info/${nameOf(renamed)}`, renamed.visibility === 'public');
+        if (renamed && canSee(principal, renamed, false))
+          return movedPermanently(`${baseUrl(c, deps)}/info/${nameOf(renamed)}`, renamed.visibility === 'public');
         throw new NotFoundError(`No image ${rest}`, 'image_not_found');
       }
       if (!canSee(principal, image, false)) throw new NotFoundError(`No image ${rest}`, 'image_not_found');

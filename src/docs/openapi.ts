@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Config } from '../config.js';
-import { errorSchemaRef } from '../http.js';
+import { type Env, errorSchemaRef } from '../http.js';
 
 /**
  * The OpenAPI document, built once from the routes' own definitions and then completed by rule
@@ -25,10 +25,13 @@ export function operationIdFor(method: string, path: string): string {
       .filter(Boolean)
       .map((w) => w[0].toUpperCase() + w.slice(1))
       .join('');
-  const segments = path.split('/').filter(Boolean).map((seg) => {
-    const param = /^\{(.+)\}$/.exec(seg);
-    return param ? `By${pascal(param[1])}` : pascal(seg);
-  });
+  const segments = path
+    .split('/')
+    .filter(Boolean)
+    .map((seg) => {
+      const param = /^\{(.+)\}$/.exec(seg);
+      return param ? `By${pascal(param[1])}` : pascal(seg);
+    });
   return method.toLowerCase() + segments.join('');
 }
 
@@ -55,7 +58,7 @@ export function completeDocument(doc: Document, config: Pick<Config, 'PUBLIC_URL
 }
 
 /** The finished document of `app`, computed on first request (every route is registered by then) and kept. */
-export function openapiDocument(app: OpenAPIHono<any>, config: Config): () => Document {
+export function openapiDocument(app: OpenAPIHono<Env>, config: Config): () => Document {
   app.openAPIRegistry.registerComponent('schemas', 'Error', {
     type: 'object',
     properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
@@ -68,7 +71,11 @@ export function openapiDocument(app: OpenAPIHono<any>, config: Config): () => Do
     (doc ??= completeDocument(
       app.getOpenAPI31Document({
         openapi: '3.1.0',
-        info: { title: 'imgpath', version: '0.1.0', description: 'On-the-fly image delivery server: management API. Delivery URLs (/img/…) are described in the README.' },
+        info: {
+          title: 'imgpath',
+          version: '0.1.0',
+          description: 'On-the-fly image delivery server: management API. Delivery URLs (/img/…) are described in the README.',
+        },
         security: [{ apiKey: [] }, { bearer: [] }],
       }),
       config,

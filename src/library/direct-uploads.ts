@@ -49,7 +49,11 @@ export function stagingKey(id: string) {
 
 function storeOf(deps: Deps): Store {
   if (!acceptsDirectUploads(deps.store)) {
-    throw new AppError(501, 'direct_uploads_unavailable', 'Direct uploads need STORAGE=s3 (originals in a bucket the browser can PUT to); use POST /images here');
+    throw new AppError(
+      501,
+      'direct_uploads_unavailable',
+      'Direct uploads need STORAGE=s3 (originals in a bucket the browser can PUT to); use POST /images here',
+    );
   }
   return deps.store;
 }
@@ -75,14 +79,25 @@ export async function openUpload(deps: Deps, caller: Caller, req: UploadRequest)
   const max = deps.config.MAX_OPEN_UPLOADS;
   if (open.length >= max) {
     const retryAfter = Math.max(1, open[0]!.completeBy - now);
-    throw new AppError(429, 'too_many_open_uploads', `${open.length} uploads are open; complete one or wait for one to expire (MAX_OPEN_UPLOADS=${max})`, { limit: max, retryAfter }, { 'Retry-After': String(retryAfter) });
+    throw new AppError(
+      429,
+      'too_many_open_uploads',
+      `${open.length} uploads are open; complete one or wait for one to expire (MAX_OPEN_UPLOADS=${max})`,
+      { limit: max, retryAfter },
+      { 'Retry-After': String(retryAfter) },
+    );
   }
 
   const id = randomBytes(12).toString('base64url');
   const ttl = deps.config.UPLOAD_URL_TTL_SECONDS;
   const expiresAt = now + ttl;
   const completeBy = expiresAt + COMPLETE_GRACE_SECONDS;
-  const url = await store.presignPut(stagingKey(id), { contentType: req.contentType, contentLength: req.bytes, expiresIn: ttl, signedAt: new Date(now * 1000) });
+  const url = await store.presignPut(stagingKey(id), {
+    contentType: req.contentType,
+    contentLength: req.bytes,
+    expiresIn: ttl,
+    signedAt: new Date(now * 1000),
+  });
   const { contentType, bytes, ...options } = req;
   deps.db
     .insert(directUploads)
@@ -111,7 +126,12 @@ export async function completeUpload(deps: Deps, caller: Caller, id: string): Pr
   const claimed = deps.db
     .update(directUploads)
     .set({ state: 'completing', claimedAt: now })
-    .where(and(eq(directUploads.id, id), or(eq(directUploads.state, 'pending'), and(eq(directUploads.state, 'completing'), lt(directUploads.claimedAt, now - CLAIM_TIMEOUT_SECONDS)))))
+    .where(
+      and(
+        eq(directUploads.id, id),
+        or(eq(directUploads.state, 'pending'), and(eq(directUploads.state, 'completing'), lt(directUploads.claimedAt, now - CLAIM_TIMEOUT_SECONDS))),
+      ),
+    )
     .returning()
     .get();
   if (!claimed) throw new AppError(409, 'upload_in_progress', `Upload ${id} is being completed by another request`);
@@ -189,7 +209,7 @@ async function removeStaged(deps: Deps, store: Store, row: DirectUploadRow) {
     await store.delete(stagingKey(row.id));
     return true;
   } catch (err) {
-    deps.log.warn({ err, upload: row.id }, 'could not remove a direct upload\'s staging object; the sweep retries');
+    deps.log.warn({ err, upload: row.id }, "could not remove a direct upload's staging object; the sweep retries");
     return false;
   }
 }

@@ -81,7 +81,10 @@ function refuseUnlessPlain(st: Stats) {
   if (st.isSymbolicLink()) throw new NotRegularFileError('symlink', 'is a symbolic link; only regular files are imported (copy the file itself in)');
   if (!st.isFile()) throw new NotRegularFileError('not_regular_file', `is ${kindOf(st)}; only regular files are imported`);
   if (st.nlink > 1) {
-    throw new NotRegularFileError('hard_link', `is a hard link (${st.nlink} names for one file); only files with a single name are imported (copy it in instead of linking)`);
+    throw new NotRegularFileError(
+      'hard_link',
+      `is a hard link (${st.nlink} names for one file); only files with a single name are imported (copy it in instead of linking)`,
+    );
   }
 }
 

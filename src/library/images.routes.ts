@@ -9,8 +9,19 @@ import { deleteImage, imageDetail, imageView, listImages, setFocalPoint, updateI
 import { ingest } from './ingest.js';
 import { renameImage } from './public-ids.js';
 import {
-  errors, focalPointSchema, imageDetailQuerySchema, imageDetailSchema, imageIdParam, imageListSchema, imageSchema, listQuerySchema,
-  patchImageSchema, taskSchema, transformResultSchema, uploadAnswerSchema, uploadFieldsSchema,
+  errors,
+  focalPointSchema,
+  imageDetailQuerySchema,
+  imageDetailSchema,
+  imageIdParam,
+  imageListSchema,
+  imageSchema,
+  listQuerySchema,
+  patchImageSchema,
+  taskSchema,
+  transformResultSchema,
+  uploadAnswerSchema,
+  uploadFieldsSchema,
 } from './schemas.js';
 import { enqueueTransform, taskView } from './tasks.js';
 import { namingFields, parseTransform, transformSchema } from './transform.js';
@@ -89,7 +100,7 @@ const focal = createRoute({
   method: 'put',
   path: '/images/{id}/focal-point',
   tags,
-  summary: 'Set the focal point used by g_auto (fractions 0..1); purges the image\'s renditions',
+  summary: "Set the focal point used by g_auto (fractions 0..1); purges the image's renditions",
   request: { params: imageIdParam, body: { required: true, content: { 'application/json': { schema: focalPointSchema } } } },
   responses: { 200: json(imageSchema, 'Updated'), ...errors(400, 401, 403, 404) },
 });
@@ -108,7 +119,8 @@ const transform = createRoute({
   path: '/images/{id}/transform',
   tags,
   summary: 'Render and record a transformed version from JSON, bare or wrapped as roadmap.sh sends it (`{"transformations": {...}}`)',
-  description: 'Steps apply in this order: crop (a region in source pixels) → resize (both sides: exactly that size, covering and cropping the overflow) → rotate → flip/mirror → filters → watermark → format/compress. Every field maps onto the delivery-URL options (crop is `rg_`), checked by the same grammar. With `?async=1` answers 202 and a task; poll `GET /tasks/{id}`.',
+  description:
+    'Steps apply in this order: crop (a region in source pixels) → resize (both sides: exactly that size, covering and cropping the overflow) → rotate → flip/mirror → filters → watermark → format/compress. Every field maps onto the delivery-URL options (crop is `rg_`), checked by the same grammar. With `?async=1` answers 202 and a task; poll `GET /tasks/{id}`.',
   request: {
     params: imageIdParam,
     query: z.object({ async: z.enum(['0', '1', 'true', 'false']).optional() }),
@@ -127,11 +139,14 @@ export function imagesRoutes(deps: Deps) {
   app.openapi(upload, async function uploadImage(c) {
     const principal = requireCaller(c.get('principal'), 'upload');
     const { bytes, filename, fields } = await readUpload(deps, c, c.req.valid('query'));
-    const { image, duplicate } = await ingest(
-      deps,
-      bytes,
-      { ownerId: actingUserId(principal), filename, tags: fields.tags, collection: fields.collection, visibility: fields.visibility, publicId: fields.publicId },
-    );
+    const { image, duplicate } = await ingest(deps, bytes, {
+      ownerId: actingUserId(principal),
+      filename,
+      tags: fields.tags,
+      collection: fields.collection,
+      visibility: fields.visibility,
+      publicId: fields.publicId,
+    });
     const body = { ...imageView(deps, baseUrl(c, deps), image), duplicate };
     c.header('Location', `/images/${image.id}`);
     return duplicate ? c.json(body, 200) : c.json(body, 201);

@@ -115,7 +115,7 @@ export interface ListQuery {
 export function listImages(deps: Deps, p: Principal, q: ListQuery) {
   const whole = seesWholeLibrary(p);
   if (q.owner !== undefined && !whole && q.owner !== actingUserId(p)) {
-    throw new ForbiddenError('Only administrators may list other users\' images', 'admin_only');
+    throw new ForbiddenError("Only administrators may list other users' images", 'admin_only');
   }
   const filters: SQL[] = [];
   const owner = whole ? q.owner : (actingUserId(p) ?? -1);
@@ -130,14 +130,30 @@ export function listImages(deps: Deps, p: Principal, q: ListQuery) {
     // One filter, two spellings, each the fast one for its query (measured at 100k images):
     // the page walks images_created_idx in order and stops after a page with EXISTS (0.1 ms,
     // where IN sorts every tagged image first: 26 ms); the count is fastest with IN (6 ms vs 60 ms).
-    pageFilters.push(exists(deps.db.select({ one: sql`1` }).from(imageTags).where(and(eq(imageTags.imageId, images.id), eq(imageTags.tag, tag)))));
+    pageFilters.push(
+      exists(
+        deps.db
+          .select({ one: sql`1` })
+          .from(imageTags)
+          .where(and(eq(imageTags.imageId, images.id), eq(imageTags.tag, tag))),
+      ),
+    );
     countFilters.push(inArray(images.id, deps.db.select({ id: imageTags.imageId }).from(imageTags).where(eq(imageTags.tag, tag))));
   }
 
-  const total = q.tag !== undefined && filters.length === 0
-    // The tag alone: its index counts it without touching images.
-    ? (deps.db.select({ n: count() }).from(imageTags).where(eq(imageTags.tag, normaliseTags([q.tag])[0] ?? '')).get()?.n ?? 0)
-    : (deps.db.select({ n: count() }).from(images).where(and(...countFilters)).get()?.n ?? 0);
+  const total =
+    q.tag !== undefined && filters.length === 0
+      ? // The tag alone: its index counts it without touching images.
+        (deps.db
+          .select({ n: count() })
+          .from(imageTags)
+          .where(eq(imageTags.tag, normaliseTags([q.tag])[0] ?? ''))
+          .get()?.n ?? 0)
+      : (deps.db
+          .select({ n: count() })
+          .from(images)
+          .where(and(...countFilters))
+          .get()?.n ?? 0);
   const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
   if (after) pageFilters.push(sql`(${images.createdAt}, ${images.id}) < (${after.createdAt}, ${after.id})`);
   const rows = deps.db
@@ -181,7 +197,10 @@ export function updateImage(deps: Deps, image: ImageRow, patch: ImagePatch): Ima
     const row = tx.update(images).set(set).where(eq(images.id, image.id)).returning().get();
     if (tags !== undefined) {
       tx.delete(imageTags).where(eq(imageTags.imageId, image.id)).run();
-      if (tags.length) tx.insert(imageTags).values(tags.map((tag) => ({ imageId: image.id, tag }))).run();
+      if (tags.length)
+        tx.insert(imageTags)
+          .values(tags.map((tag) => ({ imageId: image.id, tag })))
+          .run();
     }
     return row;
   });

@@ -76,14 +76,19 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
     inserted = await withHashLock(hash, async () => {
       await writeOriginal(deps, hash, bytes);
       // A concurrent ingest of the same bytes by the same owner may have won the race since the check above.
-      return insertOrRelease(deps, hash, () => db.transaction((tx) => {
-        const again = findByHash(tx as unknown as Db, ownerId, hash);
-        if (again) return announced(deps, again, duplicateOf(tx as unknown as Db, again, publicId));
-        if (publicId !== undefined) checkPublicIdFree(tx as unknown as Db, publicId);
-        const image = tx.insert(images).values(row).returning().get();
-        if (tags.length) tx.insert(imageTags).values(tags.map((tag) => ({ imageId: image.id, tag }))).run();
-        return { image, duplicate: false };
-      }));
+      return insertOrRelease(deps, hash, () =>
+        db.transaction((tx) => {
+          const again = findByHash(tx as unknown as Db, ownerId, hash);
+          if (again) return announced(deps, again, duplicateOf(tx as unknown as Db, again, publicId));
+          if (publicId !== undefined) checkPublicIdFree(tx as unknown as Db, publicId);
+          const image = tx.insert(images).values(row).returning().get();
+          if (tags.length)
+            tx.insert(imageTags)
+              .values(tags.map((tag) => ({ imageId: image.id, tag })))
+              .run();
+          return { image, duplicate: false };
+        }),
+      );
     });
   } catch (err) {
     // Another process took the name between our check and our insert: the same 409 as if we had seen it.
@@ -104,7 +109,9 @@ async function insertOrRelease(deps: IngestDeps, hash: string, insert: () => Ing
     return insert();
   } catch (err) {
     if (!deps.db.select({ id: images.id }).from(images).where(eq(images.hash, hash)).limit(1).get()) {
-      await deps.store.delete(originalKey(hash)).catch((cause: unknown) => deps.log?.error({ err: cause, hash }, 'a refused upload\'s original could not be removed'));
+      await deps.store
+        .delete(originalKey(hash))
+        .catch((cause: unknown) => deps.log?.error({ err: cause, hash }, "a refused upload's original could not be removed"));
     }
     throw err;
   }
@@ -124,9 +131,14 @@ function announced(deps: IngestDeps, before: ImageRow, result: IngestResult): In
 function duplicateOf(db: Db, existing: ImageRow, publicId: string | undefined): IngestResult {
   if (publicId === undefined || existing.publicId === publicId) return { image: existing, duplicate: true };
   if (existing.publicId !== null) {
-    throw new ConflictError(`These bytes are already your image ${JSON.stringify(existing.publicId)} (${existing.id}); rename it with PATCH /images/{id} to change its public id`, {
-      field: 'publicId', id: existing.id, publicId: existing.publicId,
-    });
+    throw new ConflictError(
+      `These bytes are already your image ${JSON.stringify(existing.publicId)} (${existing.id}); rename it with PATCH /images/{id} to change its public id`,
+      {
+        field: 'publicId',
+        id: existing.id,
+        publicId: existing.publicId,
+      },
+    );
   }
   return { image: db.transaction((tx) => assignPublicId(tx as unknown as Db, existing, publicId)), duplicate: true };
 }

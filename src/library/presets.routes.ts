@@ -15,7 +15,13 @@ import { errors, iso, presetSchema } from './schemas.js';
 
 const tags = ['presets'];
 const presetJson = { 'application/json': { schema: presetSchema } };
-const nameParam = z.object({ name: z.string().min(1).max(64).openapi({ param: { name: 'name', in: 'path' }, example: 'card' }) });
+const nameParam = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'card' }),
+});
 
 const listPresets = createRoute({
   method: 'get',

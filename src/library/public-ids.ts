@@ -53,9 +53,18 @@ export function checkPublicIdFree(db: Db, publicId: string, imageId?: string) {
  * given to someone else later would let an old signed URL open their image.
  */
 export function retireNames(tx: Pick<Db, 'select' | 'insert'>, image: Pick<ImageRow, 'id' | 'publicId'>) {
-  const old = tx.select({ publicId: imageAliases.publicId }).from(imageAliases).where(eq(imageAliases.imageId, image.id)).all().map((a) => a.publicId);
+  const old = tx
+    .select({ publicId: imageAliases.publicId })
+    .from(imageAliases)
+    .where(eq(imageAliases.imageId, image.id))
+    .all()
+    .map((a) => a.publicId);
   const names = [...(image.publicId ? [image.publicId] : []), ...old];
-  if (names.length > 0) tx.insert(retiredPublicIds).values(names.map((publicId) => ({ publicId }))).onConflictDoNothing().run();
+  if (names.length > 0)
+    tx.insert(retiredPublicIds)
+      .values(names.map((publicId) => ({ publicId })))
+      .onConflictDoNothing()
+      .run();
 }
 
 function taken(publicId: string) {
@@ -75,7 +84,9 @@ export function assignPublicId(tx: Db, image: ImageRow, next: string | null): Im
   if (next === image.publicId) return image;
   if (next !== null) {
     checkPublicIdFree(tx, next, image.id);
-    tx.delete(imageAliases).where(and(eq(imageAliases.publicId, next), eq(imageAliases.imageId, image.id))).run();
+    tx.delete(imageAliases)
+      .where(and(eq(imageAliases.publicId, next), eq(imageAliases.imageId, image.id)))
+      .run();
   }
   if (image.publicId !== null) tx.insert(imageAliases).values({ publicId: image.publicId, imageId: image.id }).run();
   return tx.update(images).set({ publicId: next }).where(eq(images.id, image.id)).returning().get();

@@ -17,11 +17,14 @@ export const publicIdSchema = z
   });
 
 export const imageIdParam = z.object({
-  id: z.string().refine(isImageKey, 'an image id, or a public id with its slashes percent-encoded (blog%2F2024%2Fcat)').openapi({
-    param: { name: 'id', in: 'path' },
-    description: 'The random id, or the public id with `/` sent as `%2F` (`encodeURIComponent(publicId)`)',
-    example: 'Xk3vQ9aB2cD4',
-  }),
+  id: z
+    .string()
+    .refine(isImageKey, 'an image id, or a public id with its slashes percent-encoded (blog%2F2024%2Fcat)')
+    .openapi({
+      param: { name: 'id', in: 'path' },
+      description: 'The random id, or the public id with `/` sent as `%2F` (`encodeURIComponent(publicId)`)',
+      example: 'Xk3vQ9aB2cD4',
+    }),
 });
 
 /**
@@ -36,19 +39,34 @@ export const placeholderSchema = z
   })
   .openapi('Placeholder');
 
-export function placeholderOf(image: { placeholder: string | null; placeholderUri: string | null; dominant: string | null }): z.infer<typeof placeholderSchema> {
+export function placeholderOf(image: {
+  placeholder: string | null;
+  placeholderUri: string | null;
+  dominant: string | null;
+}): z.infer<typeof placeholderSchema> {
   return { thumbhash: image.placeholder, dataUri: image.placeholderUri, dominant: image.dominant };
 }
 
 /** Same rule as ingest's normaliseTags, but said out loud instead of silently dropping a bad tag. */
-export const tagSchema = z.string().trim().regex(/^[\p{L}\p{N}_ -]{1,64}$/u, 'a tag of 1..64 letters, digits, spaces, _ or -');
-export const collectionSchema = z.string().trim().regex(/^[^\x00-\x1f/]{1,128}$/, 'a collection name of 1..128 characters, no / or control characters');
+export const tagSchema = z
+  .string()
+  .trim()
+  .regex(/^[\p{L}\p{N}_ -]{1,64}$/u, 'a tag of 1..64 letters, digits, spaces, _ or -');
+export const collectionSchema = z
+  .string()
+  .trim()
+  .regex(/^[^\x00-\x1f/]{1,128}$/, 'a collection name of 1..128 characters, no / or control characters');
 export const visibilitySchema = z.enum(['public', 'private']);
 
 /** `tags` as a JSON array, or a comma list (`a,b`) as forms and query strings carry it. */
 export const tagsInput = z
   .union([z.array(z.string()), z.string()])
-  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean))
+  .transform((v) =>
+    (Array.isArray(v) ? v : [v])
+      .flatMap((t) => t.split(','))
+      .map((t) => t.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(tagSchema).max(50, 'at most 50 tags'));
 
 export const uploadFieldsSchema = z.object({
@@ -106,7 +124,10 @@ export const variantSchema = z
   .openapi('Variant');
 
 export const imageDetailSchema = imageSchema
-  .extend({ variants: z.array(variantSchema).openapi({ description: 'Transformed versions recorded by POST /images/{id}/transform, newest first' }), cachedRenditions: z.number() })
+  .extend({
+    variants: z.array(variantSchema).openapi({ description: 'Transformed versions recorded by POST /images/{id}/transform, newest first' }),
+    cachedRenditions: z.number(),
+  })
   .openapi('ImageDetail');
 
 export const imageListItemSchema = imageSchema
@@ -115,14 +136,21 @@ export const imageListItemSchema = imageSchema
 
 const FORMAT_NAMES = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif'] as const;
 export const imageDetailQuerySchema = z.object({
-  format: z.string().toLowerCase().pipe(z.enum(FORMAT_NAMES)).optional()
+  format: z
+    .string()
+    .toLowerCase()
+    .pipe(z.enum(FORMAT_NAMES))
+    .optional()
     .openapi({ type: 'string', enum: [...FORMAT_NAMES], description: 'Make `url` the original in this format (any case)' }),
 });
 
 export const listQuerySchema = z.object({
   page: z.coerce.number().int().min(1).max(1_000_000).default(1),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().regex(/^\d{1,12}\.[A-Za-z0-9_-]{1,64}$/, 'a cursor from a previous answer').optional()
+  cursor: z
+    .string()
+    .regex(/^\d{1,12}\.[A-Za-z0-9_-]{1,64}$/, 'a cursor from a previous answer')
+    .optional()
     .openapi({ description: 'Keyset paging: the nextCursor of the previous page (faster than page for deep pages)' }),
   tag: tagSchema.optional(),
   collection: collectionSchema.optional(),
@@ -184,8 +212,16 @@ export const presetSchema = z.object({ name: z.string(), options: z.string(), cr
 
 export function errors(...statuses: number[]) {
   const text: Record<number, string> = {
-    400: 'Invalid input', 401: 'No or invalid credentials', 403: 'Not allowed', 404: 'Not found', 409: 'Conflict',
-    413: 'Too large', 415: 'Not an image', 422: 'Corrupt image', 429: 'Rate limited', 503: 'Busy or storage unavailable; retry after Retry-After',
+    400: 'Invalid input',
+    401: 'No or invalid credentials',
+    403: 'Not allowed',
+    404: 'Not found',
+    409: 'Conflict',
+    413: 'Too large',
+    415: 'Not an image',
+    422: 'Corrupt image',
+    429: 'Rate limited',
+    503: 'Busy or storage unavailable; retry after Retry-After',
   };
   return Object.fromEntries(statuses.map((s) => [s, { description: text[s] ?? 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
 }

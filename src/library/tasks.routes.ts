@@ -14,7 +14,14 @@ const getTask = createRoute({
   path: '/tasks/{id}',
   tags: ['tasks'],
   summary: 'State of a background task: queued, running, done (with its result) or failed (with its error)',
-  request: { params: z.object({ id: z.string().regex(/^task_[A-Za-z0-9_-]{1,32}$/, 'a task id').openapi({ param: { name: 'id', in: 'path' } }) }) },
+  request: {
+    params: z.object({
+      id: z
+        .string()
+        .regex(/^task_[A-Za-z0-9_-]{1,32}$/, 'a task id')
+        .openapi({ param: { name: 'id', in: 'path' } }),
+    }),
+  },
   responses: {
     200: { description: 'The task', content: { 'application/json': { schema: taskSchema } } },
     ...errors(400, 401, 404),

@@ -52,7 +52,10 @@ class TaskRunner {
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly deps: Deps, private readonly concurrency: number) {}
+  constructor(
+    private readonly deps: Deps,
+    private readonly concurrency: number,
+  ) {}
 
   push(id: string) {
     if (this.stopped) return;
@@ -107,13 +110,22 @@ class TaskRunner {
     let input: TransformTaskInput | undefined;
     try {
       const now = deps.clock();
-      const row = deps.db.update(tasks).set({ state: 'running', updatedAt: now }).where(and(eq(tasks.id, id), eq(tasks.state, 'queued'))).returning().get();
+      const row = deps.db
+        .update(tasks)
+        .set({ state: 'running', updatedAt: now })
+        .where(and(eq(tasks.id, id), eq(tasks.state, 'queued')))
+        .returning()
+        .get();
       if (!row) return;
       const handler = HANDLERS[row.kind];
       if (!handler) throw new AppError(500, 'unknown_task', `No handler for task kind ${row.kind}`);
       input = JSON.parse(row.input) as TransformTaskInput;
       const result = await handler(deps, input);
-      deps.db.update(tasks).set({ state: 'done', result: JSON.stringify(result), error: null, updatedAt: deps.clock() }).where(eq(tasks.id, id)).run();
+      deps.db
+        .update(tasks)
+        .set({ state: 'done', result: JSON.stringify(result), error: null, updatedAt: deps.clock() })
+        .where(eq(tasks.id, id))
+        .run();
     } catch (err) {
       try {
         this.settleFailure(id, input, err);
@@ -130,17 +142,24 @@ class TaskRunner {
     const attempts = (input?.attempts ?? 0) + 1;
     const transient = err instanceof OverloadedError || err instanceof StorageUnavailableError;
     if (transient && input && attempts < MAX_ATTEMPTS) {
-      deps.db.update(tasks).set({ state: 'queued', input: JSON.stringify({ ...input, attempts }), updatedAt: deps.clock() }).where(eq(tasks.id, id)).run();
+      deps.db
+        .update(tasks)
+        .set({ state: 'queued', input: JSON.stringify({ ...input, attempts }), updatedAt: deps.clock() })
+        .where(eq(tasks.id, id))
+        .run();
       // Stopping: it stays queued and runs on the next start.
       if (!this.stopped) this.retryLater(id, RETRY_BASE_MS * 2 ** (attempts - 1));
       return;
     }
-    const error = err instanceof AppError
-      ? { ...err.toJSON().error, ...(transient ? { attempts } : {}) }
-      : { code: 'internal', message: 'The task failed unexpectedly' };
+    const error =
+      err instanceof AppError ? { ...err.toJSON().error, ...(transient ? { attempts } : {}) } : { code: 'internal', message: 'The task failed unexpectedly' };
     if (transient) deps.log.warn({ taskId: id, attempts, code: error.code }, 'task gave up: the server stayed busy');
     else if (!(err instanceof AppError) || err.status >= 500) deps.log.error({ err, taskId: id }, 'task failed');
-    deps.db.update(tasks).set({ state: 'failed', error: JSON.stringify(error), updatedAt: deps.clock() }).where(eq(tasks.id, id)).run();
+    deps.db
+      .update(tasks)
+      .set({ state: 'failed', error: JSON.stringify(error), updatedAt: deps.clock() })
+      .where(eq(tasks.id, id))
+      .run();
   }
 }
 

@@ -25,8 +25,10 @@ const fields = {
     .strictObject({
       width: number.optional(),
       height: number.optional(),
-      fit: z.enum(['fit', 'limit', 'fill', 'scale', 'pad', 'thumb']).optional()
-        .openapi({ description: 'Crop mode (c_). Default with both width and height: fill (cover the box, crop the overflow, as sharp\'s resize(w, h) does), so the result is exactly that size; with one side: fit' }),
+      fit: z.enum(['fit', 'limit', 'fill', 'scale', 'pad', 'thumb']).optional().openapi({
+        description:
+          "Crop mode (c_). Default with both width and height: fill (cover the box, crop the overflow, as sharp's resize(w, h) does), so the result is exactly that size; with one side: fit",
+      }),
     })
     .optional()
     .openapi({ description: 'The size after crop and before rotate: resize 400x300 then rotate 90 delivers 300x400' }),
@@ -38,7 +40,10 @@ const fields = {
   flip: z.boolean().optional().openapi({ description: 'Upside down, after rotate' }),
   mirror: z.boolean().optional().openapi({ description: 'Left-right, after rotate' }),
   gravity: word.optional().openapi({ description: 'g_: center, north, …, auto, entropy' }),
-  aspectRatio: z.string().regex(/^\d{1,5}:\d{1,5}$/, 'w:h, e.g. 16:9').optional(),
+  aspectRatio: z
+    .string()
+    .regex(/^\d{1,5}:\d{1,5}$/, 'w:h, e.g. 16:9')
+    .optional(),
   dpr: number.optional(),
   background: colour.optional(),
   radius: z.union([number, z.literal('max')]).optional(),
@@ -59,9 +64,20 @@ const fields = {
     })
     .optional(),
   // `"PNG"` and `"JPEG"` as roadmap.sh clients write them.
-  format: z.string().toLowerCase().pipe(z.enum(OUTPUT_FORMATS)).optional().openapi({ type: 'string', enum: [...OUTPUT_FORMATS], description: 'Output format (f_), any case' }),
-  quality: z.union([number, z.literal('auto')]).optional().openapi({ description: 'q_: 1..100 or auto' }),
-  compress: z.strictObject({ quality: z.union([number, z.literal('auto')]) }).optional().openapi({ description: 'roadmap.sh spelling of quality' }),
+  format: z
+    .string()
+    .toLowerCase()
+    .pipe(z.enum(OUTPUT_FORMATS))
+    .optional()
+    .openapi({ type: 'string', enum: [...OUTPUT_FORMATS], description: 'Output format (f_), any case' }),
+  quality: z
+    .union([number, z.literal('auto')])
+    .optional()
+    .openapi({ description: 'q_: 1..100 or auto' }),
+  compress: z
+    .strictObject({ quality: z.union([number, z.literal('auto')]) })
+    .optional()
+    .openapi({ description: 'roadmap.sh spelling of quality' }),
   preset: word.optional().openapi({ description: 'A named preset (t_); the other fields override it' }),
 };
 
@@ -70,7 +86,9 @@ const bareTransform = z.strictObject(fields);
 export const transformSchema = z
   .strictObject({
     ...fields,
-    transformations: bareTransform.optional().openapi({ description: 'The same fields, wrapped as roadmap.sh clients send them (then nothing else at the top level)' }),
+    transformations: bareTransform
+      .optional()
+      .openapi({ description: 'The same fields, wrapped as roadmap.sh clients send them (then nothing else at the top level)' }),
   })
   .openapi('Transform');
 
@@ -163,11 +181,28 @@ export const FIELD_MAPPINGS: readonly FieldMapping[] = [
 /** URL option name → the JSON field it came from, to point a grammar error at the caller's field. */
 function fieldFor(option: string, t: TransformRequest): string | undefined {
   const names: Record<string, string[]> = {
-    rg: ['crop'], w: ['resize.width', 'resize.height'], h: ['resize.height', 'resize.width'], c: ['resize.fit'],
-    r: ['rotate'], g: ['gravity'], ar: ['aspectRatio'], dpr: ['dpr'], bg: ['background'], rad: ['radius'],
-    wm: ['watermark.image'], wmg: ['watermark.gravity'], wmo: ['watermark.opacity'], wms: ['watermark.size'],
-    e_blur: ['filters.blur'], e_sharpen: ['filters.sharpen'], e_tint: ['filters.tint'], e_brightness: ['filters.brightness'],
-    e_saturation: ['filters.saturation'], f: ['format'], q: ['quality', 'compress.quality'], t: ['preset'],
+    rg: ['crop'],
+    w: ['resize.width', 'resize.height'],
+    h: ['resize.height', 'resize.width'],
+    c: ['resize.fit'],
+    r: ['rotate'],
+    g: ['gravity'],
+    ar: ['aspectRatio'],
+    dpr: ['dpr'],
+    bg: ['background'],
+    rad: ['radius'],
+    wm: ['watermark.image'],
+    wmg: ['watermark.gravity'],
+    wmo: ['watermark.opacity'],
+    wms: ['watermark.size'],
+    e_blur: ['filters.blur'],
+    e_sharpen: ['filters.sharpen'],
+    e_tint: ['filters.tint'],
+    e_brightness: ['filters.brightness'],
+    e_saturation: ['filters.saturation'],
+    f: ['format'],
+    q: ['quality', 'compress.quality'],
+    t: ['preset'],
   };
   const candidates = (names[option] ?? []).filter((path) => FIELD_MAPPINGS.find((m) => m.path === path)?.get(t) !== undefined);
   // A quarter turn writes resize.width as h_: the same field, seen from the delivered frame.

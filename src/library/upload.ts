@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { Deps } from '../deps.js';
 import { BadRequestError, TooLargeError } from '../errors.js';
 import { uploadFieldsSchema } from './schemas.js';
-import { z } from '@hono/zod-openapi';
+import type { z } from '@hono/zod-openapi';
 
 /**
  * Reading an upload without trusting the client: a Content-Length over the limit is refused
@@ -75,20 +75,27 @@ export async function readUpload(deps: Deps, c: Context, query: Fields): Promise
     }
     // `image` is the name roadmap.sh clients give the part; `file` wins when both are sent.
     const file = [form.get('file'), form.get('image')].find((part) => part instanceof Blob);
-    if (!(file instanceof Blob)) throw new BadRequestError('Multipart uploads need a "file" (or "image") part holding the image', { field: 'file' }, 'missing_file');
+    if (!(file instanceof Blob))
+      throw new BadRequestError('Multipart uploads need a "file" (or "image") part holding the image', { field: 'file' }, 'missing_file');
     const text = (name: string) => {
       const v = form.get(name);
       return typeof v === 'string' ? v : undefined;
     };
     const tags = form.getAll('tags').filter((t): t is string => typeof t === 'string');
-    const parts = validFields({ tags: tags.length ? tags : undefined, collection: text('collection'), visibility: text('visibility'), publicId: text('publicId') });
+    const parts = validFields({
+      tags: tags.length ? tags : undefined,
+      collection: text('collection'),
+      visibility: text('visibility'),
+      publicId: text('publicId'),
+    });
     const bytes = Buffer.from(await file.arrayBuffer());
     if (bytes.length > limit) tooLarge(limit);
     const name = file instanceof File && file.name ? file.name.slice(0, 255) : query.filename;
     return { bytes, filename: name, fields: { ...query, ...definedOnly(parts) } };
   }
   const bytes = await readLimited(c.req.raw, limit);
-  if (bytes.length === 0) throw new BadRequestError('Empty body: send the image bytes, or multipart/form-data with a "file" (or "image") part', {}, 'empty_body');
+  if (bytes.length === 0)
+    throw new BadRequestError('Empty body: send the image bytes, or multipart/form-data with a "file" (or "image") part', {}, 'empty_body');
   return { bytes, filename: query.filename, fields: query };
 }
 

@@ -16,8 +16,15 @@ const openBody = uploadFieldsSchema
     contentType: z
       .string()
       .regex(/^image\/[A-Za-z0-9][A-Za-z0-9.+-]{0,62}$/, 'an image/* media type')
-      .openapi({ description: 'Signed into the URL: the PUT must carry exactly this Content-Type. The stored type is still sniffed from the bytes.', example: 'image/jpeg' }),
-    bytes: z.number().int().positive().openapi({ description: 'The file\'s exact size (`File.size`), signed into the URL as its Content-Length; at most MAX_UPLOAD_MB', example: 482113 }),
+      .openapi({
+        description: 'Signed into the URL: the PUT must carry exactly this Content-Type. The stored type is still sniffed from the bytes.',
+        example: 'image/jpeg',
+      }),
+    bytes: z
+      .number()
+      .int()
+      .positive()
+      .openapi({ description: "The file's exact size (`File.size`), signed into the URL as its Content-Length; at most MAX_UPLOAD_MB", example: 482113 }),
   })
   .openapi('DirectUploadRequest');
 
@@ -26,7 +33,9 @@ const ticketSchema = z
     id: z.string(),
     url: z.string().openapi({ description: 'Presigned S3 URL: PUT the file here, before `expiresAt`' }),
     method: z.literal('PUT'),
-    headers: z.object({ 'Content-Type': z.string() }).openapi({ description: 'Headers the PUT must carry (Content-Length is the browser\'s, and must equal `bytes`)' }),
+    headers: z
+      .object({ 'Content-Type': z.string() })
+      .openapi({ description: "Headers the PUT must carry (Content-Length is the browser's, and must equal `bytes`)" }),
     bytes: z.number(),
     expiresAt: z.string().openapi({ description: 'The URL stops working' }),
     completeBy: z.string().openapi({ description: 'Complete before this; afterwards the upload answers 410, then 404, and its object is removed' }),
@@ -35,7 +44,10 @@ const ticketSchema = z
   .openapi('DirectUpload');
 
 const uploadIdParam = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an upload id').openapi({ param: { name: 'id', in: 'path' }, example: '3q2-7wEXq1Jm9Lb2' }),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'an upload id')
+    .openapi({ param: { name: 'id', in: 'path' }, example: '3q2-7wEXq1Jm9Lb2' }),
 });
 
 const open = createRoute({
@@ -59,7 +71,7 @@ const complete = createRoute({
   tags,
   summary: 'Finish a direct upload: the object is checked (size before a byte is read), sniffed and ingested like POST /images, then removed from staging',
   description:
-    'Answers like POST /images: 201, or 200 for bytes already in the library. A refused object (413, 415, 422) is removed. Only the caller who opened the upload may complete it; another\'s id is 404. A second complete answers the same (an accepted upload as a 200 duplicate). 409 when nothing was PUT yet (PUT, then complete again).',
+    "Answers like POST /images: 201, or 200 for bytes already in the library. A refused object (413, 415, 422) is removed. Only the caller who opened the upload may complete it; another's id is 404. A second complete answers the same (an accepted upload as a 200 duplicate). 409 when nothing was PUT yet (PUT, then complete again).",
   request: { params: uploadIdParam },
   responses: {
     201: json(uploadAnswerSchema, 'Stored'),
@@ -78,10 +90,7 @@ export function uploadsRoutes(deps: Deps) {
     const principal = requireCaller(c.get('principal'), 'upload');
     const ticket = await openUpload(deps, principal, c.req.valid('json'));
     c.header('Cache-Control', 'no-store');
-    return c.json(
-      { ...ticket, expiresAt: iso(ticket.expiresAt), completeBy: iso(ticket.completeBy), complete: `/images/uploads/${ticket.id}/complete` },
-      201,
-    );
+    return c.json({ ...ticket, expiresAt: iso(ticket.expiresAt), completeBy: iso(ticket.completeBy), complete: `/images/uploads/${ticket.id}/complete` }, 201);
   });
 
   app.openapi(complete, async function completeDirectUpload(c) {

@@ -23,7 +23,10 @@ export interface TransformResult {
  * URL is served from cache at once, then record the variant against its image.
  * The caller's rights were checked by the route: the render itself is the server's own word.
  */
-export async function makeVariant(deps: Deps, args: { principal: Principal; image: ImageRow; spec: Spec; accept?: string; base: string }): Promise<TransformResult> {
+export async function makeVariant(
+  deps: Deps,
+  args: { principal: Principal; image: ImageRow; spec: Spec; accept?: string; base: string },
+): Promise<TransformResult> {
   const { image } = args;
   checkWatermark(deps, args.principal, args.spec);
   const plan = planDelivery(deps, { principal: args.principal, signed: true, image, spec: args.spec, accept: args.accept });

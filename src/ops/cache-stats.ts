@@ -17,7 +17,12 @@ export const CACHE_METRICS = {
   coalesced: { name: 'imgpath_cache_coalesced_total', help: 'Requests that joined a render or disk read already in flight', type: 'counter', labelNames: [] },
   evictions: { name: 'imgpath_cache_evictions_total', help: 'Renditions evicted to stay within a tier budget', type: 'counter', labelNames: ['tier'] },
   renders: { name: 'imgpath_renders_total', help: 'Renders finished, by outcome (ok, error, timeout)', type: 'counter', labelNames: ['outcome'] },
-  rejections: { name: 'imgpath_render_rejections_total', help: 'Misses refused with 503 (render queue full or no slot in time)', type: 'counter', labelNames: [] },
+  rejections: {
+    name: 'imgpath_render_rejections_total',
+    help: 'Misses refused with 503 (render queue full or no slot in time)',
+    type: 'counter',
+    labelNames: [],
+  },
   queue: { name: 'imgpath_render_queue_depth', help: 'Renders waiting for a render slot', type: 'gauge', labelNames: [] },
   inflight: { name: 'imgpath_renders_in_flight', help: 'Renders running now', type: 'gauge', labelNames: [] },
   bytes: { name: 'imgpath_cache_bytes', help: 'Bytes held by each cache tier', type: 'gauge', labelNames: ['tier'] },

@@ -8,7 +8,9 @@ import { ATOMIC_TEMP, removeStaleTempFiles, STALE_TEMP_MS, type SweepOptions, ty
  * What a `kill -9` can leave behind: every file imgpath writes under a temporary name before it
  * renames or removes it. Nothing else looks at these names, so without a sweep they stay forever.
  */
-export function tempPlaces(config: Pick<Config, 'dataDir' | 'cacheDir' | 'inboxDir'>): Record<string, { dir: string } & Pick<SweepOptions, 'match' | 'recursive'>> {
+export function tempPlaces(
+  config: Pick<Config, 'dataDir' | 'cacheDir' | 'inboxDir'>,
+): Record<string, { dir: string } & Pick<SweepOptions, 'match' | 'recursive'>> {
   const places: Record<string, { dir: string } & Pick<SweepOptions, 'match' | 'recursive'>> = {
     // LocalStore.put (atomicWrite): `originals/ab/<sha256>.<hex>.tmp`. Only imgpath writes here.
     originals: { dir: path.join(config.dataDir, 'originals'), match: /\.tmp$/, recursive: true },
@@ -31,7 +33,10 @@ export interface LeftoversReport extends SweepResult {
 }
 
 /** Removes the temp files older than STALE_TEMP_MS from every place (start-up, `imgpath cache prune`). */
-export async function sweepLeftovers(config: Pick<Config, 'dataDir' | 'cacheDir' | 'inboxDir'>, opts: { now?: number; olderThanMs?: number } = {}): Promise<LeftoversReport> {
+export async function sweepLeftovers(
+  config: Pick<Config, 'dataDir' | 'cacheDir' | 'inboxDir'>,
+  opts: { now?: number; olderThanMs?: number } = {},
+): Promise<LeftoversReport> {
   const report: LeftoversReport = { files: 0, bytes: 0, places: {} };
   for (const [name, place] of Object.entries(tempPlaces(config))) {
     const r = await removeStaleTempFiles(place.dir, { ...place, now: opts.now, olderThanMs: opts.olderThanMs ?? STALE_TEMP_MS });

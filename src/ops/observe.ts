@@ -56,7 +56,8 @@ export function observeRequests(deps: Deps): MiddlewareHandler {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     requestIds.set(c.req.raw, requestId);
-    if (accessLog.isLevelEnabled('debug')) accessLog.debug({ reqId: requestId, method: c.req.method, url: redactUrl(pathAndQuery(c.req.url)) }, 'request start');
+    if (accessLog.isLevelEnabled('debug'))
+      accessLog.debug({ reqId: requestId, method: c.req.method, url: redactUrl(pathAndQuery(c.req.url)) }, 'request start');
 
     await next();
 

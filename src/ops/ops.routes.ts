@@ -91,7 +91,10 @@ function authorizeScrape(deps: Deps, req: Request) {
   const mode = deps.config.METRICS;
   if (mode === 'off') throw new NotFoundError('Metrics are disabled (METRICS=off)', 'metrics_off');
   if (mode === 'public') return;
-  const bearer = req.headers.get('authorization')?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+  const bearer = req.headers
+    .get('authorization')
+    ?.match(/^Bearer\s+(.+)$/i)?.[1]
+    ?.trim();
   const secret = req.headers.get('x-api-key') ?? bearer ?? new URL(req.url).searchParams.get('key');
   if (!secret) throw new UnauthorizedError('Metrics need an admin API key (METRICS=admin)');
   const principal = principalForKey(deps, secret);

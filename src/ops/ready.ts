@@ -38,16 +38,16 @@ export const readinessChecks: Record<string, (deps: Deps) => Promise<unknown>> =
     await fs.rm(probe, { force: true });
   },
   async sharp() {
-    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#808080' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     const meta = await sharp(png).metadata();
     if (meta.width !== 2) throw new Error('sharp round trip returned the wrong size');
   },
 };
 
 export async function checkReadiness(deps: Deps): Promise<Readiness> {
-  const entries = await Promise.all(
-    Object.entries(readinessChecks).map(async ([name, check]) => [name, await timed(() => check(deps))] as const),
-  );
+  const entries = await Promise.all(Object.entries(readinessChecks).map(async ([name, check]) => [name, await timed(() => check(deps))] as const));
   const checks = Object.fromEntries(entries);
   const failed = entries.filter(([, r]) => !r.ok).map(([name]) => name);
   if (failed.length) deps.log.warn({ failed, checks }, 'readiness check failed');

@@ -18,7 +18,8 @@ for (const [net4, prefix] of [
   ['198.18.0.0', 15], // benchmarking
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, and 255.255.255.255 broadcast
-] as const) v4.addSubnet(net4, prefix, 'ipv4');
+] as const)
+  v4.addSubnet(net4, prefix, 'ipv4');
 
 const v6 = new net.BlockList();
 v6.addAddress('::', 'ipv6'); // unspecified
@@ -28,7 +29,8 @@ for (const [net6, prefix] of [
   ['fe80::', 10], // link-local
   ['fec0::', 10], // site-local (deprecated, still routed by some stacks)
   ['ff00::', 8], // multicast
-] as const) v6.addSubnet(net6, prefix, 'ipv6');
+] as const)
+  v6.addSubnet(net6, prefix, 'ipv6');
 
 /** True when `address` (an IP literal, as a resolver or a socket reports it) is not a public unicast address. */
 export function isPrivateAddress(address: string): boolean {

@@ -13,11 +13,15 @@ export interface OriginConfig {
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-const HELP = 'expected name=URL[,name=URL…] with name [a-z0-9_-]{1,32} and an http(s) URL without user, query or fragment (blog=https://blog.example.com/media/)';
+const HELP =
+  'expected name=URL[,name=URL…] with name [a-z0-9_-]{1,32} and an http(s) URL without user, query or fragment (blog=https://blog.example.com/media/)';
 
 export function parseOrigins(raw: string, allowPrivateRaw = ''): { origins: OriginConfig[] } | { error: string } {
   const origins: OriginConfig[] = [];
-  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = item.indexOf('=');
     const name = item.slice(0, eq).trim();
     const target = item.slice(eq + 1).trim();
@@ -42,7 +46,10 @@ export function parseOrigins(raw: string, allowPrivateRaw = ''): { origins: Orig
     origins.push({ name, base: `${url.origin}${pathname}`, allowPrivate: false });
   }
   if (origins.length === 0) return { error: HELP };
-  for (const name of allowPrivateRaw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const name of allowPrivateRaw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const o = origins.find((x) => x.name === name);
     if (!o) return { error: `ORIGINS_ALLOW_PRIVATE names ${JSON.stringify(name)}, which is not in ORIGINS (${origins.map((x) => x.name).join(', ')})` };
     o.allowPrivate = true;

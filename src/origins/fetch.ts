@@ -24,10 +24,7 @@ export interface OriginRequest {
   lastModified?: string | null;
 }
 
-export type OriginAnswer =
-  | { kind: 'ok'; bytes: Buffer; etag: string | null; lastModified: string | null }
-  | { kind: 'not_modified' }
-  | { kind: 'not_found' };
+export type OriginAnswer = { kind: 'ok'; bytes: Buffer; etag: string | null; lastModified: string | null } | { kind: 'not_modified' } | { kind: 'not_found' };
 
 /** Same-origin redirects followed (a CDN's trailing-slash or canonical-path hop); more is a loop. */
 export const MAX_REDIRECTS = 3;
@@ -85,13 +82,25 @@ function requestOnce(req: OriginRequest, url: string, deadline: number): Promise
       if ([301, 302, 303, 307, 308].includes(status)) {
         res.resume();
         const location = res.headers.location;
-        return location ? finish(null, { kind: 'redirect', location }) : finish(new BadGatewayError(`Origin @${req.origin} answered ${status} without a Location`));
+        return location
+          ? finish(null, { kind: 'redirect', location })
+          : finish(new BadGatewayError(`Origin @${req.origin} answered ${status} without a Location`));
       }
-      if (status === 304 && (req.etag || req.lastModified)) return res.resume(), finish(null, { kind: 'not_modified' });
-      if (status === 404 || status === 410) return res.resume(), finish(null, { kind: 'not_found' });
-      if (status !== 200) return res.resume(), finish(new BadGatewayError(`Origin @${req.origin} answered ${status}`, 'origin_unavailable', { originStatus: status }));
+      if (status === 304 && (req.etag || req.lastModified)) {
+        res.resume();
+        return finish(null, { kind: 'not_modified' });
+      }
+      if (status === 404 || status === 410) {
+        res.resume();
+        return finish(null, { kind: 'not_found' });
+      }
+      if (status !== 200) {
+        res.resume();
+        return finish(new BadGatewayError(`Origin @${req.origin} answered ${status}`, 'origin_unavailable', { originStatus: status }));
+      }
       const encoding = res.headers['content-encoding'];
-      if (encoding && encoding !== 'identity') return finish(new BadGatewayError(`Origin @${req.origin} sent Content-Encoding ${encoding} although asked for identity`));
+      if (encoding && encoding !== 'identity')
+        return finish(new BadGatewayError(`Origin @${req.origin} sent Content-Encoding ${encoding} although asked for identity`));
       const declared = Number(res.headers['content-length']);
       if (declared > req.maxBytes) return finish(tooLarge(req, declared));
       readBody(req, res, (err, bytes) =>

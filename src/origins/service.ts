@@ -34,7 +34,11 @@ export class Origins {
   private readonly sourceById;
 
   constructor(private readonly deps: Deps) {
-    this.sourceById = deps.db.select().from(originImages).where(eq(originImages.imageId, sql.placeholder('id'))).prepare();
+    this.sourceById = deps.db
+      .select()
+      .from(originImages)
+      .where(eq(originImages.imageId, sql.placeholder('id')))
+      .prepare();
   }
 
   /**

@@ -38,7 +38,16 @@ export function entryOf(row: Pick<ImageRow, 'id' | 'ownerId' | 'visibility' | 'c
 }
 
 function fromRaw(r: RawRow): PoolEntry {
-  return { id: r.id, ownerId: r.owner_id, visibility: r.visibility, collection: r.collection, orientation: r.orientation, width: r.width, height: r.height, tags: parseTags(r.tags) };
+  return {
+    id: r.id,
+    ownerId: r.owner_id,
+    visibility: r.visibility,
+    collection: r.collection,
+    orientation: r.orientation,
+    width: r.width,
+    height: r.height,
+    tags: parseTags(r.tags),
+  };
 }
 
 function parseTags(json: string): string[] {

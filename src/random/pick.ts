@@ -61,7 +61,19 @@ export function pickMany(deps: Deps, principal: Principal, filters: RandomFilter
   for (let attempt = 0; attempt < HEAL_ATTEMPTS; attempt++) {
     const entries = libraryPool(deps).pool.sample(filters, audience, count, seed === undefined ? Math.random : seededRng(seed));
     if (entries.length === 0) return [];
-    const rows = new Map(deps.db.select().from(images).where(inArray(images.id, entries.map((e) => e.id))).all().map((r) => [r.id, r]));
+    const rows = new Map(
+      deps.db
+        .select()
+        .from(images)
+        .where(
+          inArray(
+            images.id,
+            entries.map((e) => e.id),
+          ),
+        )
+        .all()
+        .map((r) => [r.id, r]),
+    );
     const confirmed = entries.map((e) => {
       const row = rows.get(e.id);
       return row && canSee(principal, row, false) && libraryPool(deps).pool.admits(entryOf(row), filters, audience) ? row : undefined;

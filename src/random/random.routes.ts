@@ -34,7 +34,11 @@ const pickQuery = z.object({
 const listQuery = z.object({
   ...filterFields,
   count: z.coerce.number().int().min(1).max(50).default(1).openapi({ description: 'how many distinct images (1..50)' }),
-  options: z.string().max(2048).optional().openapi({ description: 'delivery options for the returned URLs, e.g. w_400,h_300,c_fill (same access rule as /img)' }),
+  options: z
+    .string()
+    .max(2048)
+    .optional()
+    .openapi({ description: 'delivery options for the returned URLs, e.g. w_400,h_300,c_fill (same access rule as /img)' }),
 });
 
 const keyQuery = z.object(filterFields);
@@ -86,7 +90,14 @@ const pickResponses = {
 };
 
 const docs = [
-  createRoute({ method: 'get', path: '/random', tags: ['random'], summary: 'A random image the caller may see', request: { query: pickQuery }, responses: pickResponses }),
+  createRoute({
+    method: 'get',
+    path: '/random',
+    tags: ['random'],
+    summary: 'A random image the caller may see',
+    request: { query: pickQuery },
+    responses: pickResponses,
+  }),
   createRoute({
     method: 'get',
     path: '/random/{options}',
@@ -95,7 +106,14 @@ const docs = [
     request: { query: pickQuery, params: z.object({ options: z.string().openapi({ example: 'w_1920,h_1080,c_fill,f_auto' }) }) },
     responses: pickResponses,
   }),
-  createRoute({ method: 'get', path: '/random/daily', tags: ['random'], summary: 'The image of the UTC day', request: { query: pickQuery }, responses: pickResponses }),
+  createRoute({
+    method: 'get',
+    path: '/random/daily',
+    tags: ['random'],
+    summary: 'The image of the UTC day',
+    request: { query: pickQuery },
+    responses: pickResponses,
+  }),
   createRoute({
     method: 'get',
     path: '/random/daily/{options}',
@@ -111,7 +129,10 @@ const docs = [
     summary: 'Compatibility with the older random-image API: a random WebP for a valid API key (deliver scope), counted in its usage like any other use',
     security: [],
     request: { query: keyQuery, params: z.object({ key: z.string() }) },
-    responses: { 200: { description: 'a WebP image, Cache-Control: no-store', content: { 'image/webp': { schema: z.string().openapi({ format: 'binary' }) } } }, ...flaskErrorResponses },
+    responses: {
+      200: { description: 'a WebP image, Cache-Control: no-store', content: { 'image/webp': { schema: z.string().openapi({ format: 'binary' }) } } },
+      ...flaskErrorResponses,
+    },
   }),
   createRoute({
     method: 'get',
@@ -120,7 +141,10 @@ const docs = [
     summary: 'Compatibility with the older random-image API: import what waits in the drop folder now (the list of images follows the library by itself)',
     security: [],
     request: { params: z.object({ key: z.string() }) },
-    responses: { 200: { description: '`{"message": "Images list updated"}`', content: { 'application/json': { schema: flaskMessage } } }, ...flaskErrorResponses },
+    responses: {
+      200: { description: '`{"message": "Images list updated"}`', content: { 'application/json': { schema: flaskMessage } } },
+      ...flaskErrorResponses,
+    },
   }),
   createRoute({
     method: 'get',
@@ -129,7 +153,10 @@ const docs = [
     summary: 'Compatibility with the older random-image API: confirms the key works (keys are read on every request; rotate with `imgpath keys rotate`)',
     security: [],
     request: { params: z.object({ key: z.string() }) },
-    responses: { 200: { description: '`{"message": "API key updated successfully"}`', content: { 'application/json': { schema: flaskMessage } } }, 401: flaskErrorResponses[401] },
+    responses: {
+      200: { description: '`{"message": "API key updated successfully"}`', content: { 'application/json': { schema: flaskMessage } } },
+      401: flaskErrorResponses[401],
+    },
   }),
 ];
 
@@ -140,7 +167,10 @@ const listRoute = createRoute({
   summary: 'Several distinct random images (metadata and URLs) for a gallery',
   request: { query: listQuery },
   responses: {
-    200: { description: 'up to `count` distinct images (fewer when fewer match)', content: { 'application/json': { schema: z.object({ images: z.array(imageItem) }) } } },
+    200: {
+      description: 'up to `count` distinct images (fewer when fewer match)',
+      content: { 'application/json': { schema: z.object({ images: z.array(imageItem) }) } },
+    },
     ...errors,
   },
 });
@@ -217,7 +247,8 @@ export { legacyKeyFromPath } from './flask.js';
 
 /** The caller of a Flask-API route: its key, with the deliver scope (the old service had one key for everything). */
 function flaskCaller(principal: Principal) {
-  if (principal.kind !== 'key' || !hasScope(principal, 'deliver')) throw new UnauthorizedError('Invalid or revoked API key, or it lacks the "deliver" scope', 'invalid_key');
+  if (principal.kind !== 'key' || !hasScope(principal, 'deliver'))
+    throw new UnauthorizedError('Invalid or revoked API key, or it lacks the "deliver" scope', 'invalid_key');
   return principal;
 }
 
@@ -243,7 +274,14 @@ async function answerPick(c: Context<Env>, deps: Deps, options: string, mode: Pi
 }
 
 async function serveBytes(c: Context<Env>, deps: Deps, principal: Principal, image: ImageRow, spec: Spec) {
-  const plan = planDelivery(deps, { principal, signed: false, image, spec, accept: c.req.header('accept'), hints: readClientHints((name) => c.req.header(name)) });
+  const plan = planDelivery(deps, {
+    principal,
+    signed: false,
+    image,
+    spec,
+    accept: c.req.header('accept'),
+    hints: readClientHints((name) => c.req.header(name)),
+  });
   const rendition = await renderVia(deps, plan);
   // A random answer changes on every request: the immutable caching of /img must not stick to it.
   return imageResponse(c, deps, plan, rendition, { ...noStore, 'X-Image-Id': image.id });

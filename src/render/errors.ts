@@ -1,6 +1,4 @@
-import {
-  AppError, BadRequestError, CorruptImageError, TooLargeError, UnsupportedMediaError,
-} from '../errors.js';
+import { AppError, BadRequestError, CorruptImageError, TooLargeError, UnsupportedMediaError } from '../errors.js';
 
 /**
  * Everything sharp/libvips throws while working on user-supplied bytes or options becomes a

@@ -19,17 +19,15 @@ const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff', 
 export async function probe(input: Buffer, limits: Pick<RenderLimits, 'maxInputPixels' | 'maxFrames'>): Promise<ImageFacts> {
   const header = await readHeader(input);
   if (!ACCEPTED_FORMATS.has(header.format)) {
-    throw new UnsupportedMediaError(`${header.format.toUpperCase()} is not accepted; upload a raster image`, { format: header.format, accepted: [...ACCEPTED_FORMATS] });
+    throw new UnsupportedMediaError(`${header.format.toUpperCase()} is not accepted; upload a raster image`, {
+      format: header.format,
+      accepted: [...ACCEPTED_FORMATS],
+    });
   }
   checkLimits(header, limits);
   // A header can be fine while the data is truncated or garbage: decode it, cheaply
   // (shrink-on-load makes a JPEG decode at 1/8 scale), and fail on decoder warnings.
-  await guard('decode', () =>
-    sharp(input, { failOn: 'warning', limitInputPixels: false })
-      .resize(64, 64, { fit: 'inside' })
-      .raw()
-      .toBuffer(),
-  );
+  await guard('decode', () => sharp(input, { failOn: 'warning', limitInputPixels: false }).resize(64, 64, { fit: 'inside' }).raw().toBuffer());
   return {
     format: header.format,
     width: header.width,

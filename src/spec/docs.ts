@@ -17,5 +17,5 @@ export function optionsMarkdownTable(): string {
         return `| \`${cell(def.syntax)}\`${alias} | ${def.phase} | ${cell(def.doc)} | \`${cell(example)}\` |`;
       }),
   );
-  return ['| option | phase | meaning | example |', '|---|---|---|---|', ...rows].join('\n') + '\n';
+  return `${['| option | phase | meaning | example |', '|---|---|---|---|', ...rows].join('\n')}\n`;
 }

@@ -34,11 +34,7 @@ function isOutputFormat(format: string): format is OutputFormat {
  * The format to encode: f_ when given, the best the client accepts for f_auto (vary: true
  * so the response says `Vary: Accept`), else the source's own format when it is one we write.
  */
-export function chooseFormat(
-  spec: Spec,
-  source: SourceFacts,
-  accept: string | undefined,
-): { format: OutputFormat; vary: boolean } {
+export function chooseFormat(spec: Spec, source: SourceFacts, accept: string | undefined): { format: OutputFormat; vary: boolean } {
   const animated = source.animated && ANIMATED.has(source.format);
   if (spec.f === 'auto') {
     // Animation survives only in webp and gif (sharp does not write animated AVIF).

@@ -79,7 +79,10 @@ function sourceRegion(spec: ResolvedSpec, source: Size, box: { w?: number; h?: n
 function clipRegion(source: Size, r: { x: number; y: number; w: number; h: number }, how: 'rg' | 'crop'): Region {
   const left = r.x;
   const top = r.y;
-  const where = (side: 'x' | 'y') => (how === 'rg' ? { option: 'rg', text: `rg_ starts at ${side} ${side === 'x' ? left : top}, which` } : { option: side, text: `${side}_${side === 'x' ? left : top}` });
+  const where = (side: 'x' | 'y') =>
+    how === 'rg'
+      ? { option: 'rg', text: `rg_ starts at ${side} ${side === 'x' ? left : top}, which` }
+      : { option: side, text: `${side}_${side === 'x' ? left : top}` };
   if (left >= source.width) {
     const { option, text } = where('x');
     throw new BadOptionError(option, `${text} is outside the image (width ${source.width})`, `0..${source.width - 1}`);
@@ -202,9 +205,10 @@ function checkOutputCaps(final: Size, frames: number, limits: SpecLimits, stage 
   if (!over) return;
   const { width, height } = final;
   const mp = (n: number) => `${Math.round(n / 100_000) / 10} MP`;
-  const size = frames > 1 && over.limit === 'MAX_ANIMATION_PIXELS'
-    ? `${frames} frames of ${width}x${height} (${mp(width * height * frames)} in all)`
-    : `${width}x${height} (${mp(width * height)})`;
+  const size =
+    frames > 1 && over.limit === 'MAX_ANIMATION_PIXELS'
+      ? `${frames} frames of ${width}x${height} (${mp(width * height * frames)} in all)`
+      : `${width}x${height} (${mp(width * height)})`;
   throw new OutputTooLargeError(
     `These options would produce ${size}${stage ? ` ${stage}` : ''}, over ${over.limit}=${over.max}; ask for a smaller w_/h_ (rotation and padding grow the canvas)`,
     { limit: over.limit, max: over.max, width, height, ...(frames > 1 ? { frames } : {}) },

@@ -9,7 +9,12 @@ const MAX_OPTIONS_LENGTH = 2048;
 const MAX_ITEMS = 64;
 
 const EXT_FORMATS: Readonly<Record<string, Spec['f']>> = {
-  jpg: 'jpeg', jpeg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif',
+  jpg: 'jpeg',
+  jpeg: 'jpeg',
+  png: 'png',
+  webp: 'webp',
+  avif: 'avif',
+  gif: 'gif',
 };
 
 function assign<K extends SpecKey>(spec: Spec, key: K, value: Spec[K]): void {
@@ -88,7 +93,11 @@ export function validateSpec(spec: Spec, limits: ParseLimits = DEFAULT_LIMITS): 
     throw new BadOptionError('ar', 'ar_ needs exactly one of w_ or h_ (the other side is derived from the ratio)', 'ar_{w}:{h} with w_ or h_');
   }
   if (spec.rg !== undefined && spec.c === 'crop') {
-    throw new BadOptionError('rg', 'rg_ and c_crop both cut out a region: use rg_ (it can be followed by w_/h_ and any other c_ mode)', 'rg_{x}:{y}:{w}:{h} without c_crop');
+    throw new BadOptionError(
+      'rg',
+      'rg_ and c_crop both cut out a region: use rg_ (it can be followed by w_/h_ and any other c_ mode)',
+      'rg_{x}:{y}:{w}:{h} without c_crop',
+    );
   }
   if (spec.c === 'crop') {
     if (typeof spec.w === 'object') {
@@ -116,13 +125,21 @@ export function validateSpec(spec: Spec, limits: ParseLimits = DEFAULT_LIMITS): 
   const ratioBox = resolveBox({ ...sized, dpr: undefined });
   for (const side of ['w', 'h'] as const) {
     if ((ratioBox[side] ?? 0) > limits.maxOutputDim) {
-      throw new BadOptionError('ar', `ar_ makes the ${side === 'w' ? 'width' : 'height'} ${ratioBox[side]}, over the maximum ${limits.maxOutputDim}`, `a ratio keeping both sides within ${limits.maxOutputDim}`);
+      throw new BadOptionError(
+        'ar',
+        `ar_ makes the ${side === 'w' ? 'width' : 'height'} ${ratioBox[side]}, over the maximum ${limits.maxOutputDim}`,
+        `a ratio keeping both sides within ${limits.maxOutputDim}`,
+      );
     }
   }
   const box = resolveBox(sized);
   for (const side of ['w', 'h'] as const) {
     if ((box[side] ?? 0) > limits.maxOutputDim) {
-      throw new BadOptionError('dpr', `dpr_${sized.dpr} makes ${side}_ ${box[side]}, over the maximum ${limits.maxOutputDim}`, `dpr_ keeping w_ and h_ within ${limits.maxOutputDim}`);
+      throw new BadOptionError(
+        'dpr',
+        `dpr_${sized.dpr} makes ${side}_ ${box[side]}, over the maximum ${limits.maxOutputDim}`,
+        `dpr_ keeping w_ and h_ within ${limits.maxOutputDim}`,
+      );
     }
   }
 }

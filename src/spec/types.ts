@@ -6,12 +6,19 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = ['jpeg', 'png', 'webp', '
 export type CropMode = 'fit' | 'limit' | 'fill' | 'scale' | 'pad' | 'crop' | 'thumb';
 export const CROP_MODES: readonly CropMode[] = ['fit', 'limit', 'fill', 'scale', 'pad', 'crop', 'thumb'];
 
-export type Gravity =
-  | 'center' | 'north' | 'south' | 'east' | 'west'
-  | 'north_east' | 'north_west' | 'south_east' | 'south_west'
-  | 'auto' | 'entropy';
+export type Gravity = 'center' | 'north' | 'south' | 'east' | 'west' | 'north_east' | 'north_west' | 'south_east' | 'south_west' | 'auto' | 'entropy';
 export const GRAVITIES: readonly Gravity[] = [
-  'center', 'north', 'south', 'east', 'west', 'north_east', 'north_west', 'south_east', 'south_west', 'auto', 'entropy',
+  'center',
+  'north',
+  'south',
+  'east',
+  'west',
+  'north_east',
+  'north_west',
+  'south_east',
+  'south_west',
+  'auto',
+  'entropy',
 ];
 
 /** Where a watermark sits: the compass gravities only (saliency makes no sense for an overlay). */

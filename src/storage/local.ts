@@ -32,7 +32,10 @@ export class LocalStore implements BlobStore {
   }
 
   async has(key: string) {
-    return fs.access(this.file(key)).then(() => true, () => false);
+    return fs.access(this.file(key)).then(
+      () => true,
+      () => false,
+    );
   }
 
   async check() {

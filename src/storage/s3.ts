@@ -41,8 +41,7 @@ export class S3Store implements BlobStore, DirectUploadStore {
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
     this.prefix = opts.prefix ? opts.prefix.replace(/\/*$/, '/') : '';
-    const credentials =
-      opts.accessKeyId && opts.secretAccessKey ? { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey } : undefined;
+    const credentials = opts.accessKeyId && opts.secretAccessKey ? { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey } : undefined;
     this.client = S3Store.makeClient(opts, opts.endpoint, credentials);
     this.signer = opts.publicEndpoint ? S3Store.makeClient(opts, opts.publicEndpoint, credentials) : this.client;
   }

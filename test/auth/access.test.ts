@@ -91,11 +91,14 @@ describe('forged signed URLs', () => {
     ['options changed after signing', () => good().replace('w_100', 'w_1000')],
     ['id changed after signing', () => good().replace(privateId, publicId)],
     ['mac truncated', () => good().replace(/(s--k1\.[\w-]+?)[\w-]{4}--/, '$1--')],
-    ['mac with one character flipped', () => {
-      const sig = sigOf(good());
-      const flipped = sig.slice(0, -1) + (sig.endsWith('A') ? 'B' : 'A');
-      return good().replace(sig, flipped);
-    }],
+    [
+      'mac with one character flipped',
+      () => {
+        const sig = sigOf(good());
+        const flipped = sig.slice(0, -1) + (sig.endsWith('A') ? 'B' : 'A');
+        return good().replace(sig, flipped);
+      },
+    ],
     ['signature swapped from another URL', () => good().replace(sigOf(good()), sigOf(signedImagePath(privateId, 'w_200,f_webp', K1)))],
     ['signature for another image', () => `/img/s--${sigOf(signedImagePath(publicId, 'w_100,f_webp', K1))}--/w_100,f_webp/${privateId}`],
     ['unknown key id', () => signedImagePath(privateId, 'w_100,f_webp', { kid: 'k9', secret: K1.secret })],
@@ -118,7 +121,7 @@ describe('forged signed URLs', () => {
     const path = signedImagePath(privateId, 'w_100', K1, { expiresAt: now + 60 });
     expect((await get(path)).status).toBe(200);
     expect((await get(path.replace(`exp_${now + 60}`, `exp_${now + 86_400}`))).status).toBe(403);
-    expect((await get(path.replace(`,exp_${now + 60}`, '')))).toHaveProperty('status', 403);
+    expect(await get(path.replace(`,exp_${now + 60}`, ''))).toHaveProperty('status', 403);
     t.clock.now += 61;
     try {
       const res = await get(path);

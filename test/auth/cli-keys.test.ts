@@ -13,7 +13,12 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 let dir: string;
 const vars = () => ({ DATA_DIR: path.join(dir, 'data'), CACHE_DIR: path.join(dir, 'cache'), LOG_LEVEL: 'silent', IMPORT_SAMPLES: 'false', INBOX_DIR: 'off' });
 const cli = (args: string[]) =>
-  spawnSync(process.execPath, [path.join(root, 'bin/imgpath.js'), ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...vars() }, cwd: root, encoding: 'utf8', timeout: 60_000 });
+  spawnSync(process.execPath, [path.join(root, 'bin/imgpath.js'), ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...vars() },
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-keys-'));

@@ -19,11 +19,22 @@ beforeAll(async () => {
 afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 
 async function login(username: string, password: string) {
-  const config = loadConfig({ DATA_DIR: path.join(dir, 'data'), CACHE_DIR: path.join(dir, 'cache'), LOG_LEVEL: 'silent', IMPORT_SAMPLES: 'false', INBOX_DIR: 'off', SCRYPT_COST: '14' });
+  const config = loadConfig({
+    DATA_DIR: path.join(dir, 'data'),
+    CACHE_DIR: path.join(dir, 'cache'),
+    LOG_LEVEL: 'silent',
+    IMPORT_SAMPLES: 'false',
+    INBOX_DIR: 'off',
+    SCRYPT_COST: '14',
+  });
   const deps: Deps = await createDeps(config);
   try {
     const app = createApp(deps);
-    const res = await app.request('/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password }) });
+    const res = await app.request('/auth/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
     return { status: res.status, body: (await res.json()) as { user?: { role: string } } };
   } finally {
     await deps.cache.close();
@@ -73,7 +84,11 @@ describe('imgpath users create-admin', () => {
     expect(cli(['users', 'create-admin', '--username', 'x', '--password', 'long enough 123']).stderr).toMatch(/Invalid username/);
     expect(cli(['users', 'create-admin', '--username', 'shorty', '--password', 'short']).stderr).toMatch(/Password must be/);
     const list = cli(['users', 'list', '--json']);
-    expect(JSON.parse(list.stdout).map((u: { username: string }) => u.username).sort()).toEqual(['boss', 'chief', 'ops', 'pleb']);
+    expect(
+      JSON.parse(list.stdout)
+        .map((u: { username: string }) => u.username)
+        .sort(),
+    ).toEqual(['boss', 'chief', 'ops', 'pleb']);
     expect(list.stdout).not.toContain('scrypt');
   });
 });

@@ -130,7 +130,7 @@ describe('revocation ends every credential it backs', () => {
 });
 
 describe('a password change ends what the password backed', () => {
-  it('the user\'s sessions and every policy token they minted, at once', async () => {
+  it("the user's sessions and every policy token they minted, at once", async () => {
     const session = await issueSession(t.deps, adaId);
     const token = await policyToken(bearer(session.token));
     expect((await t.request(`/img/w_40/${privateId}?token=${token}`)).status).toBe(200);
@@ -308,7 +308,10 @@ describe('Cache-Control: shared caches keep only what anonymous callers could fe
 
   it('a session token (Bearer or ?token=): private, capped at its expiry', async () => {
     const { token, expiresAt } = await issueSession(t.deps, adaId);
-    for (const [q, init] of [[`?token=${token}`, {}], ['', { headers: bearer(token) }]] as const) {
+    for (const [q, init] of [
+      [`?token=${token}`, {}],
+      ['', { headers: bearer(token) }],
+    ] as const) {
       for (const path of [`w_64/${publicId}`, `w_64/${privateId}`]) {
         const res = await img(path, q, init);
         expect(res.status).toBe(200);
@@ -318,7 +321,10 @@ describe('Cache-Control: shared caches keep only what anonymous callers could fe
   });
 
   it('signed URLs: public on public images (the signature is in the cached URL), private on private ones, max-age <= exp_', async () => {
-    for (const [id, scope] of [[publicId, 'public'], [privateId, 'private']] as const) {
+    for (const [id, scope] of [
+      [publicId, 'public'],
+      [privateId, 'private'],
+    ] as const) {
       const forever = await t.request(signedImagePath(id, 'w_64', t.deps.secrets.signingKeys[0]));
       expect(cacheControl(forever)).toMatchObject({ scope, maxAge: YEAR });
       const expiring = await t.request(signedImagePath(id, 'w_64', t.deps.secrets.signingKeys[0], { expiresAt: t.clock.now + 120 }));
@@ -364,7 +370,9 @@ describe('?token= is for image delivery only', () => {
     const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => ({ path, method: method.toUpperCase() })));
     const management = routes.filter((r) => !DELIVERY.has(r.path) && !OPS.has(r.path) && !FLASK.has(r.path));
     // Every family the README lists is in there (the document is the list, so new routes join by themselves).
-    expect([...new Set(management.map((r) => r.path.split('/')[1]))]).toEqual(expect.arrayContaining(['random.json', 'auth', 'keys', 'sign', 'images', 'presets', 'tasks']));
+    expect([...new Set(management.map((r) => r.path.split('/')[1]))]).toEqual(
+      expect.arrayContaining(['random.json', 'auth', 'keys', 'sign', 'images', 'presets', 'tasks']),
+    );
     for (const { path, method } of management) {
       const url = path.replace(/\{[^}]+\}/g, 'nope');
       const viaQuery = await t.request(`${url}?token=${token}`, { method });

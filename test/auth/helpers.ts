@@ -4,7 +4,10 @@ import { testApp, type TestApp } from '../helpers/app.js';
 /** A test app with cheap password hashing (scrypt cost is the only thing lowered) and a settable clock. */
 export async function authApp(env: Record<string, string> = {}, deps: Partial<Deps> = {}) {
   const clock = { now: Math.floor(Date.now() / 1000) };
-  const t = await testApp({ SCRYPT_COST: '14', SCRYPT_PARALLELISM: '1', RATE_LIMIT_LOGIN_PER_MIN: '1000', ...env }, { deps: { clock: () => clock.now, ...deps } });
+  const t = await testApp(
+    { SCRYPT_COST: '14', SCRYPT_PARALLELISM: '1', RATE_LIMIT_LOGIN_PER_MIN: '1000', ...env },
+    { deps: { clock: () => clock.now, ...deps } },
+  );
   return Object.assign(t, { clock });
 }
 

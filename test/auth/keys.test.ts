@@ -38,10 +38,23 @@ describe('API keys owned by users', () => {
     expect(k.key.startsWith(k.prefix)).toBe(true);
     const listed = await listKeys(t, bearer(token));
     expect(listed).toHaveLength(1);
-    expect(listed[0]).toMatchObject({ id: k.id, name: 'website', prefix: k.prefix, scopes: ['deliver', 'upload'], revokedAt: null, usage: { requests: 0, renders: 0, bytesServed: 0 } });
+    expect(listed[0]).toMatchObject({
+      id: k.id,
+      name: 'website',
+      prefix: k.prefix,
+      scopes: ['deliver', 'upload'],
+      revokedAt: null,
+      usage: { requests: 0, renders: 0, bytesServed: 0 },
+    });
     const raw = JSON.stringify(listed);
     expect(raw).not.toContain(k.key);
-    expect(raw).not.toContain(t.deps.db.select().from(apiKeys).all().find((r) => r.id === k.id)!.hash);
+    expect(raw).not.toContain(
+      t.deps.db
+        .select()
+        .from(apiKeys)
+        .all()
+        .find((r) => r.id === k.id)!.hash,
+    );
     expect(Object.keys(listed[0])).not.toContain('hash');
   });
 
@@ -141,7 +154,13 @@ describe('usage counters', () => {
       bytes += (await res.arrayBuffer()).byteLength;
     }
     // Not written per request: the row is unchanged until the batch is flushed.
-    expect(t.deps.db.select().from(apiKeys).all().find((r) => r.id === k.id)!.requests).toBe(0);
+    expect(
+      t.deps.db
+        .select()
+        .from(apiKeys)
+        .all()
+        .find((r) => r.id === k.id)!.requests,
+    ).toBe(0);
     const res = await t.request(`/keys/${k.id}/usage`, { headers: bearer(token) });
     const usage = (await res.json()) as { requests: number; renders: number; bytesServed: number; lastUsedAt: number };
     expect(usage).toMatchObject({ requests: 3, renders: 1, bytesServed: bytes });

@@ -20,7 +20,12 @@ afterEach(async () => {
 function holdSlot(app: AuthTestApp) {
   let release!: () => void;
   const held = app.deps.passwords.queue.run(() => new Promise<void>((r) => (release = r)));
-  return { release: () => (release(), held) };
+  return {
+    release: () => {
+      release();
+      return held;
+    },
+  };
 }
 
 const login = (app: AuthTestApp, username: string, password: string, ip = '10.0.0.1') =>
@@ -70,7 +75,13 @@ describe('the password hashing queue', () => {
       expect(err.code).toBe('overloaded');
       expect(err.message).toMatch(/Password checks are busy/);
     }
-    expect(t.deps.db.select().from(users).all().map((u) => u.username)).toEqual(['ada']);
+    expect(
+      t.deps.db
+        .select()
+        .from(users)
+        .all()
+        .map((u) => u.username),
+    ).toEqual(['ada']);
     await slot.release();
     expect((await queued).status).toBe(401);
     // Once drained, the same requests go through.

@@ -86,7 +86,15 @@ describe('POST /sign → {url}', () => {
 
   it('matches the Node helper in src/client.ts byte for byte', async () => {
     const body = (await (await sign({ id: privateId, options: 'w_300,f_webp', expiresIn: 600 })).json()) as { url: string };
-    const mine = signUrl({ baseUrl: 'https://img.example.com/', kid: 'k2', secret: 'second-secret-0123456789', id: privateId, options: 'w_300,f_webp', expiresIn: 600, now: t.clock.now });
+    const mine = signUrl({
+      baseUrl: 'https://img.example.com/',
+      kid: 'k2',
+      secret: 'second-secret-0123456789',
+      id: privateId,
+      options: 'w_300,f_webp',
+      expiresIn: 600,
+      now: t.clock.now,
+    });
     expect(mine).toBe(body.url);
     // A URL signed by the helper with the older key (still configured) is served too.
     const old = signUrl({ baseUrl: '', kid: 'k1', secret: 'first-secret-0123456789', id: privateId, options: 'w_64', ext: 'png' });

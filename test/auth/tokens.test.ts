@@ -55,10 +55,13 @@ describe('session tokens', () => {
         return new SignJWT(claims()).setProtectedHeader({ alg: 'RS256' }).sign(privateKey);
       },
     ],
-    ['payload edited, signature kept (role/sub swap)', () => {
-      const [h, , s] = session.split('.');
-      return `${h}.${b64({ ...claims(), sub: '999' })}.${s}`;
-    }],
+    [
+      'payload edited, signature kept (role/sub swap)',
+      () => {
+        const [h, , s] = session.split('.');
+        return `${h}.${b64({ ...claims(), sub: '999' })}.${s}`;
+      },
+    ],
     ['truncated signature', () => session.slice(0, -6)],
     ['wrong issuer', () => handMade({ alg: 'HS256' }, { ...claims(), iss: 'someone-else' }, t.deps.secrets.jwtSecret)],
     ['unknown audience', () => handMade({ alg: 'HS256' }, { ...claims(), aud: 'imgpath:other' }, t.deps.secrets.jwtSecret)],
@@ -130,7 +133,11 @@ describe('session and policy tokens cannot stand in for each other', () => {
   });
 
   it('a policy token with claims that fail validation is rejected', async () => {
-    const bad = handMade({ alg: 'HS256' }, { sub: 'x', iss: 'imgpath', aud: POLICY_AUDIENCE, exp: t.clock.now + 600, pol: { admin: true } }, t.deps.secrets.jwtSecret);
+    const bad = handMade(
+      { alg: 'HS256' },
+      { sub: 'x', iss: 'imgpath', aud: POLICY_AUDIENCE, exp: t.clock.now + 600, pol: { admin: true } },
+      t.deps.secrets.jwtSecret,
+    );
     expect((await t.request(`/img/${privateId}?token=${bad}`)).status).toBe(401);
   });
 });

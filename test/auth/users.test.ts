@@ -36,7 +36,11 @@ describe('POST /auth/register', () => {
   });
 
   it('is on by default in development and test, and ALLOW_REGISTRATION=true opens it in production', async () => {
-    for (const [env, open] of [[{ NODE_ENV: 'development' }, true], [{ NODE_ENV: 'test' }, true], [{ NODE_ENV: 'production', ALLOW_REGISTRATION: 'true' }, true]] as const) {
+    for (const [env, open] of [
+      [{ NODE_ENV: 'development' }, true],
+      [{ NODE_ENV: 'test' }, true],
+      [{ NODE_ENV: 'production', ALLOW_REGISTRATION: 'true' }, true],
+    ] as const) {
       const a = await authApp(env);
       try {
         expect(a.deps.config.ALLOW_REGISTRATION).toBe(open);
@@ -201,7 +205,9 @@ describe('OpenAPI', () => {
   it('documents every accounts route', async () => {
     t = await authApp();
     const doc = (await (await t.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/auth/register', '/auth/login', '/auth/me', '/users', '/keys', '/keys/{id}', '/keys/{id}/rotate', '/keys/{id}/usage', '/sign']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/auth/register', '/auth/login', '/auth/me', '/users', '/keys', '/keys/{id}', '/keys/{id}/rotate', '/keys/{id}/usage', '/sign']),
+    );
     expect(Object.keys(doc.paths['/keys/{id}'])).toEqual(['delete']);
   });
 });

@@ -74,7 +74,9 @@ describe('rendition cache over HTTP', () => {
     const server = await listen(t.app.fetch);
     try {
       const responses = await Promise.all(
-        Array.from({ length: 100 }, () => fetch(`${server.url}/img/w_320,f_webp/${id}`).then(async (r) => ({ status: r.status, body: Buffer.from(await r.arrayBuffer()) }))),
+        Array.from({ length: 100 }, () =>
+          fetch(`${server.url}/img/w_320,f_webp/${id}`).then(async (r) => ({ status: r.status, body: Buffer.from(await r.arrayBuffer()) })),
+        ),
       );
       expect(responses.every((r) => r.status === 200)).toBe(true);
       expect(new Set(responses.map((r) => r.body.toString('base64'))).size).toBe(1);

@@ -60,13 +60,29 @@ describe('disk tier', () => {
     await first.put('k-1', meta('img'), rendition(30_000));
     await first.put('k-2', meta('img'), rendition(30_000));
     await first.put('k-3', meta('img'), rendition(30_000));
-    const before = db.select().from(renditions).all().find((r) => r.key === 'k-1')!.lastAccess;
+    const before = db
+      .select()
+      .from(renditions)
+      .all()
+      .find((r) => r.key === 'k-1')!.lastAccess;
     await first.get('k-1');
     // A hit does not write to SQLite by itself...
-    expect(db.select().from(renditions).all().find((r) => r.key === 'k-1')!.lastAccess).toBe(before);
+    expect(
+      db
+        .select()
+        .from(renditions)
+        .all()
+        .find((r) => r.key === 'k-1')!.lastAccess,
+    ).toBe(before);
     await first.close();
     // ...but the batch reaches it on close, so the next process evicts k-2, not k-1.
-    expect(db.select().from(renditions).all().find((r) => r.key === 'k-1')!.lastAccess).toBeGreaterThan(before);
+    expect(
+      db
+        .select()
+        .from(renditions)
+        .all()
+        .find((r) => r.key === 'k-1')!.lastAccess,
+    ).toBeGreaterThan(before);
     const second = open(100_000);
     await second.put('k-4', meta('img'), rendition(30_000));
     expect(await second.get('k-2')).toBeUndefined();

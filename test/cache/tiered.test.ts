@@ -126,7 +126,13 @@ describe('tiered cache', () => {
     await vi.waitFor(() => expect(cache.stats().in_flight).toBe(0));
     expect((await cache.fetch('late', meta('img'), slow.render)).tier).toBe('memory');
     await cache.settle();
-    expect(db.select().from(renditions).all().map((r) => r.key)).toEqual(['late']);
+    expect(
+      db
+        .select()
+        .from(renditions)
+        .all()
+        .map((r) => r.key),
+    ).toEqual(['late']);
     expect(slow.calls).toBe(1);
   });
 
@@ -176,7 +182,13 @@ describe('tiered cache', () => {
     expect((await inflight).tier).toBe('miss');
     await cache.settle();
     expect(await cache.purgePreset('card')).toBe(1);
-    expect(db.select().from(renditions).all().map((r) => r.key)).toEqual(['b-plain']);
+    expect(
+      db
+        .select()
+        .from(renditions)
+        .all()
+        .map((r) => r.key),
+    ).toEqual(['b-plain']);
 
     const again = gate();
     again.open();

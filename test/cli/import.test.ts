@@ -26,7 +26,10 @@ afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 describe('imgpath import', () => {
   it('imports recursively, deduplicates, reports non-images and leaves them untouched (--json)', async () => {
     const { stdout } = await cli('import', path.join(dir, 'drop'), '--json').catch((e) => e);
-    const lines = stdout.trim().split('\n').map((l: string) => JSON.parse(l));
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l: string) => JSON.parse(l));
     const byFile = Object.fromEntries(lines.filter((l: { file?: string }) => l.file).map((l: { file: string }) => [path.basename(l.file), l]));
     expect(byFile['dune.jpg'].status === 'imported' || byFile['dune-copy.jpg'].status === 'imported').toBe(true);
     expect([byFile['dune.jpg'].status, byFile['dune-copy.jpg'].status].sort()).toEqual(['duplicate', 'imported']);
@@ -46,7 +49,10 @@ describe('imgpath import', () => {
     await fs.writeFile(path.join(big, 'huge.jpg'), '');
     await fs.truncate(path.join(big, 'huge.jpg'), 3 * 1024 ** 3);
     const { stdout } = await cli('import', big, '--json');
-    const lines = stdout.trim().split('\n').map((l: string) => JSON.parse(l));
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l: string) => JSON.parse(l));
     const huge = lines.find((l: { file?: string }) => l.file?.endsWith('huge.jpg'));
     expect(huge).toMatchObject({ status: 'rejected', error: { code: 'too_large' } });
     expect(lines.at(-1).summary).toMatchObject({ rejected: 1 });
@@ -55,13 +61,17 @@ describe('imgpath import', () => {
 
   it('signs a path for an imported image (refusals: test/cli/sign.test.ts)', async () => {
     const { stdout: imported } = await cli('import', path.join(dir, 'drop'), '--json').catch((e) => e);
-    const id = (imported as string).trim().split('\n').map((l) => JSON.parse(l) as { id?: string }).find((l) => l.id)!.id!;
+    const id = (imported as string)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id?: string })
+      .find((l) => l.id)!.id!;
     const { stdout } = await cli('sign', id, 'w_300,f_webp', '--expires', '3600', '--json');
     const { path: p } = JSON.parse(stdout);
     expect(p).toMatch(new RegExp(`^/img/s--k1\\.[A-Za-z0-9_-]{43}--/w_300,f_webp,exp_\\d+/${id}$`));
   });
 
-  it('--keep-paths: each file\'s path below the folder, without its extension, becomes its public id', async () => {
+  it("--keep-paths: each file's path below the folder, without its extension, becomes its public id", async () => {
     const tree = path.join(dir, 'site');
     await fs.mkdir(path.join(tree, 'blog', '2024'), { recursive: true });
     await fs.mkdir(path.join(tree, 'v1.2'), { recursive: true });
@@ -72,18 +82,27 @@ describe('imgpath import', () => {
     await fs.copyFile(path.join(SAMPLES, 'sunset-12mp.jpg'), path.join(tree, 'blog', 'cat.final.jpg'));
     await fs.copyFile(path.join(SAMPLES, 'sunset-12mp.jpg'), path.join(tree, 'café.jpg'));
     const { stdout } = await cli('import', tree, '--keep-paths', '--json');
-    const lines = stdout.trim().split('\n').map((l: string) => JSON.parse(l));
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l: string) => JSON.parse(l));
     const byFile = Object.fromEntries(lines.filter((l: { file?: string }) => l.file).map((l: { file: string }) => [path.relative(tree, l.file), l]));
     // dune and fly were imported without names by the tests above: those images take the names now.
     expect(byFile[path.join('blog', '2024', 'cat.jpg')]).toMatchObject({ status: 'duplicate', publicId: 'blog/2024/cat' });
     expect(byFile[path.join('v1.2', 'fly.png')]).toMatchObject({ status: 'duplicate', publicId: 'v1.2/fly' });
     expect(byFile['top.jpeg']).toMatchObject({ status: 'imported', publicId: 'top' });
-    expect(byFile[path.join('blog', 'cat.final.jpg')]).toMatchObject({ status: 'rejected', error: { code: 'bad_public_id', message: expect.stringMatching(/last segment/) } });
+    expect(byFile[path.join('blog', 'cat.final.jpg')]).toMatchObject({
+      status: 'rejected',
+      error: { code: 'bad_public_id', message: expect.stringMatching(/last segment/) },
+    });
     expect(byFile['café.jpg']).toMatchObject({ status: 'rejected', error: { code: 'bad_public_id' } });
     expect(lines.at(-1).summary).toEqual({ imported: 1, duplicates: 2, rejected: 2 });
 
     // A re-run is idempotent: the same bytes under the same names are duplicates.
-    const again = (await cli('import', tree, '--keep-paths', '--json')).stdout.trim().split('\n').map((l: string) => JSON.parse(l));
+    const again = (await cli('import', tree, '--keep-paths', '--json')).stdout
+      .trim()
+      .split('\n')
+      .map((l: string) => JSON.parse(l));
     expect(again.at(-1).summary).toEqual({ imported: 0, duplicates: 3, rejected: 2 });
 
     // The names sign and serve: the CLI signer takes a public id as the path text.

@@ -18,14 +18,18 @@ beforeAll(async () => {
 afterAll(() => t?.cleanup());
 
 const sign = (...args: string[]) =>
-  runCli(['sign', ...args], {
-    DATA_DIR: path.join(t.dir, 'data'),
-    CACHE_DIR: path.join(t.dir, 'cache'),
-    SIGNING_KEYS: 'k1:cli-sign-secret-0123456789',
-    LOG_LEVEL: 'silent',
-    IMPORT_SAMPLES: 'false',
-    INBOX_DIR: 'off',
-  }, ROOT);
+  runCli(
+    ['sign', ...args],
+    {
+      DATA_DIR: path.join(t.dir, 'data'),
+      CACHE_DIR: path.join(t.dir, 'cache'),
+      SIGNING_KEYS: 'k1:cli-sign-secret-0123456789',
+      LOG_LEVEL: 'silent',
+      IMPORT_SAMPLES: 'false',
+      INBOX_DIR: 'off',
+    },
+    ROOT,
+  );
 
 describe('imgpath sign', () => {
   it('prints a signed URL the server accepts (without a credential)', async () => {

@@ -22,7 +22,16 @@ const exec = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SECRET = 'client-test-secret-0123456789';
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 // Page-side code runs in Chromium; the project compiles without the DOM library.
 declare const document: { createElement(tag: string): any; body: { append(el: unknown): void } };
@@ -129,7 +138,7 @@ describe('imgpath/client from plain node', () => {
     const entries = (out.signedSrcset as string).split(', ').map((e) => e.split(' '));
     expect(entries.map(([, d]) => d)).toEqual(['64w', '128w']);
     for (const [url, d] of entries) {
-      expect(url).toMatch(new RegExp(`/img/s--k1\\.[\\w-]{43}--/c_fill,h_${parseInt(d)},w_${parseInt(d)},exp_\\d+/${privateId}$`));
+      expect(url).toMatch(new RegExp(`/img/s--k1\\.[\\w-]{43}--/c_fill,h_${parseInt(d, 10)},w_${parseInt(d, 10)},exp_\\d+/${privateId}$`));
     }
   });
 
@@ -141,7 +150,7 @@ describe('imgpath/client from plain node', () => {
     const entries = (out.tokenSrcset as string).split(', ').map((e) => e.split(' '));
     for (const [url, d] of entries) {
       expect(url).toContain('?token=');
-      expect(await fetchImage(url)).toMatchObject({ status: 200, format: 'webp', width: parseInt(d) });
+      expect(await fetchImage(url)).toMatchObject({ status: 200, format: 'webp', width: parseInt(d, 10) });
     }
     expect((await fetchImage(out.tooWide)).status).toBe(403);
     expect(out.refused).toEqual({ name: 'ImgpathRequestError', status: 401, code: 'invalid_key' });
@@ -156,7 +165,14 @@ describe('imgpath/client from plain node', () => {
     expect(out.bad).toEqual({
       instance: true,
       status: 400,
-      json: { error: { code: 'bad_option', message: 'Expected integer between 1 and 8192 for w but received "0"', option: 'w', allowed: 'integer between 1 and 8192' } },
+      json: {
+        error: {
+          code: 'bad_option',
+          message: 'Expected integer between 1 and 8192 for w but received "0"',
+          option: 'w',
+          allowed: 'integer between 1 and 8192',
+        },
+      },
     });
   });
 
@@ -173,7 +189,10 @@ describe('imgpath/client from plain node', () => {
        export const c = createImgpath({ baseUrl: '' }).url('x', { c: 'cover' });
       `,
     );
-    const tsconfig = { compilerOptions: { noEmit: true, strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2023', 'dom'], types: [] }, files: ['consumer.ts'] };
+    const tsconfig = {
+      compilerOptions: { noEmit: true, strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2023', 'dom'], types: [] },
+      files: ['consumer.ts'],
+    };
     await fsp.writeFile(path.join(appDir, 'tsconfig.json'), JSON.stringify(tsconfig));
     const tsc = path.join(ROOT, 'node_modules', '.bin', 'tsc');
     await exec(tsc, ['-p', appDir], { cwd: appDir }).catch((e: { stdout: string }) => {
@@ -189,7 +208,16 @@ describe('imgpath/client in a browser bundle', () => {
   beforeAll(async () => {
     const entry = path.join(appDir, 'page.js');
     await fsp.writeFile(entry, `import * as imgpath from 'imgpath/client';\nwindow.imgpath = imgpath;\n`);
-    const result = await build({ entryPoints: [entry], bundle: true, platform: 'browser', format: 'iife', write: false, metafile: true, logLevel: 'silent', absWorkingDir: appDir });
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      absWorkingDir: appDir,
+    });
     bundle = result.outputFiles[0].text;
     inputs = Object.keys(result.metafile.inputs);
   });
@@ -232,7 +260,13 @@ describe('imgpath/client in a browser bundle', () => {
           } catch (e) {
             refused = (e as Error).message;
           }
-          return { currentSrc: img.currentSrc as string, width: img.naturalWidth as number, height: img.naturalHeight as number, refused, signer: 'createSigner' in window.imgpath };
+          return {
+            currentSrc: img.currentSrc as string,
+            width: img.naturalWidth as number,
+            height: img.naturalHeight as number,
+            refused,
+            signer: 'createSigner' in window.imgpath,
+          };
         },
         { base: site.url, id: privateId, token },
       );

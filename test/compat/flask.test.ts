@@ -81,7 +81,7 @@ describe('a wrong key: 401 {"error": "Unauthorized"} on every route', () => {
     }
   });
 
-  it('only these routes answer in the old shape: the rest of the API keeps imgpath\'s', async () => {
+  it("only these routes answer in the old shape: the rest of the API keeps imgpath's", async () => {
     const res = await fetch(`${server.url}/images`, { headers: { 'X-API-Key': WRONG } });
     expect(res.status).toBe(401);
     expect(((await res.json()) as any).error).toMatchObject({ code: 'invalid_key' });

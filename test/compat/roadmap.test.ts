@@ -20,7 +20,10 @@ let id: string;
 let photo: Buffer;
 
 const call = (path: string, init: RequestInit & { bearer?: string } = {}) =>
-  fetch(server.url + path, { ...init, headers: { ...(init.bearer ? { Authorization: `Bearer ${init.bearer}` } : {}), ...(init.headers as Record<string, string>) } });
+  fetch(server.url + path, {
+    ...init,
+    headers: { ...(init.bearer ? { Authorization: `Bearer ${init.bearer}` } : {}), ...(init.headers as Record<string, string>) },
+  });
 const postJson = (path: string, body: unknown, bearer?: string) =>
   call(path, { method: 'POST', bearer, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -104,7 +107,7 @@ describe('images', () => {
     expect((await call('/images', { method: 'POST', bearer: token, body: empty })).status).toBe(400);
   });
 
-  it('GET /images?page=1&limit=10: a page of the caller\'s images with their metadata', async () => {
+  it("GET /images?page=1&limit=10: a page of the caller's images with their metadata", async () => {
     const res = await call('/images?page=1&limit=10', { bearer: token });
     expect(res.status).toBe(200);
     const body = (await res.json()) as any;
@@ -139,7 +142,7 @@ describe('images', () => {
 describe('POST /images/:id/transform', () => {
   const transform = (transformations: unknown, query = '') => postJson(`/images/${id}/transform${query}`, { transformations }, token);
 
-  it('the contract\'s example: crop in source pixels, then resize, then rotate, then format and filters', async () => {
+  it("the contract's example: crop in source pixels, then resize, then rotate, then format and filters", async () => {
     const res = await transform({
       resize: { width: 400, height: 300 },
       crop: { width: 200, height: 200, x: 10, y: 20 },
@@ -203,7 +206,9 @@ describe('POST /images/:id/transform', () => {
   }
 
   beforeAll(async () => {
-    const logo = await sharp({ create: { width: 120, height: 60, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.8 } } }).png().toBuffer();
+    const logo = await sharp({ create: { width: 120, height: 60, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.8 } } })
+      .png()
+      .toBuffer();
     const form = new FormData();
     form.append('image', new Blob([new Uint8Array(logo)], { type: 'image/png' }), 'logo.png');
     wmId = ((await (await call('/images', { method: 'POST', bearer: token, body: form })).json()) as any).id;
@@ -225,7 +230,7 @@ describe('POST /images/:id/transform', () => {
     expect(await fetchImage(body.url)).toMatchObject({ width: 300, height: 400, format: 'png' });
   });
 
-  it('each result is saved as a version named by its parameters and recorded in the image\'s metadata', async () => {
+  it("each result is saved as a version named by its parameters and recorded in the image's metadata", async () => {
     const first = (await (await transform({ resize: { width: 123, height: 45 } })).json()) as any;
     const again = (await (await transform({ resize: { width: 123, height: 45 } })).json()) as any;
     expect(again.options).toBe(first.options);
@@ -269,7 +274,12 @@ describe('POST /images/:id/transform', () => {
 
   it('a missing image is a 404, a body that is not JSON a 400', async () => {
     expect((await postJson('/images/doesnotexist/transform', { transformations: { rotate: 90 } }, token)).status).toBe(404);
-    const res = await call(`/images/${id}/transform`, { method: 'POST', bearer: token, headers: { 'Content-Type': 'application/json' }, body: '{"transformations":' });
+    const res = await call(`/images/${id}/transform`, {
+      method: 'POST',
+      bearer: token,
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"transformations":',
+    });
     expect(res.status).toBe(400);
   });
 });

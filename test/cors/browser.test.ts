@@ -29,7 +29,9 @@ interface Seen {
 }
 
 const page = (title: string) => (req: Request) =>
-  new URL(req.url).pathname === '/' ? new Response(`<!doctype html><title>${title}</title><p>${title}</p>`, { headers: { 'Content-Type': 'text/html' } }) : new Response('no', { status: 404 });
+  new URL(req.url).pathname === '/'
+    ? new Response(`<!doctype html><title>${title}</title><p>${title}</p>`, { headers: { 'Content-Type': 'text/html' } })
+    : new Response('no', { status: 404 });
 
 /** imgpath on a socket, recording every request that reaches it and the CORS headers of its answer. */
 async function serveRecorded(t: TestApp) {
@@ -93,7 +95,11 @@ beforeAll(async () => {
 const EXCHANGE = '/tmp/imgpath-cors-requests.json';
 
 afterAll(async () => {
-  if (listedApi) fs.writeFileSync(EXCHANGE, JSON.stringify({ allowedSite: allowedSite.url, otherSite: otherSite.url, api: listedApi.url, requests: listedApi.seen }, null, 2));
+  if (listedApi)
+    fs.writeFileSync(
+      EXCHANGE,
+      JSON.stringify({ allowedSite: allowedSite.url, otherSite: otherSite.url, api: listedApi.url, requests: listedApi.seen }, null, 2),
+    );
   await chromium?.close();
   for (const s of [listedApi, defaultApi, allowedSite, otherSite]) await s?.close();
   await listed?.cleanup();
@@ -144,7 +150,7 @@ function drawAndRead(p: Page, src: string, crossOrigin: string | null) {
 
 const since = (seen: Seen[], from: number) => seen.slice(from);
 
-describe('JSON API with CORS_ORIGINS naming the page\'s origin', () => {
+describe("JSON API with CORS_ORIGINS naming the page's origin", () => {
   test('a simple GET is read by the allowed page', async () => {
     const before = listedApi.seen.length;
     const res = await pageFetch(fromAllowed, `${listedApi.url}/random.json?count=1`);
@@ -152,7 +158,14 @@ describe('JSON API with CORS_ORIGINS naming the page\'s origin', () => {
     expect(res.ok && JSON.parse(res.body).images[0].id).toBe(imageId);
     expect(res.ok && res.requestId).toMatch(/.+/); // an exposed header
     expect(since(listedApi.seen, before)).toEqual([
-      expect.objectContaining({ method: 'GET', origin: allowedSite.url, status: 200, allowOrigin: allowedSite.url, allowCredentials: 'true', vary: expect.stringMatching(/Origin/) }),
+      expect.objectContaining({
+        method: 'GET',
+        origin: allowedSite.url,
+        status: 200,
+        allowOrigin: allowedSite.url,
+        allowCredentials: 'true',
+        vary: expect.stringMatching(/Origin/),
+      }),
     ]);
   });
 
@@ -162,7 +175,14 @@ describe('JSON API with CORS_ORIGINS naming the page\'s origin', () => {
     expect(res).toMatchObject({ ok: true, status: 200 });
     expect(res.ok && JSON.parse(res.body).total).toBe(1);
     expect(since(listedApi.seen, before)).toEqual([
-      expect.objectContaining({ method: 'OPTIONS', path: '/images?limit=5', requestMethod: 'GET', requestHeaders: 'x-api-key', status: 204, allowOrigin: allowedSite.url }),
+      expect.objectContaining({
+        method: 'OPTIONS',
+        path: '/images?limit=5',
+        requestMethod: 'GET',
+        requestHeaders: 'x-api-key',
+        status: 204,
+        allowOrigin: allowedSite.url,
+      }),
       expect.objectContaining({ method: 'GET', path: '/images?limit=5', status: 200, allowOrigin: allowedSite.url }),
     ]);
   });
@@ -178,7 +198,15 @@ describe('JSON API with CORS_ORIGINS naming the page\'s origin', () => {
     expect(res).toMatchObject({ ok: true, status: 200 });
     expect(res.ok && JSON.parse(res.body).url).toMatch(new RegExp(`/img/s--.+--/w_300,f_webp,exp_\\d+/${imageId}$`));
     expect(since(listedApi.seen, before)).toEqual([
-      expect.objectContaining({ method: 'OPTIONS', path: '/sign', requestMethod: 'POST', requestHeaders: 'authorization,content-type', status: 204, allowOrigin: allowedSite.url, allowCredentials: 'true' }),
+      expect.objectContaining({
+        method: 'OPTIONS',
+        path: '/sign',
+        requestMethod: 'POST',
+        requestHeaders: 'authorization,content-type',
+        status: 204,
+        allowOrigin: allowedSite.url,
+        allowCredentials: 'true',
+      }),
       expect.objectContaining({ method: 'POST', path: '/sign', status: 200, allowOrigin: allowedSite.url }),
     ]);
   });

@@ -92,7 +92,9 @@ describe('CORS_ORIGINS=* (a public deployment)', () => {
 
   it('every operation of /openapi.json answers a preflight for its method', async () => {
     const doc = (await (await t.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
-    const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => [m.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x1')] as const));
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => [m.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x1')] as const),
+    );
     expect(operations.length).toBeGreaterThan(25);
     for (const [method, path] of [...operations, ['GET', '/openapi.json'] as const]) {
       const res = await preflight(t, path, EVIL, method, 'authorization,content-type');
@@ -170,7 +172,7 @@ describe('a list of origins', () => {
 });
 
 describe('a single origin is one fixed header: no Vary', () => {
-  it('is sent whatever the request\'s Origin (the browser compares), with credentials', async () => {
+  it("is sent whatever the request's Origin (the browser compares), with credentials", async () => {
     const { t, id } = await app({ CORS_ORIGINS: `${A}/`, CORS_IMAGE_ORIGINS: A });
     for (const origin of [A, EVIL]) {
       for (const path of ['/images', `/img/${id}`]) {

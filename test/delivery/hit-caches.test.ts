@@ -71,7 +71,9 @@ describe('cached rows on the hit path', () => {
   });
 
   it('a preset edited by another process renders its new options on the next request', async () => {
-    expect((await t.request('/presets', { method: 'POST', headers: admin(), body: JSON.stringify({ name: 'hitcache', options: 'w_64' }) })).status).toBeLessThan(300);
+    expect(
+      (await t.request('/presets', { method: 'POST', headers: admin(), body: JSON.stringify({ name: 'hitcache', options: 'w_64' }) })).status,
+    ).toBeLessThan(300);
     const first = await t.request(`/img/t_hitcache/${id}`);
     expect(first.status).toBe(200);
     otherProcess((db) => db.prepare("UPDATE presets SET options = 'w_96' WHERE name = 'hitcache'").run());

@@ -109,7 +109,8 @@ describe('GET /img/{options}/{id}', () => {
     const body = (await res.json()) as { options: string; output: { format: string; width: number; height: number }; signing: { string: string } };
     expect(body.output).toEqual({ format: 'webp', width: 300, height: 480 });
     expect(body.signing.string).toBe(`r_90,w_300,f_webp/${dune}`);
-    const status = async () => ((await (await t.request(`/img/w_77,f_png/${dune}.json`, { headers: key() })).json()) as { cache: { status: string } }).cache.status;
+    const status = async () =>
+      ((await (await t.request(`/img/w_77,f_png/${dune}.json`, { headers: key() })).json()) as { cache: { status: string } }).cache.status;
     expect(await status()).toBe('miss');
     await t.request(`/img/w_77,f_png/${dune}`, { headers: key() });
     expect(await status()).toBe('memory');
@@ -118,7 +119,11 @@ describe('GET /img/{options}/{id}', () => {
   });
 
   it('strips metadata and auto-orients the original', async () => {
-    const tagged = await sharp(await sharp({ create: { width: 64, height: 32, channels: 3, background: '#c33' } }).jpeg().toBuffer())
+    const tagged = await sharp(
+      await sharp({ create: { width: 64, height: 32, channels: 3, background: '#c33' } })
+        .jpeg()
+        .toBuffer(),
+    )
       .withMetadata({ orientation: 6, exif: { IFD0: { Copyright: 'secret place' } } })
       .jpeg()
       .toBuffer();
@@ -217,7 +222,7 @@ describe('presets on /img', () => {
   const save = (name: string, options: string) =>
     t.request('/presets', { method: 'POST', headers: { ...key(), 'Content-Type': 'application/json' }, body: JSON.stringify({ name, options }) });
 
-  it('uses a preset\'s new options on the very next request, however quickly it was edited', async () => {
+  it("uses a preset's new options on the very next request, however quickly it was edited", async () => {
     expect((await save('quick', 'w_110')).status).toBe(201);
     expect((await meta(await t.request(`/img/t_quick/${dune}`))).width).toBe(110);
     // Several edits within one second (updated_at has second resolution): each one is seen at once.

@@ -8,7 +8,16 @@ import { chromium, type Browser, type BrowserServer } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 // Playwright gives every launch a fresh temporary --user-data-dir of its own (and refuses one in args).
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Why the browser tests cannot run, or undefined. Tests should throw it (a beforeAll error would only mark them skipped). */
 export const missingBrowser = fs.existsSync(CHROMIUM)
@@ -28,7 +37,10 @@ export async function launchChromium(): Promise<Chromium> {
     async close() {
       const pid = server.process().pid;
       await browser.close().catch(() => {});
-      const closed = await server.close().then(() => true, () => false);
+      const closed = await server.close().then(
+        () => true,
+        () => false,
+      );
       // Only when close() failed: after a clean close the pid may already belong to someone else.
       if (!closed && pid) {
         try {

@@ -53,7 +53,10 @@ beforeEach(() => {
 /** The page: one <img> per slot, each at a known CSS width, its `sizes` saying the same. */
 function page(opt: 'delegate' | 'headers' | 'none', imgOrigin: string): Response {
   const src = (options: string, slot: string) => `${imgOrigin}/img/${options}/${id}?slot=${slot}`;
-  const meta = opt === 'delegate' ? `<meta http-equiv="Delegate-CH" content="sec-ch-width ${imgOrigin}; sec-ch-dpr ${imgOrigin}; width ${imgOrigin}; dpr ${imgOrigin}">` : '';
+  const meta =
+    opt === 'delegate'
+      ? `<meta http-equiv="Delegate-CH" content="sec-ch-width ${imgOrigin}; sec-ch-dpr ${imgOrigin}; width ${imgOrigin}; dpr ${imgOrigin}">`
+      : '';
   const headers: Record<string, string> = { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' };
   if (opt === 'headers') {
     headers['Accept-CH'] = 'Sec-CH-Width, Sec-CH-DPR, Width, DPR';
@@ -118,7 +121,12 @@ async function visit(opt: 'delegate' | 'headers' | 'none', deviceScaleFactor: nu
     await tab.goto(`${site.url}/${opt}`);
     await tab.waitForFunction(() => [...document.images].every((img: any) => img.complete && img.naturalWidth > 0), undefined, { timeout: 20_000 });
     const laid: Laid[] = await tab.evaluate(() =>
-      [...document.images].map((img: any) => ({ slot: img.dataset.slot, cssWidth: img.getBoundingClientRect().width, naturalWidth: img.naturalWidth, dpr: window.devicePixelRatio })),
+      [...document.images].map((img: any) => ({
+        slot: img.dataset.slot,
+        cssWidth: img.getBoundingClientRect().width,
+        naturalWidth: img.naturalWidth,
+        dpr: window.devicePixelRatio,
+      })),
     );
     const bySlot = new Map(seen.map((s) => [s.slot, s]));
     return { laid: new Map(laid.map((l) => [l.slot, l])), seen: bySlot };
@@ -139,7 +147,12 @@ describe.each([
       expect(l.dpr).toBe(dsf);
       // What Chromium sent: the sizes width (= the CSS layout width) times the DPR, rounded up.
       const devicePx = Math.ceil(l.cssWidth * dsf);
-      expect({ slot, secChWidth: s.secChWidth, width: s.width, secChDpr: s.secChDpr }).toEqual({ slot, secChWidth: String(devicePx), width: String(devicePx), secChDpr: String(dsf) });
+      expect({ slot, secChWidth: s.secChWidth, width: s.width, secChDpr: s.secChDpr }).toEqual({
+        slot,
+        secChWidth: String(devicePx),
+        width: String(devicePx),
+        secChDpr: String(dsf),
+      });
       // What imgpath sent back: that width rounded up to its step; and the page decoded exactly that.
       expect({ slot, delivered: s.delivered, natural: l.naturalWidth }).toEqual({ slot, delivered: stepUp(devicePx), natural: stepUp(devicePx) });
       expect(s.vary).toBe('Sec-CH-Width, Width');

@@ -153,7 +153,9 @@ describe('response headers', () => {
 
   it('a 304 carries the same Vary', async () => {
     const first = await get(`/img/w_auto,dpr_auto/${dune}`, { 'Sec-CH-Width': '900', 'Sec-CH-DPR': '2' });
-    const res = await t.request(`/img/w_auto,dpr_auto/${dune}`, { headers: key({ 'Sec-CH-Width': '910', 'Sec-CH-DPR': '2', 'If-None-Match': first.res.headers.get('etag')! }) });
+    const res = await t.request(`/img/w_auto,dpr_auto/${dune}`, {
+      headers: key({ 'Sec-CH-Width': '910', 'Sec-CH-DPR': '2', 'If-None-Match': first.res.headers.get('etag')! }),
+    });
     expect(res.status).toBe(304);
     expect(res.headers.get('vary')).toBe('Sec-CH-Width, Width, Sec-CH-DPR, DPR');
   });
@@ -193,7 +195,7 @@ describe('cache entries', () => {
 });
 
 describe('who may ask, and how big', () => {
-  it('a signed w_auto URL is sized by each request\'s hints under one signature', async () => {
+  it("a signed w_auto URL is sized by each request's hints under one signature", async () => {
     const path = signedImagePath(dune, 'w_auto', t.deps.secrets.signingKeys[0]);
     const small = await t.request(path, { headers: { 'Sec-CH-Width': '300' } });
     const large = await t.request(path, { headers: { 'Sec-CH-Width': '1000' } });

@@ -38,7 +38,15 @@ beforeAll(async () => {
       },
       { deps: { clock: () => now } },
     );
-    raw = new S3Store({ bucket: BUCKET, endpoint: swift.endpoint, region: 'us-east-1', accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey, forcePathStyle: true, prefix: PREFIX });
+    raw = new S3Store({
+      bucket: BUCKET,
+      endpoint: swift.endpoint,
+      region: 'us-east-1',
+      accessKeyId: swift.accessKeyId,
+      secretAccessKey: swift.secretAccessKey,
+      forcePathStyle: true,
+      prefix: PREFIX,
+    });
     await raw.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const alice = t.deps.db.insert(users).values({ username: 'alice', passwordHash: 'x' }).returning().get();
     const bob = t.deps.db.insert(users).values({ username: 'bob', passwordHash: 'x' }).returning().get();
@@ -94,7 +102,7 @@ describe('direct uploads to S3 (Swift s3api)', () => {
     if (swiftFailed) throw swiftFailed;
   });
 
-  it('opens a presigned PUT, takes the browser\'s PUT, ingests it at complete and removes the staging object', async () => {
+  it("opens a presigned PUT, takes the browser's PUT, ingests it at complete and removes the staging object", async () => {
     const photo = sample('friends-portrait.jpg');
     const ticket = await openUpload(aliceKey, photo.length, 'image/jpeg', { tags: ['beach'], filename: 'friends.jpg' });
     expect(ticket.method).toBe('PUT');
@@ -183,7 +191,7 @@ describe('direct uploads to S3 (Swift s3api)', () => {
     expect((await post(ticket.complete, aliceKey)).status).toBe(415);
   });
 
-  it('refuses another user\'s upload id like an unknown one, and leaves it to its owner', async () => {
+  it("refuses another user's upload id like an unknown one, and leaves it to its owner", async () => {
     const photo = sample('dune-2mp.jpg');
     const ticket = await openUpload(aliceKey, photo.length);
     expect((await browserPut(ticket, photo)).status).toBe(200);
@@ -234,7 +242,11 @@ describe('direct uploads to S3 (Swift s3api)', () => {
     expect(await staged(abandoned.id)).toBe(true);
     await openUpload(aliceKey, 10);
     expect(await staged(abandoned.id)).toBe(false);
-    const left = t.deps.db.select().from(directUploads).all().map((r) => r.id);
+    const left = t.deps.db
+      .select()
+      .from(directUploads)
+      .all()
+      .map((r) => r.id);
     expect(left).not.toContain(abandoned.id);
     expect(left).not.toContain(third.id);
   });
@@ -242,10 +254,24 @@ describe('direct uploads to S3 (Swift s3api)', () => {
   it('signs for S3_PUBLIC_ENDPOINT (the host browsers reach) while talking to S3_ENDPOINT itself', async () => {
     // Same Swift, two names: imgpath reaches 127.0.0.1, "browsers" reach localhost.
     const publicEndpoint = swift.endpoint.replace('127.0.0.1', 'localhost');
-    const store = new S3Store({ bucket: BUCKET, endpoint: swift.endpoint, publicEndpoint, region: 'us-east-1', accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey, forcePathStyle: true, prefix: PREFIX });
+    const store = new S3Store({
+      bucket: BUCKET,
+      endpoint: swift.endpoint,
+      publicEndpoint,
+      region: 'us-east-1',
+      accessKeyId: swift.accessKeyId,
+      secretAccessKey: swift.secretAccessKey,
+      forcePathStyle: true,
+      prefix: PREFIX,
+    });
     try {
       const photo = sample('friends-portrait.jpg');
-      const url = await store.presignPut('uploads/public-host', { contentType: 'image/jpeg', contentLength: photo.length, expiresIn: 60, signedAt: new Date() });
+      const url = await store.presignPut('uploads/public-host', {
+        contentType: 'image/jpeg',
+        contentLength: photo.length,
+        expiresIn: 60,
+        signedAt: new Date(),
+      });
       expect(url.startsWith(`${publicEndpoint}/`)).toBe(true);
       const put = (u: string) => fetch(u, { method: 'PUT', headers: { 'Content-Type': 'image/jpeg' }, body: new Uint8Array(photo) });
       // The Host header is signed: the URL works only at the public name.
@@ -268,7 +294,11 @@ describe('direct uploads without STORAGE=s3', () => {
   it('answers 501 with a JSON error naming STORAGE=s3, after authentication', async () => {
     const local = await testApp();
     try {
-      const anon = await local.request('/images/uploads', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ contentType: 'image/jpeg', bytes: 10 }) });
+      const anon = await local.request('/images/uploads', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ contentType: 'image/jpeg', bytes: 10 }),
+      });
       expect(anon.status).toBe(401);
       for (const path of ['/images/uploads', '/images/uploads/abc/complete']) {
         const res = await local.request(path, {

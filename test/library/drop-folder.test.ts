@@ -33,7 +33,11 @@ async function until<T>(check: () => T | undefined | Promise<T | undefined>, wha
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const lexists = (p: string) => fs.lstat(p).then(() => true, () => false);
+const lexists = (p: string) =>
+  fs.lstat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** A listening Unix socket at `file` (a socket node in a folder): closed by the returned function. */
 async function socketAt(file: string) {
@@ -153,7 +157,12 @@ describe('the drop folder takes regular files only', () => {
   it('refuses symlinks (to a file or a folder), hard links, FIFOs and sockets by name, leaves them in place, and moves on', async () => {
     // An image dropped after them is imported: nothing before it in the queue blocked it.
     const { default: sharp } = await import('sharp');
-    await fs.writeFile(path.join(dir, 'marker.png'), await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3366cc' } }).png().toBuffer());
+    await fs.writeFile(
+      path.join(dir, 'marker.png'),
+      await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3366cc' } })
+        .png()
+        .toBuffer(),
+    );
     await until(() => results.find((r) => r.file.endsWith('marker.png') && r.status === 'imported'), 'marker.png imported');
     for (const [name, code] of Object.entries(setup.expected)) {
       const r = await until(() => results.find((x) => path.basename(x.file) === name), `the report on ${name}`);
@@ -164,7 +173,11 @@ describe('the drop folder takes regular files only', () => {
     expect(results.some((r) => r.file.includes('linked-folder') && r.file !== path.join(dir, 'linked-folder'))).toBe(false);
     onlyBobHasIt(t, setup.hash, setup.bob.id);
     // Each reported once, not retried while it stays the same.
-    for (const name of Object.keys(setup.expected)) expect(results.filter((r) => path.basename(r.file) === name), name).toHaveLength(1);
+    for (const name of Object.keys(setup.expected))
+      expect(
+        results.filter((r) => path.basename(r.file) === name),
+        name,
+      ).toHaveLength(1);
   });
 
   it('a directory named like an image is a folder (a collection), never read as a file', async () => {
@@ -209,9 +222,19 @@ describe('imgpath import DIR takes regular files only', () => {
     t.deps.db.$client.close();
     try {
       // The CLI as a user runs it: its own process, its own open of the same library.
-      const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: config.dataDir, CACHE_DIR: config.cacheDir, LOG_LEVEL: 'silent', IMPORT_SAMPLES: 'false' };
+      const env = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATA_DIR: config.dataDir,
+        CACHE_DIR: config.cacheDir,
+        LOG_LEVEL: 'silent',
+        IMPORT_SAMPLES: 'false',
+      };
       const { stdout } = await run(process.execPath, [BIN, 'import', folder, '--json'], { env, cwd: t.dir, timeout: 30_000 });
-      const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { file?: string; status?: string; error?: { code: string }; summary?: unknown });
+      const lines = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { file?: string; status?: string; error?: { code: string }; summary?: unknown });
       const byName = Object.fromEntries(lines.filter((l) => l.file).map((l) => [path.relative(folder, l.file!), l]));
       for (const [name, code] of Object.entries(setup.expected)) {
         expect(byName[name], name).toMatchObject({ status: 'rejected', error: { code } });

@@ -31,9 +31,7 @@ export async function upload(t: TestApp, key: string, name: string, fields: Reco
 export function originalsOnDisk(t: TestApp): string[] {
   const root = path.join(t.deps.config.dataDir, 'originals');
   if (!fs.existsSync(root)) return [];
-  return (fs.readdirSync(root, { recursive: true, withFileTypes: true }) as fs.Dirent[])
-    .filter((d) => d.isFile())
-    .map((d) => path.join(d.parentPath, d.name));
+  return (fs.readdirSync(root, { recursive: true, withFileTypes: true }) as fs.Dirent[]).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
 }
 
 export function imageRows(t: TestApp) {

@@ -20,13 +20,25 @@ function renderedFiles() {
   return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[]).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
 }
 
-const json = (key: string, method: string, body: unknown) => ({ method, headers: auth(key, { 'Content-Type': 'application/json' }), body: JSON.stringify(body) });
+const json = (key: string, method: string, body: unknown) => ({
+  method,
+  headers: auth(key, { 'Content-Type': 'application/json' }),
+  body: JSON.stringify(body),
+});
 
 /** `n` rows for `ownerId` with distinct created_at, without decoding images: listing only reads rows. */
 function insertRows(ownerId: number | null, n: number, extra: Partial<typeof images.$inferInsert> = {}) {
   const rows = Array.from({ length: n }, (_, i) => ({
-    id: `img${ownerId ?? 's'}_${String(i).padStart(4, '0')}`, ownerId, hash: `h${ownerId}_${i}`, format: 'jpeg', width: 100, height: 50,
-    bytes: 1000, orientation: 'landscape' as const, createdAt: 1_700_000_000 + i, ...extra,
+    id: `img${ownerId ?? 's'}_${String(i).padStart(4, '0')}`,
+    ownerId,
+    hash: `h${ownerId}_${i}`,
+    format: 'jpeg',
+    width: 100,
+    height: 50,
+    bytes: 1000,
+    orientation: 'landscape' as const,
+    createdAt: 1_700_000_000 + i,
+    ...extra,
   }));
   t.deps.db.insert(images).values(rows).run();
   return rows.map((r) => r.id).reverse(); // newest first
@@ -159,7 +171,7 @@ describe('GET/PATCH/PUT focal-point/DELETE /images/{id}', () => {
     expect(body.variants[0].url).toMatch(/\/img\/s--[^/]+--\/w_300\//);
   });
 
-  it('hides, and refuses changes to, another user\'s image (404) — even a public one', async () => {
+  it("hides, and refuses changes to, another user's image (404) — even a public one", async () => {
     const alice = makeUser(t, 'alice');
     const bob = makeUser(t, 'bob');
     const { body: up } = await upload(t, alice.key, 'dune-2mp.jpg');
@@ -189,7 +201,15 @@ describe('GET/PATCH/PUT focal-point/DELETE /images/{id}', () => {
     const body = (await res.json()) as any;
     expect(body).toMatchObject({ tags: ['keep', 'new'], collection: 'best', visibility: 'private' });
     expect(body.urls.original).toMatch(/\/img\/s--/);
-    expect(t.deps.db.select().from(imageTags).where(eq(imageTags.imageId, up.id)).all().map((r) => r.tag).sort()).toEqual(['keep', 'new']);
+    expect(
+      t.deps.db
+        .select()
+        .from(imageTags)
+        .where(eq(imageTags.imageId, up.id))
+        .all()
+        .map((r) => r.tag)
+        .sort(),
+    ).toEqual(['keep', 'new']);
     expect(seen).toEqual([up.id]);
     // Now private: anonymous delivery no longer finds it.
     expect((await t.request(`/img/${up.id}`)).status).toBe(404);
@@ -205,7 +225,11 @@ describe('GET/PATCH/PUT focal-point/DELETE /images/{id}', () => {
     ['not JSON', 'nope{'],
   ])('PATCH 400 for %s', async (_name, body) => {
     const { body: up } = await upload(t, t.adminKey, 'dune-2mp.jpg');
-    const res = await t.request(`/images/${up.id}`, { method: 'PATCH', headers: auth(t.adminKey, { 'Content-Type': 'application/json' }), body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await t.request(`/images/${up.id}`, {
+      method: 'PATCH',
+      headers: auth(t.adminKey, { 'Content-Type': 'application/json' }),
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.code).toMatch(/validation_failed|bad_request/);
   });
@@ -217,7 +241,7 @@ describe('GET/PATCH/PUT focal-point/DELETE /images/{id}', () => {
     expect((await t.request(`/images/${id}`, { headers: auth(viewer.key) })).status).toBe(200);
   });
 
-  it('PUT focal-point stores the point and purges the image\'s renditions', async () => {
+  it("PUT focal-point stores the point and purges the image's renditions", async () => {
     const purged: string[] = [];
     const purge = t.deps.cache.purgeImage.bind(t.deps.cache);
     t.deps.cache.purgeImage = async (id) => {
@@ -266,7 +290,7 @@ describe('GET/PATCH/PUT focal-point/DELETE /images/{id}', () => {
     expect((await t.request(`/images/${up.id}`, { method: 'DELETE', headers: auth(alice.key) })).status).toBe(404);
   });
 
-  it('DELETE keeps the original while another owner\'s image uses the same bytes', async () => {
+  it("DELETE keeps the original while another owner's image uses the same bytes", async () => {
     const alice = makeUser(t, 'alice');
     const bob = makeUser(t, 'bob');
     const a = await upload(t, alice.key, 'dune-2mp.jpg');

@@ -26,7 +26,13 @@ t.deps.db.transaction((tx) => {
     for (let j = i; j < Math.min(N, i + 1000); j++) {
       const id = `b${j.toString(36).padStart(8, '0')}`;
       rows.push({
-        id, ownerId: j % 2 === 0 ? user.id : null, hash: `h${j}`, format: 'jpeg', width: 100 + (j % 50), height: 100, bytes: 1000,
+        id,
+        ownerId: j % 2 === 0 ? user.id : null,
+        hash: `h${j}`,
+        format: 'jpeg',
+        width: 100 + (j % 50),
+        height: 100,
+        bytes: 1000,
         orientation: (j % 3 === 0 ? 'portrait' : 'landscape') as 'portrait' | 'landscape',
         collection: j % 10 === 0 ? 'tenth' : null,
         // A few hundred images per second, as a busy import would make.
@@ -91,6 +97,12 @@ for (const [label, q] of [
   ['cursor, all', sql`EXPLAIN QUERY PLAN SELECT * FROM images WHERE (created_at, id) < (1700000100, 'x') ORDER BY created_at DESC, id DESC LIMIT 21`],
   ['count, owner', sql`EXPLAIN QUERY PLAN SELECT count(*) FROM images WHERE owner_id = 1`],
 ] as const) {
-  console.log(label, t.deps.db.all<{ detail: string }>(q).map((r) => r.detail).join(' | '));
+  console.log(
+    label,
+    t.deps.db
+      .all<{ detail: string }>(q)
+      .map((r) => r.detail)
+      .join(' | '),
+  );
 }
 await t.cleanup();

@@ -36,7 +36,9 @@ it('/openapi.json is generated from the library routes, with their schemas and e
     expect(op.responses['401'] ?? op.responses['400'], `${method} ${path} documents its errors`).toBeDefined();
   }
   expect(doc.paths['/images'].post.requestBody.content).toHaveProperty(['multipart/form-data']);
-  expect(doc.paths['/images'].get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(['page', 'limit', 'cursor', 'tag', 'collection', 'visibility', 'orientation', 'owner']));
+  expect(doc.paths['/images'].get.parameters.map((p: any) => p.name)).toEqual(
+    expect.arrayContaining(['page', 'limit', 'cursor', 'tag', 'collection', 'visibility', 'orientation', 'owner']),
+  );
   expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Image', 'ImageList', 'Transform', 'TransformResult', 'Task', 'Preset']));
 });
 
@@ -44,7 +46,11 @@ type Operation = { operationId?: string; responses: Record<string, { content?: R
 type Doc = { openapi: string; servers?: Array<{ url: string }>; paths: Record<string, Record<string, Operation>> };
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 const operations = (doc: Doc) =>
-  Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).filter(([m]) => METHODS.includes(m)).map(([method, op]) => ({ method, path, op })));
+  Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([m]) => METHODS.includes(m))
+      .map(([method, op]) => ({ method, path, op })),
+  );
 const fetchDoc = async (app = t) => (await (await app.request('/openapi.json')).json()) as Doc;
 
 describe('the OpenAPI document', () => {
@@ -80,7 +86,10 @@ describe('the OpenAPI document', () => {
 
   it('documents a JSON body on every 4xx, the shared Error schema unless the route says otherwise', async () => {
     const fourxx = operations(await fetchDoc()).flatMap(({ method, path, op }) =>
-      Object.entries(op.responses).filter(([status]) => /^4/.test(status)).map(([status, r]) => ({ where: `${method} ${path} ${status}`, schema: r.content?.['application/json']?.schema })));
+      Object.entries(op.responses)
+        .filter(([status]) => /^4/.test(status))
+        .map(([status, r]) => ({ where: `${method} ${path} ${status}`, schema: r.content?.['application/json']?.schema })),
+    );
     expect(fourxx.length).toBeGreaterThan(50);
     expect(fourxx.filter((r) => !r.schema).map((r) => r.where)).toEqual([]);
     expect(fourxx.filter((r) => JSON.stringify(r.schema) === '{"$ref":"#/components/schemas/Error"}').length).toBeGreaterThan(fourxx.length * 0.8);
@@ -93,7 +102,9 @@ describe('the completing rules', () => {
     info: { title: 't', version: '1' },
     paths: {
       '/a-b': { get: { responses: { '200': { description: 'ok' }, '404': { description: 'none' } } } },
-      '/things/{thingId}/random.json': { post: { operationId: 'mine', responses: { '401': { description: 'who', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/things/{thingId}/random.json': {
+        post: { operationId: 'mine', responses: { '401': { description: 'who', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+      },
     },
   });
 

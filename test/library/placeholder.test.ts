@@ -37,7 +37,10 @@ it('upload, GET /images/{id}, GET /images, /info and /random.json answer the sam
   // And the OpenAPI document says so, by one shared schema.
   const spec = await get('/openapi.json');
   expect(spec.components.schemas.Placeholder.required?.sort()).toEqual(['dataUri', 'dominant', 'thumbhash']);
-  for (const name of ['Image', 'RandomImage']) { // UploadedImage extends Image
-    expect(JSON.stringify(spec.components.schemas[name]?.properties?.placeholder ?? spec.components.schemas[name]), name).toContain('#/components/schemas/Placeholder');
+  for (const name of ['Image', 'RandomImage']) {
+    // UploadedImage extends Image
+    expect(JSON.stringify(spec.components.schemas[name]?.properties?.placeholder ?? spec.components.schemas[name]), name).toContain(
+      '#/components/schemas/Placeholder',
+    );
   }
 });

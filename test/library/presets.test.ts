@@ -58,7 +58,14 @@ describe('presets', () => {
   });
 
   it('options are validated by the URL grammar', async () => {
-    for (const [options, option] of [['w_0', 'w'], ['q_1000', 'q'], ['f_exe', 'f'], ['bogus_1', 'bogus'], ['t_other', 't'], ['exp_1700000000', 'exp']]) {
+    for (const [options, option] of [
+      ['w_0', 'w'],
+      ['q_1000', 'q'],
+      ['f_exe', 'f'],
+      ['bogus_1', 'bogus'],
+      ['t_other', 't'],
+      ['exp_1700000000', 'exp'],
+    ]) {
       const res = await save(t.adminKey, { name: 'bad', options });
       expect(res.status, options).toBe(400);
       expect(((await res.json()) as any).error.option).toBe(option);

@@ -19,12 +19,23 @@ afterEach(async () => {
   await t.cleanup();
 });
 
-const json = (key: string, method: string, body: unknown) => ({ method, headers: auth(key, { 'Content-Type': 'application/json' }), body: JSON.stringify(body) });
+const json = (key: string, method: string, body: unknown) => ({
+  method,
+  headers: auth(key, { 'Content-Type': 'application/json' }),
+  body: JSON.stringify(body),
+});
 const api = (id: string) => `/images/${encodeURIComponent(id)}`;
 
 describe('the public id grammar', () => {
   const valid = [
-    'cat', 'blog/2024/cat', 'a-b_c/D-9', 'v1.2/cat', 'photos/2024.06/x', 'my_photos/cat', 'blog/w_300', 'x'.repeat(PUBLIC_ID_MAX_LENGTH),
+    'cat',
+    'blog/2024/cat',
+    'a-b_c/D-9',
+    'v1.2/cat',
+    'photos/2024.06/x',
+    'my_photos/cat',
+    'blog/w_300',
+    'x'.repeat(PUBLIC_ID_MAX_LENGTH),
     Array.from({ length: PUBLIC_ID_MAX_DEPTH }, () => 'd').join('/'),
   ];
   const invalid: Array<[string, string, RegExp]> = [
@@ -71,7 +82,12 @@ describe('the public id grammar', () => {
   });
 
   it('delivery paths split options, id and extension by the same rule', () => {
-    expect(parseDeliveryPath('w_300/blog/2024/cat.jpg', false)).toMatchObject({ options: 'w_300', id: 'blog/2024/cat', ext: 'jpg', signedPart: 'w_300/blog/2024/cat.jpg' });
+    expect(parseDeliveryPath('w_300/blog/2024/cat.jpg', false)).toMatchObject({
+      options: 'w_300',
+      id: 'blog/2024/cat',
+      ext: 'jpg',
+      signedPart: 'w_300/blog/2024/cat.jpg',
+    });
     expect(parseDeliveryPath('blog/2024/cat.jpg', false)).toMatchObject({ options: '', id: 'blog/2024/cat', ext: 'jpg' });
     expect(parseDeliveryPath('v1.2/cat.webp', false)).toMatchObject({ options: '', id: 'v1.2/cat', ext: 'webp' });
     expect(parseDeliveryPath('blog/cat', false)).toMatchObject({ options: '', id: 'blog/cat', ext: undefined });
@@ -108,10 +124,10 @@ describe('delivery by public id', () => {
     // No options, a preset-free original, a dry run and /info.
     expect((await t.request('/img/blog/2024/cat')).status).toBe(200);
     const dry = await t.request('/img/w_100/blog/2024/cat.json', { headers: auth(t.adminKey) });
-    expect(((await dry.json()) as { id: string; signing: { string: string } })).toMatchObject({ id: body.id, signing: { string: 'w_100/blog/2024/cat' } });
+    expect((await dry.json()) as { id: string; signing: { string: string } }).toMatchObject({ id: body.id, signing: { string: 'w_100/blog/2024/cat' } });
     const info = await t.request('/info/blog/2024/cat');
     expect(info.status).toBe(200);
-    expect(((await info.json()) as { id: string; width: number })).toMatchObject({ id: body.id, width: 1680 });
+    expect((await info.json()) as { id: string; width: number }).toMatchObject({ id: body.id, width: 1680 });
 
     // A purge by random id empties what public-id URLs filled.
     await t.deps.cache.purgeImage(body.id);
@@ -223,7 +239,11 @@ describe('one namespace per server', () => {
     const winner = results.find((r) => r.res.status === 201)!.body;
     // Exactly the winner's original was added: the refused bytes left nothing on disk.
     expect(originalsOnDisk(t).length).toBe(before + 1);
-    expect(imageRows(t).filter((r) => r.publicId === 'race/one').map((r) => r.id)).toEqual([winner.id]);
+    expect(
+      imageRows(t)
+        .filter((r) => r.publicId === 'race/one')
+        .map((r) => r.id),
+    ).toEqual([winner.id]);
   });
 
   it('an old signed URL never opens another image: deleted names are retired, generated-id shapes refused', async () => {
@@ -257,7 +277,9 @@ describe('one namespace per server', () => {
 
   it('takes publicId as a query parameter on a raw-body upload', async () => {
     const res = await t.request('/images?publicId=raw%2Fdune', {
-      method: 'POST', headers: auth(t.adminKey, { 'Content-Type': 'image/jpeg' }), body: new Uint8Array(sample('dune-2mp.jpg')),
+      method: 'POST',
+      headers: auth(t.adminKey, { 'Content-Type': 'image/jpeg' }),
+      body: new Uint8Array(sample('dune-2mp.jpg')),
     });
     expect(res.status).toBe(201);
     expect(((await res.json()) as { publicId: string }).publicId).toBe('raw/dune');
@@ -275,7 +297,7 @@ describe('the library API by public id', () => {
     // Unencoded slashes are not this route (they would collide with /images/{id}/transform and friends).
     expect((await t.request('/images/blog/2024/cat', { headers: auth(t.adminKey) })).status).toBe(404);
     const patched = await t.request(api('blog/2024/cat'), json(t.adminKey, 'PATCH', { tags: ['cats'] }));
-    expect(((await patched.json()) as { tags: string[]; publicId: string })).toMatchObject({ tags: ['cats'], publicId: 'blog/2024/cat' });
+    expect((await patched.json()) as { tags: string[]; publicId: string }).toMatchObject({ tags: ['cats'], publicId: 'blog/2024/cat' });
     expect((await t.request(api('blog/2024/cat'), { method: 'DELETE', headers: auth(t.adminKey) })).status).toBe(204);
     expect(imageRows(t)).toHaveLength(0);
     expect((await t.request('/img/blog/2024/cat')).status).toBe(404);
@@ -292,7 +314,7 @@ describe('renaming', () => {
     const warm = await t.request('/img/t_thumbnail/old/cat.webp');
     const res = await t.request(api('old/cat'), json(t.adminKey, 'PATCH', { publicId: 'new/cat' }));
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { publicId: string; url: string })).toMatchObject({ publicId: 'new/cat', url: expect.stringMatching(/\/img\/new\/cat$/) });
+    expect((await res.json()) as { publicId: string; url: string }).toMatchObject({ publicId: 'new/cat', url: expect.stringMatching(/\/img\/new\/cat$/) });
 
     const moved = await t.request('/img/t_thumbnail/old/cat.webp?v=2');
     expect(moved.status).toBe(301);
@@ -327,7 +349,7 @@ describe('renaming', () => {
     }
   });
 
-  it('re-signs a signed URL for the new path, and shows a private image\'s old name to nobody else', async () => {
+  it("re-signs a signed URL for the new path, and shows a private image's old name to nobody else", async () => {
     const alice = makeUser(t, 'alice');
     const bob = makeUser(t, 'bob');
     await upload(t, alice.key, 'dune-2mp.jpg', { publicId: 'p/old', visibility: 'private' });

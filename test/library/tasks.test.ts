@@ -62,7 +62,10 @@ describe('a task that meets a busy server', () => {
     busyFor(full());
     // Four busy attempts already behind it (recorded in its input, as a previous process would have left it).
     const input = { imageId: id, options: 'w_64', base: 'http://localhost', caller: { keyId: keyIdOf(t.adminKey) }, attempts: 4 };
-    t.deps.db.insert(tasks).values({ id: 'task_tired', kind: 'transform', state: 'queued', input: JSON.stringify(input) }).run();
+    t.deps.db
+      .insert(tasks)
+      .values({ id: 'task_tired', kind: 'transform', state: 'queued', input: JSON.stringify(input) })
+      .run();
     expect(resumeTasks(t.deps)).toBe(1);
     await taskRunner(t.deps).idle();
     const failed = (await (await t.request('/tasks/task_tired', { headers: auth(t.adminKey) })).json()) as any;
@@ -99,7 +102,10 @@ describe('who a task runs as', () => {
   it('a user deleted before the task runs fails the task too', async () => {
     const id = await t.seed('dune-2mp.jpg');
     const input = { imageId: id, options: 'w_64', base: 'http://localhost', caller: { userId: 4242 } };
-    t.deps.db.insert(tasks).values({ id: 'task_orphan', kind: 'transform', state: 'queued', input: JSON.stringify(input) }).run();
+    t.deps.db
+      .insert(tasks)
+      .values({ id: 'task_orphan', kind: 'transform', state: 'queued', input: JSON.stringify(input) })
+      .run();
     resumeTasks(t.deps);
     await taskRunner(t.deps).idle();
     expect(JSON.parse(taskRow('task_orphan').error!)).toMatchObject({ code: 'user_not_found' });

@@ -30,7 +30,13 @@ async function size(res: Response) {
 describe('POST /images/{id}/transform', () => {
   it('renders the SPEC example, records the variant and answers a working signed URL', async () => {
     const res = await post(t.adminKey, `/images/${id}/transform`, {
-      resize: { width: 300, height: 200, fit: 'fill' }, rotate: 90, flip: true, mirror: true, format: 'webp', quality: 80, filters: { grayscale: true, sepia: true },
+      resize: { width: 300, height: 200, fit: 'fill' },
+      rotate: 90,
+      flip: true,
+      mirror: true,
+      format: 'webp',
+      quality: 80,
+      filters: { grayscale: true, sepia: true },
     });
     expect(res.status).toBe(200);
     const body = (await res.json()) as any;
@@ -65,7 +71,9 @@ describe('POST /images/{id}/transform', () => {
 
   it('f_auto records the format it negotiated and pins it in the URL', async () => {
     const res = await t.request(`/images/${id}/transform`, {
-      method: 'POST', headers: auth(t.adminKey, { 'Content-Type': 'application/json', Accept: 'image/webp,*/*' }), body: JSON.stringify({ resize: { width: 90 }, format: 'auto' }),
+      method: 'POST',
+      headers: auth(t.adminKey, { 'Content-Type': 'application/json', Accept: 'image/webp,*/*' }),
+      body: JSON.stringify({ resize: { width: 90 }, format: 'auto' }),
     });
     const body = (await res.json()) as any;
     expect(body.format).toBe('webp');
@@ -159,20 +167,24 @@ describe('?async=1 and GET /tasks/{id}', () => {
   });
 
   it('tasks left queued or running by a stopped process run on the next start', async () => {
-    const input = (width: number) => JSON.stringify({ imageId: id, options: `w_${width}`, base: 'http://localhost', caller: { keyId: t.deps.keys.verify(t.adminKey)!.id } });
-    t.deps.db.insert(tasks).values([
-      { id: 'task_wasrunning', kind: 'transform', state: 'running', input: input(64) },
-      { id: 'task_wasqueued', kind: 'transform', state: 'queued', input: input(32) },
-      { id: 'task_finished', kind: 'transform', state: 'done', input: input(16), result: '{}' },
-      { id: 'task_gone', kind: 'transform', state: 'queued', input: JSON.stringify({ ...JSON.parse(input(8)), imageId: 'deleted' }) },
-    ]).run();
+    const input = (width: number) =>
+      JSON.stringify({ imageId: id, options: `w_${width}`, base: 'http://localhost', caller: { keyId: t.deps.keys.verify(t.adminKey)!.id } });
+    t.deps.db
+      .insert(tasks)
+      .values([
+        { id: 'task_wasrunning', kind: 'transform', state: 'running', input: input(64) },
+        { id: 'task_wasqueued', kind: 'transform', state: 'queued', input: input(32) },
+        { id: 'task_finished', kind: 'transform', state: 'done', input: input(16), result: '{}' },
+        { id: 'task_gone', kind: 'transform', state: 'queued', input: JSON.stringify({ ...JSON.parse(input(8)), imageId: 'deleted' }) },
+      ])
+      .run();
     // A second process over the same DATA_DIR: new connection, new cache, new app.
     const deps2 = await createDeps(t.deps.config);
     try {
       const app2 = createApp(deps2);
       expect(resumeTasks(deps2)).toBe(3);
       await taskRunner(deps2).idle();
-      const state = async (taskId: string) => ((await (await app2.request(`/tasks/${taskId}`, { headers: auth(t.adminKey) })).json()) as any);
+      const state = async (taskId: string) => (await (await app2.request(`/tasks/${taskId}`, { headers: auth(t.adminKey) })).json()) as any;
       expect(await state('task_wasrunning')).toMatchObject({ state: 'done', result: { width: 64 } });
       expect(await state('task_wasqueued')).toMatchObject({ state: 'done', result: { width: 32 } });
       expect(await state('task_finished')).toMatchObject({ state: 'done', result: {} });

@@ -52,8 +52,13 @@ describe('JSON transform → URL options', () => {
 
   it('maps the SPEC example onto the URL grammar (resize is the size before the turn)', () => {
     const body = transformSchema.parse({
-      resize: { width: 300, height: 200, fit: 'fill' }, rotate: 90, flip: true, mirror: true,
-      format: 'webp', quality: 80, filters: { grayscale: true, sepia: true },
+      resize: { width: 300, height: 200, fit: 'fill' },
+      rotate: 90,
+      flip: true,
+      mirror: true,
+      format: 'webp',
+      quality: 80,
+      filters: { grayscale: true, sepia: true },
     });
     const { spec } = parseTransform(body, limits);
     expect(canonicalize(spec)).toBe(canonicalize(parseSpec('w_200,h_300,c_fill,r_90,fl_flip,fl_mirror,f_webp,q_80,e_grayscale,e_sepia')));
@@ -91,7 +96,9 @@ describe('JSON transform → URL options', () => {
       error = err;
     }
     expect((error as AppError).details.field).toBe('transformations.resize.width');
-    expect(() => parseTransform(transformSchema.parse({ rotate: 90, transformations: { rotate: 90 } }), limits)).toThrow(/either inside "transformations" or bare/);
+    expect(() => parseTransform(transformSchema.parse({ rotate: 90, transformations: { rotate: 90 } }), limits)).toThrow(
+      /either inside "transformations" or bare/,
+    );
   });
 
   it('false flags add nothing', () => {

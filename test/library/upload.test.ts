@@ -30,8 +30,17 @@ describe('POST /images', () => {
     expect(added).toEqual([body.id]);
     expect(res.headers.get('location')).toBe(`/images/${body.id}`);
     expect(body).toMatchObject({
-      width: 1680, height: 1050, format: 'jpeg', bytes: sample('dune-2mp.jpg').length, ownerId: alice.id,
-      visibility: 'public', collection: 'trips', tags: ['desert', 'sand'], filename: 'dune-2mp.jpg', orientation: 'landscape', duplicate: false,
+      width: 1680,
+      height: 1050,
+      format: 'jpeg',
+      bytes: sample('dune-2mp.jpg').length,
+      ownerId: alice.id,
+      visibility: 'public',
+      collection: 'trips',
+      tags: ['desert', 'sand'],
+      filename: 'dune-2mp.jpg',
+      orientation: 'landscape',
+      duplicate: false,
     });
     expect(body.placeholder.thumbhash).toMatch(/^[A-Za-z0-9+/=]+$/);
     expect(body.placeholder.dataUri).toMatch(/^data:image\/png;base64,/);
@@ -41,7 +50,12 @@ describe('POST /images', () => {
     expect(body.urls.info).toBe(`http://localhost/info/${body.id}`);
     expect(body.urls.renditions.thumbnail).toMatch(/^http:\/\/localhost\/img\/s--[^/]+--\/w_200,h_200,c_fill\//);
     expect(originalsOnDisk(t)).toHaveLength(1);
-    const tags = t.deps.db.select().from(imageTags).all().map((r) => r.tag).sort();
+    const tags = t.deps.db
+      .select()
+      .from(imageTags)
+      .all()
+      .map((r) => r.tag)
+      .sort();
     expect(tags).toEqual(['desert', 'sand']);
   });
 
@@ -82,11 +96,25 @@ describe('POST /images', () => {
     });
     expect(res.status).toBe(201);
     const body = (await res.json()) as any;
-    expect(body).toMatchObject({ format: 'png', width: 1000, height: 750, hasAlpha: true, tags: ['a', 'b', 'c'], collection: 'raw', visibility: 'private', filename: 'x.png', ownerId: null });
+    expect(body).toMatchObject({
+      format: 'png',
+      width: 1000,
+      height: 750,
+      hasAlpha: true,
+      tags: ['a', 'b', 'c'],
+      collection: 'raw',
+      visibility: 'private',
+      filename: 'x.png',
+      ownerId: null,
+    });
   });
 
   it('sniffs the type from the bytes, not the Content-Type', async () => {
-    const res = await t.request('/images', { method: 'POST', headers: auth(t.adminKey, { 'Content-Type': 'text/plain' }), body: new Uint8Array(sample('dune-2mp.jpg')) });
+    const res = await t.request('/images', {
+      method: 'POST',
+      headers: auth(t.adminKey, { 'Content-Type': 'text/plain' }),
+      body: new Uint8Array(sample('dune-2mp.jpg')),
+    });
     expect(res.status).toBe(201);
     expect(((await res.json()) as any).format).toBe('jpeg');
   });
@@ -123,13 +151,21 @@ describe('POST /images', () => {
     });
 
     it('415 for bytes that are not an image', async () => {
-      const res = await t.request('/images', { method: 'POST', headers: auth(t.adminKey), body: multipart('notes.txt', {}, Buffer.from('hello, I am not a picture'.repeat(20))) });
+      const res = await t.request('/images', {
+        method: 'POST',
+        headers: auth(t.adminKey),
+        body: multipart('notes.txt', {}, Buffer.from('hello, I am not a picture'.repeat(20))),
+      });
       expect(res.status).toBe(415);
       expect(((await res.json()) as any).error.code).toBe('unsupported_media_type');
     });
 
     it('422 for a truncated JPEG', async () => {
-      const res = await t.request('/images', { method: 'POST', headers: auth(t.adminKey), body: multipart('broken.jpg', {}, sample('dune-2mp.jpg').subarray(0, 20_000)) });
+      const res = await t.request('/images', {
+        method: 'POST',
+        headers: auth(t.adminKey),
+        body: multipart('broken.jpg', {}, sample('dune-2mp.jpg').subarray(0, 20_000)),
+      });
       expect(res.status).toBe(422);
       expect(((await res.json()) as any).error.code).toBe('corrupt_image');
     });
@@ -156,7 +192,12 @@ describe('POST /images', () => {
           sent += 256 * 1024;
         },
       });
-      const res = await t.request('/images', { method: 'POST', headers: auth(t.adminKey, { 'Content-Type': 'image/jpeg' }), body: stream, duplex: 'half' } as RequestInit);
+      const res = await t.request('/images', {
+        method: 'POST',
+        headers: auth(t.adminKey, { 'Content-Type': 'image/jpeg' }),
+        body: stream,
+        duplex: 'half',
+      } as RequestInit);
       expect(res.status).toBe(413);
       // Cut off soon after the limit, not after the whole body.
       expect(sent).toBeLessThan(total / 4);
@@ -191,7 +232,11 @@ describe('POST /images', () => {
       const body = (await res.json()) as any;
       expect(body.error.code).toBe('validation_failed');
       expect(body.error.message).toContain('visibility');
-      const q = await t.request('/images?tags=%3Cscript%3E', { method: 'POST', headers: auth(t.adminKey, { 'Content-Type': 'image/jpeg' }), body: new Uint8Array(sample('dune-2mp.jpg')) });
+      const q = await t.request('/images?tags=%3Cscript%3E', {
+        method: 'POST',
+        headers: auth(t.adminKey, { 'Content-Type': 'image/jpeg' }),
+        body: new Uint8Array(sample('dune-2mp.jpg')),
+      });
       expect(q.status).toBe(400);
     });
 

@@ -30,7 +30,11 @@ async function plant(file: string, bytes: number, ageS = 3600) {
   await fs.utimes(file, t, t);
   return file;
 }
-const exists = (p: string) => fs.lstat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fs.lstat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** Every `*.tmp` under `dir`. */
 async function temps(dir: string) {
@@ -79,7 +83,9 @@ describe('sweepLeftovers', () => {
     for (const f of kept) expect(await exists(f), f).toBe(true);
     // Nothing left to do the second time; missing folders (no inbox, S3 originals) are not an error.
     expect(await sweepLeftovers(config)).toEqual({ files: 0, bytes: 0, places: {} });
-    expect(await sweepLeftovers(loadConfig({ DATA_DIR: path.join(dir, 'none'), CACHE_DIR: path.join(dir, 'none2'), INBOX_DIR: 'off' }))).toMatchObject({ files: 0 });
+    expect(await sweepLeftovers(loadConfig({ DATA_DIR: path.join(dir, 'none'), CACHE_DIR: path.join(dir, 'none2'), INBOX_DIR: 'off' }))).toMatchObject({
+      files: 0,
+    });
   });
 });
 
@@ -98,7 +104,9 @@ function serve(env: Record<string, string>, cwd: string) {
       if (raw.startsWith('{')) lines.push(JSON.parse(raw) as Record<string, unknown>);
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   cleanups.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
@@ -130,12 +138,19 @@ describe('a server killed with SIGKILL mid-write', () => {
     const first = serve(env, t.dir);
     const url = String((await first.waitFor((l) => l.msg === 'imgpath listening')).url).replace('localhost', '127.0.0.1');
     // Large, distinct, barely compressible uploads: each write of the original takes a while.
-    const noise = () => sharp({ create: { width: 2400, height: 2400, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 80 } } }).jpeg({ quality: 100 }).toBuffer();
+    const noise = () =>
+      sharp({ create: { width: 2400, height: 2400, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 80 } } })
+        .jpeg({ quality: 100 })
+        .toBuffer();
     const bodies = await Promise.all([noise(), noise(), noise(), noise()]);
     let uploading = true;
     const uploads = (async () => {
       for (let i = 0; uploading; i++) {
-        await fetch(`${url}/images`, { method: 'POST', headers: { 'X-API-Key': adminKey, 'Content-Type': 'image/jpeg' }, body: bodies[i % bodies.length] }).catch(() => undefined);
+        await fetch(`${url}/images`, {
+          method: 'POST',
+          headers: { 'X-API-Key': adminKey, 'Content-Type': 'image/jpeg' },
+          body: bodies[i % bodies.length],
+        }).catch(() => undefined);
       }
     })();
     // Freeze the server again and again until it is caught with an original half-written, then kill it there.
@@ -176,7 +191,11 @@ describe('a server killed with SIGKILL mid-write', () => {
     await plant(path.join(inbox, '.imported', 'x.jpg.0123456789ab.tmp'), 24);
     const json = await runCli(['cache', 'prune', '--json'], { ...env, LOG_LEVEL: 'silent' }, t.dir);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ tempFiles: 2, tempBytes: 1024, tempPlaces: { originals: { files: 1, bytes: 1000 }, imported: { files: 1, bytes: 24 } } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      tempFiles: 2,
+      tempBytes: 1024,
+      tempPlaces: { originals: { files: 1, bytes: 1000 }, imported: { files: 1, bytes: 24 } },
+    });
     expect(await temps(originals)).toEqual([fresh]);
     await plant(path.join(originals, 'ab', 'ab98.0123456789ab.tmp'), 2048);
     const text = await runCli(['cache', 'prune'], { ...env, LOG_LEVEL: 'silent' }, t.dir);

@@ -53,7 +53,7 @@ describe('request log lines', () => {
   test('a request id is generated when missing or unsafe, and errors carry one too', async () => {
     const out = capture();
     t = await testApp({}, { deps: { log: createLogger({ LOG_LEVEL: 'info' }, out.stream) } });
-    const res = await t.request('/img/w_200/nosuch', { headers: { 'X-Request-Id': 'forged" "status":200 ' + 'x'.repeat(200) } });
+    const res = await t.request('/img/w_200/nosuch', { headers: { 'X-Request-Id': `forged" "status":200 ${'x'.repeat(200)}` } });
     expect(res.status).toBe(404);
     const reqId = res.headers.get('x-request-id');
     expect(reqId).toMatch(/^[0-9a-f-]{36}$/);
@@ -77,7 +77,11 @@ describe('secrets never reach the log', () => {
     await t.request(`/img/w_100/${id}?key=${key}&x=1`);
     await t.request(`/images?token=${key}&limit=5`, { headers: { Authorization: `Bearer ${key}` } });
     await t.request(`/images`, { headers: { 'X-API-Key': key } });
-    await t.request('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'a@b.c', password: 'hunter2-hunter2' }) });
+    await t.request('/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'a@b.c', password: 'hunter2-hunter2' }),
+    });
 
     const text = out.raw();
     expect(text).not.toContain(key);
@@ -91,7 +95,17 @@ describe('secrets never reach the log', () => {
   test('fields named like secrets are censored wherever a module logs them', () => {
     const out = capture();
     const log = createLogger({ LOG_LEVEL: 'info' }, out.stream);
-    log.info({ password: 'p1', key: 'k1', token: 't1', headers: { authorization: 'Bearer a1', 'x-api-key': 'x1' }, user: { password: 'p2', secret: 's2' }, config: { JWT_SECRET: 'j1', ADMIN_API_KEY: 'ad1' } }, 'oops');
+    log.info(
+      {
+        password: 'p1',
+        key: 'k1',
+        token: 't1',
+        headers: { authorization: 'Bearer a1', 'x-api-key': 'x1' },
+        user: { password: 'p2', secret: 's2' },
+        config: { JWT_SECRET: 'j1', ADMIN_API_KEY: 'ad1' },
+      },
+      'oops',
+    );
     const line = out.raw();
     for (const secret of ['p1', 'k1', 't1', 'a1', 'x1', 'p2', 's2', 'j1', 'ad1']) expect(line).not.toContain(`"${secret}`);
     expect(line).toContain('[redacted]');
@@ -112,7 +126,10 @@ describe('secrets never reach the log', () => {
 
 describe('LOG_FILE', () => {
   const lineNumbers = async (file: string) =>
-    (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { i: number }).i);
+    (await fs.readFile(file, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { i: number }).i);
 
   test('writes JSON lines to the file it names, rotating to {file}.1, {file}.2 … with no line lost or repeated', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-log-'));

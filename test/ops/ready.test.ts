@@ -13,7 +13,11 @@ afterEach(async () => {
 
 async function readyz(app: TestApp) {
   const res = await app.request('/readyz');
-  return { status: res.status, cacheControl: res.headers.get('cache-control'), body: (await res.json()) as { status: string; failed: string[]; checks: Record<string, { ok: boolean; error?: string }> } };
+  return {
+    status: res.status,
+    cacheControl: res.headers.get('cache-control'),
+    body: (await res.json()) as { status: string; failed: string[]; checks: Record<string, { ok: boolean; error?: string }> },
+  };
 }
 
 describe('GET /healthz', () => {

@@ -42,16 +42,20 @@ async function serve(env: Record<string, string> = {}): Promise<Served> {
   const imageId = await t.seed('sunset-12mp.jpg');
   await t.deps.cache.close();
   t.deps.db.$client.close();
-  const child = spawnCli(['serve'], {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: t.deps.config.dataDir,
-    CACHE_DIR: t.deps.config.cacheDir,
-    IMPORT_SAMPLES: 'false',
-    INBOX_DIR: 'off',
-    LOG_LEVEL: 'debug',
-    ...env,
-  }, t.dir);
+  const child = spawnCli(
+    ['serve'],
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: t.deps.config.dataDir,
+      CACHE_DIR: t.deps.config.cacheDir,
+      IMPORT_SAMPLES: 'false',
+      INBOX_DIR: 'off',
+      LOG_LEVEL: 'debug',
+      ...env,
+    },
+    t.dir,
+  );
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
   let buffer = '';
@@ -72,7 +76,9 @@ async function serve(env: Record<string, string> = {}): Promise<Served> {
       }
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const waitFor = (match: (l: Record<string, unknown>) => boolean) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const seen = lines.find(match);
@@ -86,7 +92,16 @@ async function serve(env: Record<string, string> = {}): Promise<Served> {
     await fs.rm(t.dir, { recursive: true, force: true });
   });
   const listening = await waitFor((l) => l.msg === 'imgpath listening');
-  return { child, url: String(listening.url).replace('localhost', '127.0.0.1'), adminKey: t.adminKey, imageId, dataDir: t.deps.config.dataDir, lines, waitFor, exited };
+  return {
+    child,
+    url: String(listening.url).replace('localhost', '127.0.0.1'),
+    adminKey: t.adminKey,
+    imageId,
+    dataDir: t.deps.config.dataDir,
+    lines,
+    waitFor,
+    exited,
+  };
 }
 
 /** A POST whose body never finishes: the server holds it in flight until the client or a deadline gives up. */
@@ -175,7 +190,10 @@ describe('shutdown with a hostile drop folder', () => {
     await fs.rm(original);
     execFileSync('mkfifo', [original]);
     // The render's read of the original now waits for a writer that never comes, in a libuv thread.
-    const outcome = fetch(`${s.url}/img/w_200/${s.imageId}`, { headers: { 'X-API-Key': s.adminKey } }).then((r) => `status ${r.status}`, () => 'cut');
+    const outcome = fetch(`${s.url}/img/w_200/${s.imageId}`, { headers: { 'X-API-Key': s.adminKey } }).then(
+      (r) => `status ${r.status}`,
+      () => 'cut',
+    );
     await s.waitFor((l) => l.msg === 'request start' && String(l.url).startsWith('/img/'));
     await new Promise((r) => setTimeout(r, 200));
 

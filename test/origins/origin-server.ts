@@ -55,7 +55,14 @@ export async function startOrigin(): Promise<OriginServer> {
       routes.set(path, async (req, res) => {
         if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
         if (req.headers['if-none-match'] === etag) return void res.writeHead(304, { ETag: etag }).end();
-        res.writeHead(200, { 'Content-Type': opts.type ?? 'image/jpeg', 'Content-Length': bytes.length, ETag: etag, 'Last-Modified': 'Tue, 01 Dec 2026 10:00:00 GMT' }).end(bytes);
+        res
+          .writeHead(200, {
+            'Content-Type': opts.type ?? 'image/jpeg',
+            'Content-Length': bytes.length,
+            ETag: etag,
+            'Last-Modified': 'Tue, 01 Dec 2026 10:00:00 GMT',
+          })
+          .end(bytes);
       });
     },
     close: () =>
@@ -68,5 +75,7 @@ export async function startOrigin(): Promise<OriginServer> {
 
 /** A small real image of a given size and colour. */
 export function solid(width: number, height: number, format: 'jpeg' | 'png', color = '#c04020'): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: color } })[format]().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: color } })
+    [format]()
+    .toBuffer();
 }

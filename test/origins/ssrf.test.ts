@@ -58,13 +58,20 @@ beforeAll(async () => {
     let sent = 0;
     const pump = () => {
       while (sent < 4 * 1024 * 1024 && res.write(chunk)) sent += chunk.length;
-      if (sent < 4 * 1024 * 1024 && !res.destroyed) res.once('drain', () => ((sent += chunk.length), pump()));
+      if (sent < 4 * 1024 * 1024 && !res.destroyed)
+        res.once('drain', () => {
+          sent += chunk.length;
+          pump();
+        });
     };
     res.on('error', () => {});
     pump();
   });
   origin.route('/media/page.jpg', (_req, res) => void res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end('<!doctype html><title>hi</title>'));
-  origin.route('/media/broken.jpg', (_req, res) => void res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(Buffer.concat([cat.subarray(0, 200), Buffer.alloc(200)])));
+  origin.route(
+    '/media/broken.jpg',
+    (_req, res) => void res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(Buffer.concat([cat.subarray(0, 200), Buffer.alloc(200)])),
+  );
   origin.route('/media/error.jpg', (_req, res) => void res.writeHead(500).end('boom'));
   const redirect = (to: string) => (_req: http.IncomingMessage, res: http.ServerResponse) => void res.writeHead(302, { Location: to }).end();
   origin.route('/media/moved.jpg', redirect('/media/cat.jpg'));

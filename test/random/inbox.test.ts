@@ -50,7 +50,14 @@ describe('the drop folder', () => {
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe(`/img/${row.id}`);
     // Moved aside once imported, so the inbox shows only what is pending.
-    await until(() => fs.access(path.join(inboxDir, '.imported', 'dune.jpg')).then(() => true, () => false), 'the move to .imported/');
+    await until(
+      () =>
+        fs.access(path.join(inboxDir, '.imported', 'dune.jpg')).then(
+          () => true,
+          () => false,
+        ),
+      'the move to .imported/',
+    );
     await expect(fs.access(path.join(inboxDir, 'dune.jpg'))).rejects.toThrow();
   });
 
@@ -124,7 +131,14 @@ describe('the server', () => {
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = (() => true) as typeof process.stdout.write; // the first-start key banner
     const running = await startServer(
-      loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), CACHE_DIR: path.join(dir, 'cache'), LOG_LEVEL: 'silent', IMPORT_SAMPLES: 'false' }),
+      loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: path.join(dir, 'data'),
+        CACHE_DIR: path.join(dir, 'cache'),
+        LOG_LEVEL: 'silent',
+        IMPORT_SAMPLES: 'false',
+      }),
     ).finally(() => (process.stdout.write = write));
     try {
       expect(running.deps.config.inboxDir).toBe(path.join(dir, 'data', 'inbox'));

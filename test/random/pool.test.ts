@@ -17,7 +17,10 @@ function library(n: number): PoolEntry[] {
 }
 
 function bruteForce(entries: PoolEntry[], f: RandomFilters, audience: Audience) {
-  return entries.filter((e) => e.width >= (f.minWidth ?? 0) && audience.some((s) => matches(e, s, f))).map((e) => e.id).sort();
+  return entries
+    .filter((e) => e.width >= (f.minWidth ?? 0) && audience.some((s) => matches(e, s, f)))
+    .map((e) => e.id)
+    .sort();
 }
 
 const audiences: Audience[] = [['pub'], ['pub', 'own:2'], ['*'], ['own:sys']];

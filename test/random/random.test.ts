@@ -205,7 +205,11 @@ describe('GET /random.json', () => {
     expect(new Set(list.map((i) => i.id)).size).toBe(3);
     for (const img of list) {
       expect(img.width).toBeGreaterThan(0);
-      expect(img.placeholder).toEqual({ thumbhash: expect.any(String), dataUri: expect.stringMatching(/^data:image\/png;base64,/), dominant: expect.stringMatching(/^#[0-9a-f]{6}$/) });
+      expect(img.placeholder).toEqual({
+        thumbhash: expect.any(String),
+        dataUri: expect.stringMatching(/^data:image\/png;base64,/),
+        dominant: expect.stringMatching(/^#[0-9a-f]{6}$/),
+      });
       expect(img.url).toMatch(/^http:\/\/localhost\/img\/t_card\//);
       expect((await t.request(new URL(img.url).pathname)).status).toBe(200);
     }
@@ -247,7 +251,11 @@ describe('following the library', () => {
     expect(up.status).toBe(201);
     const { id } = (await up.json()) as { id: string };
     expect(await picks('/random?collection=api-managed', 1)).toEqual(new Set([id]));
-    const patched = await t.request(`/images/${id}`, { method: 'PATCH', headers: { ...admin(), 'Content-Type': 'application/json' }, body: JSON.stringify({ collection: 'api-managed', visibility: 'private' }) });
+    const patched = await t.request(`/images/${id}`, {
+      method: 'PATCH',
+      headers: { ...admin(), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ collection: 'api-managed', visibility: 'private' }),
+    });
     expect(patched.status).toBe(200);
     expect((await t.request('/random?collection=api-managed&min_width=500')).status).toBe(404);
     expect(await picks('/random?collection=api-managed&min_width=500', 1, admin())).toEqual(new Set([id]));
@@ -266,7 +274,9 @@ describe('following the library', () => {
   it('sees images another process added to the shared database after RANDOM_RESYNC_SECONDS', async () => {
     const other = new Database(t.deps.config.dbFile);
     other
-      .prepare("insert into images (id, owner_id, hash, format, width, height, bytes, orientation, visibility, collection, tags) select 'fromOther', null, 'h-other', format, width, height, bytes, orientation, 'public', 'elsewhere', '[]' from images where id = ?")
+      .prepare(
+        "insert into images (id, owner_id, hash, format, width, height, bytes, orientation, visibility, collection, tags) select 'fromOther', null, 'h-other', format, width, height, bytes, orientation, 'public', 'elsewhere', '[]' from images where id = ?",
+      )
       .run(ids.dune);
     other.close();
     expect((await t.request('/random?collection=elsewhere')).status).toBe(404);

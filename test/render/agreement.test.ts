@@ -45,7 +45,10 @@ describe('planGeometry agrees with render', () => {
     sources.landscape = await noise(301, 199, 3);
     sources.portrait = await noise(160, 241, 4);
     // Stored 199x301, shown 301x199: geometry must follow the displayed size.
-    sources.oriented = await sharp(await noise(199, 301, 3)).withMetadata({ orientation: 8 }).jpeg().toBuffer();
+    sources.oriented = await sharp(await noise(199, 301, 3))
+      .withMetadata({ orientation: 8 })
+      .jpeg()
+      .toBuffer();
   });
 
   // Each spec runs on one source, cycling, so every mode × turn meets every source shape.

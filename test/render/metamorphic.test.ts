@@ -34,7 +34,9 @@ async function flag(): Promise<Buffer> {
       px.set(canton, (y * w + x) * 3);
     }
   }
-  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).png({ palette: true }).toBuffer();
+  return sharp(px, { raw: { width: w, height: h, channels: 3 } })
+    .png({ palette: true })
+    .toBuffer();
 }
 
 /** Frames with a gradient and a moving square: edges to blur, colours to change, frames that differ. */
@@ -61,8 +63,24 @@ const KINDS: Kind[] = [
   { name: 'CMYK JPEG', traits: [], frames: 1, bytes: () => sharp(samples.dune).resize(120, 80).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer() },
   { name: '16-bit PNG', traits: [], frames: 1, bytes: () => sharp(samples.dune).resize(120, 80).toColourspace('rgb16').png().toBuffer() },
   { name: 'EXIF-rotated JPEG', traits: [], frames: 1, bytes: orientedJpeg },
-  { name: 'animated GIF', traits: ['animated', 'gif'], frames: 4, bytes: () => sharp(frames(4), ANIMATION).gif({ delay: [80, 80, 80, 80], loop: 0 }).toBuffer() },
-  { name: 'animated WebP', traits: ['animated'], frames: 4, bytes: () => sharp(frames(4), ANIMATION).webp({ delay: [80, 80, 80, 80], loop: 0, lossless: true }).toBuffer() },
+  {
+    name: 'animated GIF',
+    traits: ['animated', 'gif'],
+    frames: 4,
+    bytes: () =>
+      sharp(frames(4), ANIMATION)
+        .gif({ delay: [80, 80, 80, 80], loop: 0 })
+        .toBuffer(),
+  },
+  {
+    name: 'animated WebP',
+    traits: ['animated'],
+    frames: 4,
+    bytes: () =>
+      sharp(frames(4), ANIMATION)
+        .webp({ delay: [80, 80, 80, 80], loop: 0, lossless: true })
+        .toBuffer(),
+  },
 ];
 
 const CONTENT_TYPES: Record<string, string> = { 'image/jpeg': 'jpeg', 'image/png': 'png', 'image/webp': 'webp', 'image/avif': 'heif', 'image/gif': 'gif' };
@@ -111,7 +129,9 @@ beforeAll(async () => {
     const { image } = await ingest(t.deps, await kind.bytes(), { filename: kind.name });
     ids.set(kind.name, image.id);
   }
-  const mark = await sharp({ create: { width: 40, height: 30, channels: 4, background: { r: 0, g: 160, b: 255, alpha: 0.7 } } }).png().toBuffer();
+  const mark = await sharp({ create: { width: 40, height: 30, channels: 4, background: { r: 0, g: 160, b: 255, alpha: 0.7 } } })
+    .png()
+    .toBuffer();
   wm = (await ingest(t.deps, mark, { filename: 'mark.png' })).image.id;
   const res = await t.request('/presets', {
     method: 'POST',
@@ -155,7 +175,7 @@ async function fetchAnswer(kind: Kind, options: string, headers: Readonly<Record
 function differs(a: Answer, b: Answer, key: SpecKey): boolean {
   if (a.format !== b.format || a.width !== b.width || a.height !== b.height || a.pages !== b.pages) return true;
   const phase = registry[key].phase;
-  if (phase === 'encode' || phase === 'meta' && key !== 't') return !a.bytes.equals(b.bytes);
+  if (phase === 'encode' || (phase === 'meta' && key !== 't')) return !a.bytes.equals(b.bytes);
   return !a.pixels!.equals(b.pixels!);
 }
 

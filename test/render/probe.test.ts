@@ -27,11 +27,16 @@ describe('probe', () => {
 
   it('reports the size after EXIF orientation, and that there is metadata', async () => {
     expect(await probe(await orientedJpeg(), LIMITS)).toEqual({
-      format: 'jpeg', width: 400, height: 250, frames: 1, hasAlpha: false, hasMetadata: true,
+      format: 'jpeg',
+      width: 400,
+      height: 250,
+      frames: 1,
+      hasAlpha: false,
+      hasMetadata: true,
     });
   });
 
-  it('counts frames and reports one frame\'s size', async () => {
+  it("counts frames and reports one frame's size", async () => {
     expect(await probe(await animatedGif(6), LIMITS)).toMatchObject({ format: 'gif', width: 64, height: 48, frames: 6 });
   });
 
@@ -84,7 +89,9 @@ describe('placeholder', () => {
   });
 
   it('finds the colour of a solid image', async () => {
-    const red = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#d01010' } }).png().toBuffer();
+    const red = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#d01010' } })
+      .png()
+      .toBuffer();
     const p = await placeholder(red);
     const [r, g, b] = [1, 3, 5].map((i) => parseInt(p.dominant.slice(i, i + 2), 16));
     expect(r).toBeGreaterThan(190);

@@ -21,12 +21,22 @@ async function quadrants(width: number, height: number): Promise<Buffer> {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const q = (x < width / 2 ? 0 : 1) + (y < height / 2 ? 0 : 2);
-      const base = [[220, 30, 30], [30, 200, 40], [40, 60, 230], [240, 230, 20]][q];
+      const base = [
+        [220, 30, 30],
+        [30, 200, 40],
+        [40, 60, 230],
+        [240, 230, 20],
+      ][q];
       const shade = Math.round((x * 60) / width + (y * 40) / height);
-      px.set(base.map((c) => Math.max(0, Math.min(255, c - shade))), (y * width + x) * 3);
+      px.set(
+        base.map((c) => Math.max(0, Math.min(255, c - shade))),
+        (y * width + x) * 3,
+      );
     }
   }
-  return sharp(px, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(px, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 const FOLLOWERS = [

@@ -11,7 +11,8 @@ type SampleName = keyof typeof samples;
 async function run(input: Buffer, options: string, format?: OutputFormat, extra: { focal?: { x: number; y: number }; watermark?: Buffer } = {}) {
   const spec = parseSpec(options);
   const meta = await sharp(input).metadata();
-  const chosen = format ?? chooseFormat(spec, { format: meta.format ?? 'jpeg', hasAlpha: meta.hasAlpha ?? false, animated: (meta.pages ?? 1) > 1 }, 'image/webp').format;
+  const chosen =
+    format ?? chooseFormat(spec, { format: meta.format ?? 'jpeg', hasAlpha: meta.hasAlpha ?? false, animated: (meta.pages ?? 1) > 1 }, 'image/webp').format;
   const out = await render(input, spec, { format: chosen, limits: LIMITS, ...extra });
   return { ...out, meta: await sharp(out.data).metadata() };
 }
@@ -230,7 +231,11 @@ describe('render: effects', () => {
 
   it('e_grayscale makes R=G=B', async () => {
     const out = await run(samples.dune, 'w_200,e_grayscale', 'webp');
-    for (const [x, y] of [[10, 10], [100, 60], [190, 120]]) {
+    for (const [x, y] of [
+      [10, 10],
+      [100, 60],
+      [190, 120],
+    ]) {
       const [r, g, b] = await pixel(out.data, x, y);
       expect(Math.max(r, g, b) - Math.min(r, g, b)).toBeLessThanOrEqual(3);
     }
@@ -262,20 +267,24 @@ describe('render: effects', () => {
 
 describe('render: watermark', () => {
   it('changes its region only', async () => {
-    const mark = await sharp({ create: { width: 100, height: 100, channels: 4, background: '#ff00ff' } }).png().toBuffer();
+    const mark = await sharp({ create: { width: 100, height: 100, channels: 4, background: '#ff00ff' } })
+      .png()
+      .toBuffer();
     const base = await run(samples.dune, 'w_400', 'png');
     const out = await run(samples.dune, 'w_400,wm_logo,wmg_north_west,wms_25', 'png', { watermark: mark });
     const [r, g, b] = await pixel(out.data, 10, 10);
     expect([r > 240, g < 15, b > 240]).toEqual([true, true, true]);
     expect(await pixel(out.data, 390, 240)).toEqual(await pixel(base.data, 390, 240));
     const faded = await run(samples.dune, 'w_400,wm_logo,wmg_north_west,wms_25,wmo_50', 'png', { watermark: mark });
-    const [fr, , ] = await pixel(faded.data, 10, 10);
+    const [fr, ,] = await pixel(faded.data, 10, 10);
     const [br] = await pixel(base.data, 10, 10);
     expect(Math.abs(fr - Math.round((255 + br) / 2))).toBeLessThanOrEqual(3);
   });
 
   it('sits south-east by default', async () => {
-    const mark = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#00ff00' } }).png().toBuffer();
+    const mark = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#00ff00' } })
+      .png()
+      .toBuffer();
     const out = await run(samples.dune, 'w_400,wm_logo', 'png', { watermark: mark });
     const [r, g, b] = await pixel(out.data, 395, 245);
     expect([r < 15, g > 240, b < 15]).toEqual([true, true, true]);
@@ -303,7 +312,9 @@ describe('render: animation', () => {
   });
 
   it('keeps the animation through fill, rounded corners and a watermark', async () => {
-    const mark = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#fff' } }).png().toBuffer();
+    const mark = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
     const out = await run(gif, 'c_fill,w_30,h_30,rad_max,wm_logo,wms_20', 'webp', { watermark: mark });
     expect(out.meta.pages).toBe(5);
     expect([out.width, out.height]).toEqual([30, 30]);

@@ -108,7 +108,9 @@ describe('output caps hold after every geometry step, on every path', () => {
 
   it('within the caps the same shapes still render, at the planned size', async () => {
     for (const options of ['c_scale,w_800,h_800,r_45', 'c_pad,w_600,h_600', 'dpr_2,w_300,r_30']) {
-      const dry = (await (await t.request(`/img/${options}/${id}.json`, { headers: auth(t.adminKey) })).json()) as { output: { format: string; width: number; height: number } };
+      const dry = (await (await t.request(`/img/${options}/${id}.json`, { headers: auth(t.adminKey) })).json()) as {
+        output: { format: string; width: number; height: number };
+      };
       const res = await t.request(`/img/${options}/${id}`, { headers: auth(t.adminKey) });
       expect(res.status).toBe(200);
       const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
@@ -121,17 +123,22 @@ describe('the image scaled to cover a c_fill/c_thumb box is capped too', () => {
   let strip: string;
   beforeAll(async () => {
     // A few KB: 20x2000. Covering a 1500x1 box scales it to 1500x150000 (225 MP) before the crop.
-    const bytes = await sharp({ create: { width: 20, height: 2000, channels: 3, background: '#3366aa' } }).png().toBuffer();
+    const bytes = await sharp({ create: { width: 20, height: 2000, channels: 3, background: '#3366aa' } })
+      .png()
+      .toBuffer();
     strip = (await ingest(t.deps, bytes, { filename: 'strip.png' })).image.id;
   });
 
-  it.each(['c_fill,w_1500,h_1,g_auto', 'c_fill,w_1,h_1500,r_90', 'c_thumb,w_600,h_1', 'c_fill,w_1500,h_1,g_entropy', 'c_fill,w_1500,h_1'])('%s → 400 before any render', async (options) => {
-    const res = await t.request(`/img/${options}/${strip}`, { headers: auth(t.adminKey) });
-    expect(res.status).toBe(400);
-    const { error } = (await res.json()) as ErrorBody;
-    expect(error.code).toBe('output_too_large');
-    expect(error.message).toContain('to cover the box');
-  });
+  it.each(['c_fill,w_1500,h_1,g_auto', 'c_fill,w_1,h_1500,r_90', 'c_thumb,w_600,h_1', 'c_fill,w_1500,h_1,g_entropy', 'c_fill,w_1500,h_1'])(
+    '%s → 400 before any render',
+    async (options) => {
+      const res = await t.request(`/img/${options}/${strip}`, { headers: auth(t.adminKey) });
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as ErrorBody;
+      expect(error.code).toBe('output_too_large');
+      expect(error.message).toContain('to cover the box');
+    },
+  );
 
   it('an animation counts every covered frame (MAX_ANIMATION_PIXELS)', async () => {
     const res = await t.request(`/img/c_fill,w_600,h_1/${gifId}`, { headers: auth(t.adminKey) });
@@ -145,7 +152,7 @@ describe('the image scaled to cover a c_fill/c_thumb box is capped too', () => {
   });
 });
 
-describe('a policy token\'s width range holds for the delivered width, not only w_', () => {
+describe("a policy token's width range holds for the delivered width, not only w_", () => {
   it.each(['w_400,h_4000,c_scale,r_80', 'w_400,h_3000,c_scale,r_30', 'w_400,h_400,c_fill,r_45'])('%s → 403', async (options) => {
     const mint = await t.request('/sign', json({ id, policy: { width: { max: 400 } } }));
     expect(mint.status).toBe(200);
@@ -190,15 +197,18 @@ describe('animation work is bounded by frames x output pixels (MAX_ANIMATION_PIX
     expect(error.message).toContain('4 frames of 200x150');
   });
 
-  it.each(['r_90', 'r_45', 'r_270,fl_mirror', 'w_40,r_-45,bg_00ff0080'])('the dry run refuses %s on an animation exactly as the render does', async (options) => {
-    const dry = await t.request(`/img/${options}/${gifId}.json`, { headers: auth(t.adminKey) });
-    const real = await t.request(`/img/${options}/${gifId}`, { headers: auth(t.adminKey) });
-    expect([dry.status, real.status]).toEqual([400, 400]);
-    expect(((await dry.json()) as { error: { option: string } }).error.option).toBe('r');
-    // A still output of the same animation turns fine, and r_180 keeps every frame.
-    expect((await t.request(`/img/${options},f_png/${gifId}`, { headers: auth(t.adminKey) })).status).toBe(200);
-    expect((await t.request(`/img/r_180/${gifId}.json`, { headers: auth(t.adminKey) })).status).toBe(200);
-  });
+  it.each(['r_90', 'r_45', 'r_270,fl_mirror', 'w_40,r_-45,bg_00ff0080'])(
+    'the dry run refuses %s on an animation exactly as the render does',
+    async (options) => {
+      const dry = await t.request(`/img/${options}/${gifId}.json`, { headers: auth(t.adminKey) });
+      const real = await t.request(`/img/${options}/${gifId}`, { headers: auth(t.adminKey) });
+      expect([dry.status, real.status]).toEqual([400, 400]);
+      expect(((await dry.json()) as { error: { option: string } }).error.option).toBe('r');
+      // A still output of the same animation turns fine, and r_180 keeps every frame.
+      expect((await t.request(`/img/${options},f_png/${gifId}`, { headers: auth(t.adminKey) })).status).toBe(200);
+      expect((await t.request(`/img/r_180/${gifId}.json`, { headers: auth(t.adminKey) })).status).toBe(200);
+    },
+  );
 
   it('the same size as a still (one frame) is fine', async () => {
     for (const options of ['w_200,f_png', 'w_200,f_jpg', 'w_200,f_avif']) {
@@ -232,11 +242,16 @@ function pngHeader(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 describe('MAX_INPUT_PIXELS is the one input limit', () => {
-  it('header reads are not capped by sharp\'s own 268 MP default: 300 MP can be allowed', async () => {
+  it("header reads are not capped by sharp's own 268 MP default: 300 MP can be allowed", async () => {
     const header = await readHeader(pngHeader(20000, 15000));
     expect({ width: header.width, height: header.height }).toEqual({ width: 20000, height: 15000 });
   });

@@ -45,13 +45,21 @@ describe('policy token formats', () => {
 describe('policy token width range with presets', () => {
   let widthToken: string;
   beforeAll(async () => {
-    t.deps.db.insert(presets).values([
-      { name: 'hero', options: 'w_2000' },
-      { name: 'retina', options: 'dpr_4' },
-      { name: 'small', options: 'w_200,h_200,c_fill' },
-    ]).run();
+    t.deps.db
+      .insert(presets)
+      .values([
+        { name: 'hero', options: 'w_2000' },
+        { name: 'retina', options: 'dpr_4' },
+        { name: 'small', options: 'w_200,h_200,c_fill' },
+      ])
+      .run();
     const owner = await postJson(t, '/auth/login', { username: 'owner', password: 'correct horse battery' });
-    const res = await postJson(t, '/sign', { id: jpegId, policy: { width: { min: 100, max: 800 } } }, bearer(((await owner.json()) as { token: string }).token));
+    const res = await postJson(
+      t,
+      '/sign',
+      { id: jpegId, policy: { width: { min: 100, max: 800 } } },
+      bearer(((await owner.json()) as { token: string }).token),
+    );
     widthToken = ((await res.json()) as { token: string }).token;
   });
 

@@ -43,7 +43,10 @@ describe('SVG uploads', () => {
   const heavy = `<svg xmlns="http://www.w3.org/2000/svg" width="3000" height="3000"><filter id="f"><feTurbulence baseFrequency="0.01" numOctaves="10"/><feGaussianBlur stdDeviation="300"/></filter><rect width="3000" height="3000" filter="url(#f)"/></svg>`;
   const tiny = `<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><rect width="20" height="20" fill="red"/></svg>`;
 
-  it.each([['a filter bomb', heavy], ['a harmless drawing', tiny]])('are refused with 415 (%s), nothing stored', async (_name, svg) => {
+  it.each([
+    ['a filter bomb', heavy],
+    ['a harmless drawing', tiny],
+  ])('are refused with 415 (%s), nothing stored', async (_name, svg) => {
     const before = originalsOnDisk(t).length;
     const rows = imageRows(t).length;
     for (const type of ['image/svg+xml', 'image/png']) {

@@ -33,10 +33,13 @@ describe('signature spelling', () => {
     ['padding appended', () => `${mac}=`],
     ['a character base64url does not have', () => `${mac.slice(0, 10)}!${mac.slice(10)}`],
     ['standard base64 characters', () => `${mac}+`],
-    ['the last character with different spare bits', () => {
-      const last = B64URL.indexOf(mac.at(-1)!);
-      return mac.slice(0, -1) + B64URL[last ^ 1];
-    }],
+    [
+      'the last character with different spare bits',
+      () => {
+        const last = B64URL.indexOf(mac.at(-1)!);
+        return mac.slice(0, -1) + B64URL[last ^ 1];
+      },
+    ],
   ])('%s → 403', async (_name, variant) => {
     const forged = good.replace(mac, variant());
     expect(forged).not.toBe(good);

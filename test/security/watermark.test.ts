@@ -80,7 +80,10 @@ describe('a private image as a watermark', () => {
     expect(own.status).toBe(200);
     expect((await sharp(Buffer.from(await own.arrayBuffer())).metadata()).width).toBe(1680);
     // A preset is the operator's word: its watermark may be a private logo.
-    t.deps.db.insert(presets).values({ name: 'branded', options: `wm_${secretId},wms_20` }).run();
+    t.deps.db
+      .insert(presets)
+      .values({ name: 'branded', options: `wm_${secretId},wms_20` })
+      .run();
     expect((await t.request(`/img/t_branded/${publicId}`)).status).toBe(200);
   });
 });

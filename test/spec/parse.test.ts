@@ -19,7 +19,16 @@ describe('parseSpec', () => {
 
   it('types values', () => {
     expect(parseSpec('w_300,h_200,c_fill,g_north_east,r_-90,e_blur:2.5,e_tint:F80,bg_FFF,q_auto,f_jpg')).toEqual({
-      w: 300, h: 200, c: 'fill', g: 'north_east', r: 270, e_blur: 2.5, e_tint: 'ff8800', bg: 'ffffff', q: 'auto', f: 'jpeg',
+      w: 300,
+      h: 200,
+      c: 'fill',
+      g: 'north_east',
+      r: 270,
+      e_blur: 2.5,
+      e_tint: 'ff8800',
+      bg: 'ffffff',
+      q: 'auto',
+      f: 'jpeg',
     });
     expect(parseSpec('a_45')).toEqual({ r: 45 });
     expect(parseSpec('e_sharpen')).toEqual({ e_sharpen: true });

@@ -16,7 +16,16 @@ declare const sessionStorage: { length: number };
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/imgpath-dashboard.png';
 // Playwright gives every launch a fresh temporary --user-data-dir of its own (and refuses one in args).
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let t: TestApp;
 let site: Awaited<ReturnType<typeof listen>>;
@@ -54,7 +63,10 @@ beforeAll(async () => {
 afterAll(async () => {
   const pid = browserServer?.process().pid;
   await browser?.close().catch(() => {});
-  const closed = await browserServer?.close().then(() => true, () => false);
+  const closed = await browserServer?.close().then(
+    () => true,
+    () => false,
+  );
   // Only when close() failed: after a clean close the pid may already belong to someone else.
   if (closed === false && pid) {
     try {
@@ -79,12 +91,15 @@ const tiles = () => page.locator('#grid li[data-id]');
 async function thumbnailsLoaded(count: number) {
   await page.waitForFunction((n) => {
     const imgs = [...document.querySelectorAll('#grid li[data-id] img')];
-    return imgs.length === n && imgs.every((img: { complete: boolean; src: string; naturalWidth: number }) => img.complete && img.src.startsWith('blob:') && img.naturalWidth === 240);
+    return (
+      imgs.length === n &&
+      imgs.every((img: { complete: boolean; src: string; naturalWidth: number }) => img.complete && img.src.startsWith('blob:') && img.naturalWidth === 240)
+    );
   }, count);
 }
 
 describe('the dashboard in Chromium', () => {
-  test('a wrong key is refused with the server\'s message', async () => {
+  test("a wrong key is refused with the server's message", async () => {
     await page.goto(`${site.url}/dashboard`);
     await page.fill('#key-form input[name=key]', 'imgp_not-a-real-key');
     await page.click('#key-form button');

@@ -10,11 +10,11 @@ export function cornersSvg(width: number, height: number, rad: number | 'max', c
   const rx = rad === 'max' ? width / 2 : Math.min(rad, width / 2, height / 2);
   const ry = rad === 'max' ? height / 2 : rx;
   const outer = `M0,0H${width}V${height}H0Z`;
-  const inner = `M${rx},0H${width - rx}A${rx},${ry} 0 0 1 ${width},${ry}V${height - ry}A${rx},${ry} 0 0 1 ${width - rx},${height}`
-    + `H${rx}A${rx},${ry} 0 0 1 0,${height - ry}V${ry}A${rx},${ry} 0 0 1 ${rx},0Z`;
+  const inner =
+    `M${rx},0H${width - rx}A${rx},${ry} 0 0 1 ${width},${ry}V${height - ry}A${rx},${ry} 0 0 1 ${width - rx},${height}` +
+    `H${rx}A${rx},${ry} 0 0 1 0,${height - ry}V${ry}A${rx},${ry} 0 0 1 ${rx},0Z`;
   return Buffer.from(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">`
-    + `<path fill-rule="evenodd" fill="${colour}" d="${outer}${inner}"/></svg>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` + `<path fill-rule="evenodd" fill="${colour}" d="${outer}${inner}"/></svg>`,
   );
 }
 

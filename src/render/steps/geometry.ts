@@ -5,8 +5,15 @@ import type { RenderContext } from '../context.js';
 type Compass = Exclude<Gravity, 'auto' | 'entropy'>;
 
 const SHARP_POSITION: Record<Compass, SharpGravity> = {
-  center: 'centre', north: 'north', south: 'south', east: 'east', west: 'west',
-  north_east: 'northeast', north_west: 'northwest', south_east: 'southeast', south_west: 'southwest',
+  center: 'centre',
+  north: 'north',
+  south: 'south',
+  east: 'east',
+  west: 'west',
+  north_east: 'northeast',
+  north_west: 'northwest',
+  south_east: 'southeast',
+  south_west: 'southwest',
 };
 
 /** Where a w×h window sits inside an outer box, for a compass gravity. */
@@ -18,10 +25,7 @@ export function compassOffset(g: Compass, outer: Size, inner: Size): { left: num
   return { left, top };
 }
 
-type Placement =
-  | { kind: 'compass'; g: Compass }
-  | { kind: 'strategy'; strategy: number }
-  | { kind: 'focal'; x: number; y: number };
+type Placement = { kind: 'compass'; g: Compass } | { kind: 'strategy'; strategy: number } | { kind: 'focal'; x: number; y: number };
 
 /** g_auto / c_thumb use the stored focal point when there is one, else saliency; animations cannot use saliency. */
 function placement(ctx: RenderContext): Placement {

@@ -28,7 +28,10 @@ export interface Header {
 export async function readHeader(input: Buffer): Promise<Header> {
   const meta = await guard('decode', () => sharp(input, { limitInputPixels: false }).metadata()).catch((err: unknown) => {
     const known = err instanceof UnsupportedMediaError ? unreadableFormat(input) : undefined;
-    if (known) throw new UnsupportedMediaError(`${known} images cannot be read by this server's image library; convert it to JPEG, PNG, WebP or AVIF`, { format: known });
+    if (known)
+      throw new UnsupportedMediaError(`${known} images cannot be read by this server's image library; convert it to JPEG, PNG, WebP or AVIF`, {
+        format: known,
+      });
     throw err;
   });
   if (!meta.width || !meta.height || !meta.format) throw new Error('Input has no dimensions');
@@ -39,7 +42,10 @@ export async function readHeader(input: Buffer): Promise<Header> {
   const swap = orientation >= 5 && orientation <= 8;
   // libvips reads AV1 HEIF (AVIF) but has no HEVC decoder: say so now rather than fail mid-decode.
   if (meta.format === 'heif' && meta.compression !== 'av1') {
-    throw new UnsupportedMediaError(`HEIC (${meta.compression ?? 'HEVC'}) images cannot be read by this server's image library; convert it to JPEG, PNG, WebP or AVIF`, { format: 'heic' });
+    throw new UnsupportedMediaError(
+      `HEIC (${meta.compression ?? 'HEVC'}) images cannot be read by this server's image library; convert it to JPEG, PNG, WebP or AVIF`,
+      { format: 'heic' },
+    );
   }
   const format = meta.format === 'heif' ? 'avif' : meta.format;
   return {
@@ -69,7 +75,12 @@ export function checkLimits(header: Header, limits: Pick<RenderLimits, 'maxInput
   const pixels = width * height * pages;
   if (pixels > limits.maxInputPixels) {
     const size = pages > 1 ? `${pages} frames of ${width}x${height} (${pixels} pixels)` : `${width}x${height} (${pixels} pixels)`;
-    throw new TooLargeError(`The image is ${size}; MAX_INPUT_PIXELS is ${limits.maxInputPixels}`, { limit: 'MAX_INPUT_PIXELS', max: limits.maxInputPixels, pixels, ...measured });
+    throw new TooLargeError(`The image is ${size}; MAX_INPUT_PIXELS is ${limits.maxInputPixels}`, {
+      limit: 'MAX_INPUT_PIXELS',
+      max: limits.maxInputPixels,
+      pixels,
+      ...measured,
+    });
   }
 }
 

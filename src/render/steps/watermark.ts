@@ -30,10 +30,12 @@ export async function watermark(ctx: RenderContext): Promise<void> {
     return { data, width: info.width, height: info.height };
   });
   const { left, top } = compassOffset(spec.wmg ?? 'south_east', out, overlay);
-  ctx.overlays.push(...perFrame(ctx, {
-    input: overlay.data,
-    raw: { width: overlay.width, height: overlay.height, channels: 4 },
-    top,
-    left,
-  }));
+  ctx.overlays.push(
+    ...perFrame(ctx, {
+      input: overlay.data,
+      raw: { width: overlay.width, height: overlay.height, channels: 4 },
+      top,
+      left,
+    }),
+  );
 }

@@ -35,7 +35,7 @@ export async function startSwift(): Promise<SwiftServer> {
     process.off('exit', killOnExit);
     const hasLogs = fs.readdirSync(runDir).some((name) => name.endsWith('.log'));
     if (!hasLogs) fs.rmSync(runDir, { recursive: true, force: true });
-    throw new Error(`Swift (S3 test server) did not start: ${e.stderr?.trim() || e.message}` + (hasLogs ? `\nlogs: ${runDir}` : ''));
+    throw new Error(`Swift (S3 test server) did not start: ${e.stderr?.trim() || e.message}${hasLogs ? `\nlogs: ${runDir}` : ''}`);
   }
   const endpoint = /^S3_ENDPOINT=(\S+)$/m.exec(stdout)?.[1];
   if (!endpoint) throw new Error(`start.sh printed no S3_ENDPOINT: ${stdout}`);
