@@ -10,8 +10,11 @@ export type PgDb = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations-pg');
 
 /** A pool on DATABASE_URL, brought to the current schema (concurrent starts of several nodes are safe: see migratePg). */
-export async function openPg(url: string, opts: { max?: number } = {}): Promise<PgDb> {
+export async function openPg(url: string, opts: { max?: number; onError?: (err: Error) => void } = {}): Promise<PgDb> {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
+  // An idle pooled connection cut by the server (a restart, a failover) is dropped and replaced on
+  // the next query; unhandled, its 'error' event would end the process.
+  pool.on('error', (err) => opts.onError?.(err));
   const db = drizzle(pool, { schema }) as PgDb;
   await migratePg(db);
   return db;

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { ChangeBus, ClusterChange } from './bus.js';
+
+const CHANNEL = 'imgpath_changes';
+/** NOTIFY payloads must stay under 8000 bytes; ours are ids and names, far below. */
+const MAX_PAYLOAD = 7900;
+
+/**
+ * The cluster bus on PostgreSQL LISTEN/NOTIFY. One dedicated connection listens (a pooled one
+ * would be handed to queries and lose its LISTEN); publishing uses any connection of `pool`.
+ * A dropped listener reconnects with backoff and then announces `resync`: whatever was sent while
+ * it was away is lost, so every cache must start again from the database.
+ */
+export function pgBus(url: string, pool: pg.Pool, opts: { onError?: (err: Error) => void; retryMs?: number } = {}): ChangeBus & { ready: Promise<void> } {
+  const node = randomBytes(6).toString('hex');
+  const subscribers: Array<(c: ClusterChange) => void> = [];
+  let listener: pg.Client | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  const deliver = (c: ClusterChange) => {
+    for (const fn of subscribers) {
+      try {
+        fn(c);
+      } catch (err) {
+        opts.onError?.(err as Error);
+      }
+    }
+  };
+
+  const connect = async (again: boolean) => {
+    const client = new pg.Client({ connectionString: url });
+    client.on('error', (err) => opts.onError?.(err));
+    client.on('end', () => {
+      if (listener !== client) return;
+      listener = undefined;
+      if (!closed) schedule();
+    });
+    client.on('notification', (msg) => {
+      if (msg.channel !== CHANNEL || !msg.payload) return;
+      let parsed: { from: string; change: ClusterChange };
+      try {
+        parsed = JSON.parse(msg.payload);
+      } catch {
+        return;
+      }
+      if (parsed.from !== node) deliver(parsed.change);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      opts.onError?.(err as Error);
+      await client.end().catch(() => {});
+      schedule();
+      return;
+    }
+    if (closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    listener = client;
+    if (again) deliver({ kind: 'resync' });
+  };
+  const schedule = () => {
+    if (retry || closed) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void connect(true);
+    }, opts.retryMs ?? 500);
+    retry.unref();
+  };
+  /** Resolves once the first LISTEN is in place (or its first try failed and a retry is scheduled). */
+  const ready = connect(false);
+
+  return {
+    ready,
+    async publish(change) {
+      const payload = JSON.stringify({ from: node, change });
+      if (Buffer.byteLength(payload) > MAX_PAYLOAD) throw new Error(`cluster change too large to notify (${payload.length} bytes)`);
+      await pool.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
+    },
+    subscribe(fn) {
+      subscribers.push(fn);
+    },
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await ready;
+      await listener?.end().catch(() => {});
+    },
+  };
+}
