@@ -1,0 +1,119 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cdnPurger, type PurgeOptions } from '../../src/cluster/cdn-purge.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  auth?: string;
+  body: string;
+}
+let server: http.Server;
+let base: string;
+let seen: Seen[] = [];
+/** Statuses to answer, in order; 200 once empty. 0 = never answer (a hung CDN). */
+let plan: number[] = [];
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, body });
+      const status = plan.shift() ?? 200;
+      if (status === 0) return;
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => {
+  server.closeAllConnections();
+  server.close();
+});
+beforeEach(() => {
+  seen = [];
+  plan = [];
+});
+
+function purger(extra: Partial<PurgeOptions> = {}) {
+  const warnings: Array<Record<string, unknown>> = [];
+  const p = cdnPurger({
+    url: `${base}/hook`,
+    format: 'json',
+    retryMs: 10,
+    log: { warn: (o: object) => warnings.push(o as Record<string, unknown>) } as never,
+    ...extra,
+  });
+  return { p, warnings };
+}
+const urls = (n: number) => Array.from({ length: n }, (_, i) => `https://img.example.com/img/w_${i + 1}/abc123`);
+
+describe('CDN purge hook (PURGE_WEBHOOK_URL, issue 13 item 5)', () => {
+  it('json: one POST with the reason, tags and URLs, and the bearer token', async () => {
+    const { p } = purger({ token: 'sekrit' });
+    p.purge({ reason: 'image-deleted', tags: ['img-abc123'], urls: urls(2) });
+    await p.idle();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ method: 'POST', url: '/hook', auth: 'Bearer sekrit' });
+    expect(JSON.parse(seen[0]!.body)).toEqual({ reason: 'image-deleted', tags: ['img-abc123'], urls: urls(2) });
+  });
+
+  it('purge: one PURGE per URL at the proxy address, path and query kept; 404 (never cached) is fine', async () => {
+    const { p, warnings } = purger({ format: 'purge', url: `${base}/` });
+    plan = [404, 200];
+    p.purge({
+      reason: 'image-private',
+      tags: ['img-abc123'],
+      urls: ['https://img.example.com/img/w_300/abc123', 'https://img.example.com/img/w_9/abc123?key=k'],
+    });
+    await p.idle();
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['PURGE /img/w_300/abc123', 'PURGE /img/w_9/abc123?key=k']);
+    expect(warnings).toEqual([]);
+  });
+
+  it('cloudflare: files in calls of at most 30, then the tags', async () => {
+    const { p } = purger({ format: 'cloudflare', token: 'cf' });
+    p.purge({ reason: 'preset-changed', tags: ['preset-thumb'], urls: urls(65) });
+    await p.idle();
+    const bodies = seen.map((s) => JSON.parse(s.body));
+    expect(bodies.map((b) => b.files?.length ?? `tags:${b.tags}`)).toEqual([30, 30, 5, 'tags:preset-thumb']);
+    expect(bodies.flatMap((b) => b.files ?? [])).toEqual(urls(65));
+    expect(seen.every((s) => s.auth === 'Bearer cf')).toBe(true);
+  });
+
+  it('retries a failing CDN, gives up after 3 tries with a warning, and goes on with the next purge', async () => {
+    const { p, warnings } = purger();
+    plan = [500, 503, 200, 500, 500, 500, 200];
+    p.purge({ reason: 'image-deleted', tags: ['img-a'], urls: [] });
+    p.purge({ reason: 'image-deleted', tags: ['img-b'], urls: [] });
+    p.purge({ reason: 'image-deleted', tags: ['img-c'], urls: [] });
+    await p.idle();
+    expect(seen.map((s) => JSON.parse(s.body).tags[0])).toEqual(['img-a', 'img-a', 'img-a', 'img-b', 'img-b', 'img-b', 'img-c']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ tags: ['img-b'] });
+  });
+
+  it('a CDN that never answers times out instead of holding the queue', async () => {
+    const { p, warnings } = purger({ timeoutMs: 100 });
+    plan = [0, 0, 0];
+    p.purge({ reason: 'image-deleted', tags: ['img-hung'], urls: [] });
+    p.purge({ reason: 'image-deleted', tags: ['img-next'], urls: [] });
+    await p.idle();
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(seen.at(-1)!.body).tags).toEqual(['img-next']);
+  });
+
+  it('keeps at most 100 waiting, dropping the oldest with a warning; an empty purge sends nothing', async () => {
+    const { p, warnings } = purger({ timeoutMs: 2000 });
+    plan = [0];
+    p.purge({ reason: 'image-deleted', tags: [], urls: [] });
+    for (let i = 0; i < 102; i++) p.purge({ reason: 'image-deleted', tags: [`img-${i}`], urls: [] });
+    // the first is in flight (hung), 101 more arrived for 100 places: one dropped
+    expect(warnings.filter((w) => String(w.tags) === 'img-1')).toHaveLength(1);
+    server.closeAllConnections();
+    await p.idle();
+    expect(seen.length).toBeGreaterThanOrEqual(100);
+  }, 20_000);
+});
