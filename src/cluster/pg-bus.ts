@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { ChangeBus, ClusterChange } from './bus.js';
 
@@ -11,9 +10,16 @@ const MAX_PAYLOAD = 7900;
  * would be handed to queries and lose its LISTEN); publishing uses any connection of `pool`.
  * A dropped listener reconnects with backoff and then announces `resync`: whatever was sent while
  * it was away is lost, so every cache must start again from the database.
+ *
+ * `node` must be the application_name of `pool`'s connections (openPg sets it): the row triggers
+ * sign their notifications with it, and a node skips what it wrote itself.
  */
-export function pgBus(url: string, pool: pg.Pool, opts: { onError?: (err: Error) => void; retryMs?: number } = {}): ChangeBus & { ready: Promise<void> } {
-  const node = randomBytes(6).toString('hex');
+export function pgBus(
+  url: string,
+  pool: pg.Pool,
+  opts: { node: string; onError?: (err: Error) => void; retryMs?: number },
+): ChangeBus & { ready: Promise<void> } {
+  const node = opts.node;
   const subscribers: Array<(c: ClusterChange) => void> = [];
   let listener: pg.Client | undefined;
   let closed = false;
@@ -29,7 +35,8 @@ export function pgBus(url: string, pool: pg.Pool, opts: { onError?: (err: Error)
   };
 
   const connect = async (again: boolean) => {
-    const client = new pg.Client({ connectionString: url });
+    // Named apart from the pool: its own notifications are none, and an operator sees who listens.
+    const client = new pg.Client({ connectionString: url, application_name: `${node}:listen` });
     client.on('error', (err) => opts.onError?.(err));
     client.on('end', () => {
       if (listener !== client) return;

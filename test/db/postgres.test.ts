@@ -11,7 +11,7 @@ afterAll(() => server?.stop());
 describe('PostgreSQL schema (issue 13)', () => {
   it('migrates an empty database to the same tables as SQLite, and two nodes starting at once do not collide', async () => {
     const url = await server.createDatabase();
-    const [a, b] = await Promise.all([openPg(url), openPg(url)]);
+    const [a, b] = await Promise.all([openPg(url, { node: 'a' }), openPg(url, { node: 'b' })]);
     const { rows } = await a.$client.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
     expect(rows.map((r) => r.table_name)).toEqual(
       expect.arrayContaining([

@@ -9,9 +9,13 @@ export type PgDb = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 
 const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations-pg');
 
-/** A pool on DATABASE_URL, brought to the current schema (concurrent starts of several nodes are safe: see migratePg). */
-export async function openPg(url: string, opts: { max?: number; onError?: (err: Error) => void } = {}): Promise<PgDb> {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
+/**
+ * A pool on DATABASE_URL, brought to the current schema (concurrent starts of several nodes are
+ * safe: see migratePg). `node` names the connections (application_name): the change notifications
+ * carry it, so this node can skip its own writes (src/cluster/pg-bus.ts).
+ */
+export async function openPg(url: string, opts: { node: string; max?: number; onError?: (err: Error) => void }): Promise<PgDb> {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, application_name: opts.node });
   // An idle pooled connection cut by the server (a restart, a failover) is dropped and replaced on
   // the next query; unhandled, its 'error' event would end the process.
   pool.on('error', (err) => opts.onError?.(err));
