@@ -101,7 +101,7 @@ CREATE TABLE "renditions" (
 	"height" integer NOT NULL,
 	"bytes" bigint NOT NULL,
 	"created_at" integer DEFAULT (extract(epoch from now())::integer) NOT NULL,
-	"last_access" integer NOT NULL
+	"last_access" bigint NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "retired_public_ids" (

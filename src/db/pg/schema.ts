@@ -158,7 +158,8 @@ export const renditions = pgTable(
     height: integer('height').notNull(),
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
     createdAt: createdAt(),
-    lastAccess: integer('last_access').notNull(),
+    /** Milliseconds (the LRU order of reads within one second), so a bigint. */
+    lastAccess: bigint('last_access', { mode: 'number' }).notNull(),
   },
   (t) => [index('renditions_image_idx').on(t.imageId), index('renditions_access_idx').on(t.lastAccess), index('renditions_preset_idx').on(t.preset)],
 );
