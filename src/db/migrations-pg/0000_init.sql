@@ -109,6 +109,12 @@ CREATE TABLE "retired_public_ids" (
 	"created_at" integer DEFAULT (extract(epoch from now())::integer) NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "settings" (
+	"name" text PRIMARY KEY NOT NULL,
+	"value" text NOT NULL,
+	"created_at" integer DEFAULT (extract(epoch from now())::integer) NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "tasks" (
 	"id" text PRIMARY KEY NOT NULL,
 	"kind" text NOT NULL,

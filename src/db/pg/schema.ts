@@ -215,3 +215,14 @@ export const leases = pgTable('leases', {
   holder: text('holder').notNull(),
   until: integer('until').notNull(),
 });
+
+/**
+ * Cluster-wide values made once by whichever node starts first (INSERT … ON CONFLICT DO NOTHING,
+ * then read back): the generated signing keys and JWT secret when the environment names none, and
+ * the marks of first-start work (samples, the printed admin key) so it runs once per cluster.
+ */
+export const settings = pgTable('settings', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: createdAt(),
+});
