@@ -12,11 +12,15 @@ import type { BlobStore } from './storage/store.js';
 import type { ImageRow } from './db/schema.js';
 import type { Metrics } from './ops/metrics.js';
 import type { Origins } from './origins/service.js';
+import { createSqliteRepos, type Repos } from './repos/index.js';
+import type { TaskRunner } from './library/tasks.js';
 
 /** Everything the app needs from the outside world; tests build their own. */
 export interface Deps {
   config: Config;
   db: Db;
+  /** Data access (src/repos): made over `db` unless a test or another database brings its own. */
+  repos: Repos;
   store: BlobStore;
   cache: RenditionCache;
   secrets: Secrets;
@@ -31,6 +35,8 @@ export interface Deps {
   metrics?: Metrics;
   /** Remote originals (ORIGINS): made on first use by `originsOf(deps)` (src/origins/service.ts). */
   origins?: Origins;
+  /** The background task queue: made on first use by `taskRunner(deps)` (src/library/tasks.ts). */
+  taskRunner?: TaskRunner;
 }
 
 /** Library changes other parts follow by themselves (random pool, metrics, cache purge). */
@@ -55,6 +61,7 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
   return {
     config,
     db,
+    repos: overrides.repos ?? createSqliteRepos(db),
     // Imported lazily: the AWS SDK adds ~150 ms to every start, wasted when originals are local.
     store: overrides.store ?? (config.STORAGE === 's3' ? (await import('./storage/s3.js')).S3Store.fromConfig(config) : new LocalStore(config.dataDir)),
     cache: overrides.cache ?? createCache(config, db, log),

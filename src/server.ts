@@ -84,7 +84,7 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
     for (const u of first.exampleUrls) deps.log.info(`example: ${u}`);
   }
   const inbox = config.inboxDir ? await startInbox(deps, config.inboxDir) : undefined;
-  const resumed = resumeTasks(deps);
+  const resumed = await resumeTasks(deps);
   if (resumed) deps.log.info({ tasks: resumed }, 're-queued tasks left by the previous process');
   deps.log.info({ url }, 'imgpath listening');
 

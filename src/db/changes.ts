@@ -1,4 +1,4 @@
-import type { Db } from './client.js';
+import type Database from 'better-sqlite3';
 
 /**
  * A mark that moves whenever the database may have changed, for the caches of the hit path
@@ -6,7 +6,8 @@ import type { Db } from './client.js';
  * one query per cache (issue 14).
  *
  * - Writes through this connection: every statement that is not read-only, and every `exec`,
- *   bumps a counter as it runs (the connection's `prepare` is wrapped once, at the first call).
+ *   bumps a counter as it runs (the connection's `prepare` is wrapped once, when `openDb` opens it,
+ *   before any statement is prepared: a statement prepared earlier would write unseen).
  * - Writes by any other connection or process (the CLI): SQLite's data_version moves on their
  *   commit; one read of it serves the calls of the next millisecond.
  *
@@ -17,15 +18,11 @@ export type ChangeMark = () => string;
 /** How long one read of data_version stands for the database's state: well under any request's own duration. */
 const DATA_VERSION_REUSE_MS = 1;
 
-const marks = new WeakMap<Db['$client'], ChangeMark>();
-
-type Statement = ReturnType<Db['$client']['prepare']>;
+type Statement = ReturnType<Database.Database['prepare']>;
 const RUNNERS = ['run', 'get', 'all', 'iterate'] as const;
 
-export function changeMark(db: Db): ChangeMark {
-  const client = db.$client;
-  let mark = marks.get(client);
-  if (mark) return mark;
+/** Wraps one connection (once: `openDb` calls it, and the mark lives on the handle it returns as `db.changes`). */
+export function trackChanges(client: Database.Database): ChangeMark {
   let own = 0;
   const prepare = client.prepare.bind(client);
   const dataVersion = prepare('PRAGMA data_version').pluck();
@@ -59,7 +56,7 @@ export function changeMark(db: Db): ChangeMark {
   // earlier would have missed it too); this connection's own writes, at once.
   let version = 0;
   let readAt = -Infinity;
-  mark = () => {
+  return () => {
     const now = performance.now();
     if (now - readAt >= DATA_VERSION_REUSE_MS) {
       version = dataVersion.get() as number;
@@ -67,6 +64,9 @@ export function changeMark(db: Db): ChangeMark {
     }
     return `${own}.${version}`;
   };
-  marks.set(client, mark);
-  return mark;
+}
+
+/** The mark of this connection (the hit-path caches take it from `deps.repos.changes` or here). */
+export function changeMark(db: { changes: ChangeMark }): ChangeMark {
+  return db.changes;
 }

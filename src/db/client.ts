@@ -4,9 +4,14 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { trackChanges, type ChangeMark } from './changes.js';
 import * as schema from './schema.js';
 
-export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+export type Db = BetterSQLite3Database<typeof schema> & {
+  $client: Database.Database;
+  /** Moves whenever this database may have changed (src/db/changes.ts): per connection, made with it. */
+  changes: ChangeMark;
+};
 
 const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
@@ -19,7 +24,9 @@ export function openDb(file: string): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = drizzle(sqlite, { schema }) as Db;
+  // Before any statement is prepared (migrations included): a statement prepared unwrapped would write unseen.
+  const changes = trackChanges(sqlite);
+  const db = Object.assign(drizzle(sqlite, { schema }), { changes }) as Db;
   migrateDb(db);
   return db;
 }

@@ -233,7 +233,7 @@ export function imagesRoutes(deps: Deps) {
         checkWatermark(deps, principal, spec);
         planDelivery(deps, { principal, signed: true, image, spec, accept });
       });
-      const task = enqueueTransform(deps, actingUserId(principal), { imageId: image.id, options, accept, base, caller: callerRef(principal) });
+      const task = await enqueueTransform(deps, actingUserId(principal), { imageId: image.id, options, accept, base, caller: callerRef(principal) });
       c.header('Location', `/tasks/${task.id}`);
       return c.json(taskView(task), 202);
     }

@@ -1,6 +1,4 @@
-import { eq } from 'drizzle-orm';
 import { actingUserId } from '../auth/principal.js';
-import { tasks } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 import { createRoute, router, z } from '../http.js';
@@ -30,10 +28,10 @@ const getTask = createRoute({
 
 export function tasksRoutes(deps: Deps) {
   const app = router();
-  app.openapi(getTask, function taskStatus(c) {
+  app.openapi(getTask, async function taskStatus(c) {
     const principal = requireCaller(c.get('principal'));
     const { id } = c.req.valid('param');
-    const row = deps.db.select().from(tasks).where(eq(tasks.id, id)).get();
+    const row = await deps.repos.tasks.byId(id);
     // Someone else's task is as unknown as a missing one.
     if (!row || !(seesWholeLibrary(principal) || (row.ownerId !== null && row.ownerId === actingUserId(principal)))) {
       throw new NotFoundError(`No task ${id}`, 'task_not_found');

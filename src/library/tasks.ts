@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, eq, inArray } from 'drizzle-orm';
 import { resolveCallerRef, type CallerRef } from '../auth/caller-ref.js';
 import { requireCaller } from '../auth/guards.js';
-import { tasks, type TaskRow } from '../db/schema.js';
+import type { TaskRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError, OverloadedError, StorageUnavailableError } from '../errors.js';
 import { parseOptions } from '../delivery/deliver.js';
@@ -44,7 +43,7 @@ const HANDLERS: Record<string, Handler> = {
   },
 };
 
-class TaskRunner {
+export class TaskRunner {
   private readonly waiting: string[] = [];
   /** Tasks waiting out a back-off: counted as work by `idle`, dropped by `stop` (they stay queued in the table). */
   private readonly retries = new Set<NodeJS.Timeout>();
@@ -109,26 +108,16 @@ class TaskRunner {
     const { deps } = this;
     let input: TransformTaskInput | undefined;
     try {
-      const now = deps.clock();
-      const row = deps.db
-        .update(tasks)
-        .set({ state: 'running', updatedAt: now })
-        .where(and(eq(tasks.id, id), eq(tasks.state, 'queued')))
-        .returning()
-        .get();
+      const row = await deps.repos.tasks.claim(id, deps.clock());
       if (!row) return;
       const handler = HANDLERS[row.kind];
       if (!handler) throw new AppError(500, 'unknown_task', `No handler for task kind ${row.kind}`);
       input = JSON.parse(row.input) as TransformTaskInput;
       const result = await handler(deps, input);
-      deps.db
-        .update(tasks)
-        .set({ state: 'done', result: JSON.stringify(result), error: null, updatedAt: deps.clock() })
-        .where(eq(tasks.id, id))
-        .run();
+      await deps.repos.tasks.finish(id, JSON.stringify(result), deps.clock());
     } catch (err) {
       try {
-        this.settleFailure(id, input, err);
+        await this.settleFailure(id, input, err);
       } catch (dbErr) {
         // The DB closed under us (shutdown): the row stays `running` and is re-queued on the next start.
         deps.log.warn({ err: dbErr, taskId: id }, 'could not record task failure');
@@ -137,16 +126,12 @@ class TaskRunner {
   }
 
   /** Busy server: queue again after a back-off, until MAX_ATTEMPTS. Anything else: failed, with the error. */
-  private settleFailure(id: string, input: TransformTaskInput | undefined, err: unknown) {
+  private async settleFailure(id: string, input: TransformTaskInput | undefined, err: unknown) {
     const { deps } = this;
     const attempts = (input?.attempts ?? 0) + 1;
     const transient = err instanceof OverloadedError || err instanceof StorageUnavailableError;
     if (transient && input && attempts < MAX_ATTEMPTS) {
-      deps.db
-        .update(tasks)
-        .set({ state: 'queued', input: JSON.stringify({ ...input, attempts }), updatedAt: deps.clock() })
-        .where(eq(tasks.id, id))
-        .run();
+      await deps.repos.tasks.requeue(id, JSON.stringify({ ...input, attempts }), deps.clock());
       // Stopping: it stays queued and runs on the next start.
       if (!this.stopped) this.retryLater(id, RETRY_BASE_MS * 2 ** (attempts - 1));
       return;
@@ -155,51 +140,36 @@ class TaskRunner {
       err instanceof AppError ? { ...err.toJSON().error, ...(transient ? { attempts } : {}) } : { code: 'internal', message: 'The task failed unexpectedly' };
     if (transient) deps.log.warn({ taskId: id, attempts, code: error.code }, 'task gave up: the server stayed busy');
     else if (!(err instanceof AppError) || err.status >= 500) deps.log.error({ err, taskId: id }, 'task failed');
-    deps.db
-      .update(tasks)
-      .set({ state: 'failed', error: JSON.stringify(error), updatedAt: deps.clock() })
-      .where(eq(tasks.id, id))
-      .run();
+    await deps.repos.tasks.fail(id, JSON.stringify(error), deps.clock());
   }
 }
-
-const runners = new WeakMap<Deps, TaskRunner>();
 
 export function taskRunner(deps: Deps): TaskRunner {
-  let runner = runners.get(deps);
-  if (!runner) {
-    // Background work gets half the render slots: interactive /img misses keep the rest.
-    runner = new TaskRunner(deps, Math.max(1, Math.floor(deps.config.RENDER_CONCURRENCY / 2)));
-    runners.set(deps, runner);
-  }
-  return runner;
+  // Background work gets half the render slots: interactive /img misses keep the rest.
+  deps.taskRunner ??= new TaskRunner(deps, Math.max(1, Math.floor(deps.config.RENDER_CONCURRENCY / 2)));
+  return deps.taskRunner;
 }
 
-export function enqueueTransform(deps: Deps, ownerId: number | null, input: TransformTaskInput): TaskRow {
-  const row = deps.db
-    .insert(tasks)
-    .values({ id: `task_${randomBytes(9).toString('base64url')}`, kind: 'transform', state: 'queued', input: JSON.stringify(input), ownerId })
-    .returning()
-    .get();
+export async function enqueueTransform(deps: Deps, ownerId: number | null, input: TransformTaskInput): Promise<TaskRow> {
+  const row = await deps.repos.tasks.create({
+    id: `task_${randomBytes(9).toString('base64url')}`,
+    kind: 'transform',
+    input: JSON.stringify(input),
+    ownerId,
+  });
   taskRunner(deps).push(row.id);
   return row;
 }
 
 /** On start: tasks left queued or running by the previous process run again, oldest first. */
-export function resumeTasks(deps: Deps): number {
-  const pending = deps.db
-    .select({ id: tasks.id })
-    .from(tasks)
-    .where(inArray(tasks.state, ['queued', 'running']))
-    .orderBy(asc(tasks.createdAt))
-    .all();
-  if (pending.length) deps.db.update(tasks).set({ state: 'queued', updatedAt: deps.clock() }).where(eq(tasks.state, 'running')).run();
-  for (const { id } of pending) taskRunner(deps).push(id);
+export async function resumeTasks(deps: Deps): Promise<number> {
+  const pending = await deps.repos.tasks.resume(deps.clock());
+  for (const id of pending) taskRunner(deps).push(id);
   return pending.length;
 }
 
 export function stopTasks(deps: Deps) {
-  return runners.get(deps)?.stop() ?? Promise.resolve();
+  return deps.taskRunner?.stop() ?? Promise.resolve();
 }
 
 export function taskView(row: TaskRow) {

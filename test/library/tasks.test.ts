@@ -66,7 +66,7 @@ describe('a task that meets a busy server', () => {
       .insert(tasks)
       .values({ id: 'task_tired', kind: 'transform', state: 'queued', input: JSON.stringify(input) })
       .run();
-    expect(resumeTasks(t.deps)).toBe(1);
+    expect(await resumeTasks(t.deps)).toBe(1);
     await taskRunner(t.deps).idle();
     const failed = (await (await t.request('/tasks/task_tired', { headers: auth(t.adminKey) })).json()) as any;
     expect(failed).toMatchObject({ state: 'failed', error: { code: 'overloaded', attempts: 5 } });
@@ -106,7 +106,7 @@ describe('who a task runs as', () => {
       .insert(tasks)
       .values({ id: 'task_orphan', kind: 'transform', state: 'queued', input: JSON.stringify(input) })
       .run();
-    resumeTasks(t.deps);
+    await resumeTasks(t.deps);
     await taskRunner(t.deps).idle();
     expect(JSON.parse(taskRow('task_orphan').error!)).toMatchObject({ code: 'user_not_found' });
     expect(taskRow('task_orphan').state).toBe('failed');

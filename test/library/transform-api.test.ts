@@ -182,7 +182,7 @@ describe('?async=1 and GET /tasks/{id}', () => {
     const deps2 = await createDeps(t.deps.config);
     try {
       const app2 = createApp(deps2);
-      expect(resumeTasks(deps2)).toBe(3);
+      expect(await resumeTasks(deps2)).toBe(3);
       await taskRunner(deps2).idle();
       const state = async (taskId: string) => (await (await app2.request(`/tasks/${taskId}`, { headers: auth(t.adminKey) })).json()) as any;
       expect(await state('task_wasrunning')).toMatchObject({ state: 'done', result: { width: 64 } });

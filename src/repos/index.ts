@@ -1,0 +1,24 @@
+import type { Db } from '../db/client.js';
+import type { ChangeMark } from '../db/changes.js';
+import { sqliteTasksRepo } from './sqlite/tasks.js';
+import type { TasksRepo } from './tasks.js';
+
+/**
+ * Data access, one repository per aggregate (issue 12 item 5). Routes and the image core use
+ * these, never drizzle or the schema's tables, so a second database (issue 13) is one more
+ * `create<Db>Repos` behind the same interfaces. Methods are async even where SQLite is not.
+ * Every implementation passes test/repos/contract.ts.
+ */
+export interface Repos {
+  /** Moves whenever the database may have changed: the hit path's row caches check it (src/db/changes.ts). */
+  changes: ChangeMark;
+  tasks: TasksRepo;
+}
+
+/** Repositories over one better-sqlite3 connection (opened by `openDb`, which also made its change mark). */
+export function createSqliteRepos(db: Db): Repos {
+  return {
+    changes: db.changes,
+    tasks: sqliteTasksRepo(db),
+  };
+}
