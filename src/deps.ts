@@ -57,14 +57,15 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
   const clock = overrides.clock ?? (() => Math.floor(Date.now() / 1000));
   const keys = overrides.keys ?? new ApiKeys(db, clock);
   const log = overrides.log ?? createLogger(config);
+  const repos = overrides.repos ?? createSqliteRepos(db);
   if (config.ADMIN_API_KEY) keys.ensureBootstrap(config.ADMIN_API_KEY);
   return {
     config,
     db,
-    repos: overrides.repos ?? createSqliteRepos(db),
+    repos,
     // Imported lazily: the AWS SDK adds ~150 ms to every start, wasted when originals are local.
     store: overrides.store ?? (config.STORAGE === 's3' ? (await import('./storage/s3.js')).S3Store.fromConfig(config) : new LocalStore(config.dataDir)),
-    cache: overrides.cache ?? createCache(config, db, log),
+    cache: overrides.cache ?? (await createCache(config, repos.renditions, log)),
     secrets: overrides.secrets ?? loadSecrets(config),
     keys,
     passwords: overrides.passwords ?? createPasswordHasher(config),

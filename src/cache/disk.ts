@@ -1,8 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { asc, eq, lt, or, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { renditions } from '../db/schema.js';
+import type { RenditionsRepo } from '../repos/renditions.js';
 import type { OutputFormat } from '../spec/index.js';
 import { atomicWrite } from '../storage/atomic.js';
 import { matches, type PurgeMatch, type Rendition, type RenditionMeta, type RenditionTier } from './types.js';
@@ -21,9 +19,10 @@ const KEY = /^[A-Za-z0-9_-]{1,128}$/;
 const EXT: Record<OutputFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif' };
 
 /**
- * Renditions as files under CACHE_DIR, indexed by the `renditions` table. The index is the
- * truth for the LRU order and the byte budget, so both survive a restart; a file whose size
- * differs from the recorded one (torn write, truncation, someone's editor) is dropped, never served.
+ * Renditions as files under CACHE_DIR, indexed by the rendition index (src/repos/renditions.ts). The
+ * index is the truth for the LRU order and the byte budget, so both survive a restart; a file whose
+ * size differs from the recorded one (torn write, truncation, someone's editor) is dropped, never served.
+ * Made by `DiskTier.open`, which reads the totals before the tier is used.
  */
 export class DiskTier implements RenditionTier {
   readonly name = 'disk' as const;
@@ -33,7 +32,6 @@ export class DiskTier implements RenditionTier {
   private readonly touches = new Map<string, number>();
   private readonly writes = new Map<string, Promise<void>>();
   private readonly timer: NodeJS.Timeout;
-  private readonly byKey;
   private totalBytes = 0;
   private entries = 0;
   private evictions = 0;
@@ -41,8 +39,15 @@ export class DiskTier implements RenditionTier {
   private evicting: Promise<void> | null = null;
   private closed = false;
 
-  constructor(
-    private readonly db: Db,
+  /** A tier over `index` with its totals read (a restart keeps the budget accounting). */
+  static async open(index: RenditionsRepo, dir: string, maxBytes: number, opts: DiskTierOptions = {}): Promise<DiskTier> {
+    const tier = new DiskTier(index, dir, maxBytes, opts);
+    await tier.resync();
+    return tier;
+  }
+
+  private constructor(
+    private readonly index: RenditionsRepo,
     readonly dir: string,
     readonly maxBytes: number,
     opts: DiskTierOptions = {},
@@ -51,13 +56,7 @@ export class DiskTier implements RenditionTier {
     this.now = opts.now ?? Date.now;
     this.lowWater = opts.lowWater ?? 0.9;
     this.onError = opts.onError ?? (() => {});
-    this.byKey = db
-      .select()
-      .from(renditions)
-      .where(eq(renditions.key, sql.placeholder('key')))
-      .prepare();
-    this.resync();
-    this.timer = setInterval(() => this.flushTouches(), opts.flushMs ?? 5000);
+    this.timer = setInterval(() => void this.flushTouches(), opts.flushMs ?? 5000);
     this.timer.unref();
     // Temp files a crash left mid-write are swept at server start and by `cache prune` (ops/leftovers.ts).
   }
@@ -69,22 +68,19 @@ export class DiskTier implements RenditionTier {
   }
 
   /** Another process (`imgpath cache prune`) may have changed the index: re-read the totals. */
-  private resync() {
-    const row = this.db
-      .select({ n: sql<number>`count(*)`, bytes: sql<number>`coalesce(sum(${renditions.bytes}), 0)` })
-      .from(renditions)
-      .get();
-    this.entries = row?.n ?? 0;
-    this.totalBytes = row?.bytes ?? 0;
+  private async resync() {
+    const { entries, bytes } = await this.index.totals();
+    this.entries = entries;
+    this.totalBytes = bytes;
   }
 
   /** Indexed (its bytes are checked only when read). */
-  has(key: string): boolean {
-    return this.byKey.get({ key }) !== undefined;
+  async has(key: string): Promise<boolean> {
+    return (await this.index.byKey(key)) !== undefined;
   }
 
   async get(key: string): Promise<Rendition | undefined> {
-    const row = this.byKey.get({ key });
+    const row = await this.index.byKey(key);
     if (!row) return undefined;
     const data = await readExactly(this.file(key, row.format), row.bytes);
     if (!data) {
@@ -111,8 +107,7 @@ export class DiskTier implements RenditionTier {
   private async write(key: string, meta: RenditionMeta, r: Rendition) {
     // File first, then the row: a crash in between leaves an unindexed file (swept by prune), never a row without bytes.
     await atomicWrite(this.file(key, r.format), r.data);
-    const old = this.byKey.get({ key });
-    const row = {
+    const old = await this.index.put({
       key,
       imageId: meta.imageId,
       options: meta.options,
@@ -122,8 +117,7 @@ export class DiskTier implements RenditionTier {
       height: r.height,
       bytes: r.data.length,
       lastAccess: this.now(),
-    };
-    this.db.insert(renditions).values(row).onConflictDoUpdate({ target: renditions.key, set: row }).run();
+    });
     if (old && old.format !== r.format) await fs.rm(this.file(key, old.format), { force: true });
     this.totalBytes += r.data.length - (old?.bytes ?? 0);
     if (!old) this.entries++;
@@ -137,16 +131,11 @@ export class DiskTier implements RenditionTier {
   }
 
   private async evictBatch() {
-    this.flushTouches();
-    this.resync();
+    await this.flushTouches();
+    await this.resync();
     const target = Math.floor(this.maxBytes * this.lowWater);
     while (this.totalBytes > target) {
-      const oldest = this.db
-        .select({ key: renditions.key, format: renditions.format, bytes: renditions.bytes })
-        .from(renditions)
-        .orderBy(asc(renditions.lastAccess))
-        .limit(64)
-        .all();
+      const oldest = await this.index.leastRecent(64);
       if (oldest.length === 0) break;
       const victims: typeof oldest = [];
       let freed = 0;
@@ -162,27 +151,19 @@ export class DiskTier implements RenditionTier {
 
   private async remove(rows: Array<{ key: string; format: string; bytes: number }>) {
     if (rows.length === 0) return;
-    const del = this.db.$client.prepare('DELETE FROM renditions WHERE key = ?');
-    let bytes = 0;
-    let n = 0;
-    this.db.$client.transaction(() => {
-      for (const r of rows) {
-        if (del.run(r.key).changes > 0) {
-          bytes += r.bytes;
-          n++;
-        }
-        this.touches.delete(r.key);
-      }
-    })();
-    this.totalBytes -= bytes;
-    this.entries -= n;
+    const removed = new Set(await this.index.remove(rows.map((r) => r.key)));
+    for (const r of rows) {
+      if (removed.has(r.key)) this.totalBytes -= r.bytes;
+      this.touches.delete(r.key);
+    }
+    this.entries -= removed.size;
     // Rows go first: from then on no reader is sent to these files, so removing them cannot tear a read.
     await Promise.all(rows.map((r) => fs.rm(this.file(r.key, r.format), { force: true })));
   }
 
   async delete(key: string) {
     await this.writes.get(key)?.catch(() => {});
-    const row = this.byKey.get({ key });
+    const row = await this.index.byKey(key);
     if (!row) return false;
     await this.remove([row]);
     return true;
@@ -190,8 +171,8 @@ export class DiskTier implements RenditionTier {
 
   /** Drops renditions not read since `beforeMs` (ms epoch); `cache prune --older-than`. */
   async dropIdle(beforeMs: number) {
-    this.flushTouches();
-    const rows = this.db.select().from(renditions).where(lt(renditions.lastAccess, beforeMs)).all();
+    await this.flushTouches();
+    const rows = await this.index.idleBefore(beforeMs);
     await this.remove(rows);
     return rows.length;
   }
@@ -199,7 +180,7 @@ export class DiskTier implements RenditionTier {
   /** Drops every rendition (`cache prune --all`). */
   async clear() {
     await Promise.allSettled([...this.writes.values()]);
-    const rows = this.db.select().from(renditions).all();
+    const rows = await this.index.all();
     await this.remove(rows);
     return rows.length;
   }
@@ -207,27 +188,20 @@ export class DiskTier implements RenditionTier {
   async purge(match: PurgeMatch) {
     // A write still in flight would otherwise land right after the purge.
     await Promise.allSettled([...this.writes.values()]);
-    const where =
-      'imageId' in match
-        ? // instr() narrows the watermark users without LIKE's `_` wildcard; `matches` then checks the exact token.
-          or(eq(renditions.imageId, match.imageId), sql`instr(${renditions.options}, ${`wm_${match.imageId}`}) > 0`)
-        : eq(renditions.preset, match.preset);
-    const rows = this.db.select().from(renditions).where(where).all();
+    // The index narrows (watermark users by a substring); `matches` then checks the exact token.
+    const rows = await ('imageId' in match ? this.index.byImage(match.imageId) : this.index.byPreset(match.preset));
     const exact = rows.filter((r) => matches({ imageId: r.imageId, options: r.options, preset: r.preset }, match));
     await this.remove(exact);
     return exact.length;
   }
 
   /** Writes the batched `last_access` updates in one transaction. */
-  flushTouches() {
+  async flushTouches() {
     if (this.touches.size === 0) return;
     const pending = [...this.touches];
     this.touches.clear();
-    const update = this.db.$client.prepare('UPDATE renditions SET last_access = ? WHERE key = ?');
     try {
-      this.db.$client.transaction(() => {
-        for (const [key, at] of pending) update.run(at, key);
-      })();
+      await this.index.touch(pending);
     } catch (err) {
       this.onError(err, 'last_access flush');
     }
@@ -248,7 +222,7 @@ export class DiskTier implements RenditionTier {
     clearInterval(this.timer);
     await this.settle();
     await this.evicting;
-    this.flushTouches();
+    await this.flushTouches();
   }
 }
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../config.js';
-import type { Db } from '../db/client.js';
 import type { Logger } from '../log.js';
+import type { RenditionsRepo } from '../repos/renditions.js';
 import { DiskTier } from './disk.js';
 import { RenderLimiter } from './limiter.js';
 import { MemoryTier } from './memory.js';
@@ -18,11 +18,11 @@ export function renditionsDir(config: Pick<Config, 'cacheDir'>) {
 }
 
 /** The production cache from config: MEMORY_CACHE_MB=0 or DISK_CACHE_MB=0 turns that tier off. */
-export function createCache(config: Config, db: Db, log?: Logger): TieredCache {
+export async function createCache(config: Config, index: RenditionsRepo, log?: Logger): Promise<TieredCache> {
   const onError = (err: unknown, what: string) => log?.warn({ err }, `rendition cache: ${what} failed`);
   return new TieredCache({
     memory: config.MEMORY_CACHE_MB > 0 ? new MemoryTier(config.MEMORY_CACHE_MB * MB) : null,
-    disk: config.DISK_CACHE_MB > 0 ? new DiskTier(db, renditionsDir(config), config.DISK_CACHE_MB * MB, { onError }) : null,
+    disk: config.DISK_CACHE_MB > 0 ? await DiskTier.open(index, renditionsDir(config), config.DISK_CACHE_MB * MB, { onError }) : null,
     limiter: new RenderLimiter({ concurrency: config.RENDER_CONCURRENCY, maxQueue: config.RENDER_QUEUE, timeoutMs: config.RENDER_TIMEOUT_MS }),
     onError,
   });

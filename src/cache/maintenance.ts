@@ -1,8 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { renditions } from '../db/schema.js';
+import type { RenditionsRepo } from '../repos/renditions.js';
 import type { DiskTier } from './disk.js';
 
 /** What `imgpath cache stats` prints: the disk tier as its index sees it. */
@@ -18,20 +16,8 @@ export interface DiskCacheReport {
   newestAccess: string | null;
 }
 
-export function diskCacheReport(db: Db, dir: string, budgetBytes: number): DiskCacheReport {
-  const formats = db
-    .select({ format: renditions.format, entries: sql<number>`count(*)`, bytes: sql<number>`sum(${renditions.bytes})` })
-    .from(renditions)
-    .groupBy(renditions.format)
-    .all();
-  const span = db
-    .select({
-      images: sql<number>`count(distinct ${renditions.imageId})`,
-      oldest: sql<number | null>`min(${renditions.lastAccess})`,
-      newest: sql<number | null>`max(${renditions.lastAccess})`,
-    })
-    .from(renditions)
-    .get();
+export async function diskCacheReport(index: RenditionsRepo, dir: string, budgetBytes: number): Promise<DiskCacheReport> {
+  const { byFormat: formats, ...span } = await index.report();
   const iso = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
   return {
     dir,
@@ -39,9 +25,9 @@ export function diskCacheReport(db: Db, dir: string, budgetBytes: number): DiskC
     bytes: formats.reduce((n, f) => n + f.bytes, 0),
     budgetBytes,
     byFormat: Object.fromEntries(formats.map((f) => [f.format, { entries: f.entries, bytes: f.bytes }])),
-    images: span?.images ?? 0,
-    oldestAccess: iso(span?.oldest),
-    newestAccess: iso(span?.newest),
+    images: span.images,
+    oldestAccess: iso(span.oldestAccess),
+    newestAccess: iso(span.newestAccess),
   };
 }
 
@@ -68,7 +54,7 @@ export interface PruneResult {
  * `imgpath cache prune`: the requested purges, then the tier's budget enforced, then the index and the
  * directory reconciled (rows without their bytes dropped, files without a row deleted).
  */
-export async function pruneDiskCache(db: Db, tier: DiskTier, opts: PruneOptions = {}): Promise<PruneResult> {
+export async function pruneDiskCache(index: RenditionsRepo, tier: DiskTier, opts: PruneOptions = {}): Promise<PruneResult> {
   const dir = tier.dir;
   const result: PruneResult = { purged: 0, idle: 0, evicted: 0, broken: 0, orphans: 0 };
   // One pass: a purge per image would also scan every row for its watermark uses.
@@ -81,7 +67,7 @@ export async function pruneDiskCache(db: Db, tier: DiskTier, opts: PruneOptions 
   result.evicted = tier.stats().evictions - before;
 
   const known = new Set<string>();
-  for (const row of db.select().from(renditions).all()) {
+  for (const row of await index.all()) {
     const file = tier.file(row.key, row.format);
     const size = await fs.stat(file).then(
       (s) => s.size,

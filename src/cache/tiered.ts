@@ -47,9 +47,9 @@ export class TieredCache implements RenditionCache {
     this.onError = parts.onError ?? (() => {});
   }
 
-  tierOf(key: string): CacheTier {
+  async tierOf(key: string): Promise<CacheTier> {
     if (this.memory?.peek(key)) return 'memory';
-    return this.disk?.has(key) ? 'disk' : 'miss';
+    return (await this.disk?.has(key)) ? 'disk' : 'miss';
   }
 
   fetch(key: string, meta: RenditionMeta, render: () => Promise<Rendition>): Promise<CachedRendition> {

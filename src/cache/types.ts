@@ -55,7 +55,7 @@ export interface RenditionMeta {
 export interface RenditionCache {
   fetch(key: string, meta: RenditionMeta, render: () => Promise<Rendition>): Promise<CachedRendition>;
   /** Where `key` would be answered from right now, without reading or rendering (the `.json` dry run). */
-  tierOf(key: string): CacheTier;
+  tierOf(key: string): Promise<CacheTier>;
   purgeImage(imageId: string): Promise<number>;
   purgePreset(name: string): Promise<number>;
   /** Plain counters and gauges (names documented in src/cache/tiered.ts). */

@@ -5,6 +5,7 @@ import { diskCacheReport, pruneDiskCache } from '../cache/maintenance.js';
 import { eq } from 'drizzle-orm';
 import { openDb, type Db } from '../db/client.js';
 import { images } from '../db/schema.js';
+import { sqliteRenditionsRepo } from '../repos/sqlite/renditions.js';
 import { sweepLeftovers } from '../ops/leftovers.js';
 import { configFromProcess } from './env.js';
 
@@ -23,10 +24,10 @@ export function registerCacheCommands(program: Command) {
     .command('stats')
     .description('entries, bytes and formats in the disk cache')
     .option('--json', 'print JSON')
-    .action((o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean }) => {
       const config = configFromProcess();
       const db = openDb(config.dbFile);
-      const r = diskCacheReport(db, renditionsDir(config), config.DISK_CACHE_MB * MB);
+      const r = await diskCacheReport(sqliteRenditionsRepo(db), renditionsDir(config), config.DISK_CACHE_MB * MB);
       db.$client.close();
       if (o.json) return void process.stdout.write(`${JSON.stringify(r)}\n`);
       const lines = [
@@ -55,8 +56,9 @@ export function registerCacheCommands(program: Command) {
       const db = openDb(config.dbFile);
       const dir = renditionsDir(config);
       const budget = Math.max(1, config.DISK_CACHE_MB * MB);
-      const tier = new DiskTier(db, dir, budget);
-      const result = await pruneDiskCache(db, tier, {
+      const index = sqliteRenditionsRepo(db);
+      const tier = await DiskTier.open(index, dir, budget);
+      const result = await pruneDiskCache(index, tier, {
         imageId: o.image === undefined ? undefined : cacheIdOf(db, o.image),
         preset: o.preset,
         all: o.all,

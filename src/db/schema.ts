@@ -248,3 +248,4 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type TaskRow = typeof tasks.$inferSelect;
 export type OriginImageRow = typeof originImages.$inferSelect;
 export type DirectUploadRow = typeof directUploads.$inferSelect;
+export type RenditionRow = typeof renditions.$inferSelect;

@@ -47,7 +47,7 @@ export function imgRoutes(deps: Deps) {
         options: plan.canonical,
         signing: { string: path.signedPart, options: signingForm(spec) },
         output: { format: plan.format, width: plan.size.width, height: plan.size.height },
-        cache: { status: deps.cache.tierOf(plan.key), key: plan.key, etag: plan.etag },
+        cache: { status: await deps.cache.tierOf(plan.key), key: plan.key, etag: plan.etag },
         vary: varyOf(plan) ?? null,
       });
     }

@@ -1,5 +1,7 @@
 import type { Db } from '../db/client.js';
 import type { ChangeMark } from '../db/changes.js';
+import type { RenditionsRepo } from './renditions.js';
+import { sqliteRenditionsRepo } from './sqlite/renditions.js';
 import { sqliteTasksRepo } from './sqlite/tasks.js';
 import type { TasksRepo } from './tasks.js';
 
@@ -13,6 +15,8 @@ export interface Repos {
   /** Moves whenever the database may have changed: the hit path's row caches check it (src/db/changes.ts). */
   changes: ChangeMark;
   tasks: TasksRepo;
+  /** The disk cache's index. */
+  renditions: RenditionsRepo;
 }
 
 /** Repositories over one better-sqlite3 connection (opened by `openDb`, which also made its change mark). */
@@ -20,5 +24,6 @@ export function createSqliteRepos(db: Db): Repos {
   return {
     changes: db.changes,
     tasks: sqliteTasksRepo(db),
+    renditions: sqliteRenditionsRepo(db),
   };
 }

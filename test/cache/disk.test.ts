@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DiskTier } from '../../src/cache/disk.js';
+import { sqliteRenditionsRepo } from '../../src/repos/sqlite/renditions.js';
 import { openDb, type Db } from '../../src/db/client.js';
 import { renditions } from '../../src/db/schema.js';
 import { meta, rendition } from './tier-contract.js';
@@ -13,8 +14,8 @@ describe('disk tier', () => {
   let db: Db;
   let t: number;
   const tiers: DiskTier[] = [];
-  const open = (maxBytes = 1 << 20) => {
-    const tier = new DiskTier(db, path.join(dir, 'renditions'), maxBytes, { now: () => ++t, flushMs: 3_600_000 });
+  const open = async (maxBytes = 1 << 20) => {
+    const tier = await DiskTier.open(sqliteRenditionsRepo(db), path.join(dir, 'renditions'), maxBytes, { now: () => ++t, flushMs: 3_600_000 });
     tiers.push(tier);
     return tier;
   };
@@ -36,7 +37,7 @@ describe('disk tier', () => {
   });
 
   it('writes one file per rendition, named by key and format, and indexes it', async () => {
-    const tier = open();
+    const tier = await open();
     await tier.put('abcdef', meta('img1', 'card'), rendition(1234));
     const file = await fileOf('abcdef');
     expect(path.basename(file)).toBe('abcdef.webp');
@@ -46,17 +47,17 @@ describe('disk tier', () => {
   });
 
   it('serves renditions written before a restart, with the same budget accounting', async () => {
-    const first = open();
+    const first = await open();
     await first.put('kept-1', meta('img1'), rendition(500));
     await first.put('kept-2', meta('img2'), rendition(700));
     await first.close();
-    const second = open();
+    const second = await open();
     expect(second.stats()).toMatchObject({ entries: 2, bytes: 1200 });
     expect((await second.get('kept-1'))?.data.length).toBe(500);
   });
 
   it('keeps the LRU order across a restart: reads are recorded in batches, then flushed on close', async () => {
-    const first = open(100_000);
+    const first = await open(100_000);
     await first.put('k-1', meta('img'), rendition(30_000));
     await first.put('k-2', meta('img'), rendition(30_000));
     await first.put('k-3', meta('img'), rendition(30_000));
@@ -83,7 +84,7 @@ describe('disk tier', () => {
         .all()
         .find((r) => r.key === 'k-1')!.lastAccess,
     ).toBeGreaterThan(before);
-    const second = open(100_000);
+    const second = await open(100_000);
     await second.put('k-4', meta('img'), rendition(30_000));
     expect(await second.get('k-2')).toBeUndefined();
     expect(await second.get('k-1')).toBeDefined();
@@ -95,7 +96,7 @@ describe('disk tier', () => {
     ['longer than recorded', (f: string) => fs.appendFile(f, 'junk')],
     ['missing', (f: string) => fs.rm(f)],
   ])('drops a %s file instead of serving it', async (_label, damage) => {
-    const tier = open();
+    const tier = await open();
     await tier.put('torn-key', meta('img1'), rendition(1000));
     await damage(await fileOf('torn-key'));
     expect(await tier.get('torn-key')).toBeUndefined();
@@ -107,7 +108,7 @@ describe('disk tier', () => {
   });
 
   it('removes the files of purged renditions from disk', async () => {
-    const tier = open();
+    const tier = await open();
     await tier.put('purge-me', meta('imgA'), rendition(100));
     const file = await fileOf('purge-me');
     await tier.purge({ imageId: 'imgA' });
@@ -115,7 +116,7 @@ describe('disk tier', () => {
   });
 
   it('evicts down to a low-water mark so eviction runs in batches, not on every write', async () => {
-    const tier = open(100_000);
+    const tier = await open(100_000);
     for (let i = 0; i < 10; i++) await tier.put(`batch-${i}`, meta('img'), rendition(10_000));
     await tier.put('batch-10', meta('img'), rendition(10_000));
     expect(tier.stats().bytes).toBeLessThanOrEqual(90_000);
@@ -124,7 +125,7 @@ describe('disk tier', () => {
   });
 
   it('rejects keys that could escape the cache directory', async () => {
-    const tier = open();
+    const tier = await open();
     await expect(tier.put('../../etc', meta('img'), rendition(10))).rejects.toThrow(/invalid cache key/);
   });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DiskTier } from '../../src/cache/disk.js';
+import { sqliteRenditionsRepo } from '../../src/repos/sqlite/renditions.js';
 import { diskCacheReport, pruneDiskCache } from '../../src/cache/maintenance.js';
 import { openDb, type Db } from '../../src/db/client.js';
 import { meta, rendition } from './tier-contract.js';
@@ -27,7 +28,7 @@ describe('cache stats and prune', () => {
     db = openDb(path.join(dir, 'data', 'imgpath.db'));
     cacheDir = path.join(dir, 'cache', 'renditions');
     clock = now - 10 * DAY;
-    tier = new DiskTier(db, cacheDir, 1 << 20, { now: () => clock });
+    tier = await DiskTier.open(sqliteRenditionsRepo(db), cacheDir, 1 << 20, { now: () => clock });
     await tier.put('old-a', meta('imgA'), rendition(1000));
     clock = now;
     await tier.put('new-a', meta('imgA', 'card'), { ...rendition(2000), format: 'avif' });
@@ -39,8 +40,8 @@ describe('cache stats and prune', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('reports entries, bytes and formats from the index', () => {
-    const r = diskCacheReport(db, cacheDir, 1 << 20);
+  it('reports entries, bytes and formats from the index', async () => {
+    const r = await diskCacheReport(sqliteRenditionsRepo(db), cacheDir, 1 << 20);
     expect(r).toMatchObject({ entries: 3, bytes: 6000, images: 2, byFormat: { webp: { entries: 2, bytes: 4000 }, avif: { entries: 1, bytes: 2000 } } });
     expect(r.oldestAccess! < r.newestAccess!).toBe(true);
   });
@@ -48,20 +49,20 @@ describe('cache stats and prune', () => {
   it('drops idle renditions, broken rows and orphan files, and keeps the rest', async () => {
     await fs.writeFile(path.join(cacheDir, 'ne', 'stray.webp'), 'not indexed');
     await fs.truncate(tier.file('new-b', 'webp'), 10);
-    const result = await pruneDiskCache(db, tier, { idleMs: 5 * DAY, now });
+    const result = await pruneDiskCache(sqliteRenditionsRepo(db), tier, { idleMs: 5 * DAY, now });
     expect(result).toMatchObject({ idle: 1, broken: 1, orphans: 1, purged: 0, evicted: 0 });
-    expect(diskCacheReport(db, cacheDir, 1 << 20)).toMatchObject({ entries: 1, bytes: 2000 });
+    expect(await diskCacheReport(sqliteRenditionsRepo(db), cacheDir, 1 << 20)).toMatchObject({ entries: 1, bytes: 2000 });
     expect(await fs.readdir(path.join(cacheDir, 'ne'))).toEqual(['new-a.avif']);
   });
 
   it('purges by image and preset, and enforces a smaller budget', async () => {
-    expect((await pruneDiskCache(db, tier, { preset: 'card' })).purged).toBe(1);
-    expect((await pruneDiskCache(db, tier, { imageId: 'imgA' })).purged).toBe(1);
+    expect((await pruneDiskCache(sqliteRenditionsRepo(db), tier, { preset: 'card' })).purged).toBe(1);
+    expect((await pruneDiskCache(sqliteRenditionsRepo(db), tier, { imageId: 'imgA' })).purged).toBe(1);
     await tier.put('c-1', meta('imgC'), rendition(3000));
     await tier.close();
     // DISK_CACHE_MB lowered since the last run: prune brings the cache under the new budget.
-    tier = new DiskTier(db, cacheDir, 4000, { now: () => ++clock });
-    expect((await pruneDiskCache(db, tier)).evicted).toBe(1);
+    tier = await DiskTier.open(sqliteRenditionsRepo(db), cacheDir, 4000, { now: () => ++clock });
+    expect((await pruneDiskCache(sqliteRenditionsRepo(db), tier)).evicted).toBe(1);
     expect(tier.stats().bytes).toBeLessThanOrEqual(4000);
   });
 

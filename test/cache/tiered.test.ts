@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DiskTier } from '../../src/cache/disk.js';
+import { sqliteRenditionsRepo } from '../../src/repos/sqlite/renditions.js';
 import { RenderLimiter } from '../../src/cache/limiter.js';
 import { MemoryTier } from '../../src/cache/memory.js';
 import { TieredCache } from '../../src/cache/tiered.js';
@@ -34,10 +35,10 @@ describe('tiered cache', () => {
   let dir: string;
   let db: Db;
   const caches: TieredCache[] = [];
-  const make = (limits: Partial<ConstructorParameters<typeof RenderLimiter>[0]> = {}, tiers: { memory?: boolean; disk?: boolean } = {}) => {
+  const make = async (limits: Partial<ConstructorParameters<typeof RenderLimiter>[0]> = {}, tiers: { memory?: boolean; disk?: boolean } = {}) => {
     const cache = new TieredCache({
       memory: tiers.memory === false ? null : new MemoryTier(1 << 20),
-      disk: tiers.disk === false ? null : new DiskTier(db, path.join(dir, 'renditions'), 1 << 20),
+      disk: tiers.disk === false ? null : await DiskTier.open(sqliteRenditionsRepo(db), path.join(dir, 'renditions'), 1 << 20),
       limiter: new RenderLimiter({ concurrency: 2, maxQueue: 4, timeoutMs: 60_000, ...limits }),
     });
     caches.push(cache);
@@ -55,13 +56,13 @@ describe('tiered cache', () => {
   });
 
   it('answers a miss by rendering, then from memory, then (memory gone) from disk', async () => {
-    const cache = make();
+    const cache = await make();
     const g = gate();
     g.open();
     expect((await cache.fetch('key-1', meta('img'), g.render)).tier).toBe('miss');
     expect((await cache.fetch('key-1', meta('img'), g.render)).tier).toBe('memory');
     await cache.settle();
-    const restarted = make();
+    const restarted = await make();
     const fromDisk = await restarted.fetch('key-1', meta('img'), g.render);
     expect(fromDisk).toMatchObject({ tier: 'disk', format: 'webp', width: 30, height: 20, renderMs: 0 });
     expect((await restarted.fetch('key-1', meta('img'), g.render)).tier).toBe('memory');
@@ -70,7 +71,7 @@ describe('tiered cache', () => {
   });
 
   it('shares one render among 100 concurrent requests for the same key', async () => {
-    const cache = make();
+    const cache = await make();
     const g = gate();
     const all = Promise.all(Array.from({ length: 100 }, () => cache.fetch('same', meta('img'), g.render)));
     g.open();
@@ -81,7 +82,7 @@ describe('tiered cache', () => {
   });
 
   it('refuses a render beyond concurrency + queue with 503 and Retry-After, and still serves hits', async () => {
-    const cache = make({ concurrency: 1, maxQueue: 1 });
+    const cache = await make({ concurrency: 1, maxQueue: 1 });
     const ready = gate();
     ready.open();
     await cache.fetch('hot', meta('img'), ready.render);
@@ -101,7 +102,7 @@ describe('tiered cache', () => {
   });
 
   it('abandons a render past the deadline with 504, keeps the slot until the work ends, then recovers', async () => {
-    const cache = make({ concurrency: 1, maxQueue: 0, timeoutMs: 100 });
+    const cache = await make({ concurrency: 1, maxQueue: 0, timeoutMs: 100 });
     const slow = gate();
     const err = await cache.fetch('slow', meta('img'), slow.render).catch((e) => e);
     expect(err).toBeInstanceOf(OverloadedError);
@@ -119,7 +120,7 @@ describe('tiered cache', () => {
   });
 
   it('stores a render that finished after its 504, so the retry is a hit', async () => {
-    const cache = make({ concurrency: 1, maxQueue: 0, timeoutMs: 50 });
+    const cache = await make({ concurrency: 1, maxQueue: 0, timeoutMs: 50 });
     const slow = gate();
     expect((await cache.fetch('late', meta('img'), slow.render).catch((e) => e)).status).toBe(504);
     slow.open();
@@ -137,7 +138,7 @@ describe('tiered cache', () => {
   });
 
   it('does not store a late render whose image was purged while it ran', async () => {
-    const cache = make({ concurrency: 1, maxQueue: 0, timeoutMs: 50 });
+    const cache = await make({ concurrency: 1, maxQueue: 0, timeoutMs: 50 });
     const slow = gate();
     expect((await cache.fetch('late', meta('img'), slow.render).catch((e) => e)).status).toBe(504);
     await cache.purgeImage('img');
@@ -151,7 +152,7 @@ describe('tiered cache', () => {
   });
 
   it('passes a render error to every waiter and caches nothing', async () => {
-    const cache = make();
+    const cache = await make();
     let calls = 0;
     const failing = async (): Promise<Rendition> => {
       calls++;
@@ -166,7 +167,7 @@ describe('tiered cache', () => {
   });
 
   it('purges by image and by preset from both tiers, and does not store a render that raced the purge', async () => {
-    const cache = make();
+    const cache = await make();
     const ready = gate();
     ready.open();
     await cache.fetch('a-plain', meta('imgA'), ready.render);
@@ -202,10 +203,10 @@ describe('tiered cache', () => {
   it('works with either tier switched off', async () => {
     const g = gate();
     g.open();
-    const memoryOnly = make({}, { disk: false });
+    const memoryOnly = await make({}, { disk: false });
     await memoryOnly.fetch('k', meta('img'), g.render);
     expect((await memoryOnly.fetch('k', meta('img'), g.render)).tier).toBe('memory');
-    const diskOnly = make({}, { memory: false });
+    const diskOnly = await make({}, { memory: false });
     await diskOnly.fetch('k2', meta('img'), g.render);
     await diskOnly.settle();
     expect((await diskOnly.fetch('k2', meta('img'), g.render)).tier).toBe('disk');

@@ -107,7 +107,7 @@ describe('after the TTL', () => {
     const before = await t.request(url, { headers: admin() });
     expect(await size(before)).toEqual(['png', 40, 30]);
     const { cache } = (await (await t.request(`${url}.json`, { headers: admin() })).json()) as { cache: { key: string } };
-    expect(t.deps.cache.tierOf(cache.key)).not.toBe('miss');
+    expect(await t.deps.cache.tierOf(cache.key)).not.toBe('miss');
     const oldHash = findImage(t.deps, originImageId('blog', 'changing.png'))!.hash;
 
     origin.file('/media/changing.png', await solid(100, 100, 'png', '#20c040'), { type: 'image/png' });
@@ -117,7 +117,7 @@ describe('after the TTL', () => {
     expect(after.headers.get('x-cache')).toBe('MISS');
     expect(after.headers.get('etag')).not.toBe(before.headers.get('etag'));
     expect(await size(after)).toEqual(['png', 40, 40]);
-    expect(t.deps.cache.tierOf(cache.key)).toBe('miss'); // the old rendition is gone from both tiers
+    expect(await t.deps.cache.tierOf(cache.key)).toBe('miss'); // the old rendition is gone from both tiers
     const row = findImage(t.deps, originImageId('blog', 'changing.png'))!;
     expect([row.width, row.height]).toEqual([100, 100]);
     expect(await t.deps.store.has(`originals/${oldHash.slice(0, 2)}/${oldHash}`)).toBe(false);
