@@ -1,8 +1,7 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { RenditionsRepo } from '../repos/renditions.js';
 import type { OutputFormat } from '../spec/index.js';
-import { atomicWrite } from '../storage/atomic.js';
+import type { BlobStore } from '../storage/store.js';
+import { BlobPlace, FilePlace, type RenditionPlace } from './place.js';
 import { matches, type PurgeMatch, type Rendition, type RenditionMeta, type RenditionTier } from './types.js';
 
 export interface DiskTierOptions {
@@ -15,9 +14,6 @@ export interface DiskTierOptions {
   onError?: (err: unknown, what: string) => void;
 }
 
-const KEY = /^[A-Za-z0-9_-]{1,128}$/;
-const EXT: Record<OutputFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif' };
-
 /**
  * Renditions as files under CACHE_DIR, indexed by the rendition index (src/repos/renditions.ts). The
  * index is the truth for the LRU order and the byte budget, so both survive a restart; a file whose
@@ -25,7 +21,6 @@ const EXT: Record<OutputFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp
  * Made by `DiskTier.open`, which reads the totals before the tier is used.
  */
 export class DiskTier implements RenditionTier {
-  readonly name = 'disk' as const;
   private readonly now: () => number;
   private readonly lowWater: number;
   private readonly onError: (err: unknown, what: string) => void;
@@ -39,16 +34,29 @@ export class DiskTier implements RenditionTier {
   private evicting: Promise<void> | null = null;
   private closed = false;
 
-  /** A tier over `index` with its totals read (a restart keeps the budget accounting). */
+  /** A tier of files under `dir` over `index`, with its totals read (a restart keeps the budget accounting). */
   static async open(index: RenditionsRepo, dir: string, maxBytes: number, opts: DiskTierOptions = {}): Promise<DiskTier> {
-    const tier = new DiskTier(index, dir, maxBytes, opts);
+    const tier = new DiskTier('disk', index, new FilePlace(dir), maxBytes, opts);
+    await tier.resync();
+    return tier;
+  }
+
+  /**
+   * The shared tier (RENDITIONS_STORE=s3): the same LRU and budget over objects in `store`, with an
+   * index every node reads (PostgreSQL). Each node counts its own writes between reads of the
+   * index's totals (every flush, and before evicting), so the budget holds across nodes to within
+   * what they write in one flush interval.
+   */
+  static async shared(index: RenditionsRepo, store: BlobStore, maxBytes: number, opts: DiskTierOptions = {}): Promise<DiskTier> {
+    const tier = new DiskTier('shared', index, new BlobPlace(store), maxBytes, opts);
     await tier.resync();
     return tier;
   }
 
   private constructor(
+    readonly name: 'disk' | 'shared',
     private readonly index: RenditionsRepo,
-    readonly dir: string,
+    private readonly place: RenditionPlace,
     readonly maxBytes: number,
     opts: DiskTierOptions = {},
   ) {
@@ -56,15 +64,21 @@ export class DiskTier implements RenditionTier {
     this.now = opts.now ?? Date.now;
     this.lowWater = opts.lowWater ?? 0.9;
     this.onError = opts.onError ?? (() => {});
-    this.timer = setInterval(() => void this.flushTouches(), opts.flushMs ?? 5000);
+    this.timer = setInterval(() => void this.flushTouches().then(() => (this.name === 'shared' ? this.resync() : undefined)), opts.flushMs ?? 5000);
     this.timer.unref();
     // Temp files a crash left mid-write are swept at server start and by `cache prune` (ops/leftovers.ts).
   }
 
-  /** Where a rendition's bytes live (maintenance and tests look there). */
+  /** The folder of a disk tier's files (maintenance sweeps it). */
+  get dir(): string {
+    if (!(this.place instanceof FilePlace)) throw new Error('the shared tier has no folder');
+    return this.place.dir;
+  }
+
+  /** Where a disk tier's rendition lives (maintenance and tests look there). */
   file(key: string, format: string) {
-    if (!KEY.test(key)) throw new Error(`invalid cache key ${JSON.stringify(key)}`);
-    return path.join(this.dir, key.slice(0, 2), `${key}.${EXT[format as OutputFormat] ?? 'bin'}`);
+    if (!(this.place instanceof FilePlace)) throw new Error('the shared tier has no files');
+    return this.place.file(key, format);
   }
 
   /** Another process (`imgpath cache prune`) may have changed the index: re-read the totals. */
@@ -82,7 +96,7 @@ export class DiskTier implements RenditionTier {
   async get(key: string): Promise<Rendition | undefined> {
     const row = await this.index.byKey(key);
     if (!row) return undefined;
-    const data = await readExactly(this.file(key, row.format), row.bytes);
+    const data = await this.place.read(key, row.format, row.bytes);
     if (!data) {
       this.torn++;
       await this.delete(key);
@@ -105,8 +119,8 @@ export class DiskTier implements RenditionTier {
   }
 
   private async write(key: string, meta: RenditionMeta, r: Rendition) {
-    // File first, then the row: a crash in between leaves an unindexed file (swept by prune), never a row without bytes.
-    await atomicWrite(this.file(key, r.format), r.data);
+    // Bytes first, then the row: a crash in between leaves an unindexed file (swept by prune), never a row without bytes.
+    await this.place.write(key, r.format, r.data);
     const old = await this.index.put({
       key,
       imageId: meta.imageId,
@@ -118,7 +132,7 @@ export class DiskTier implements RenditionTier {
       bytes: r.data.length,
       lastAccess: this.now(),
     });
-    if (old && old.format !== r.format) await fs.rm(this.file(key, old.format), { force: true });
+    if (old && old.format !== r.format) await this.place.remove(key, old.format);
     this.totalBytes += r.data.length - (old?.bytes ?? 0);
     if (!old) this.entries++;
     if (this.totalBytes > this.maxBytes) await this.evict();
@@ -158,7 +172,7 @@ export class DiskTier implements RenditionTier {
     }
     this.entries -= removed.size;
     // Rows go first: from then on no reader is sent to these files, so removing them cannot tear a read.
-    await Promise.all(rows.map((r) => fs.rm(this.file(r.key, r.format), { force: true })));
+    await Promise.all(rows.map((r) => this.place.remove(r.key, r.format)));
   }
 
   async delete(key: string) {
@@ -223,30 +237,5 @@ export class DiskTier implements RenditionTier {
     await this.settle();
     await this.evicting;
     await this.flushTouches();
-  }
-}
-
-/**
- * The file's bytes when it holds exactly `bytes` of them, else undefined (missing, torn,
- * truncated or grown). One read of `bytes + 1` answers both "too short" and "too long"
- * without a separate stat: open, read, close, where readFile needs open, stat, read, read, close.
- */
-async function readExactly(file: string, bytes: number): Promise<Buffer | undefined> {
-  if (bytes <= 0) return undefined;
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    const buf = Buffer.allocUnsafeSlow(bytes + 1);
-    // Regular files answer a read in full up to end-of-file (Linux caps a single read near 2 GiB,
-    // far above any rendition), so one read tells the size.
-    const { bytesRead: filled } = await handle.read(buf, 0, buf.length, 0);
-    return filled === bytes ? buf.subarray(0, bytes) : undefined;
-  } finally {
-    await handle.close();
   }
 }

@@ -13,22 +13,27 @@ interface Inflight {
 export interface TieredCacheParts {
   memory: MemoryTier | null;
   disk: DiskTier | null;
+  /** The cluster's tier (RENDITIONS_STORE=s3): read after this node's disk, written after every render. */
+  shared?: DiskTier | null;
   limiter: RenderLimiter;
   onError?: (err: unknown, what: string) => void;
 }
 
 /**
- * Memory, then disk, then one bounded render per key. A memory hit is answered without touching
- * the disk, the DB or the render queue; concurrent requests for one key share one disk read or
- * one render; a render is stored in memory at once and written to disk in the background.
+ * Memory, then disk, then the shared tier when there is one, then one bounded render per key. A
+ * memory hit is answered without touching the disk, the DB or the render queue; concurrent
+ * requests for one key share one disk read or one render; a render is stored in memory at once
+ * and written to disk (and the shared tier) in the background. A shared hit is kept on this node
+ * too, so the next one is local.
  *
  * `stats()` names (plain numbers, for /metrics):
- * - hits_memory, hits_disk, misses (renders asked for), coalesced (requests that joined one in flight)
+ * - hits_memory, hits_disk, hits_shared, misses (renders asked for), coalesced (requests that joined one in flight)
  * - renders (completed), render_errors, render_timeouts (504), rejected (503: queue full or no slot in time)
  * - queue_depth, in_flight (renders running now)
  * - memory_bytes, memory_entries, memory_evictions
  * - disk_bytes, disk_entries, disk_evictions, disk_torn (files dropped for a size mismatch),
  *   disk_write_errors, disk_writes_pending
+ * - shared_bytes, shared_entries, shared_evictions, shared_torn, shared_write_errors (RENDITIONS_STORE=s3)
  */
 export class TieredCache implements RenditionCache {
   private readonly inflight = new Map<string, Inflight>();
@@ -36,20 +41,24 @@ export class TieredCache implements RenditionCache {
   private readonly rendering = new Set<Inflight>();
   private readonly memory: MemoryTier | null;
   private readonly disk: DiskTier | null;
+  private readonly shared: DiskTier | null;
   private readonly limiter: RenderLimiter;
   private readonly onError: (err: unknown, what: string) => void;
   private readonly counts = { hits_memory: 0, hits_disk: 0, misses: 0, coalesced: 0, disk_write_errors: 0 };
+  private readonly sharedCounts = { hits_shared: 0, shared_write_errors: 0 };
 
   constructor(parts: TieredCacheParts) {
     this.memory = parts.memory;
     this.disk = parts.disk;
+    this.shared = parts.shared ?? null;
     this.limiter = parts.limiter;
     this.onError = parts.onError ?? (() => {});
   }
 
   async tierOf(key: string): Promise<CacheTier> {
     if (this.memory?.peek(key)) return 'memory';
-    return (await this.disk?.has(key)) ? 'disk' : 'miss';
+    if (await this.disk?.has(key)) return 'disk';
+    return (await this.shared?.has(key)) ? 'shared' : 'miss';
   }
 
   fetch(key: string, meta: RenditionMeta, render: () => Promise<Rendition>): Promise<CachedRendition> {
@@ -80,6 +89,15 @@ export class TieredCache implements RenditionCache {
       if (!entry.stale) this.memory?.put(key, entry.meta, cold);
       return { ...cold, tier: 'disk', renderMs: 0 };
     }
+    const far = await this.shared?.get(key).catch((err) => {
+      this.onError(err, 'shared tier read');
+      return undefined;
+    });
+    if (far) {
+      this.sharedCounts.hits_shared++;
+      if (!entry.stale) this.keepLocally(key, entry, far);
+      return { ...far, tier: 'shared', renderMs: 0 };
+    }
     this.counts.misses++;
     const started = performance.now();
     // Stored from inside the work rather than after the await: a render past its deadline answers
@@ -98,6 +116,14 @@ export class TieredCache implements RenditionCache {
   }
 
   private store(key: string, entry: Inflight, r: Rendition) {
+    this.keepLocally(key, entry, r);
+    this.shared?.put(key, entry.meta, r).catch((err) => {
+      this.sharedCounts.shared_write_errors++;
+      this.onError(err, 'shared tier write');
+    });
+  }
+
+  private keepLocally(key: string, entry: Inflight, r: Rendition) {
     this.memory?.put(key, entry.meta, r);
     this.disk?.put(key, entry.meta, r).catch((err) => {
       this.counts.disk_write_errors++;
@@ -107,9 +133,13 @@ export class TieredCache implements RenditionCache {
 
   private async purge(match: PurgeMatch) {
     for (const entry of [...this.inflight.values(), ...this.rendering]) if (matches(entry.meta, match)) entry.stale = true;
-    const [fromMemory, fromDisk] = await Promise.all([this.memory?.purge(match) ?? 0, this.disk?.purge(match) ?? 0]);
-    // A rendition usually sits in both tiers: report distinct renditions, not copies.
-    return Math.max(fromMemory, fromDisk);
+    const [fromMemory, fromDisk, fromShared] = await Promise.all([
+      this.memory?.purge(match) ?? 0,
+      this.disk?.purge(match) ?? 0,
+      this.shared?.purge(match) ?? 0,
+    ]);
+    // A rendition usually sits in several tiers: report distinct renditions, not copies.
+    return Math.max(fromMemory, fromDisk, fromShared);
   }
 
   purgeImage(imageId: string) {
@@ -122,7 +152,7 @@ export class TieredCache implements RenditionCache {
 
   /** Waits for background disk writes (tests, bench, shutdown). */
   async settle() {
-    await this.disk?.settle();
+    await Promise.all([this.disk?.settle(), this.shared?.settle()]);
   }
 
   stats(): Record<string, number> {
@@ -144,11 +174,18 @@ export class TieredCache implements RenditionCache {
       disk_evictions: d.evictions,
       disk_torn: d.torn ?? 0,
       disk_writes_pending: d.writesPending ?? 0,
+      ...(this.shared ? this.sharedStats() : {}),
     };
+  }
+
+  private sharedStats() {
+    const s = this.shared!.stats();
+    return { ...this.sharedCounts, shared_bytes: s.bytes, shared_entries: s.entries, shared_evictions: s.evictions, shared_torn: s.torn ?? 0 };
   }
 
   async close() {
     await this.disk?.close();
+    await this.shared?.close();
     await this.memory?.close();
   }
 }

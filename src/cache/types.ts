@@ -7,7 +7,8 @@ export interface Rendition {
   height: number;
 }
 
-export type CacheTier = 'memory' | 'disk' | 'miss';
+/** Where a rendition was answered from: this node's memory or disk, the cluster's shared tier (RENDITIONS_STORE=s3), or a render. */
+export type CacheTier = 'memory' | 'disk' | 'shared' | 'miss';
 
 export interface CachedRendition extends Rendition {
   tier: CacheTier;
@@ -87,7 +88,7 @@ export function usesWatermark(options: string, imageId: string): boolean {
  * test/cache/tier-contract.ts: byte budget with LRU eviction, exact purges, nothing torn served.
  */
 export interface RenditionTier {
-  readonly name: 'memory' | 'disk';
+  readonly name: 'memory' | 'disk' | 'shared';
   get(key: string): Promise<Rendition | undefined>;
   /** Stores a rendition; one larger than the whole budget is skipped, not stored by evicting everything. */
   put(key: string, meta: RenditionMeta, rendition: Rendition): Promise<void>;

@@ -35,10 +35,12 @@ export type CacheMetricId = keyof typeof CACHE_METRICS;
 export const CACHE_STAT_SERIES: Record<string, { metric: CacheMetricId; labels?: Record<string, string> }> = {
   hits_memory: { metric: 'hits', labels: { tier: 'memory' } },
   hits_disk: { metric: 'hits', labels: { tier: 'disk' } },
+  hits_shared: { metric: 'hits', labels: { tier: 'shared' } },
   misses: { metric: 'misses' },
   coalesced: { metric: 'coalesced' },
   memory_evictions: { metric: 'evictions', labels: { tier: 'memory' } },
   disk_evictions: { metric: 'evictions', labels: { tier: 'disk' } },
+  shared_evictions: { metric: 'evictions', labels: { tier: 'shared' } },
   renders: { metric: 'renders', labels: { outcome: 'ok' } },
   render_errors: { metric: 'renders', labels: { outcome: 'error' } },
   render_timeouts: { metric: 'renders', labels: { outcome: 'timeout' } },
@@ -47,8 +49,10 @@ export const CACHE_STAT_SERIES: Record<string, { metric: CacheMetricId; labels?:
   in_flight: { metric: 'inflight' },
   memory_bytes: { metric: 'bytes', labels: { tier: 'memory' } },
   disk_bytes: { metric: 'bytes', labels: { tier: 'disk' } },
+  shared_bytes: { metric: 'bytes', labels: { tier: 'shared' } },
   memory_entries: { metric: 'entries', labels: { tier: 'memory' } },
   disk_entries: { metric: 'entries', labels: { tier: 'disk' } },
+  shared_entries: { metric: 'entries', labels: { tier: 'shared' } },
 };
 
 /** The values of one metric from a stats() snapshot; non-finite or negative numbers are skipped. */
