@@ -63,10 +63,12 @@ export function pgRenditionsRepo(db: PgDb): RenditionsRepo {
     },
     async touch(reads) {
       if (!reads.length) return;
-      // One statement for the batch: unnest pairs the keys with their read times.
-      await db.execute(
-        sql`UPDATE renditions SET last_access = v.at FROM unnest(${reads.map((r) => r[0])}::text[], ${reads.map((r) => r[1])}::bigint[]) AS v(key, at) WHERE renditions.key = v.key`,
-      );
+      // One statement for the batch: unnest pairs the keys with their read times (arrays as two
+      // parameters, which drizzle's sql template would spread into lists).
+      await db.$client.query('UPDATE renditions SET last_access = v.at FROM unnest($1::text[], $2::bigint[]) AS v(key, at) WHERE renditions.key = v.key', [
+        reads.map((r) => r[0]),
+        reads.map((r) => r[1]),
+      ]);
     },
     async idleBefore(before) {
       return db.select().from(renditions).where(lt(renditions.lastAccess, before));

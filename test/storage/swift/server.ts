@@ -28,7 +28,7 @@ export async function startSwift(): Promise<SwiftServer> {
   process.once('exit', killOnExit);
   let stdout: string;
   try {
-    ({ stdout } = await run(path.join(here, 'start.sh'), [runDir], { timeout: 100_000 }));
+    ({ stdout } = await run(path.join(here, 'start.sh'), [runDir], { timeout: 300_000 }));
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     killRecordedPids(runDir);

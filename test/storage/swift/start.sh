@@ -61,13 +61,13 @@ PY
     echo $! >"$run/$s.pid"
   done
   echo "start.sh: rings built, servers starting after ${SECONDS} s" >&2
-  local deadline=$((SECONDS + 30))
+  local deadline=$((SECONDS + 90))
   for s in account container object proxy; do
     until http_ok "${!s}"; do
       if ! kill -0 "$(cat "$run/$s.pid")" 2>/dev/null; then
         echo "start.sh: swift-$s-server exited:" >&2; tail -5 "$run/$s.log" >&2; return 1
       fi
-      if ((SECONDS > deadline)); then echo "start.sh: swift-$s-server not answering after 30 s" >&2; return 1; fi
+      if ((SECONDS > deadline)); then echo "start.sh: swift-$s-server not answering after 90 s" >&2; return 1; fi
       sleep 0.05
     done
   done
