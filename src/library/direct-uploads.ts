@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, eq, gte, inArray, lt, or } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Caller } from '../auth/guards.js';
 import { actingUserId } from '../auth/principal.js';
-import { directUploads, images, type DirectUploadRow } from '../db/schema.js';
+import { images, type DirectUploadRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError, NotFoundError, StorageUnavailableError } from '../errors.js';
 import { acceptsDirectUploads, type BlobStore, type DirectUploadStore } from '../storage/store.js';
@@ -70,15 +70,10 @@ export async function openUpload(deps: Deps, caller: Caller, req: UploadRequest)
   await sweepUploads(deps);
   const now = deps.clock();
   const who = callerKey(caller);
-  const open = deps.db
-    .select({ completeBy: directUploads.completeBy })
-    .from(directUploads)
-    .where(and(eq(directUploads.caller, who), inArray(directUploads.state, ['pending', 'completing']), gte(directUploads.completeBy, now)))
-    .orderBy(asc(directUploads.completeBy))
-    .all();
+  const open = await deps.repos.directUploads.openFor(who, now);
   const max = deps.config.MAX_OPEN_UPLOADS;
   if (open.length >= max) {
-    const retryAfter = Math.max(1, open[0]!.completeBy - now);
+    const retryAfter = Math.max(1, open[0]! - now);
     throw new AppError(
       429,
       'too_many_open_uploads',
@@ -99,10 +94,16 @@ export async function openUpload(deps: Deps, caller: Caller, req: UploadRequest)
     signedAt: new Date(now * 1000),
   });
   const { contentType, bytes, ...options } = req;
-  deps.db
-    .insert(directUploads)
-    .values({ id, caller: who, ownerId: actingUserId(caller), contentType, bytes, options: JSON.stringify(options), expiresAt, completeBy })
-    .run();
+  await deps.repos.directUploads.create({
+    id,
+    caller: who,
+    ownerId: actingUserId(caller),
+    contentType,
+    bytes,
+    options: JSON.stringify(options),
+    expiresAt,
+    completeBy,
+  });
   return { id, url, method: 'PUT', headers: { 'Content-Type': contentType }, bytes, expiresAt, completeBy };
 }
 
@@ -112,7 +113,7 @@ export async function openUpload(deps: Deps, caller: Caller, req: UploadRequest)
  */
 export async function completeUpload(deps: Deps, caller: Caller, id: string): Promise<IngestResult> {
   const store = storeOf(deps);
-  const row = deps.db.select().from(directUploads).where(eq(directUploads.id, id)).get();
+  const row = await deps.repos.directUploads.byId(id);
   // Another caller's upload answers like an unknown one: ids are not revealed.
   if (!row || row.caller !== callerKey(caller)) throw new NotFoundError(`No upload ${id}`, 'upload_not_found');
   const now = deps.clock();
@@ -123,34 +124,24 @@ export async function completeUpload(deps: Deps, caller: Caller, id: string): Pr
     throw new AppError(410, 'upload_expired', `Upload ${id} expired; open a new one`);
   }
 
-  const claimed = deps.db
-    .update(directUploads)
-    .set({ state: 'completing', claimedAt: now })
-    .where(
-      and(
-        eq(directUploads.id, id),
-        or(eq(directUploads.state, 'pending'), and(eq(directUploads.state, 'completing'), lt(directUploads.claimedAt, now - CLAIM_TIMEOUT_SECONDS))),
-      ),
-    )
-    .returning()
-    .get();
+  const claimed = await deps.repos.directUploads.claim(id, now, now - CLAIM_TIMEOUT_SECONDS);
   if (!claimed) throw new AppError(409, 'upload_in_progress', `Upload ${id} is being completed by another request`);
 
   try {
     const bytes = await readStaged(deps, store, row);
     const options = JSON.parse(row.options) as Omit<IngestOptions, 'ownerId'>;
     const result = await ingest(deps, bytes, { ...options, ownerId: row.ownerId });
-    setState(deps, id, 'done', { imageId: result.image.id });
+    await setState(deps, id, 'done', { imageId: result.image.id });
     await removeStaged(deps, store, row);
     return result;
   } catch (err) {
     if (isRefusal(err)) {
       // The bytes are at fault: nothing of them may stay behind, and the answer is final.
       await removeStaged(deps, store, row);
-      setState(deps, id, 'refused', { status: err.status, code: err.code, message: err.message, details: err.details });
+      await setState(deps, id, 'refused', { status: err.status, code: err.code, message: err.message, details: err.details });
     } else {
       // Not there yet, changed meanwhile, or the store failed: the caller may try again.
-      setState(deps, id, 'pending', null);
+      await setState(deps, id, 'pending', null);
     }
     throw err;
   }
@@ -196,11 +187,7 @@ function replayRefusal(row: DirectUploadRow) {
 }
 
 function setState(deps: Deps, id: string, state: DirectUploadRow['state'], result: object | null) {
-  deps.db
-    .update(directUploads)
-    .set({ state, result: result && JSON.stringify(result), claimedAt: null })
-    .where(eq(directUploads.id, id))
-    .run();
+  return deps.repos.directUploads.settle(id, state, result && JSON.stringify(result));
 }
 
 /** Best effort: a staging object that could not be removed now is removed by the sweep after completeBy. */
@@ -215,7 +202,7 @@ async function removeStaged(deps: Deps, store: Store, row: DirectUploadRow) {
 }
 
 async function discard(deps: Deps, store: Store, row: DirectUploadRow) {
-  if (await removeStaged(deps, store, row)) deps.db.delete(directUploads).where(eq(directUploads.id, row.id)).run();
+  if (await removeStaged(deps, store, row)) await deps.repos.directUploads.delete(row.id);
 }
 
 /**
@@ -225,7 +212,7 @@ async function discard(deps: Deps, store: Store, row: DirectUploadRow) {
 export async function sweepUploads(deps: Deps, limit = SWEEP_BATCH) {
   if (!acceptsDirectUploads(deps.store)) return 0;
   const store = deps.store;
-  const due = deps.db.select().from(directUploads).where(lt(directUploads.completeBy, deps.clock())).limit(limit).all();
+  const due = await deps.repos.directUploads.due(deps.clock(), limit);
   for (const row of due) await discard(deps, store, row);
   return due.length;
 }

@@ -1,6 +1,8 @@
 import type { Db } from '../db/client.js';
 import type { ChangeMark } from '../db/changes.js';
+import type { DirectUploadsRepo } from './direct-uploads.js';
 import type { RenditionsRepo } from './renditions.js';
+import { sqliteDirectUploadsRepo } from './sqlite/direct-uploads.js';
 import { sqliteRenditionsRepo } from './sqlite/renditions.js';
 import { sqliteTasksRepo } from './sqlite/tasks.js';
 import type { TasksRepo } from './tasks.js';
@@ -17,6 +19,8 @@ export interface Repos {
   tasks: TasksRepo;
   /** The disk cache's index. */
   renditions: RenditionsRepo;
+  /** Direct uploads (STORAGE=s3) waiting for their complete. */
+  directUploads: DirectUploadsRepo;
 }
 
 /** Repositories over one better-sqlite3 connection (opened by `openDb`, which also made its change mark). */
@@ -25,5 +29,6 @@ export function createSqliteRepos(db: Db): Repos {
     changes: db.changes,
     tasks: sqliteTasksRepo(db),
     renditions: sqliteRenditionsRepo(db),
+    directUploads: sqliteDirectUploadsRepo(db),
   };
 }
