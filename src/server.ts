@@ -111,7 +111,7 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
       }
       await deps.cache.close();
       flushUsage(deps); // per-key counters still batched in memory
-      deps.db.$client.close();
+      await deps.repos.close();
     })());
   return { deps, server, url, close };
 }

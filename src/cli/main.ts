@@ -45,7 +45,7 @@ program
       visibility: o.visibility,
       keepPaths: !!o.keepPaths,
     });
-    deps.db.$client.close();
+    await deps.repos.close();
     process.exitCode = summary.imported + summary.duplicates === 0 && summary.rejected > 0 ? 1 : 0;
   });
 
@@ -77,7 +77,7 @@ program
       if (!(e instanceof AppError)) throw e;
       refuse(`${e.code}: ${e.message}`);
     } finally {
-      deps.db.$client.close();
+      await deps.repos.close();
     }
   });
 
@@ -100,12 +100,12 @@ keys
     }
     const deps = await createDeps(configFromProcess());
     if (secret !== undefined && deps.keys.verify(secret)) {
-      deps.db.$client.close();
+      await deps.repos.close();
       program.error('that key already exists on this server');
     }
     const k = deps.keys.create({ name: o.name, scopes: scopes as Scope[], secret });
     out(!!o.json, k, `${k.key}\n(id ${k.id}, scopes ${k.scopes.join(',')}; shown once)`);
-    deps.db.$client.close();
+    await deps.repos.close();
   });
 keys
   .command('list')
@@ -115,7 +115,7 @@ keys
     const rows = deps.keys.list().map(({ hash: _h, ...k }) => k);
     if (o.json) out(true, rows, '');
     else for (const k of rows) process.stdout.write(`${k.id}\t${k.prefix}…\t${k.scopes}\t${k.revokedAt ? 'revoked' : 'live'}\t${k.name}\n`);
-    deps.db.$client.close();
+    await deps.repos.close();
   });
 keys
   .command('rotate <id>')
@@ -133,13 +133,13 @@ keys
     const until =
       k.previousValidUntil === null ? 'the old secret no longer works' : `the old secret works until ${new Date(k.previousValidUntil * 1000).toISOString()}`;
     out(!!o.json, k, `${k.key}\n(id ${k.id}; ${until})`);
-    deps.db.$client.close();
+    await deps.repos.close();
   });
 keys.command('revoke <id>').action(async (id: string) => {
   const deps = await createDeps(configFromProcess());
   if (!deps.keys.revoke(id)) program.error(`no key ${id}`);
   process.stdout.write(`revoked ${id}\n`);
-  deps.db.$client.close();
+  await deps.repos.close();
 });
 
 program
@@ -150,7 +150,7 @@ program
   .action(async () => {
     const deps = await createDeps(configFromProcess());
     process.stdout.write(`database at ${deps.config.dbFile} is up to date\n`);
-    deps.db.$client.close();
+    await deps.repos.close();
   });
 
 program

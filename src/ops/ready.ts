@@ -26,7 +26,7 @@ const CHECK_TIMEOUT_MS = 2_000;
 
 export const readinessChecks: Record<string, (deps: Deps) => Promise<unknown>> = {
   async database(deps) {
-    deps.db.$client.prepare('SELECT 1').get();
+    await deps.repos.ping();
   },
   async storage(deps) {
     await deps.store.check();

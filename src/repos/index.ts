@@ -21,14 +21,25 @@ export interface Repos {
   renditions: RenditionsRepo;
   /** Direct uploads (STORAGE=s3) waiting for their complete. */
   directUploads: DirectUploadsRepo;
+  /** Answers once the database takes a query (the /readyz check); rejects when it does not. */
+  ping(): Promise<void>;
+  /** Closes the connection(s) beneath; the repositories are unusable afterwards. */
+  close(): Promise<void>;
 }
 
 /** Repositories over one better-sqlite3 connection (opened by `openDb`, which also made its change mark). */
 export function createSqliteRepos(db: Db): Repos {
+  const ping = db.$client.prepare('SELECT 1');
   return {
     changes: db.changes,
     tasks: sqliteTasksRepo(db),
     renditions: sqliteRenditionsRepo(db),
     directUploads: sqliteDirectUploadsRepo(db),
+    async ping() {
+      ping.get();
+    },
+    async close() {
+      if (db.$client.open) db.$client.close();
+    },
   };
 }

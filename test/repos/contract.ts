@@ -236,6 +236,14 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
     });
 
+    describe('connection', () => {
+      it('ping answers while open and rejects once closed', async () => {
+        await expect(repos.ping()).resolves.toBeUndefined();
+        await repos.close();
+        await expect(repos.ping()).rejects.toThrow();
+      });
+    });
+
     describe('change mark', () => {
       it('moves when a repository writes, and holds still while nothing changes', async () => {
         const before = repos.changes();
