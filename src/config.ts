@@ -284,14 +284,24 @@ export interface Config extends Raw {
   clientHints: HintConfig;
   /** ORIGINS and ORIGINS_ALLOW_PRIVATE, parsed: the only hosts imgpath ever fetches from. */
   origins: Map<string, OriginConfig>;
-  /** Every input and output limit as one typed object, built once here and passed where renders are planned. */
-  limits: RenderLimits;
+  /** Every input and output limit as one typed object, built once here and passed where they are checked. */
+  limits: Limits;
   dataDir: string;
   cacheDir: string;
   inboxDir: string | null;
   dbFile: string;
   dev: boolean;
 }
+
+/** The render limits plus the byte limits on what comes in (uploads, drop folder, remote originals). */
+export interface Limits extends RenderLimits {
+  /** MAX_UPLOAD_MB in bytes: uploads, direct uploads and drop-folder files. */
+  maxUploadBytes: number;
+  /** ORIGIN_MAX_MB (else MAX_UPLOAD_MB) in bytes: a remote original is cut off past this while streaming. */
+  maxOriginBytes: number;
+}
+
+const MB = 1024 * 1024;
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -323,6 +333,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return {
     ...c,
     limits: {
+      maxUploadBytes: c.MAX_UPLOAD_MB * MB,
+      maxOriginBytes: (c.ORIGIN_MAX_MB ?? c.MAX_UPLOAD_MB) * MB,
       maxInputPixels: c.MAX_INPUT_PIXELS,
       maxFrames: c.MAX_FRAMES,
       maxOutputDim: c.MAX_OUTPUT_DIM,

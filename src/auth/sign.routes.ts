@@ -92,7 +92,7 @@ export function signRoutes(deps: Deps) {
       const { width, formats, presets } = body.policy;
       if (width?.min !== undefined && width.max !== undefined && width.min > width.max)
         throw new BadRequestError('policy.width.min must not exceed policy.width.max', { field: 'policy.width' });
-      const maxDim = deps.config.MAX_OUTPUT_DIM;
+      const maxDim = deps.config.limits.maxOutputDim;
       if ((width?.min ?? 0) > maxDim || (width?.max ?? 0) > maxDim)
         throw new BadRequestError(`policy.width must be within 1..${maxDim} (MAX_OUTPUT_DIM)`, { field: 'policy.width' });
       const policy: PolicyClaims = {

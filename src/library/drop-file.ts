@@ -1,9 +1,8 @@
 import { constants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import { checkUploadSize } from './ingest.js';
+import { checkUploadSize, type UploadSizeConfig } from './ingest.js';
 
 /**
  * Reading a file somebody else put in a folder (the drop folder, `imgpath import DIR`). The
@@ -40,7 +39,7 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  * would otherwise lead the open elsewhere. Throws NotRegularFileError, TooLargeError (both
  * AppErrors: refused, leave the file alone), StillWritingError, or the system error (gone, EACCES).
  */
-export async function readDroppedFile(file: string, config: Pick<Config, 'MAX_UPLOAD_MB'>, root?: string): Promise<Buffer> {
+export async function readDroppedFile(file: string, config: UploadSizeConfig, root?: string): Promise<Buffer> {
   // Judged by the entry itself before anything opens it: opening a device can have effects of its own.
   refuseUnlessPlain(await fs.lstat(file));
   let handle: fs.FileHandle;

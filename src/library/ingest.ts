@@ -181,9 +181,12 @@ export async function writeOriginal(deps: Pick<IngestDeps, 'store' | 'log'>, has
   }
 }
 
+/** What the upload size check reads: the limit, and the variable that set it (named in the refusal). */
+export type UploadSizeConfig = Pick<Config, 'MAX_UPLOAD_MB'> & { limits: Pick<Config['limits'], 'maxUploadBytes'> };
+
 /** MAX_UPLOAD_MB, checked on a size alone so file readers can refuse a huge file without reading it. */
-export function checkUploadSize(config: Pick<Config, 'MAX_UPLOAD_MB'>, bytes: number) {
-  const limit = config.MAX_UPLOAD_MB * 1024 * 1024;
+export function checkUploadSize(config: UploadSizeConfig, bytes: number) {
+  const limit = config.limits.maxUploadBytes;
   if (bytes > limit) throw new TooLargeError(`Image is ${bytes} bytes; the limit is MAX_UPLOAD_MB=${config.MAX_UPLOAD_MB}`, { limit });
 }
 

@@ -72,7 +72,7 @@ function view(row: typeof presets.$inferSelect) {
 
 /** Through the URL grammar itself, so a stored preset always parses when a URL uses it. */
 function validatePreset(deps: Deps, name: string, options: string) {
-  registry.t.parse(name, { maxOutputDim: deps.config.MAX_OUTPUT_DIM });
+  registry.t.parse(name, deps.config.limits);
   const spec = parseOptions(deps, options);
   if (spec.t !== undefined) throw new BadOptionError('t', 'A preset cannot refer to another preset', 'options without t_');
   if (spec.exp !== undefined) throw new BadOptionError('exp', 'A preset cannot expire; put exp_ in the signed URL instead', 'options without exp_');

@@ -20,7 +20,7 @@ export interface Upload {
 }
 
 export function uploadLimit(deps: Deps) {
-  return deps.config.MAX_UPLOAD_MB * 1024 * 1024;
+  return deps.config.limits.maxUploadBytes;
 }
 
 function tooLarge(limit: number): never {

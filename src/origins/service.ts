@@ -120,7 +120,7 @@ export class Origins {
       base: origin.base,
       url,
       allowPrivate: origin.allowPrivate,
-      maxBytes: (config.ORIGIN_MAX_MB ?? config.MAX_UPLOAD_MB) * 1024 * 1024,
+      maxBytes: config.limits.maxOriginBytes,
       timeoutMs: config.ORIGIN_TIMEOUT_MS,
       etag: validators?.etag,
       lastModified: validators?.lastModified,

@@ -18,7 +18,7 @@ import type { RenderOptions, RenderResult } from './types.js';
  */
 export async function render(input: Buffer, spec: Spec, opts: RenderOptions): Promise<RenderResult> {
   // The spec may come from a JSON body or a stored preset rather than parseSpec: check it again (microseconds).
-  checkSpec(spec, { maxOutputDim: opts.limits.maxOutputDim });
+  checkSpec(spec, opts.limits);
   return guard('render', async () => {
     const { img, source } = await load(input, opts.format, opts.limits);
     const ctx: RenderContext = {

@@ -93,14 +93,18 @@ describe('readDroppedFile', () => {
     const root = path.join(t.dir, 'root');
     await fs.mkdir(path.join(root, 'album'), { recursive: true });
     await fs.writeFile(path.join(root, 'album', 'a.jpg'), 'bytes');
-    expect((await readDroppedFile(path.join(root, 'album', 'a.jpg'), { MAX_UPLOAD_MB: 1 }, root)).toString()).toBe('bytes');
+    expect((await readDroppedFile(path.join(root, 'album', 'a.jpg'), { MAX_UPLOAD_MB: 1, limits: { maxUploadBytes: 1024 * 1024 } }, root)).toString()).toBe(
+      'bytes',
+    );
     // The race the listing cannot see: the same path now leads through a link to another folder.
     const outside = path.join(t.dir, 'outside');
     await fs.mkdir(outside);
     await fs.writeFile(path.join(outside, 'a.jpg'), 'secret');
     await fs.rm(path.join(root, 'album'), { recursive: true });
     await fs.symlink(outside, path.join(root, 'album'));
-    await expect(readDroppedFile(path.join(root, 'album', 'a.jpg'), { MAX_UPLOAD_MB: 1 }, root)).rejects.toMatchObject({ code: 'outside_folder' });
+    await expect(readDroppedFile(path.join(root, 'album', 'a.jpg'), { MAX_UPLOAD_MB: 1, limits: { maxUploadBytes: 1024 * 1024 } }, root)).rejects.toMatchObject(
+      { code: 'outside_folder' },
+    );
   });
 
   it('a file growing past MAX_UPLOAD_MB while it is read: never more than the limit is read, and it ends refused as too_large', async () => {
@@ -119,7 +123,7 @@ describe('readDroppedFile', () => {
     const outcomes = new Set<string>();
     while (writing) {
       try {
-        const bytes = await readDroppedFile(file, { MAX_UPLOAD_MB: 1 }, t.dir);
+        const bytes = await readDroppedFile(file, { MAX_UPLOAD_MB: 1, limits: { maxUploadBytes: 1024 * 1024 } }, t.dir);
         expect(bytes.length).toBeLessThanOrEqual(MB);
         outcomes.add('read');
       } catch (err) {
@@ -130,7 +134,7 @@ describe('readDroppedFile', () => {
     await writer;
     // Read while small, caught growing, refused once past the limit — never more than the limit read.
     expect([...outcomes].every((o) => ['read', 'still_writing', 'too_large'].includes(o))).toBe(true);
-    await expect(readDroppedFile(file, { MAX_UPLOAD_MB: 1 }, t.dir)).rejects.toMatchObject({ code: 'too_large' });
+    await expect(readDroppedFile(file, { MAX_UPLOAD_MB: 1, limits: { maxUploadBytes: 1024 * 1024 } }, t.dir)).rejects.toMatchObject({ code: 'too_large' });
   });
 });
 
