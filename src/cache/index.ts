@@ -7,9 +7,6 @@ import { RenderLimiter } from './limiter.js';
 import { MemoryTier } from './memory.js';
 import { TieredCache } from './tiered.js';
 
-export { TieredCache } from './tiered.js';
-export type { CachedRendition, Rendition, RenditionCache, RenditionMeta } from './types.js';
-
 const MB = 1024 * 1024;
 
 /** Where rendered files live: a subfolder, so `cache prune` never touches anything else an operator put in CACHE_DIR. */

@@ -13,7 +13,7 @@ export function meta(imageId: string, preset: string | null = null): RenditionMe
 }
 
 /**
- * What every cache tier promises (STYLE.md point 7): the memory and disk tiers pass this same suite.
+ * What every cache tier promises (one contract, as for the stores and repositories): the memory and disk tiers pass this same suite.
  * Budgets are chosen so per-entry bookkeeping (a few hundred bytes in memory) never decides an outcome.
  */
 export function tierContract(name: string, make: TierFactory) {

@@ -6,7 +6,7 @@ import { redactUrl } from '../../src/log.js';
 import { listen, sample, testApp, type TestApp } from '../helpers/app.js';
 
 /**
- * The Flask random-image API, from its contract alone (../shared/seeds/flask-random-image-api.md):
+ * The Flask random-image API imgpath replaces (README "Drop-in for roadmap.sh / the Flask API"), from its contract alone:
  * its three URLs, with the key in the path, over a real socket, answers and error bodies verbatim.
  *   GET /random-image/<key>   -> image/webp; 401 {"error": "Unauthorized"}; 404 {"error": "No images found"}
  *   GET /update-images/<key>  -> 200 {"message": "Images list updated"}; 404 {"error": "No images found"}

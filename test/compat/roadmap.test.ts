@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, sample, testApp, type TestApp } from '../helpers/app.js';
 
 /**
- * The roadmap.sh "Image Processing Service" contract, from its text alone
- * (../shared/seeds/roadmap-image-processing-service.md), as a client written against it sends it:
+ * The roadmap.sh "Image Processing Service" contract (roadmap.sh/projects/image-processing-service),
+ * from its text alone, as a client written against it sends it:
  * a real server over a real socket, every call in the contract, its errors included.
  *   POST /register, POST /login {"username","password"} -> a JWT; later calls carry Authorization: Bearer
  *   POST /images (multipart, field "image"); GET /images?page=1&limit=10; GET /images/:id

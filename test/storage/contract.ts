@@ -14,7 +14,7 @@ export function freshKey() {
 }
 
 /**
- * What every BlobStore must do (STYLE.md point 7): the local and S3 stores run this same suite,
+ * What every BlobStore must do (one contract, as for the cache tiers and repositories): the local and S3 stores run this same suite,
  * each against the real thing (a temp directory, a real S3-compatible server).
  */
 export function blobStoreContract(name: string, make: () => Promise<StoreUnderTest>) {
