@@ -1,7 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import { authenticate } from './auth/authenticate.js';
 import { authRoutes } from './auth/auth.routes.js';
-import { limitManagementApi } from './auth/limits.js';
 import { keysRoutes } from './auth/keys.routes.js';
 import { signRoutes } from './auth/sign.routes.js';
 import { API_CORS, cors, IMAGE_CORS } from './cors.js';
@@ -52,8 +51,8 @@ export function createApp(deps: Deps) {
   // path, and answer errors in that service's shape ({"error": "Unauthorized"}), on them only.
   const legacyAuth = authenticate(deps, { keyFromPath: legacyKeyFromPath });
   for (const path of FLASK_PATHS) app.use(path, flaskErrors(), legacyAuth);
+  // The management API's rate limit is mounted by its route families (router({ guards }), src/auth/limits.ts).
   app.use('*', authenticate(deps));
-  app.use('*', limitManagementApi(deps));
   app.route('/', imgRoutes(deps));
   app.route('/', infoRoutes(deps));
   app.route('/', randomRoutes(deps));

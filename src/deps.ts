@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { ApiKeys } from './auth/keys.js';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
 import { loadSecrets, type Secrets } from './auth/secrets.js';
+import { type AuthState, createAuthState } from './auth/state.js';
 import { createCache } from './cache/index.js';
 import type { RenditionCache } from './cache/types.js';
 import { openDb, type Db } from './db/client.js';
@@ -27,6 +28,8 @@ export interface Deps {
   keys: ApiKeys;
   /** Every password hash and check, through one bounded queue of its own (src/auth/hash-queue.ts). */
   passwords: PasswordHasher;
+  /** Rate-limit buckets, unflushed key usage and the users store of this app (src/auth/state.ts). */
+  auth: AuthState;
   log: Logger;
   /** Unix seconds; injectable so expiry tests need no sleeping. */
   clock: () => number;
@@ -59,6 +62,7 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
   const log = overrides.log ?? createLogger(config);
   const repos = overrides.repos ?? createSqliteRepos(db);
   if (config.ADMIN_API_KEY) keys.ensureBootstrap(config.ADMIN_API_KEY);
+  const passwords = overrides.passwords ?? createPasswordHasher(config);
   return {
     config,
     db,
@@ -68,7 +72,8 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
     cache: overrides.cache ?? (await createCache(config, repos.renditions, log)),
     secrets: overrides.secrets ?? loadSecrets(config),
     keys,
-    passwords: overrides.passwords ?? createPasswordHasher(config),
+    passwords,
+    auth: overrides.auth ?? createAuthState({ db, config, clock, passwords }),
     log,
     clock,
     events: overrides.events ?? emptyEvents(),

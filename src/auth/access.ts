@@ -2,12 +2,71 @@ import type { Config } from '../config.js';
 import type { ImageRow } from '../db/schema.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import type { Spec } from '../spec/index.js';
-import { ANONYMOUS, hasScope, type PolicyClaims, type Principal } from './principal.js';
+import { ANONYMOUS, actingUserId, type Caller, hasScope, isAdmin, type PolicyClaims, type Principal } from './principal.js';
+import type { Scope } from './scopes.js';
 
 /**
- * The access policy of SPEC §2 for every route that renders (/img, /random, /info):
- * who may see an image, and who may ask for which options.
+ * The access policy, in one module: who may see an image and ask for which options (SPEC §2, every
+ * route that renders: /img, /random, /info), who may use the management API and manage an image,
+ * and who counts as an administrator. Routes ask here; they do not compare roles themselves.
  */
+
+/** The one refusal for "administrators only", wherever it is met (the message says what was refused). */
+export function adminRequired(message = 'Only administrators may do this'): ForbiddenError {
+  return new ForbiddenError(message, 'admin_required');
+}
+
+/**
+ * The caller, or 401 (nobody) / 403 (a policy token: it only scopes delivery, it never manages anything).
+ * `scopes`: a key needs any one of them (`admin` always suffices); a logged-in user acts with their own rights.
+ */
+export function requireCaller(p: Principal, ...scopes: Scope[]): Caller {
+  if (p.kind === 'anonymous') throw new UnauthorizedError('Log in (Authorization: Bearer <session token>) or present an API key');
+  if (p.kind === 'policy') throw new ForbiddenError('A policy token only grants image delivery; use an API key or a login token', 'policy_token_not_allowed');
+  if (scopes.length > 0 && !scopes.some((s) => hasScope(p, s))) {
+    throw new ForbiddenError(`This API key lacks the "${scopes.join('" or "')}" scope`, 'missing_scope', { scope: scopes[0] });
+  }
+  return p;
+}
+
+export function requireAdmin(p: Principal, message?: string): Caller {
+  const caller = requireCaller(p);
+  if (!isAdmin(caller)) throw adminRequired(message);
+  return caller;
+}
+
+/** Keys are managed from a session or with an admin key: a leaked delivery key must not mint more keys. */
+export function requireKeyManager(p: Principal): Caller {
+  const caller = requireCaller(p);
+  if (caller.kind === 'key' && !caller.admin)
+    throw new ForbiddenError('Managing keys needs a user session or an admin-scoped key', 'missing_scope', { scope: 'admin' });
+  return caller;
+}
+
+/** Whether `p` may manage a key owned by `ownerId` (its own, or any as an admin). */
+export function mayManageKey(p: Caller, ownerId: number | null): boolean {
+  return p.admin || ownerId === p.userId;
+}
+
+/**
+ * The management API is per owner: unlike delivery (where a public image is anyone's to fetch),
+ * a user manages only their own images, even public ones. Admins and system keys (no owning user,
+ * e.g. ADMIN_API_KEY) manage the whole library.
+ */
+export function seesWholeLibrary(p: Principal) {
+  return isAdmin(p) || (p.kind === 'key' && p.userId === null);
+}
+
+export function mayManage(p: Principal, image: Pick<ImageRow, 'ownerId'>) {
+  if (seesWholeLibrary(p)) return true;
+  const uid = actingUserId(p);
+  return uid !== null && uid === image.ownerId;
+}
+
+/** Listing another user's images (`?owner=`) is for those who see the whole library. */
+export function checkMayListOwner(p: Principal, owner: number | undefined) {
+  if (owner !== undefined && !seesWholeLibrary(p) && owner !== actingUserId(p)) throw adminRequired("Only administrators may list other users' images");
+}
 
 /** Whether `p` may know that `image` exists. Callers answer 404 (not 403) when false. */
 export function canSee(p: Principal, image: ImageRow, signed: boolean): boolean {

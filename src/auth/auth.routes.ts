@@ -2,10 +2,12 @@ import type { Deps } from '../deps.js';
 import { NotFoundError, ForbiddenError, UnauthorizedError } from '../errors.js';
 import type { RouteHandler } from '@hono/zod-openapi';
 import { createRoute, errorSchemaRef, router, z, type Env } from '../http.js';
-import { requireAdmin, requireCaller } from './guards.js';
+import { limitApi } from './limits.js';
+import { requireAdmin, requireCaller } from './access.js';
 import { MAX_PASSWORD_LENGTH } from './passwords.js';
+import { isAdmin } from './principal.js';
 import { enforce } from './ratelimit.js';
-import { authState, clientIp } from './state.js';
+import { clientIp } from './state.js';
 import { issueSession } from './tokens.js';
 import { USERNAME_RULE, publicUser } from './users.js';
 
@@ -93,13 +95,14 @@ const me = createRoute({
 });
 
 export function authRoutes(deps: Deps) {
-  const app = router();
-  const state = authState(deps);
+  // The management API's budget, on every route of this family (src/auth/limits.ts).
+  const app = router({ guards: [limitApi(deps)] });
+  const state = deps.auth;
 
   const register: RouteHandler<ReturnType<typeof registerAt>, Env> = async function register(c) {
     const { username, password } = c.req.valid('json');
     const p = c.get('principal');
-    const byAdmin = (p.kind === 'user' || p.kind === 'key') && p.admin;
+    const byAdmin = isAdmin(p);
     // Hashing is deliberately expensive, so sign-ups share the login budget per address, counted
     // before the hash is even queued (a refused or failed attempt still spends its token).
     if (!byAdmin) enforce(state.login, `ip:${clientIp(c, deps.config.TRUST_PROXY)}`);

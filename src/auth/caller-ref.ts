@@ -1,9 +1,6 @@
-import { eq } from 'drizzle-orm';
-import { apiKeys, users } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { UnauthorizedError } from '../errors.js';
-import type { Caller } from './guards.js';
-import { parseScopes } from './keys.js';
+import { type Caller, keyPrincipal, userPrincipal } from './principal.js';
 
 /**
  * Who asked for deferred work, by reference only. Stored instead of the caller's rights so that the
@@ -16,14 +13,13 @@ export function callerRef(p: Caller): CallerRef {
 }
 
 /** The caller as they are now; 401 when the key was revoked or the user no longer exists. */
-export function resolveCallerRef(deps: Pick<Deps, 'db'>, ref: CallerRef): Caller {
+export function resolveCallerRef(deps: Pick<Deps, 'keys' | 'auth'>, ref: CallerRef): Caller {
   if ('keyId' in ref) {
-    const key = deps.db.select().from(apiKeys).where(eq(apiKeys.id, ref.keyId)).get();
+    const key = deps.keys.get(ref.keyId);
     if (!key || key.revokedAt !== null) throw new UnauthorizedError('The API key that asked for this was revoked', 'invalid_key');
-    const scopes = parseScopes(key.scopes);
-    return { kind: 'key', keyId: key.id, userId: key.userId, scopes, admin: scopes.includes('admin') };
+    return keyPrincipal(key);
   }
-  const user = deps.db.select().from(users).where(eq(users.id, ref.userId)).get();
+  const user = deps.auth.users.get(ref.userId);
   if (!user) throw new UnauthorizedError('The user who asked for this no longer exists', 'user_not_found');
-  return { kind: 'user', userId: user.id, admin: user.role === 'admin' };
+  return userPrincipal(user);
 }

@@ -1,11 +1,12 @@
-import type { Context } from 'hono';
 import type { Deps } from '../deps.js';
 import type { ApiKeyRow } from '../db/schema.js';
-import { BadRequestError, ForbiddenError, NotFoundError } from '../errors.js';
-import { createRoute, errorSchemaRef, router, z, type Env } from '../http.js';
-import { requireCaller, type Caller } from './guards.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
+import { createRoute, errorSchemaRef, router, z } from '../http.js';
+import { limitApi } from './limits.js';
+import { adminRequired, mayManageKey, requireCaller, requireKeyManager } from './access.js';
 import { MAX_ROTATION_GRACE_SECONDS, SCOPES, parseScopes } from './keys.js';
-import { authState, flushUsage } from './state.js';
+import type { Caller } from './principal.js';
+import { flushUsage } from './state.js';
 
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((code) => [code, { description: 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
@@ -142,29 +143,23 @@ function keyInfo(row: ApiKeyRow) {
   };
 }
 
-/** Keys are managed from a session or with an admin key: a leaked delivery key must not mint more keys. */
-function keyManager(c: Context<Env>): Caller {
-  const p = requireCaller(c.get('principal'));
-  if (p.kind === 'key' && !p.admin) throw new ForbiddenError('Managing keys needs a user session or an admin-scoped key', 'missing_scope', { scope: 'admin' });
-  return p;
-}
-
 export function keysRoutes(deps: Deps) {
-  const app = router();
-  const state = authState(deps);
+  // The management API's budget, on every route of this family (src/auth/limits.ts).
+  const app = router({ guards: [limitApi(deps)] });
+  const state = deps.auth;
 
   /** The key if `p` may manage it; 404 otherwise, so key ids of others are not confirmed. */
   const ownKey = (p: Caller, id: string) => {
     const row = deps.keys.get(id);
-    if (!row || (!p.admin && row.userId !== p.userId)) throw new NotFoundError(`No key ${id}`, 'key_not_found');
+    if (!row || !mayManageKey(p, row.userId)) throw new NotFoundError(`No key ${id}`, 'key_not_found');
     return row;
   };
 
   app.openapi(createKey, (c) => {
-    const p = keyManager(c);
+    const p = requireKeyManager(c.get('principal'));
     const body = c.req.valid('json');
-    if (body.scopes.includes('admin') && !p.admin) throw new ForbiddenError('Only admins may create admin-scoped keys', 'admin_required');
-    if (body.userId !== undefined && !p.admin) throw new ForbiddenError('Only admins may create keys for other users', 'admin_required');
+    if (body.scopes.includes('admin') && !p.admin) throw adminRequired('Only admins may create admin-scoped keys');
+    if (body.userId !== undefined && !p.admin) throw adminRequired('Only admins may create keys for other users');
     if (body.userId !== undefined && !state.users.get(body.userId)) throw new BadRequestError(`No user ${body.userId}`, { field: 'userId' });
     const scopes = [...new Set(body.scopes)];
     const created = deps.keys.create({ userId: body.userId ?? p.userId, name: body.name, scopes });
@@ -173,14 +168,14 @@ export function keysRoutes(deps: Deps) {
   });
 
   app.openapi(listKeys, (c) => {
-    const p = keyManager(c);
+    const p = requireKeyManager(c.get('principal'));
     flushUsage(deps);
     const rows = p.admin ? deps.keys.list() : deps.keys.list(p.userId);
     return c.json({ keys: rows.map(keyInfo) }, 200);
   });
 
   app.openapi(rotateKey, (c) => {
-    const p = keyManager(c);
+    const p = requireKeyManager(c.get('principal'));
     const { id } = c.req.valid('param');
     // No body (or no Content-Type) is a rotation without grace.
     const graceSeconds = c.req.valid('json').graceSeconds ?? 0;
@@ -192,7 +187,7 @@ export function keysRoutes(deps: Deps) {
   });
 
   app.openapi(revokeKey, (c) => {
-    const p = keyManager(c);
+    const p = requireKeyManager(c.get('principal'));
     const { id } = c.req.valid('param');
     const row = ownKey(p, id);
     if (!row.revokedAt) deps.keys.revoke(id);
@@ -205,7 +200,7 @@ export function keysRoutes(deps: Deps) {
     const p = requireCaller(c.get('principal'));
     const { id } = c.req.valid('param');
     flushUsage(deps);
-    const row = p.kind === 'key' && p.keyId === id ? deps.keys.get(id)! : ownKey(p.kind === 'key' ? keyManager(c) : p, id);
+    const row = p.kind === 'key' && p.keyId === id ? deps.keys.get(id)! : ownKey(p.kind === 'key' ? requireKeyManager(p) : p, id);
     return c.json({ id: row.id, requests: row.requests, renders: row.renders, bytesServed: row.bytesServed, lastUsedAt: row.lastUsedAt }, 200);
   });
 

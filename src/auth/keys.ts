@@ -4,8 +4,8 @@ import { changeMark, type ChangeMark } from '../db/changes.js';
 import type { Db } from '../db/client.js';
 import { apiKeys, type ApiKeyRow } from '../db/schema.js';
 
-export const SCOPES = ['deliver', 'upload', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
+export { SCOPES, type Scope, parseScopes } from './scopes.js';
+import { parseScopes, type Scope } from './scopes.js';
 
 /** `imgp_` + 32 base62-ish characters (192 bits). The prefix makes leaked keys easy to grep for. */
 export function generateKeySecret() {
@@ -60,10 +60,6 @@ interface KeyState {
   current: string;
   previous: string | null;
   previousValidUntil: number | null;
-}
-
-export function parseScopes(raw: string): Scope[] {
-  return raw.split(',').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
 }
 
 /** A key is only ever returned in clear by create and rotate; the DB holds its hash. */

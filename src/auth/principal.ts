@@ -1,4 +1,5 @@
-import type { Scope } from './keys.js';
+import type { ApiKeyRow, UserRow } from '../db/schema.js';
+import { parseScopes, type Scope } from './scopes.js';
 
 /** Claims of a policy token (a JWT minted by POST /sign) that scope what its bearer may fetch. */
 export interface PolicyClaims {
@@ -9,7 +10,11 @@ export interface PolicyClaims {
   formats?: string[];
 }
 
-/** Who is asking. Resolved once per request by the authenticate middleware. */
+/**
+ * Who is asking. Resolved once per request by the authenticate middleware (src/auth/credentials.ts),
+ * and built only by the functions below, so every surface (HTTP, deferred tasks, the metrics scrape)
+ * gives the same credential the same rights.
+ */
 export type Principal =
   | { kind: 'anonymous' }
   /** `version`: which secret of the key was presented (keyVersion), recorded in the policy tokens it mints. */
@@ -18,10 +23,32 @@ export type Principal =
   | { kind: 'user'; userId: number; admin: boolean; expiresAt?: number }
   | { kind: 'policy'; policy: PolicyClaims; expiresAt: number };
 
+/** Who may use the management API: a logged-in user or an API key. */
+export type Caller = Exclude<Principal, { kind: 'anonymous' | 'policy' }>;
+
 /** Who minted a policy token: the key (and the version of its secret) or the user whose credential asked POST /sign. */
 export type TokenIssuer = { kind: 'key'; keyId: string; version: string } | { kind: 'user'; userId: number };
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' };
+
+/** A live key row as its holder. Only admins can mint admin-scoped keys (POST /keys checks), so the scope is the role. */
+export function keyPrincipal(row: Pick<ApiKeyRow, 'id' | 'userId' | 'scopes'>, version?: string): Extract<Principal, { kind: 'key' }> {
+  const scopes = parseScopes(row.scopes);
+  const p: Extract<Principal, { kind: 'key' }> = { kind: 'key', keyId: row.id, userId: row.userId, scopes, admin: scopes.includes('admin') };
+  if (version !== undefined) p.version = version;
+  return p;
+}
+
+/** A user as they are in the database now (a changed role counts at once). */
+export function userPrincipal(row: Pick<UserRow, 'id' | 'role'>, expiresAt?: number): Extract<Principal, { kind: 'user' }> {
+  const p: Extract<Principal, { kind: 'user' }> = { kind: 'user', userId: row.id, admin: row.role === 'admin' };
+  if (expiresAt !== undefined) p.expiresAt = expiresAt;
+  return p;
+}
+
+export function policyPrincipal(policy: PolicyClaims, expiresAt: number): Principal {
+  return { kind: 'policy', policy, expiresAt };
+}
 
 export function isAdmin(p: Principal) {
   return (p.kind === 'key' || p.kind === 'user') && p.admin;
@@ -33,12 +60,12 @@ export function hasScope(p: Principal, scope: Scope) {
   return p.scopes.includes(scope) || p.scopes.includes('admin');
 }
 
-/** The user id a principal acts as (null for system keys without an owner). */
 /** Unix seconds after which the credential that authorised `p` stops working, if it ever does (tokens; keys do not expire). */
 export function credentialExpiry(p: Principal): number | undefined {
   return p.kind === 'policy' || p.kind === 'user' ? p.expiresAt : undefined;
 }
 
+/** The user id a principal acts as (null for system keys without an owner). */
 export function actingUserId(p: Principal): number | null {
   if (p.kind === 'key') return p.userId;
   if (p.kind === 'user') return p.userId;

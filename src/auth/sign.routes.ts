@@ -2,10 +2,11 @@ import type { Deps } from '../deps.js';
 import { visibleImage } from '../delivery/deliver.js';
 import { BadRequestError } from '../errors.js';
 import { createRoute, errorSchemaRef, router, z } from '../http.js';
+import { limitApi } from './limits.js';
 import { baseUrl } from '../library/urls.js';
 import { registry, type OutputFormat } from '../spec/index.js';
 import { isImageKey } from '../spec/public-id.js';
-import { requireCaller } from './guards.js';
+import { requireCaller } from './access.js';
 import { keyVersion } from './keys.js';
 import type { PolicyClaims, TokenIssuer } from './principal.js';
 import { MAX_SIGNED_LIFETIME, signDelivery } from './sign.js';
@@ -75,7 +76,8 @@ const sign = createRoute({
 });
 
 export function signRoutes(deps: Deps) {
-  const app = router();
+  // The management API's budget, on every route of this family (src/auth/limits.ts).
+  const app = router({ guards: [limitApi(deps)] });
 
   app.openapi(sign, async (c) => {
     // Signing is delivering by proxy: the caller needs delivery rights and must see each image.

@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Context } from 'hono';
-import type { Db } from '../db/client.js';
 import type { Deps } from '../deps.js';
 import { isAdmin, type Principal } from './principal.js';
 import { RateLimiter, enforce } from './ratelimit.js';
@@ -8,9 +7,8 @@ import { UsageCounters } from './usage.js';
 import { Users } from './users.js';
 
 /**
- * Live auth state of one app: rate-limit buckets and unflushed usage counters. Kept per
- * database (not in a module global) so every test app, built on its own SQLite file, starts
- * with fresh buckets, and without widening `Deps` for state only this module touches.
+ * Live auth state of one app: rate-limit buckets and unflushed usage counters. Made by
+ * `createDeps` (deps.auth), so every app, and every test app, starts with fresh buckets.
  */
 export interface AuthState {
   users: Users;
@@ -20,27 +18,20 @@ export interface AuthState {
   usage: UsageCounters;
 }
 
-const states = new WeakMap<Db, AuthState>();
-
-export function authState(deps: Pick<Deps, 'db' | 'config' | 'clock' | 'passwords'>): AuthState {
-  let s = states.get(deps.db);
-  if (!s) {
-    const { config } = deps;
-    s = {
-      users: new Users(deps.db, deps.passwords),
-      api: new RateLimiter(config.RATE_LIMIT_API_PER_MIN),
-      miss: new RateLimiter(config.RATE_LIMIT_MISS_PER_MIN),
-      login: new RateLimiter(config.RATE_LIMIT_LOGIN_PER_MIN),
-      usage: new UsageCounters(deps.db, deps.clock),
-    };
-    states.set(deps.db, s);
-  }
-  return s;
+export function createAuthState(deps: Pick<Deps, 'db' | 'config' | 'clock' | 'passwords'>): AuthState {
+  const { config } = deps;
+  return {
+    users: new Users(deps.db, deps.passwords),
+    api: new RateLimiter(config.RATE_LIMIT_API_PER_MIN),
+    miss: new RateLimiter(config.RATE_LIMIT_MISS_PER_MIN),
+    login: new RateLimiter(config.RATE_LIMIT_LOGIN_PER_MIN),
+    usage: new UsageCounters(deps.db, deps.clock),
+  };
 }
 
 /** Write pending usage counters now (before reading them, and on shutdown). */
-export function flushUsage(deps: Pick<Deps, 'db' | 'config' | 'clock' | 'passwords'>) {
-  states.get(deps.db)?.usage.flush();
+export function flushUsage(deps: Pick<Deps, 'auth'>) {
+  deps.auth.usage.flush();
 }
 
 /** Who a request is charged to: the key, else the user, else the client address. */
@@ -85,11 +76,11 @@ export function clientIp(c: Context, trustProxy: boolean): string {
  * the hook is made, because the cache may start a queued render from another request's context.
  * Outside a request (CLI, background tasks) the hook does nothing.
  */
-export function cacheMissCharge(deps: Pick<Deps, 'db' | 'config' | 'clock' | 'passwords'>): () => void {
+export function cacheMissCharge(deps: Pick<Deps, 'auth'>): () => void {
   const scope = requestScope.getStore();
   if (!scope) return () => {};
   return () => {
-    const state = authState(deps);
+    const state = deps.auth;
     if (!scope.exempt) enforce(state.miss, scope.subject);
     if (scope.keyId) state.usage.render(scope.keyId);
   };

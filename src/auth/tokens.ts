@@ -1,12 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { decodeJwt, SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import type { Deps } from '../deps.js';
 import { UnauthorizedError } from '../errors.js';
 import { OUTPUT_FORMATS } from '../spec/index.js';
-import type { BearerResolver } from './authenticate.js';
-import type { PolicyClaims, Principal, TokenIssuer } from './principal.js';
-import { Users } from './users.js';
+import type { CredentialResolver } from './credentials.js';
+import { type PolicyClaims, policyPrincipal, type TokenIssuer, userPrincipal } from './principal.js';
 
 /**
  * Session JWTs (POST /auth/login) and policy tokens (POST /sign), both HS256 with the server's
@@ -33,10 +32,10 @@ export function passwordVersion(passwordHash: string): string {
   return createHash('sha256').update(passwordHash).digest('base64url').slice(0, 16);
 }
 
-export async function issueSession(deps: Pick<Deps, 'secrets' | 'clock' | 'config' | 'db' | 'passwords'>, userId: number) {
+export async function issueSession(deps: Pick<Deps, 'secrets' | 'clock' | 'config' | 'auth'>, userId: number) {
   const now = deps.clock();
   const expiresAt = now + deps.config.JWT_TTL_SECONDS;
-  const user = new Users(deps.db, deps.passwords).get(userId);
+  const user = deps.auth.users.get(userId);
   if (!user) throw new UnauthorizedError('User no longer exists', 'unauthorized');
   const token = await new SignJWT({ pv: passwordVersion(user.passwordHash) })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
@@ -80,15 +79,10 @@ export function issuerSubject(issuer: TokenIssuer) {
  * key's secret, or the user's password): revoking or rotating the key (after any grace), or
  * changing the password, ends the token.
  */
-export async function issuePolicyToken(
-  deps: Pick<Deps, 'secrets' | 'clock' | 'db' | 'passwords'>,
-  policy: PolicyClaims,
-  expiresIn: number,
-  issuer: TokenIssuer,
-) {
+export async function issuePolicyToken(deps: Pick<Deps, 'secrets' | 'clock' | 'auth'>, policy: PolicyClaims, expiresIn: number, issuer: TokenIssuer) {
   const now = deps.clock();
   const expiresAt = now + expiresIn;
-  const kv = issuer.kind === 'key' ? issuer.version : passwordVersion(new Users(deps.db, deps.passwords).get(issuer.userId)?.passwordHash ?? '');
+  const kv = issuer.kind === 'key' ? issuer.version : passwordVersion(deps.auth.users.get(issuer.userId)?.passwordHash ?? '');
   const token = await new SignJWT({ pol: policyClaimsSchema.parse(policy), kv })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .setSubject(issuerSubject(issuer))
@@ -124,31 +118,58 @@ async function verify(deps: Deps, token: string): Promise<JWTPayload | undefined
 }
 
 /**
- * The bearer resolver for `createApp`: a session becomes the user it names (looked up on every
- * request, so a deleted user or a changed role counts at once); a policy token becomes its claims.
+ * The payload of a JWT with exactly this one audience and a valid signature, or undefined when it
+ * is not such a token. The audience is peeked at first, so each token is verified once, by the
+ * resolver of its kind; a token naming both audiences is verified, then refused by both.
  */
-export const resolveJwt: BearerResolver = async (token, deps): Promise<Principal | undefined> => {
+async function verifyFor(deps: Deps, token: string, audience: string): Promise<JWTPayload | undefined> {
+  if (!claimsAudience(token, audience)) return undefined;
   const payload = await verify(deps, token);
-  if (!payload) return undefined;
   // Exactly one audience: a token naming both could otherwise pass as either kind.
-  const aud = Array.isArray(payload.aud) ? (payload.aud.length === 1 ? payload.aud[0] : undefined) : payload.aud;
-  if (aud === SESSION_AUDIENCE) {
+  const aud = Array.isArray(payload?.aud) ? (payload.aud.length === 1 ? payload.aud[0] : undefined) : payload?.aud;
+  return aud === audience ? payload : undefined;
+}
+
+function claimsAudience(token: string, audience: string): boolean {
+  if (token.length > 8192 || !LOOKS_LIKE_JWT.test(token)) return false;
+  try {
+    const { aud } = decodeJwt(token);
+    return Array.isArray(aud) ? aud.includes(audience) : aud === audience;
+  } catch {
+    return false;
+  }
+}
+
+/** A session (POST /auth/login) becomes the user it names, looked up on every request, so a deleted user or a changed role counts at once. */
+export const sessionResolver: CredentialResolver = {
+  name: 'session-jwt',
+  forms: ['token'],
+  async resolve(token, deps) {
+    const payload = await verifyFor(deps, token, SESSION_AUDIENCE);
+    if (!payload) return undefined;
     const userId = Number(payload.sub);
-    const user = Number.isSafeInteger(userId) ? new Users(deps.db, deps.passwords).get(userId) : undefined;
+    const user = Number.isSafeInteger(userId) ? deps.auth.users.get(userId) : undefined;
     if (!user) return undefined;
     if (payload.pv !== passwordVersion(user.passwordHash))
       throw new UnauthorizedError('This session ended when the password changed; log in again', 'session_revoked');
-    return { kind: 'user', userId: user.id, admin: user.role === 'admin', expiresAt: payload.exp! };
-  }
-  if (aud === POLICY_AUDIENCE) {
+    return userPrincipal(user, payload.exp!);
+  },
+};
+
+/** A policy token (POST /sign) becomes its claims while the credential that minted it holds. */
+export const policyTokenResolver: CredentialResolver = {
+  name: 'policy-token',
+  forms: ['token'],
+  async resolve(token, deps) {
+    const payload = await verifyFor(deps, token, POLICY_AUDIENCE);
+    if (!payload) return undefined;
     const policy = policyClaimsSchema.safeParse(payload.pol);
     if (!policy.success) return undefined;
     if (!minterStillValid(deps, payload)) {
       throw new UnauthorizedError('The API key or password that issued this token was revoked, rotated or changed; ask for a new token', 'token_revoked');
     }
-    return { kind: 'policy', policy: policy.data, expiresAt: payload.exp! };
-  }
-  return undefined;
+    return policyPrincipal(policy.data, payload.exp!);
+  },
 };
 
 /**
@@ -160,7 +181,7 @@ export const resolveJwt: BearerResolver = async (token, deps): Promise<Principal
 function minterStillValid(deps: Deps, payload: JWTPayload): boolean {
   const sub = payload.sub ?? '';
   if (/^user:\d+$/.test(sub)) {
-    const user = new Users(deps.db, deps.passwords).get(Number(sub.slice(5)));
+    const user = deps.auth.users.get(Number(sub.slice(5)));
     return user !== undefined && typeof payload.kv === 'string' && payload.kv === passwordVersion(user.passwordHash);
   }
   const keyId = sub.startsWith('key:') ? sub.slice(4) : undefined;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import type { Caller } from '../auth/guards.js';
+import type { Caller } from '../auth/principal.js';
 import { actingUserId } from '../auth/principal.js';
 import { images, type DirectUploadRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';

@@ -1,9 +1,10 @@
 import type { Deps } from '../deps.js';
 import { createRoute, router, z } from '../http.js';
+import { limitApi } from '../auth/limits.js';
 import { actingUserId } from '../auth/principal.js';
 import { checkWatermark, planDelivery } from '../delivery/deliver.js';
 import { callerRef } from '../auth/caller-ref.js';
-import { requireCaller } from '../auth/guards.js';
+import { requireCaller } from '../auth/access.js';
 import { managedImage } from './access.js';
 import { deleteImage, imageDetail, imageView, listImages, setFocalPoint, updateImage, variantsOf } from './images.js';
 import { ingest } from './ingest.js';
@@ -134,7 +135,8 @@ const transform = createRoute({
 });
 
 export function imagesRoutes(deps: Deps) {
-  const app = router();
+  // The management API's budget, on every route of this family (src/auth/limits.ts).
+  const app = router({ guards: [limitApi(deps)] });
 
   app.openapi(upload, async function uploadImage(c) {
     const principal = requireCaller(c.get('principal'), 'upload');

@@ -2,9 +2,8 @@ import { and, count, desc, eq, exists, inArray, sql, type SQL } from 'drizzle-or
 import { actingUserId, type Principal } from '../auth/principal.js';
 import { images, imageTags, renditions, variants, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { ForbiddenError } from '../errors.js';
 import { originalKey } from '../storage/store.js';
-import { seesWholeLibrary } from './access.js';
+import { checkMayListOwner, seesWholeLibrary } from '../auth/access.js';
 import { withHashLock } from './hash-lock.js';
 import { normaliseTags } from './ingest.js';
 import { iso, placeholderOf } from './schemas.js';
@@ -113,10 +112,8 @@ export interface ListQuery {
  * the images_created_idx / images_owner_created_idx indexes instead of sorting the table.
  */
 export function listImages(deps: Deps, p: Principal, q: ListQuery) {
+  checkMayListOwner(p, q.owner);
   const whole = seesWholeLibrary(p);
-  if (q.owner !== undefined && !whole && q.owner !== actingUserId(p)) {
-    throw new ForbiddenError("Only administrators may list other users' images", 'admin_only');
-  }
   const filters: SQL[] = [];
   const owner = whole ? q.owner : (actingUserId(p) ?? -1);
   if (owner !== undefined) filters.push(eq(images.ownerId, owner));

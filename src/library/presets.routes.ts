@@ -3,9 +3,10 @@ import { presets } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { BadOptionError, NotFoundError } from '../errors.js';
 import { createRoute, router, z } from '../http.js';
+import { limitApi } from '../auth/limits.js';
 import { parseOptions } from '../delivery/deliver.js';
 import { registry } from '../spec/index.js';
-import { requireAdmin, requireCaller } from '../auth/guards.js';
+import { requireAdmin, requireCaller } from '../auth/access.js';
 import { errors, iso, presetSchema } from './schemas.js';
 
 /**
@@ -79,7 +80,8 @@ function validatePreset(deps: Deps, name: string, options: string) {
 }
 
 export function presetsRoutes(deps: Deps) {
-  const app = router();
+  // The management API's budget, on every route of this family (src/auth/limits.ts).
+  const app = router({ guards: [limitApi(deps)] });
 
   app.openapi(listPresets, function presetList(c) {
     requireCaller(c.get('principal'));

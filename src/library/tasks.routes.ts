@@ -2,8 +2,8 @@ import { actingUserId } from '../auth/principal.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 import { createRoute, router, z } from '../http.js';
-import { requireCaller } from '../auth/guards.js';
-import { seesWholeLibrary } from './access.js';
+import { limitApi } from '../auth/limits.js';
+import { requireCaller, seesWholeLibrary } from '../auth/access.js';
 import { errors, taskSchema } from './schemas.js';
 import { taskView } from './tasks.js';
 
@@ -27,7 +27,8 @@ const getTask = createRoute({
 });
 
 export function tasksRoutes(deps: Deps) {
-  const app = router();
+  // The management API's budget, on every route of this family (src/auth/limits.ts).
+  const app = router({ guards: [limitApi(deps)] });
   app.openapi(getTask, async function taskStatus(c) {
     const principal = requireCaller(c.get('principal'));
     const { id } = c.req.valid('param');

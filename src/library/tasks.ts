@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolveCallerRef, type CallerRef } from '../auth/caller-ref.js';
-import { requireCaller } from '../auth/guards.js';
+import { requireCaller } from '../auth/access.js';
 import type { TaskRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError, OverloadedError, StorageUnavailableError } from '../errors.js';

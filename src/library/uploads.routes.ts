@@ -1,6 +1,7 @@
 import type { Deps } from '../deps.js';
 import { createRoute, errorSchemaRef, router, z } from '../http.js';
-import { requireCaller } from '../auth/guards.js';
+import { limitApi } from '../auth/limits.js';
+import { requireCaller } from '../auth/access.js';
 import { completeUpload, openUpload } from './direct-uploads.js';
 import { imageView } from './images.js';
 import { errors, iso, uploadAnswerSchema, uploadFieldsSchema } from './schemas.js';
@@ -84,7 +85,8 @@ const complete = createRoute({
 
 /** Direct uploads to the bucket (src/library/direct-uploads.ts); mounted beside imagesRoutes. */
 export function uploadsRoutes(deps: Deps) {
-  const app = router();
+  // The management API's budget, on every route of this family (src/auth/limits.ts).
+  const app = router({ guards: [limitApi(deps)] });
 
   app.openapi(open, async function openDirectUpload(c) {
     const principal = requireCaller(c.get('principal'), 'upload');

@@ -1,8 +1,9 @@
 import { errorResponse } from '../app.js';
-import { principalForKey } from '../auth/authenticate.js';
+import { adminRequired } from '../auth/access.js';
+import { type CredentialRequest, presentedScrapeKey, resolveCredential } from '../auth/credentials.js';
 import { isAdmin } from '../auth/principal.js';
 import type { Deps } from '../deps.js';
-import { ForbiddenError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { NotFoundError, UnauthorizedError } from '../errors.js';
 import { createRoute, errorSchemaRef, router, z } from '../http.js';
 import { metricsOf } from './metrics.js';
 import { checkReadiness } from './ready.js';
@@ -66,7 +67,7 @@ export function opsRoutes(deps: Deps) {
   app.openAPIRegistry.registerPath(metricsRoute);
   app.get('/metrics', async (c) => {
     if (!onMainPort) throw new NotFoundError(`Metrics are served on port ${deps.config.METRICS_PORT}`, 'metrics_elsewhere');
-    return metricsResponse(deps, c.req.raw);
+    return metricsResponse(deps, c.req);
   });
   return app;
 }
@@ -74,30 +75,25 @@ export function opsRoutes(deps: Deps) {
 /** The app bound to METRICS_PORT: /metrics (same access rule) and nothing else. */
 export function metricsOnlyRoutes(deps: Deps) {
   const app = router();
-  app.get('/metrics', (c) => metricsResponse(deps, c.req.raw));
+  app.get('/metrics', (c) => metricsResponse(deps, c.req));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'Only /metrics is served on this port' } }, 404));
   app.onError((err, c) => errorResponse(deps, err, c.req.method, c.req.path));
   return app;
 }
 
-async function metricsResponse(deps: Deps, req: Request): Promise<Response> {
-  authorizeScrape(deps, req);
+async function metricsResponse(deps: Deps, req: CredentialRequest): Promise<Response> {
+  await authorizeScrape(deps, req);
   const metrics = metricsOf(deps);
   return new Response(await metrics.scrape(), { status: 200, headers: { 'Content-Type': metrics.registry.contentType, ...noStore } });
 }
 
 /** Checked here, not by the `authenticate` middleware: ops routes are mounted before it. */
-function authorizeScrape(deps: Deps, req: Request) {
+async function authorizeScrape(deps: Deps, req: CredentialRequest) {
   const mode = deps.config.METRICS;
   if (mode === 'off') throw new NotFoundError('Metrics are disabled (METRICS=off)', 'metrics_off');
   if (mode === 'public') return;
-  const bearer = req.headers
-    .get('authorization')
-    ?.match(/^Bearer\s+(.+)$/i)?.[1]
-    ?.trim();
-  const secret = req.headers.get('x-api-key') ?? bearer ?? new URL(req.url).searchParams.get('key');
-  if (!secret) throw new UnauthorizedError('Metrics need an admin API key (METRICS=admin)');
-  const principal = principalForKey(deps, secret);
-  if (!principal) throw new UnauthorizedError('Invalid or revoked API key', 'invalid_key');
-  if (!isAdmin(principal)) throw new ForbiddenError('Metrics need an admin API key', 'admin_required');
+  const credential = presentedScrapeKey(req);
+  if (!credential) throw new UnauthorizedError('Metrics need an admin API key (METRICS=admin)');
+  const principal = await resolveCredential(deps, credential);
+  if (!isAdmin(principal)) throw adminRequired('Metrics need an admin API key');
 }

@@ -119,7 +119,7 @@ describe('POST /users (admins make users with a role)', () => {
     const user = await register(t, 'ada');
     const asUser = await postJson(t, '/users', body, bearer(user.token));
     expect(asUser.status).toBe(403);
-    expect((await errorOf(asUser)).code).toBe('admin_only');
+    expect((await errorOf(asUser)).code).toBe('admin_required');
     const key = t.deps.keys.create({ scopes: ['upload', 'deliver'], name: 'site' }).key;
     expect((await postJson(t, '/users', body, { 'X-API-Key': key })).status).toBe(403);
     expect(t.deps.db.select().from(users).where(eq(users.username, 'eve')).get()).toBeUndefined();

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import { images, imageTags, users } from '../../src/db/schema.js';
-import { principalForKey } from '../../src/auth/authenticate.js';
+import { principalForKey } from '../../src/auth/credentials.js';
 import { listImages } from '../../src/library/images.js';
 import { listQuerySchema } from '../../src/library/schemas.js';
 import { testApp } from '../helpers/app.js';
