@@ -40,7 +40,7 @@ export async function firstStart(deps: Deps, baseUrl: string): Promise<FirstStar
   }
   const noKeys = deps.db.select({ n: count() }).from(apiKeys).get()!.n === 0;
   if (noKeys) {
-    result.adminKey = deps.keys.create({ name: 'first-start admin', scopes: ['admin', 'upload', 'deliver'] }).key;
+    result.adminKey = (await deps.keys.create({ name: 'first-start admin', scopes: ['admin', 'upload', 'deliver'] })).key;
   }
   // A public landscape photo makes the friendliest first URL (a 12 MP JPEG shows off the resize).
   const example =

@@ -8,12 +8,12 @@ import { createCache } from './cache/index.js';
 import type { RenditionCache } from './cache/types.js';
 import { openDb, type Db } from './db/client.js';
 import { createLogger, type Logger } from './log.js';
+import { createSqliteRepos, type Repos } from './repos/index.js';
 import { LocalStore } from './storage/local.js';
 import type { BlobStore } from './storage/store.js';
 import type { ImageRow } from './db/schema.js';
 import type { Metrics } from './ops/metrics.js';
 import type { Origins } from './origins/service.js';
-import { createSqliteRepos, type Repos } from './repos/index.js';
 import type { TaskRunner } from './library/tasks.js';
 
 /** Everything the app needs from the outside world; tests build their own. */
@@ -58,10 +58,10 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
   fs.mkdirSync(config.cacheDir, { recursive: true });
   const db = overrides.db ?? openDb(config.dbFile);
   const clock = overrides.clock ?? (() => Math.floor(Date.now() / 1000));
-  const keys = overrides.keys ?? new ApiKeys(db, clock);
-  const log = overrides.log ?? createLogger(config);
   const repos = overrides.repos ?? createSqliteRepos(db);
-  if (config.ADMIN_API_KEY) keys.ensureBootstrap(config.ADMIN_API_KEY);
+  const keys = overrides.keys ?? new ApiKeys(repos.keys, clock);
+  const log = overrides.log ?? createLogger(config);
+  if (config.ADMIN_API_KEY) await keys.ensureBootstrap(config.ADMIN_API_KEY);
   const passwords = overrides.passwords ?? createPasswordHasher(config);
   return {
     config,
@@ -73,7 +73,7 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
     secrets: overrides.secrets ?? loadSecrets(config),
     keys,
     passwords,
-    auth: overrides.auth ?? createAuthState({ db, config, clock, passwords }),
+    auth: overrides.auth ?? createAuthState({ repos, config, clock, passwords }),
     log,
     clock,
     events: overrides.events ?? emptyEvents(),

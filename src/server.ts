@@ -110,7 +110,7 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
         deps.log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline reached: background tasks left for the next start');
       }
       await deps.cache.close();
-      flushUsage(deps); // per-key counters still batched in memory
+      await flushUsage(deps); // per-key counters still batched in memory
       await deps.repos.close();
     })());
   return { deps, server, url, close };

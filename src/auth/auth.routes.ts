@@ -149,10 +149,10 @@ export function authRoutes(deps: Deps) {
   app.openapi(loginAt('/auth/login'), login);
   app.openapi(loginAt('/login'), login);
 
-  app.openapi(me, (c) => {
+  app.openapi(me, async (c) => {
     const p = requireCaller(c.get('principal'));
     const userId = p.kind === 'user' ? p.userId : p.userId;
-    const row = userId !== null ? state.users.get(userId) : undefined;
+    const row = userId !== null ? await state.users.get(userId) : undefined;
     if (p.kind === 'user' && !row) throw new NotFoundError('User no longer exists', 'user_not_found');
     return c.json(
       {

@@ -13,13 +13,13 @@ export function callerRef(p: Caller): CallerRef {
 }
 
 /** The caller as they are now; 401 when the key was revoked or the user no longer exists. */
-export function resolveCallerRef(deps: Pick<Deps, 'keys' | 'auth'>, ref: CallerRef): Caller {
+export async function resolveCallerRef(deps: Pick<Deps, 'keys' | 'auth'>, ref: CallerRef): Promise<Caller> {
   if ('keyId' in ref) {
-    const key = deps.keys.get(ref.keyId);
+    const key = await deps.keys.get(ref.keyId);
     if (!key || key.revokedAt !== null) throw new UnauthorizedError('The API key that asked for this was revoked', 'invalid_key');
     return keyPrincipal(key);
   }
-  const user = deps.auth.users.get(ref.userId);
+  const user = await deps.auth.users.get(ref.userId);
   if (!user) throw new UnauthorizedError('The user who asked for this no longer exists', 'user_not_found');
   return userPrincipal(user);
 }

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import { UnauthorizedError } from '../errors.js';
+import type { VerifiedKey } from './keys.js';
 import { keyPrincipal, type Principal } from './principal.js';
 import { policyTokenResolver, sessionResolver } from './tokens.js';
 
@@ -122,8 +123,13 @@ export function resolveCredential(deps: Deps, credential: Credential, from = 0):
   throw new UnauthorizedError(message, code);
 }
 
-/** The holder of a live API key, if `secret` is one. */
-export function principalForKey(deps: Pick<Deps, 'keys'>, secret: string): Principal | undefined {
+/** The holder of a live API key, if `secret` is one; synchronous when the key's verdict is cached. */
+export function principalForKey(deps: Pick<Deps, 'keys'>, secret: string): Principal | undefined | Promise<Principal | undefined> {
   const row = deps.keys.verify(secret);
+  if (row instanceof Promise) return row.then(keyHolder);
+  return keyHolder(row);
+}
+
+function keyHolder(row: VerifiedKey | undefined): Principal | undefined {
   return row ? keyPrincipal(row, row.version) : undefined;
 }

@@ -149,58 +149,58 @@ export function keysRoutes(deps: Deps) {
   const state = deps.auth;
 
   /** The key if `p` may manage it; 404 otherwise, so key ids of others are not confirmed. */
-  const ownKey = (p: Caller, id: string) => {
-    const row = deps.keys.get(id);
+  const ownKey = async (p: Caller, id: string) => {
+    const row = await deps.keys.get(id);
     if (!row || !mayManageKey(p, row.userId)) throw new NotFoundError(`No key ${id}`, 'key_not_found');
     return row;
   };
 
-  app.openapi(createKey, (c) => {
+  app.openapi(createKey, async (c) => {
     const p = requireKeyManager(c.get('principal'));
     const body = c.req.valid('json');
     if (body.scopes.includes('admin') && !p.admin) throw adminRequired('Only admins may create admin-scoped keys');
     if (body.userId !== undefined && !p.admin) throw adminRequired('Only admins may create keys for other users');
-    if (body.userId !== undefined && !state.users.get(body.userId)) throw new BadRequestError(`No user ${body.userId}`, { field: 'userId' });
+    if (body.userId !== undefined && !(await state.users.get(body.userId))) throw new BadRequestError(`No user ${body.userId}`, { field: 'userId' });
     const scopes = [...new Set(body.scopes)];
-    const created = deps.keys.create({ userId: body.userId ?? p.userId, name: body.name, scopes });
+    const created = await deps.keys.create({ userId: body.userId ?? p.userId, name: body.name, scopes });
     deps.log.info({ keyId: created.id, prefix: created.prefix, scopes, by: p.kind === 'key' ? p.keyId : `user:${p.userId}` }, 'api key created');
     return c.json(created, 201);
   });
 
-  app.openapi(listKeys, (c) => {
+  app.openapi(listKeys, async (c) => {
     const p = requireKeyManager(c.get('principal'));
-    flushUsage(deps);
-    const rows = p.admin ? deps.keys.list() : deps.keys.list(p.userId);
+    await flushUsage(deps);
+    const rows = await (p.admin ? deps.keys.list() : deps.keys.list(p.userId));
     return c.json({ keys: rows.map(keyInfo) }, 200);
   });
 
-  app.openapi(rotateKey, (c) => {
+  app.openapi(rotateKey, async (c) => {
     const p = requireKeyManager(c.get('principal'));
     const { id } = c.req.valid('param');
     // No body (or no Content-Type) is a rotation without grace.
     const graceSeconds = c.req.valid('json').graceSeconds ?? 0;
-    ownKey(p, id);
-    const rotated = deps.keys.rotate(id, graceSeconds);
+    await ownKey(p, id);
+    const rotated = await deps.keys.rotate(id, graceSeconds);
     if (!rotated) throw new NotFoundError(`Key ${id} is revoked`, 'key_not_found');
     deps.log.info({ keyId: id, prefix: rotated.prefix, previousValidUntil: rotated.previousValidUntil }, 'api key rotated');
     return c.json(rotated, 200);
   });
 
-  app.openapi(revokeKey, (c) => {
+  app.openapi(revokeKey, async (c) => {
     const p = requireKeyManager(c.get('principal'));
     const { id } = c.req.valid('param');
-    const row = ownKey(p, id);
-    if (!row.revokedAt) deps.keys.revoke(id);
+    const row = await ownKey(p, id);
+    if (!row.revokedAt) await deps.keys.revoke(id);
     deps.log.info({ keyId: id }, 'api key revoked');
     return c.body(null, 204);
   });
 
-  app.openapi(keyUsage, (c) => {
+  app.openapi(keyUsage, async (c) => {
     // A key may read its own counters (a client checking its budget); managers read any of theirs.
     const p = requireCaller(c.get('principal'));
     const { id } = c.req.valid('param');
-    flushUsage(deps);
-    const row = p.kind === 'key' && p.keyId === id ? deps.keys.get(id)! : ownKey(p.kind === 'key' ? requireKeyManager(p) : p, id);
+    await flushUsage(deps);
+    const row = p.kind === 'key' && p.keyId === id ? (await deps.keys.get(id))! : await ownKey(p.kind === 'key' ? requireKeyManager(p) : p, id);
     return c.json({ id: row.id, requests: row.requests, renders: row.renders, bytesServed: row.bytesServed, lastUsedAt: row.lastUsedAt }, 200);
   });
 

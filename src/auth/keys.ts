@@ -1,8 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, desc, eq, gt, isNull, or, sql } from 'drizzle-orm';
-import { changeMark, type ChangeMark } from '../db/changes.js';
-import type { Db } from '../db/client.js';
-import { apiKeys, type ApiKeyRow } from '../db/schema.js';
+import type { ApiKeyRow } from '../db/schema.js';
+import type { KeysRepo } from '../repos/keys.js';
 
 export { SCOPES, type Scope, parseScopes } from './scopes.js';
 import { parseScopes, type Scope } from './scopes.js';
@@ -62,60 +60,49 @@ interface KeyState {
   previousValidUntil: number | null;
 }
 
-/** A key is only ever returned in clear by create and rotate; the DB holds its hash. */
+/** A key is only ever returned in clear by create and rotate; the store holds its hash. */
 export class ApiKeys {
-  /** Runs on every keyed request: prepared once, so the SQL is not rebuilt per request. */
-  private readonly liveByHash;
   private readonly states = new Map<string, KeyState>();
   /**
    * Verdicts of `verify` (hash of a presented secret -> its live row), trusted for
    * KEY_STATE_TTL_SECONDS: a keyed cache hit then costs a hash and a Map lookup, not a DB read
    * (issue 14). Only live keys are remembered, so guessed secrets cannot fill it; revoking or
    * rotating through this process clears it at once, and any write to the database (this
-   * connection's, or another process's such as the CLI) makes it re-read: `changes` below.
+   * connection's, or another process's such as the CLI) makes it re-read: `repo.changes()`.
    */
   private readonly verdicts = new Map<string, { key: VerifiedKey; checkedAt: number; until: number; changes: string }>();
-  /** Moves whenever the database may have changed (src/db/changes.ts): a revocation from anywhere still ends the key on the next request. */
-  private readonly changeMark: ChangeMark;
 
   constructor(
-    private readonly db: Db,
+    private readonly repo: KeysRepo,
     /** Unix seconds (deps.clock): revocation times and rotation grace follow it. */
     private readonly clock: () => number = () => Math.floor(Date.now() / 1000),
-  ) {
-    this.changeMark = changeMark(db);
-    // The current secret, or the previous one while its rotation grace lasts.
-    const hash = sql.placeholder('hash');
-    this.liveByHash = db
-      .select()
-      .from(apiKeys)
-      .where(
-        and(isNull(apiKeys.revokedAt), or(eq(apiKeys.hash, hash), and(eq(apiKeys.previousHash, hash), gt(apiKeys.previousValidUntil, sql.placeholder('now'))))),
-      )
-      .prepare();
-  }
+  ) {}
 
-  create(opts: { userId?: number | null; name?: string; scopes: Scope[]; id?: string; secret?: string }): CreatedKey {
+  async create(opts: { userId?: number | null; name?: string; scopes: Scope[]; id?: string; secret?: string }): Promise<CreatedKey> {
     const key = opts.secret ?? generateKeySecret();
     const id = opts.id ?? `key_${randomBytes(6).toString('hex')}`;
     const prefix = key.slice(0, 12);
-    this.db
-      .insert(apiKeys)
-      .values({ id, userId: opts.userId ?? null, name: opts.name ?? '', prefix, hash: hashKey(key), scopes: opts.scopes.join(',') })
-      .run();
+    await this.repo.insert({ id, userId: opts.userId ?? null, name: opts.name ?? '', prefix, hash: hashKey(key), scopes: opts.scopes.join(',') });
     return { id, key, prefix, scopes: opts.scopes, name: opts.name ?? '' };
   }
 
-  /** The live (not revoked) key row for a presented secret, if any, with the version of that secret. */
-  verify(secret: string): VerifiedKey | undefined {
+  /**
+   * The live (not revoked) key row for a presented secret, if any, with the version of that secret.
+   * A remembered verdict is answered synchronously (no promise on the hot path); otherwise the store is asked.
+   */
+  verify(secret: string): VerifiedKey | undefined | Promise<VerifiedKey | undefined> {
     if (secret.length < 16 || secret.length > 256) return undefined;
     const hash = hashKey(secret);
     const now = this.clock();
     const known = this.verdicts.get(hash);
-    const changes = this.changeMark();
+    const changes = this.repo.changes();
     // `now < checkedAt`: a clock that went back (tests, NTP) re-reads rather than trusting longer.
     if (known && now < known.until && now >= known.checkedAt && known.changes === changes) return known.key;
-    const row = this.liveByHash.get({ hash, now });
+    return this.lookup(hash, now, changes);
+  }
+
+  private async lookup(hash: string, now: number, changes: string): Promise<VerifiedKey | undefined> {
+    const row = await this.repo.liveByHash(hash, now);
     if (!row) {
       this.verdicts.delete(hash);
       return undefined;
@@ -131,46 +118,50 @@ export class ApiKeys {
   /**
    * Whether a policy token minted with version `version` of key `id` still holds: the key is not
    * revoked and that secret is its current one, or the previous one within its rotation grace.
-   * Read through a short cache (KEY_STATE_TTL_SECONDS) so a page of 50 images is one DB read.
+   * Read through a short cache (KEY_STATE_TTL_SECONDS) so a page of 50 images is one DB read;
+   * answered synchronously from that cache.
    */
-  mintedBy(id: string, version: string): boolean {
+  mintedBy(id: string, version: string): boolean | Promise<boolean> {
     const now = this.clock();
-    let s = this.states.get(id);
-    if (!s || now - s.checkedAt >= KEY_STATE_TTL_SECONDS || now < s.checkedAt) {
-      const row = this.get(id);
-      if (!row) {
-        this.states.delete(id);
-        return false;
-      }
-      if (this.states.size >= KEY_STATE_MAX) this.states.clear();
-      s = {
-        checkedAt: now,
-        revoked: row.revokedAt !== null,
-        current: keyVersion(row.hash),
-        previous: row.previousHash && keyVersion(row.previousHash),
-        previousValidUntil: row.previousValidUntil,
-      };
-      this.states.set(id, s);
+    const s = this.states.get(id);
+    if (!s || now - s.checkedAt >= KEY_STATE_TTL_SECONDS || now < s.checkedAt)
+      return this.readState(id, now).then((read) => read !== undefined && holds(read, version, now));
+    return holds(s, version, now);
+  }
+
+  private async readState(id: string, now: number): Promise<KeyState | undefined> {
+    const row = await this.repo.byId(id);
+    if (!row) {
+      this.states.delete(id);
+      return undefined;
     }
-    if (s.revoked) return false;
-    if (version === s.current) return true;
-    // The grace deadline is compared now, not when cached: it ends on the second.
-    return version === s.previous && s.previousValidUntil !== null && now < s.previousValidUntil;
+    if (this.states.size >= KEY_STATE_MAX) this.states.clear();
+    const s = {
+      checkedAt: now,
+      revoked: row.revokedAt !== null,
+      current: keyVersion(row.hash),
+      previous: row.previousHash && keyVersion(row.previousHash),
+      previousValidUntil: row.previousValidUntil,
+    };
+    this.states.set(id, s);
+    return s;
   }
 
-  get(id: string) {
-    return this.db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
+  get(id: string): Promise<ApiKeyRow | undefined> {
+    return this.repo.byId(id);
   }
 
-  list(userId?: number | null) {
-    const q = this.db.select().from(apiKeys);
-    return (userId === undefined ? q : q.where(userId === null ? isNull(apiKeys.userId) : eq(apiKeys.userId, userId))).orderBy(desc(apiKeys.createdAt)).all();
+  list(userId?: number | null): Promise<ApiKeyRow[]> {
+    return this.repo.list(userId);
+  }
+
+  count(): Promise<number> {
+    return this.repo.count();
   }
 
   /** Ends the key, its previous secret and every policy token minted with either, from the next request on. */
-  revoke(id: string) {
-    const changed =
-      this.db.update(apiKeys).set({ revokedAt: this.clock(), previousHash: null, previousValidUntil: null }).where(eq(apiKeys.id, id)).run().changes > 0;
+  async revoke(id: string): Promise<boolean> {
+    const changed = await this.repo.revoke(id, this.clock());
     this.states.delete(id);
     this.verdicts.clear();
     return changed;
@@ -181,32 +172,40 @@ export class ApiKeys {
    * working at once, or after `graceSeconds` (0..MAX_ROTATION_GRACE_SECONDS) so deployed clients
    * can switch over. Only one old secret is kept: rotating again ends the one before at once.
    */
-  rotate(id: string, graceSeconds = 0): (CreatedKey & { previousValidUntil: number | null }) | undefined {
+  async rotate(id: string, graceSeconds = 0): Promise<(CreatedKey & { previousValidUntil: number | null }) | undefined> {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_ROTATION_GRACE_SECONDS) {
       throw new RangeError(`Expected grace between 0 and ${MAX_ROTATION_GRACE_SECONDS} seconds but received ${graceSeconds}`);
     }
-    const row = this.get(id);
+    const row = await this.repo.byId(id);
     if (!row || row.revokedAt) return undefined;
     const key = generateKeySecret();
     const previousValidUntil = graceSeconds > 0 ? this.clock() + graceSeconds : null;
-    this.db
-      .update(apiKeys)
-      .set({ hash: hashKey(key), prefix: key.slice(0, 12), previousHash: previousValidUntil === null ? null : row.hash, previousValidUntil })
-      .where(eq(apiKeys.id, id))
-      .run();
+    await this.repo.setSecret(id, {
+      hash: hashKey(key),
+      prefix: key.slice(0, 12),
+      previousHash: previousValidUntil === null ? null : row.hash,
+      previousValidUntil,
+    });
     this.states.delete(id);
     this.verdicts.clear();
     return { id, key, prefix: key.slice(0, 12), scopes: parseScopes(row.scopes), name: row.name, previousValidUntil };
   }
 
   /** ADMIN_API_KEY: make sure a live admin key with exactly this secret exists. */
-  ensureBootstrap(secret: string) {
+  async ensureBootstrap(secret: string) {
     const hash = hashKey(secret);
-    const existing = this.db.select().from(apiKeys).where(eq(apiKeys.id, 'key_bootstrap')).get();
+    const existing = await this.repo.byId('key_bootstrap');
     if (existing?.hash === hash && !existing.revokedAt) return;
-    this.db.delete(apiKeys).where(eq(apiKeys.id, 'key_bootstrap')).run();
+    await this.repo.delete('key_bootstrap');
     this.states.delete('key_bootstrap');
     this.verdicts.clear();
-    this.create({ id: 'key_bootstrap', secret, name: 'ADMIN_API_KEY', scopes: ['admin', 'upload', 'deliver'] });
+    await this.create({ id: 'key_bootstrap', secret, name: 'ADMIN_API_KEY', scopes: ['admin', 'upload', 'deliver'] });
   }
+}
+
+/** Whether `version` is a secret of the key in state `s` accepted at `now`. The grace deadline is compared now, not when cached: it ends on the second. */
+function holds(s: KeyState, version: string, now: number): boolean {
+  if (s.revoked) return false;
+  if (version === s.current) return true;
+  return version === s.previous && s.previousValidUntil !== null && now < s.previousValidUntil;
 }

@@ -105,7 +105,9 @@ export function signRoutes(deps: Deps) {
       };
       // The token records the key and the version of its secret: revoking or rotating the key ends it.
       const issuer: TokenIssuer =
-        p.kind === 'key' ? { kind: 'key', keyId: p.keyId, version: p.version ?? keyVersion(deps.keys.get(p.keyId)!.hash) } : { kind: 'user', userId: p.userId };
+        p.kind === 'key'
+          ? { kind: 'key', keyId: p.keyId, version: p.version ?? keyVersion((await deps.keys.get(p.keyId))!.hash) }
+          : { kind: 'user', userId: p.userId };
       // A token minted by a session never outlives that session.
       const sessionLeft = p.kind === 'user' && p.expiresAt !== undefined ? Math.max(1, p.expiresAt - deps.clock()) : Infinity;
       const { token, expiresAt } = await issuePolicyToken(deps, policy, Math.min(body.expiresIn ?? 3600, sessionLeft), issuer);

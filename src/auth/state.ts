@@ -18,20 +18,20 @@ export interface AuthState {
   usage: UsageCounters;
 }
 
-export function createAuthState(deps: Pick<Deps, 'db' | 'config' | 'clock' | 'passwords'>): AuthState {
+export function createAuthState(deps: Pick<Deps, 'repos' | 'config' | 'clock' | 'passwords'>): AuthState {
   const { config } = deps;
   return {
-    users: new Users(deps.db, deps.passwords),
+    users: new Users(deps.repos.users, deps.passwords),
     api: new RateLimiter(config.RATE_LIMIT_API_PER_MIN),
     miss: new RateLimiter(config.RATE_LIMIT_MISS_PER_MIN),
     login: new RateLimiter(config.RATE_LIMIT_LOGIN_PER_MIN),
-    usage: new UsageCounters(deps.db, deps.clock),
+    usage: new UsageCounters(deps.repos.usage, deps.clock),
   };
 }
 
 /** Write pending usage counters now (before reading them, and on shutdown). */
-export function flushUsage(deps: Pick<Deps, 'auth'>) {
-  deps.auth.usage.flush();
+export function flushUsage(deps: Pick<Deps, 'auth'>): Promise<void> {
+  return deps.auth.usage.flush();
 }
 
 /** Who a request is charged to: the key, else the user, else the client address. */

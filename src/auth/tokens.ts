@@ -35,7 +35,7 @@ export function passwordVersion(passwordHash: string): string {
 export async function issueSession(deps: Pick<Deps, 'secrets' | 'clock' | 'config' | 'auth'>, userId: number) {
   const now = deps.clock();
   const expiresAt = now + deps.config.JWT_TTL_SECONDS;
-  const user = deps.auth.users.get(userId);
+  const user = await deps.auth.users.get(userId);
   if (!user) throw new UnauthorizedError('User no longer exists', 'unauthorized');
   const token = await new SignJWT({ pv: passwordVersion(user.passwordHash) })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
@@ -82,7 +82,7 @@ export function issuerSubject(issuer: TokenIssuer) {
 export async function issuePolicyToken(deps: Pick<Deps, 'secrets' | 'clock' | 'auth'>, policy: PolicyClaims, expiresIn: number, issuer: TokenIssuer) {
   const now = deps.clock();
   const expiresAt = now + expiresIn;
-  const kv = issuer.kind === 'key' ? issuer.version : passwordVersion(deps.auth.users.get(issuer.userId)?.passwordHash ?? '');
+  const kv = issuer.kind === 'key' ? issuer.version : passwordVersion((await deps.auth.users.get(issuer.userId))?.passwordHash ?? '');
   const token = await new SignJWT({ pol: policyClaimsSchema.parse(policy), kv })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .setSubject(issuerSubject(issuer))
@@ -148,7 +148,7 @@ export const sessionResolver: CredentialResolver = {
     const payload = await verifyFor(deps, token, SESSION_AUDIENCE);
     if (!payload) return undefined;
     const userId = Number(payload.sub);
-    const user = Number.isSafeInteger(userId) ? deps.auth.users.get(userId) : undefined;
+    const user = Number.isSafeInteger(userId) ? await deps.auth.users.get(userId) : undefined;
     if (!user) return undefined;
     if (payload.pv !== passwordVersion(user.passwordHash))
       throw new UnauthorizedError('This session ended when the password changed; log in again', 'session_revoked');
@@ -165,7 +165,7 @@ export const policyTokenResolver: CredentialResolver = {
     if (!payload) return undefined;
     const policy = policyClaimsSchema.safeParse(payload.pol);
     if (!policy.success) return undefined;
-    if (!minterStillValid(deps, payload)) {
+    if (!(await minterStillValid(deps, payload))) {
       throw new UnauthorizedError('The API key or password that issued this token was revoked, rotated or changed; ask for a new token', 'token_revoked');
     }
     return policyPrincipal(policy.data, payload.exp!);
@@ -178,10 +178,10 @@ export const policyTokenResolver: CredentialResolver = {
  * user exists with the password it was minted under (and never outlives the minting session:
  * POST /sign caps it). A token naming neither (minted before versions were recorded) is refused.
  */
-function minterStillValid(deps: Deps, payload: JWTPayload): boolean {
+async function minterStillValid(deps: Deps, payload: JWTPayload): Promise<boolean> {
   const sub = payload.sub ?? '';
   if (/^user:\d+$/.test(sub)) {
-    const user = deps.auth.users.get(Number(sub.slice(5)));
+    const user = await deps.auth.users.get(Number(sub.slice(5)));
     return user !== undefined && typeof payload.kv === 'string' && payload.kv === passwordVersion(user.passwordHash);
   }
   const keyId = sub.startsWith('key:') ? sub.slice(4) : undefined;

@@ -1,6 +1,4 @@
-import { sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { apiKeys } from '../db/schema.js';
+import type { UsageDelta, UsageRepo } from '../repos/usage.js';
 
 /**
  * Per-key counters (requests, renders, bytes served, last use), summed in memory and written
@@ -8,25 +6,18 @@ import { apiKeys } from '../db/schema.js';
  * hot path on SQLite's single writer. A crash loses at most one interval of counts.
  */
 
-interface Pending {
-  requests: number;
-  renders: number;
-  bytes: number;
-  lastUsedAt: number;
-}
-
 export const USAGE_FLUSH_MS = 5_000;
 
 export class UsageCounters {
-  private pending = new Map<string, Pending>();
+  private pending = new Map<string, UsageDelta>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly db: Db,
+    private readonly repo: UsageRepo,
     private readonly clock: () => number,
     flushMs = USAGE_FLUSH_MS,
   ) {
-    this.timer = setInterval(() => this.flush(), flushMs);
+    this.timer = setInterval(() => void this.flush(), flushMs);
     this.timer.unref();
   }
 
@@ -51,9 +42,9 @@ export class UsageCounters {
   }
 
   /** Write the pending counts. Called by the timer, before usage is read, and on shutdown. */
-  flush() {
+  async flush(): Promise<void> {
     if (this.pending.size === 0) return;
-    if (!this.db.$client.open) {
+    if (!this.repo.open) {
       // The app was closed under us (tests, shutdown after flush): nothing left to write to.
       clearInterval(this.timer);
       this.pending.clear();
@@ -61,23 +52,11 @@ export class UsageCounters {
     }
     const batch = this.pending;
     this.pending = new Map();
-    this.db.transaction((tx) => {
-      for (const [id, p] of batch) {
-        tx.update(apiKeys)
-          .set({
-            requests: sql`${apiKeys.requests} + ${p.requests}`,
-            renders: sql`${apiKeys.renders} + ${p.renders}`,
-            bytesServed: sql`${apiKeys.bytesServed} + ${p.bytes}`,
-            lastUsedAt: p.lastUsedAt ? sql`max(coalesce(${apiKeys.lastUsedAt}, 0), ${p.lastUsedAt})` : apiKeys.lastUsedAt,
-          })
-          .where(sql`${apiKeys.id} = ${id}`)
-          .run();
-      }
-    });
+    await this.repo.add(batch);
   }
 
-  stop() {
+  stop(): Promise<void> {
     clearInterval(this.timer);
-    this.flush();
+    return this.flush();
   }
 }

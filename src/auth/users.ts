@@ -1,7 +1,6 @@
-import { count, eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { users, type UserRow } from '../db/schema.js';
+import type { UserRow } from '../db/schema.js';
 import { BadRequestError, ConflictError } from '../errors.js';
+import type { UsersRepo } from '../repos/users.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, type PasswordHasher } from './passwords.js';
 
 /**
@@ -32,21 +31,21 @@ export function checkPasswordRule(password: string) {
 
 export class Users {
   constructor(
-    private readonly db: Db,
+    private readonly repo: UsersRepo,
     /** The app's one hashing queue (`deps.passwords`): every hash and check below goes through it. */
     private readonly passwords: PasswordHasher,
   ) {}
 
-  get(id: number) {
-    return this.db.select().from(users).where(eq(users.id, id)).get();
+  get(id: number): Promise<UserRow | undefined> {
+    return this.repo.byId(id);
   }
 
-  byUsername(username: string) {
-    return this.db.select().from(users).where(eq(users.username, username.trim().toLowerCase())).get();
+  byUsername(username: string): Promise<UserRow | undefined> {
+    return this.repo.byUsername(username.trim().toLowerCase());
   }
 
-  count() {
-    return this.db.select({ n: count() }).from(users).get()!.n;
+  count(): Promise<number> {
+    return this.repo.count();
   }
 
   /**
@@ -57,35 +56,32 @@ export class Users {
     const name = normaliseUsername(username);
     checkPasswordRule(password);
     // Checked before hashing too, so a taken name costs no scrypt; again after, in case of a race.
-    if (this.byUsername(name)) throw new ConflictError(`Username ${name} is taken`, { field: 'username' });
+    if (await this.repo.byUsername(name)) throw new ConflictError(`Username ${name} is taken`, { field: 'username' });
     const passwordHash = await this.passwords.hash(password);
-    return this.db.transaction((tx) => {
-      if (tx.select({ id: users.id }).from(users).where(eq(users.username, name)).get()) {
-        throw new ConflictError(`Username ${name} is taken`, { field: 'username' });
-      }
-      return tx.insert(users).values({ username: name, passwordHash, role }).returning().get();
-    });
+    const user = await this.repo.insertUnlessTaken({ username: name, passwordHash, role });
+    if (!user) throw new ConflictError(`Username ${name} is taken`, { field: 'username' });
+    return user;
   }
 
   /** The user when the password matches; undefined otherwise, with the same work either way. */
   async authenticate(username: string, password: string): Promise<UserRow | undefined> {
     if (password.length > MAX_PASSWORD_LENGTH) return undefined;
-    const user = this.byUsername(username);
+    const user = await this.byUsername(username);
     if (!user) return this.passwords.burn(password).then(() => undefined);
     const { ok, upgraded } = await this.passwords.check(password, user.passwordHash);
     if (!ok) return undefined;
     // Made with an older profile (e.g. the 128 MiB N=2^17 default): store it with the current one.
-    if (upgraded) this.db.update(users).set({ passwordHash: upgraded }).where(eq(users.id, user.id)).run();
+    if (upgraded) await this.repo.setPasswordHash(user.id, upgraded);
     return user;
   }
 
   async setPassword(id: number, password: string) {
     checkPasswordRule(password);
     const passwordHash = await this.passwords.hash(password);
-    this.db.update(users).set({ passwordHash }).where(eq(users.id, id)).run();
+    await this.repo.setPasswordHash(id, passwordHash);
   }
 
-  setRole(id: number, role: 'admin' | 'user') {
-    this.db.update(users).set({ role }).where(eq(users.id, id)).run();
+  setRole(id: number, role: 'admin' | 'user'): Promise<void> {
+    return this.repo.setRole(id, role);
   }
 }

@@ -99,11 +99,11 @@ keys
       program.error(`--secret-file must hold one key of 16 to 256 printable characters (no spaces); ${o.secretFile} does not`);
     }
     const deps = await createDeps(configFromProcess());
-    if (secret !== undefined && deps.keys.verify(secret)) {
+    if (secret !== undefined && (await deps.keys.verify(secret))) {
       await deps.repos.close();
       program.error('that key already exists on this server');
     }
-    const k = deps.keys.create({ name: o.name, scopes: scopes as Scope[], secret });
+    const k = await deps.keys.create({ name: o.name, scopes: scopes as Scope[], secret });
     out(!!o.json, k, `${k.key}\n(id ${k.id}, scopes ${k.scopes.join(',')}; shown once)`);
     await deps.repos.close();
   });
@@ -112,7 +112,7 @@ keys
   .option('--json', 'print JSON')
   .action(async (o: { json?: boolean }) => {
     const deps = await createDeps(configFromProcess());
-    const rows = deps.keys.list().map(({ hash: _h, ...k }) => k);
+    const rows = (await deps.keys.list()).map(({ hash: _h, ...k }) => k);
     if (o.json) out(true, rows, '');
     else for (const k of rows) process.stdout.write(`${k.id}\t${k.prefix}…\t${k.scopes}\t${k.revokedAt ? 'revoked' : 'live'}\t${k.name}\n`);
     await deps.repos.close();
@@ -128,7 +128,7 @@ keys
       return program.error(`--grace expects a duration such as 90s, 30m, 1h or 2d, at most ${MAX_ROTATION_GRACE_SECONDS / 86400}d, but received ${o.grace}`);
     }
     const deps = await createDeps(configFromProcess());
-    const k = deps.keys.rotate(id, grace);
+    const k = await deps.keys.rotate(id, grace);
     if (!k) return program.error(`no live key ${id}`);
     const until =
       k.previousValidUntil === null ? 'the old secret no longer works' : `the old secret works until ${new Date(k.previousValidUntil * 1000).toISOString()}`;
@@ -137,7 +137,7 @@ keys
   });
 keys.command('revoke <id>').action(async (id: string) => {
   const deps = await createDeps(configFromProcess());
-  if (!deps.keys.revoke(id)) program.error(`no key ${id}`);
+  if (!(await deps.keys.revoke(id))) program.error(`no key ${id}`);
   process.stdout.write(`revoked ${id}\n`);
   await deps.repos.close();
 });

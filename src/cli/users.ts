@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createPasswordHasher } from '../auth/passwords.js';
 import { Users, normaliseUsername, publicUser } from '../auth/users.js';
 import { openDb } from '../db/client.js';
+import { sqliteUsersRepo } from '../repos/sqlite/users.js';
 import { AppError } from '../errors.js';
 import { configFromProcess } from './env.js';
 
@@ -40,14 +41,14 @@ export function registerUserCommands(program: Command) {
     try {
       // Its own queue: the CLI is a separate process, and hashes one password.
       // The operator at the terminal: no per-minute budget (that protects a running server from floods).
-      const store = new Users(db, createPasswordHasher({ ...config, PASSWORD_HASHES_PER_MIN: 0 }));
+      const store = new Users(sqliteUsersRepo(db), createPasswordHasher({ ...config, PASSWORD_HASHES_PER_MIN: 0 }));
       const name = normaliseUsername(o.username);
-      const existing = store.byUsername(name);
+      const existing = await store.byUsername(name);
       let user: Parameters<typeof publicUser>[0];
       if (existing && o.force) {
         await store.setPassword(existing.id, password);
-        store.setRole(existing.id, role);
-        user = store.get(existing.id)!;
+        await store.setRole(existing.id, role);
+        user = (await store.get(existing.id))!;
       } else {
         user = await store.create(name, password, role);
       }

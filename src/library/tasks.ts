@@ -36,7 +36,7 @@ type Handler = (deps: Deps, input: TransformTaskInput) => Promise<TransformResul
 const HANDLERS: Record<string, Handler> = {
   async transform(deps, input) {
     // The same checks as the route, with the caller's rights as they are now.
-    const principal = requireCaller(resolveCallerRef(deps, input.caller), 'upload', 'deliver');
+    const principal = requireCaller(await resolveCallerRef(deps, input.caller), 'upload', 'deliver');
     const image = managedImage(deps, principal, input.imageId);
     const spec = parseOptions(deps, input.options);
     return makeVariant(deps, { principal, image, spec, accept: input.accept, base: input.base });

@@ -3,9 +3,15 @@ import type { ChangeMark } from '../db/changes.js';
 import type { DirectUploadsRepo } from './direct-uploads.js';
 import type { RenditionsRepo } from './renditions.js';
 import { sqliteDirectUploadsRepo } from './sqlite/direct-uploads.js';
+import type { KeysRepo } from './keys.js';
+import { sqliteKeysRepo } from './sqlite/keys.js';
 import { sqliteRenditionsRepo } from './sqlite/renditions.js';
 import { sqliteTasksRepo } from './sqlite/tasks.js';
+import { sqliteUsageRepo } from './sqlite/usage.js';
+import { sqliteUsersRepo } from './sqlite/users.js';
 import type { TasksRepo } from './tasks.js';
+import type { UsageRepo } from './usage.js';
+import type { UsersRepo } from './users.js';
 
 /**
  * Data access, one repository per aggregate (issue 12 item 5). Routes and the image core use
@@ -25,6 +31,10 @@ export interface Repos {
   ping(): Promise<void>;
   /** Closes the connection(s) beneath; the repositories are unusable afterwards. */
   close(): Promise<void>;
+  users: UsersRepo;
+  keys: KeysRepo;
+  /** Per-key usage counters, written in batches (src/auth/usage.ts). */
+  usage: UsageRepo;
 }
 
 /** Repositories over one better-sqlite3 connection (opened by `openDb`, which also made its change mark). */
@@ -35,6 +45,9 @@ export function createSqliteRepos(db: Db): Repos {
     tasks: sqliteTasksRepo(db),
     renditions: sqliteRenditionsRepo(db),
     directUploads: sqliteDirectUploadsRepo(db),
+    users: sqliteUsersRepo(db),
+    keys: sqliteKeysRepo(db),
+    usage: sqliteUsageRepo(db),
     async ping() {
       ping.get();
     },

@@ -40,7 +40,7 @@ async function statuses(now: number, ...secrets: string[]) {
 describe('imgpath keys rotate', () => {
   it('--grace 1h keeps the old secret working for exactly one hour; no --grace ends it at once', async () => {
     const deps = await createDeps(loadConfig(vars()));
-    const k = deps.keys.create({ scopes: ['deliver'] });
+    const k = await deps.keys.create({ scopes: ['deliver'] });
     await deps.cache.close();
     deps.db.$client.close();
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { ApiKeys, KEY_STATE_TTL_SECONDS, MAX_ROTATION_GRACE_SECONDS, parseDuration } from '../../src/auth/keys.js';
+import { sqliteKeysRepo } from '../../src/repos/sqlite/keys.js';
 import { signedImagePath } from '../../src/auth/signature.js';
 import { issueSession } from '../../src/auth/tokens.js';
-import { Users } from '../../src/auth/users.js';
 import { users } from '../../src/db/schema.js';
 import { authApp, bearer, errorOf, postJson, type AuthTestApp } from './helpers.js';
 
@@ -110,7 +110,7 @@ describe('revocation ends every credential it backs', () => {
     const token = await policyToken({ 'X-API-Key': k.key });
     expect((await img(`w_64/${privateId}`, `?token=${token}`)).status).toBe(200);
     // Another process: its own ApiKeys on the same database, so this process's cache is not told.
-    new ApiKeys(t.deps.db, () => t.clock.now).revoke(k.id);
+    await new ApiKeys(sqliteKeysRepo(t.deps.db), () => t.clock.now).revoke(k.id);
     await expectRefused(await img(`w_64/${privateId}`, `?key=${k.key}`), 401, 'invalid_key'); // keys are read per request
     expect((await img(`w_64/${privateId}`, `?token=${token}`)).status).toBe(200); // the token's key state is cached…
     t.clock.now += KEY_STATE_TTL_SECONDS;
@@ -135,7 +135,7 @@ describe('a password change ends what the password backed', () => {
     const token = await policyToken(bearer(session.token));
     expect((await t.request(`/img/w_40/${privateId}?token=${token}`)).status).toBe(200);
     expect((await t.request('/auth/me', { headers: bearer(session.token) })).status).toBe(200);
-    await new Users(t.deps.db, t.deps.passwords).setPassword(adaId, 'a brand new password');
+    await t.deps.auth.users.setPassword(adaId, 'a brand new password');
     const me = await t.request('/auth/me', { headers: bearer(session.token) });
     expect(me.status).toBe(401);
     expect((await errorOf(me)).code).toBe('session_revoked');

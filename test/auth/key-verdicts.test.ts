@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeys, KEY_STATE_TTL_SECONDS } from '../../src/auth/keys.js';
+import { sqliteKeysRepo } from '../../src/repos/sqlite/keys.js';
 import { authApp, errorOf, postJson, type AuthTestApp } from './helpers.js';
 
 /**
@@ -68,7 +69,7 @@ describe('cached key verdicts', () => {
   it('a key revoked through another ApiKeys on the same connection (the CLI in-process) stops within the bound', async () => {
     const k = await newKey();
     expect((await hit(k.key)).status).toBe(200);
-    new ApiKeys(t.deps.db, () => t.clock.now).revoke(k.id);
+    await new ApiKeys(sqliteKeysRepo(t.deps.db), () => t.clock.now).revoke(k.id);
     expect(await expectStopsWithinBound(k.key)).toBeLessThanOrEqual(KEY_STATE_TTL_SECONDS);
   });
 

@@ -58,7 +58,7 @@ describe('management API limit (RATE_LIMIT_API_PER_MIN)', () => {
 
   it('charges a key by its id, anonymous callers by address, and never admins', async () => {
     t = await authApp({ RATE_LIMIT_API_PER_MIN: '2', TRUST_PROXY: 'true' });
-    const key = t.deps.keys.create({ scopes: ['deliver'] }).key;
+    const key = (await t.deps.keys.create({ scopes: ['deliver'] })).key;
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await t.request('/keys/x/usage', { headers: { 'X-API-Key': key } })).status);
     expect(statuses).toEqual([403, 403, 429]);
@@ -83,7 +83,7 @@ describe('cache-miss limit (RATE_LIMIT_MISS_PER_MIN)', () => {
   it('counts renders only: cache hits are never limited', async () => {
     t = await authApp({ RATE_LIMIT_MISS_PER_MIN: '2' });
     const id = await t.seed('dune-2mp.jpg');
-    const headers = { 'X-API-Key': t.deps.keys.create({ scopes: ['deliver'] }).key };
+    const headers = { 'X-API-Key': (await t.deps.keys.create({ scopes: ['deliver'] })).key };
     expect((await t.request(`/img/w_100/${id}`, { headers })).status).toBe(200);
     expect((await t.request(`/img/w_110/${id}`, { headers })).status).toBe(200);
     const limited = await t.request(`/img/w_120/${id}`, { headers });
@@ -94,7 +94,7 @@ describe('cache-miss limit (RATE_LIMIT_MISS_PER_MIN)', () => {
     // Already rendered: hits, served however often.
     for (let i = 0; i < 5; i++) expect((await t.request(`/img/w_100/${id}`, { headers })).status).toBe(200);
     // Another caller has its own budget; the render the first caller was refused was never cached.
-    const other = { 'X-API-Key': t.deps.keys.create({ scopes: ['deliver'] }).key };
+    const other = { 'X-API-Key': (await t.deps.keys.create({ scopes: ['deliver'] })).key };
     expect((await t.request(`/img/w_120/${id}`, { headers: other })).status).toBe(200);
   });
 

@@ -76,11 +76,11 @@ describe('POST /sign → {url}', () => {
 
   it('needs a user or a key with the deliver scope', async () => {
     expect((await sign({ id: publicId, options: 'w_100' }, {})).status).toBe(401);
-    const upload = t.deps.keys.create({ scopes: ['upload'], userId: owner.id }).key;
+    const upload = (await t.deps.keys.create({ scopes: ['upload'], userId: owner.id })).key;
     const res = await sign({ id: publicId, options: 'w_100' }, { 'X-API-Key': upload });
     expect(res.status).toBe(403);
     expect((await errorOf(res)).code).toBe('missing_scope');
-    const deliver = t.deps.keys.create({ scopes: ['deliver'], userId: owner.id }).key;
+    const deliver = (await t.deps.keys.create({ scopes: ['deliver'], userId: owner.id })).key;
     expect((await sign({ id: privateId, options: 'w_100' }, { 'X-API-Key': deliver })).status).toBe(200);
   });
 

@@ -120,7 +120,7 @@ describe('POST /users (admins make users with a role)', () => {
     const asUser = await postJson(t, '/users', body, bearer(user.token));
     expect(asUser.status).toBe(403);
     expect((await errorOf(asUser)).code).toBe('admin_required');
-    const key = t.deps.keys.create({ scopes: ['upload', 'deliver'], name: 'site' }).key;
+    const key = (await t.deps.keys.create({ scopes: ['upload', 'deliver'], name: 'site' })).key;
     expect((await postJson(t, '/users', body, { 'X-API-Key': key })).status).toBe(403);
     expect(t.deps.db.select().from(users).where(eq(users.username, 'eve')).get()).toBeUndefined();
   });

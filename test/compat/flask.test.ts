@@ -34,7 +34,7 @@ beforeAll(async () => {
   await fsp.mkdir(inbox);
   // No watcher runs here: only /update-images brings the dropped files in.
   t = await testApp({ INBOX_DIR: inbox });
-  const created = t.deps.keys.create({ scopes: ['deliver'], name: 'flask' });
+  const created = await t.deps.keys.create({ scopes: ['deliver'], name: 'flask' });
   key = created.key;
   keyId = created.id;
   server = await listen(t.app.fetch);
@@ -73,7 +73,7 @@ describe('a wrong key: 401 {"error": "Unauthorized"} on every route', () => {
   });
 
   it('a key without the deliver scope is refused the same way', async () => {
-    const uploadOnly = t.deps.keys.create({ scopes: ['upload'] }).key;
+    const uploadOnly = (await t.deps.keys.create({ scopes: ['upload'] })).key;
     for (const route of ['/random-image', '/update-images', '/update-key']) {
       const res = await get(`${route}/${uploadOnly}`);
       expect(res.status).toBe(401);
@@ -120,7 +120,7 @@ describe('the folder, the list and the key', () => {
   });
 
   it('after a rotation (imgpath keys rotate) the new key works at once and the old one is Unauthorized', async () => {
-    const rotated = t.deps.keys.rotate(keyId)!;
+    const rotated = (await t.deps.keys.rotate(keyId))!;
     const old = await get(`/random-image/${key}`);
     expect(old.status).toBe(401);
     expect(await json(old)).toEqual({ error: 'Unauthorized' });

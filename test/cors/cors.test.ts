@@ -57,7 +57,7 @@ describe('defaults: images for every origin, the JSON API for none', () => {
   });
 
   it('the old random-image route and its errors are readable too', async () => {
-    const key = t.deps.keys.create({ scopes: ['deliver'], name: 'legacy' }).key;
+    const key = (await t.deps.keys.create({ scopes: ['deliver'], name: 'legacy' })).key;
     const ok = await t.request(`/random-image/${key}`, { headers: { Origin: A } });
     expect([ok.status, ok.headers.get('content-type'), cors(ok).origin]).toEqual([200, 'image/webp', '*']);
     const refused = await t.request('/random-image/imgp_wrong', { headers: { Origin: A } });
@@ -107,7 +107,7 @@ describe('CORS_ORIGINS=* (a public deployment)', () => {
 
   it('preflights are neither authenticated nor charged to the rate limit', async () => {
     for (let i = 0; i < 10; i++) expect((await preflight(t, '/keys', EVIL, 'POST', 'authorization,content-type')).status).toBe(204);
-    const key = t.deps.keys.create({ scopes: ['upload'], name: 'not admin' }).key; // admins are not rate-limited
+    const key = (await t.deps.keys.create({ scopes: ['upload'], name: 'not admin' })).key; // admins are not rate-limited
     const res = await t.request('/images', { headers: { Origin: A, 'X-API-Key': key } });
     expect(res.status).toBe(200);
     expect(cors(res)).toEqual({ origin: '*', credentials: null, varyOrigin: false });

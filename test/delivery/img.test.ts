@@ -156,14 +156,14 @@ describe('access policy on /img', () => {
     expect((await t.request(`/img/w_50/${secret}`, { headers: { Authorization: `Bearer ${t.adminKey}` } })).status).toBe(200);
     expect((await t.request(`/img/w_50/${secret}?key=${t.adminKey}`)).status).toBe(200);
     expect((await t.request(`/img/w_50/${dune}`, { headers: { 'X-API-Key': 'imgp_notakeyatallxxxxxxxxxxxxx' } })).status).toBe(401);
-    const k = t.deps.keys.create({ scopes: ['deliver'] });
+    const k = await t.deps.keys.create({ scopes: ['deliver'] });
     expect((await t.request(`/img/w_50/${dune}?key=${k.key}`)).status).toBe(200);
-    t.deps.keys.revoke(k.id);
+    await t.deps.keys.revoke(k.id);
     expect((await t.request(`/img/w_50/${dune}?key=${k.key}`)).status).toBe(401);
   });
 
   it('refuses a key without the deliver scope for transforms', async () => {
-    const k = t.deps.keys.create({ scopes: ['upload'] });
+    const k = await t.deps.keys.create({ scopes: ['upload'] });
     expect((await t.request(`/img/w_50/${dune}`, { headers: { 'X-API-Key': k.key } })).status).toBe(403);
   });
 

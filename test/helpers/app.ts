@@ -49,7 +49,7 @@ export async function testApp(env: Record<string, string> = {}, opts: { deps?: P
   });
   const deps = await createDeps(config, opts.deps);
   const app = createApp(deps);
-  const adminKey = deps.keys.create({ scopes: ['admin', 'upload', 'deliver'], name: 'test admin' }).key;
+  const adminKey = (await deps.keys.create({ scopes: ['admin', 'upload', 'deliver'], name: 'test admin' })).key;
   return {
     dir,
     deps,

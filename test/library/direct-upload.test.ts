@@ -50,8 +50,8 @@ beforeAll(async () => {
     await raw.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const alice = t.deps.db.insert(users).values({ username: 'alice', passwordHash: 'x' }).returning().get();
     const bob = t.deps.db.insert(users).values({ username: 'bob', passwordHash: 'x' }).returning().get();
-    aliceKey = t.deps.keys.create({ userId: alice.id, scopes: ['upload', 'deliver'] }).key;
-    bobKey = t.deps.keys.create({ userId: bob.id, scopes: ['upload'] }).key;
+    aliceKey = (await t.deps.keys.create({ userId: alice.id, scopes: ['upload', 'deliver'] })).key;
+    bobKey = (await t.deps.keys.create({ userId: bob.id, scopes: ['upload'] })).key;
   } catch (err) {
     swiftFailed = err;
   }

@@ -1,13 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Scope } from '../../src/auth/keys.js';
-import { images, users } from '../../src/db/schema.js';
+import { generateKeySecret, hashKey, type Scope } from '../../src/auth/keys.js';
+import { apiKeys, images, users } from '../../src/db/schema.js';
 import { sample, type TestApp } from '../helpers/app.js';
 
 /** A user row plus an API key owned by it (what issue 4's login would give, without the JWT). */
 export function makeUser(t: TestApp, username: string, scopes: Scope[] = ['upload', 'deliver'], role: 'user' | 'admin' = 'user') {
   const user = t.deps.db.insert(users).values({ username, passwordHash: 'not-a-real-hash', role }).returning().get();
-  const { key } = t.deps.keys.create({ userId: user.id, scopes, name: `${username} key` });
+  // Written directly, like the user row, so this helper stays synchronous (ApiKeys.create is async).
+  const key = generateKeySecret();
+  t.deps.db
+    .insert(apiKeys)
+    .values({
+      id: `key_${username}_${user.id}`,
+      userId: user.id,
+      name: `${username} key`,
+      prefix: key.slice(0, 12),
+      hash: hashKey(key),
+      scopes: scopes.join(','),
+    })
+    .run();
   return { id: user.id, key };
 }
 

@@ -151,7 +151,7 @@ describe('GET /images', () => {
     const viaImages = await errorOf(await t.request('/images', asBearer));
     expect(viaImages).toMatchObject({ status: 403, code: 'policy_token_not_allowed' });
     expect(viaImages).toEqual(await errorOf(await t.request('/keys', asBearer)));
-    const deliverOnly = t.deps.keys.create({ scopes: ['deliver'] }).key;
+    const deliverOnly = (await t.deps.keys.create({ scopes: ['deliver'] })).key;
     const patch = await errorOf(await t.request(`/images/${id}`, json(deliverOnly, 'PATCH', { tags: ['x'] })));
     expect(patch).toMatchObject({ status: 403, code: 'missing_scope', scope: 'upload' });
   });

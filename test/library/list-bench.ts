@@ -16,7 +16,7 @@ const RUNS = 60;
 
 const t = await testApp({ RATE_LIMIT_API_PER_MIN: '0' });
 const user = t.deps.db.insert(users).values({ username: 'bench', passwordHash: 'x' }).returning().get();
-const { key: userKey } = t.deps.keys.create({ userId: user.id, scopes: ['upload', 'deliver'] });
+const { key: userKey } = await t.deps.keys.create({ userId: user.id, scopes: ['upload', 'deliver'] });
 
 const started = performance.now();
 t.deps.db.transaction((tx) => {
@@ -54,7 +54,7 @@ async function time(label: string, path: string, key = t.adminKey) {
   const http: number[] = [];
   const queries: number[] = [];
   let total = 0;
-  const principal = principalForKey(t.deps, key)!;
+  const principal = (await principalForKey(t.deps, key))!;
   const query = listQuerySchema.parse(Object.fromEntries(new URL(path, 'http://x').searchParams));
   for (let i = 0; i < RUNS; i++) {
     let s = performance.now();

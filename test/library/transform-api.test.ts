@@ -117,7 +117,7 @@ describe('POST /images/{id}/transform', () => {
 
   it('401 anonymous, 403 for a key with neither upload nor deliver, 404 for a missing image', async () => {
     expect((await post(undefined, `/images/${id}/transform`, { rotate: 90 })).status).toBe(401);
-    const { key } = t.deps.keys.create({ scopes: [] });
+    const { key } = await t.deps.keys.create({ scopes: [] });
     expect((await post(key, `/images/${id}/transform`, { rotate: 90 })).status).toBe(403);
     expect((await post(t.adminKey, '/images/doesnotexist/transform', { rotate: 90 })).status).toBe(404);
   });
@@ -167,8 +167,8 @@ describe('?async=1 and GET /tasks/{id}', () => {
   });
 
   it('tasks left queued or running by a stopped process run on the next start', async () => {
-    const input = (width: number) =>
-      JSON.stringify({ imageId: id, options: `w_${width}`, base: 'http://localhost', caller: { keyId: t.deps.keys.verify(t.adminKey)!.id } });
+    const adminKeyId = (await t.deps.keys.verify(t.adminKey))!.id;
+    const input = (width: number) => JSON.stringify({ imageId: id, options: `w_${width}`, base: 'http://localhost', caller: { keyId: adminKeyId } });
     t.deps.db
       .insert(tasks)
       .values([

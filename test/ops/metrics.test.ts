@@ -101,7 +101,7 @@ describe('METRICS access', () => {
     const none = await a.request('/metrics');
     expect(none.status).toBe(401);
     expect(((await none.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
-    const deliverKey = a.deps.keys.create({ scopes: ['deliver'], name: 'cdn' }).key;
+    const deliverKey = (await a.deps.keys.create({ scopes: ['deliver'], name: 'cdn' })).key;
     expect((await a.request('/metrics', { headers: { 'X-API-Key': deliverKey } })).status).toBe(403);
     expect((await a.request('/metrics', { headers: { 'X-API-Key': 'imgp_not_a_real_key_at_all' } })).status).toBe(401);
     await scrape(a, { Authorization: `Bearer ${a.adminKey}` });

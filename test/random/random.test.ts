@@ -18,9 +18,9 @@ beforeAll(async () => {
   t = await testApp({}, { deps: { clock: () => now } });
   const alice = t.deps.db.insert(users).values({ username: 'alice', passwordHash: 'x' }).returning().get();
   const bob = t.deps.db.insert(users).values({ username: 'bob', passwordHash: 'x' }).returning().get();
-  aliceKey = t.deps.keys.create({ userId: alice.id, scopes: ['deliver'] }).key;
-  bobKey = t.deps.keys.create({ userId: bob.id, scopes: ['deliver'] }).key;
-  uploadOnlyKey = t.deps.keys.create({ userId: alice.id, scopes: ['upload'] }).key;
+  aliceKey = (await t.deps.keys.create({ userId: alice.id, scopes: ['deliver'] })).key;
+  bobKey = (await t.deps.keys.create({ userId: bob.id, scopes: ['deliver'] })).key;
+  uploadOnlyKey = (await t.deps.keys.create({ userId: alice.id, scopes: ['upload'] })).key;
   ids.dune = await t.seed('dune-2mp.jpg', { collection: 'wallpapers', tags: ['Desert'] });
   ids.sunset = await t.seed('sunset-12mp.jpg', { collection: 'wallpapers', tags: ['sea'] });
   ids.dragonfly = await t.seed('dragonfly-alpha.png', { tags: ['insect'] });

@@ -20,7 +20,7 @@ describe('access log', () => {
   it('never holds the API key of /random-image/{key}', async () => {
     t = await testApp({}, { deps: { log: createLogger({ LOG_LEVEL: 'trace' }, sink) } });
     await t.seed('dune-2mp.jpg');
-    const { key } = t.deps.keys.create({ scopes: ['deliver'], name: 'legacy' });
+    const { key } = await t.deps.keys.create({ scopes: ['deliver'], name: 'legacy' });
     expect((await t.request(`/random-image/${key}`)).status).toBe(200);
     expect((await t.request(`/random-image/${key}?tag=none`)).status).toBe(404);
     expect((await t.request(`/random-image/${key}x`)).status).toBe(401);
