@@ -165,7 +165,7 @@ describe('usage counters', () => {
     const usage = (await res.json()) as { requests: number; renders: number; bytesServed: number; lastUsedAt: number };
     expect(usage).toMatchObject({ requests: 3, renders: 1, bytesServed: bytes });
     expect(usage.lastUsedAt).toBe(t.clock.now);
-    flushUsage(t.deps);
+    await flushUsage(t.deps);
     const listed = (await listKeys(t, bearer(token))).find((r) => r.id === k.id)!;
     expect(listed.usage).toEqual({ requests: 3, renders: 1, bytesServed: bytes });
   });

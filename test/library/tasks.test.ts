@@ -61,7 +61,7 @@ describe('a task that meets a busy server', () => {
     const id = await t.seed('dune-2mp.jpg');
     busyFor(full());
     // Four busy attempts already behind it (recorded in its input, as a previous process would have left it).
-    const input = { imageId: id, options: 'w_64', base: 'http://localhost', caller: { keyId: keyIdOf(t.adminKey) }, attempts: 4 };
+    const input = { imageId: id, options: 'w_64', base: 'http://localhost', caller: { keyId: await keyIdOf(t.adminKey) }, attempts: 4 };
     t.deps.db
       .insert(tasks)
       .values({ id: 'task_tired', kind: 'transform', state: 'queued', input: JSON.stringify(input) })
