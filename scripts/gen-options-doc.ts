@@ -29,7 +29,7 @@ function main(args: string[]): number {
   }
   if (args.includes('--check')) {
     if (updated === readme) return 0;
-    process.stderr.write('README.md option table is out of date: run `npx tsx scripts/gen-options-doc.ts`\n');
+    process.stderr.write('README.md option table is out of date: run `npm run docs:options`\n');
     return 1;
   }
   if (updated !== readme) writeFileSync(readmePath, updated);

@@ -15,7 +15,7 @@ describe('options table', () => {
     for (const key of SPEC_KEYS) expect(table).toContain(`\`${registry[key].syntax}\``);
   });
 
-  it.skipIf(!hasMarkers)('README.md holds exactly the generated table (run scripts/gen-options-doc.ts)', () => {
+  it.skipIf(!hasMarkers)('README.md holds exactly the generated table (run npm run docs:options)', () => {
     const between = readme.slice(readme.indexOf(START) + START.length, readme.indexOf(END));
     expect(between.trim()).toBe(optionsMarkdownTable().trim());
   });
