@@ -33,6 +33,8 @@ export interface RenderContext {
   fill: Rgba;
   /** sharp's `composite()` replaces earlier calls, so overlays are collected and applied once. */
   overlays: OverlayOptions[];
+  /** q_ for the encoder (set by its encode step); undefined: each format's own quality (q_auto). */
+  quality?: number;
   /** Operations sharp would run in a different order than our phases, deferred to a second pass. */
   deferredAngle?: number;
 }

@@ -1,4 +1,4 @@
-import { checkSpec, keepsPixels, planLayout, type Spec } from '../spec/index.js';
+import { keepsPixels, planLayout, type Spec } from '../spec/index.js';
 import { fillColour } from './colour.js';
 import { materialize, type RenderContext } from './context.js';
 import { guard } from './errors.js';
@@ -15,10 +15,12 @@ import type { RenderOptions, RenderResult } from './types.js';
  *   load → geometry → effects → canvas → watermark → encode
  * Each step adds operations to one sharp pipeline, which runs once at the end; only
  * combinations sharp cannot order our way take a second pass over raw pixels.
+ *
+ * `spec` is taken as checked: options are parsed once per request (URL, preset and JSON transform
+ * all go through parseSpec, then mergePreset and resolveHints), and render does not parse them
+ * again. A spec built by hand goes through `checkSpec` first.
  */
 export async function render(input: Buffer, spec: Spec, opts: RenderOptions): Promise<RenderResult> {
-  // The spec may come from a JSON body or a stored preset rather than parseSpec: check it again (microseconds).
-  checkSpec(spec, opts.limits);
   return guard('render', async () => {
     const { img, source } = await load(input, opts.format, opts.limits);
     const ctx: RenderContext = {

@@ -145,11 +145,11 @@ export function validateSpec(spec: Spec, limits: ParseLimits = DEFAULT_LIMITS): 
 }
 
 /**
- * Re-check a spec that did not come from `parseSpec` (a JSON transform body, a stored preset):
+ * Check a spec that did not come from `parseSpec` (built by hand, in a test or a bench):
  * every value is written back to URL text and parsed again, so ranges and types hold before
- * anything reaches sharp. Throws BadOptionError.
+ * anything reaches sharp. Throws BadOptionError; returns `spec`, for `render(input, checkSpec(spec), …)`.
  */
-export function checkSpec(spec: Spec, limits: ParseLimits = DEFAULT_LIMITS): void {
+export function checkSpec(spec: Spec, limits: ParseLimits = DEFAULT_LIMITS): Spec {
   const items: string[] = [];
   for (const key of SPEC_KEYS) {
     const value = spec[key];
@@ -159,4 +159,5 @@ export function checkSpec(spec: Spec, limits: ParseLimits = DEFAULT_LIMITS): voi
     items.push(text === undefined ? def.names[0] : `${def.names[0]}${def.sep}${String(text)}`);
   }
   parseSpec(items.join(','), undefined, limits);
+  return spec;
 }

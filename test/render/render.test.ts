@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError, BadOptionError, CorruptImageError, TooLargeError } from '../../src/errors.js';
 import { render } from '../../src/render/index.js';
-import { chooseFormat, parseSpec, planGeometry, type OutputFormat } from '../../src/spec/index.js';
+import { checkSpec, chooseFormat, parseSpec, planGeometry, type OutputFormat } from '../../src/spec/index.js';
 import { distance, meanDiff, pixel } from '../helpers/fingerprint.js';
 import { LIMITS, animatedGif, cmykJpeg, orientedJpeg, samples } from './fixtures.js';
 
@@ -381,7 +381,8 @@ describe('render: specs that did not come from the parser', () => {
     [{ x: 5 }, 'x'],
     [{ w: 20000 }, 'w'],
   ] as [Record<string, unknown>, string][])('%o is a 400 naming %s, before sharp runs', async (spec, option) => {
-    const err = await failure(render(samples.dune, spec as never, { format: 'jpeg', limits: LIMITS }));
+    // render takes a checked spec (options are parsed once per request): a hand-built one goes through checkSpec.
+    const err = await failure((async () => render(samples.dune, checkSpec(spec as never, LIMITS), { format: 'jpeg', limits: LIMITS }))());
     expect(err).toBeInstanceOf(BadOptionError);
     expect(err.details.option).toBe(option);
   });

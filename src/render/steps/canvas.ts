@@ -1,3 +1,4 @@
+import { applyPhase, type PhaseSteps } from '../apply.js';
 import { formatHasAlpha, toCss } from '../colour.js';
 import { perFrame, type RenderContext } from '../context.js';
 
@@ -19,12 +20,19 @@ export function cornersSvg(width: number, height: number, rad: number | 'max', c
 }
 
 /** canvas: rounded corners / circle (pad and rotation fills happen in geometry, where sharp does them). */
+export const CANVAS: PhaseSteps<'canvas'> = {
+  bg: { by: 'fillColour (render/colour.ts): the fill of pad, rotation, corners and alpha flattening' },
+  rad: {
+    apply(ctx, rad) {
+      const { width, height } = ctx.layout.final;
+      const cutOut = formatHasAlpha(ctx.opts.format) && ctx.fill.alpha < 1;
+      const colour = cutOut ? 'black' : toCss({ ...ctx.fill, alpha: 1 });
+      const input = cornersSvg(width, height, rad, colour);
+      ctx.overlays.push(...perFrame(ctx, { input, top: 0, left: 0, blend: cutOut ? 'dest-out' : 'over' }));
+    },
+  },
+};
+
 export function canvas(ctx: RenderContext): void {
-  const rad = ctx.spec.rad;
-  if (rad === undefined || rad === 0) return;
-  const { width, height } = ctx.layout.final;
-  const cutOut = formatHasAlpha(ctx.opts.format) && ctx.fill.alpha < 1;
-  const colour = cutOut ? 'black' : toCss({ ...ctx.fill, alpha: 1 });
-  const input = cornersSvg(width, height, rad, colour);
-  ctx.overlays.push(...perFrame(ctx, { input, top: 0, left: 0, blend: cutOut ? 'dest-out' : 'over' }));
+  applyPhase(ctx, 'canvas', CANVAS);
 }

@@ -1,3 +1,4 @@
+import { applyPhase, runsAfterComposite, type PhaseSteps } from '../apply.js';
 import type { RenderContext } from '../context.js';
 
 const SEPIA: [[number, number, number], [number, number, number], [number, number, number]] = [
@@ -6,19 +7,27 @@ const SEPIA: [[number, number, number], [number, number, number], [number, numbe
   [0.272, 0.534, 0.131],
 ];
 
+/**
+ * One step per effect option. sharp records these and runs them in its own fixed order (blur,
+ * recomb, modulate, sharpen, …, then tint and negate after any composite), so the order of the
+ * calls changes no byte.
+ */
+export const EFFECTS: PhaseSteps<'effects'> = {
+  e_grayscale: { apply: (ctx) => ctx.img.grayscale() },
+  e_sepia: { apply: (ctx) => ctx.img.recomb(SEPIA) },
+  // The alpha channel is a shape, not a colour: keep it.
+  e_negate: { apply: (ctx) => ctx.img.negate({ alpha: false }), afterComposite: true },
+  e_blur: { apply: (ctx, sigma) => ctx.img.blur(sigma) },
+  e_sharpen: { apply: (ctx, v) => ctx.img.sharpen(v === true ? undefined : { sigma: v }) },
+  e_tint: { apply: (ctx, hex) => ctx.img.tint(`#${hex}`), afterComposite: true },
+  // sharp keeps brightness and saturation apart (each modulate() call sets only what it names).
+  e_brightness: { apply: (ctx, pct) => ctx.img.modulate({ brightness: pct / 100 }) },
+  e_saturation: { apply: (ctx, pct) => ctx.img.modulate({ saturation: pct / 100 }) },
+};
+
 /** effects: colour and detail filters, on the sized image (cheap after the resize). */
 export function effects(ctx: RenderContext): void {
-  const { img, spec } = ctx;
-  if (spec.e_grayscale) img.grayscale();
-  if (spec.e_sepia) img.recomb(SEPIA);
-  if (spec.e_blur !== undefined) img.blur(spec.e_blur);
-  if (spec.e_sharpen !== undefined) img.sharpen(spec.e_sharpen === true ? undefined : { sigma: spec.e_sharpen });
-  const brightness = (spec.e_brightness ?? 100) / 100;
-  const saturation = (spec.e_saturation ?? 100) / 100;
-  if (brightness !== 1 || saturation !== 1) img.modulate({ brightness, saturation });
-  if (spec.e_tint !== undefined) img.tint(`#${spec.e_tint}`);
-  // The alpha channel is a shape, not a colour: keep it.
-  if (spec.e_negate) img.negate({ alpha: false });
+  applyPhase(ctx, 'effects', EFFECTS);
 }
 
 /**
@@ -26,5 +35,5 @@ export function effects(ctx: RenderContext): void {
  * watermark) the filters must run in a pass of their own so the overlay is not inverted.
  */
 export function effectsRunAfterComposite(ctx: RenderContext): boolean {
-  return Boolean(ctx.spec.e_negate || ctx.spec.e_tint !== undefined);
+  return runsAfterComposite(ctx, 'effects', EFFECTS);
 }

@@ -1,7 +1,7 @@
 import type { OutputFormat } from '../../spec/index.js';
-import { formatHasAlpha, WHITE } from '../colour.js';
+import { applyPhase, type PhaseSteps } from '../apply.js';
+import { formatHasAlpha, hexToRgba, WHITE } from '../colour.js';
 import type { RenderContext } from '../context.js';
-import { hexToRgba } from '../colour.js';
 
 /** q_auto: what each encoder needs for "looks like the original" at a web-friendly size. */
 /**
@@ -20,15 +20,26 @@ export function flattenIfOpaque(ctx: RenderContext): void {
   ctx.img.flatten({ background: bg });
 }
 
+/** The encode options set the encoder's settings; `encode` then picks the encoder for the negotiated format. */
+export const ENCODE: PhaseSteps<'encode'> = {
+  f: { by: 'chooseFormat (spec/format.ts) before the render: the encoder is opts.format' },
+  q: {
+    apply(ctx, q) {
+      ctx.quality = q === 'auto' ? undefined : q;
+    },
+  },
+};
+
 /**
  * encode: composite the collected overlays, pick the encoder and its quality. sharp's defaults
  * already convert to sRGB and strip metadata (EXIF, GPS, ICC, XMP), which is what we want.
  */
 export function encode(ctx: RenderContext): void {
-  const { img, spec, opts, source } = ctx;
+  applyPhase(ctx, 'encode', ENCODE);
+  const { img, opts, source } = ctx;
   if (ctx.overlays.length > 0) img.composite(ctx.overlays);
   if (!formatHasAlpha(opts.format)) img.removeAlpha();
-  const q = spec.q === undefined || spec.q === 'auto' ? undefined : spec.q;
+  const q = ctx.quality;
   const animation = source.animated ? { loop: source.loop ?? 0, ...(source.delay ? { delay: source.delay } : {}) } : {};
   switch (opts.format) {
     case 'jpeg':
