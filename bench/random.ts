@@ -112,9 +112,12 @@ for (const n of SIZES) {
   put('pool.sample 12 distinct (µs)', measure('sample', 20_000, () => pool.sample({}, ['pub'], 12, Math.random)).us.toFixed(2));
   put(
     'pickOne incl. DB row check (µs)',
-    measure('pickOne', 20_000, () => pickOne(deps, ANONYMOUS, { orientation: 'landscape' }, { kind: 'random' })).us.toFixed(2),
+    (await measureAsync('pickOne', 20_000, () => pickOne(deps, ANONYMOUS, { orientation: 'landscape' }, { kind: 'random' }))).us.toFixed(2),
   );
-  put('pickOne seeded (µs)', measure('seeded', 20_000, () => pickOne(deps, ANONYMOUS, {}, { kind: 'seed', seed: `s${Math.random()}` })).us.toFixed(2));
+  put(
+    'pickOne seeded (µs)',
+    (await measureAsync('seeded', 20_000, () => pickOne(deps, ANONYMOUS, {}, { kind: 'seed', seed: `s${Math.random()}` }))).us.toFixed(2),
+  );
 
   const app = createApp(deps);
   const redirect = await measureAsync('GET /random', 3000, async () => {

@@ -1,17 +1,14 @@
-import { HTTPException } from 'hono/http-exception';
 import { authenticate } from './auth/authenticate.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { keysRoutes } from './auth/keys.routes.js';
-import { signRoutes } from './auth/sign.routes.js';
+import { signRoutes } from './delivery/sign.routes.js';
 import { API_CORS, cors, IMAGE_CORS } from './cors.js';
 import type { Deps } from './deps.js';
 import { imgRoutes } from './delivery/img.routes.js';
 import { docsRoutes } from './docs/docs.routes.js';
 import { openapiDocument } from './docs/openapi.js';
 import { infoRoutes } from './delivery/info.routes.js';
-import { AppError } from './errors.js';
-import { router } from './http.js';
-import { redactUrl } from './log.js';
+import { errorResponse, router } from './http.js';
 import { imagesRoutes } from './library/images.routes.js';
 import { uploadsRoutes } from './library/uploads.routes.js';
 import { presetsRoutes } from './library/presets.routes.js';
@@ -69,23 +66,4 @@ export function createApp(deps: Deps) {
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((err, c) => errorResponse(deps, err, c.req.method, c.req.path));
   return app;
-}
-
-/** The one place an error becomes HTTP: AppErrors keep their status, anything else is a logged 500. */
-export function errorResponse(deps: Pick<Deps, 'log'>, err: unknown, method: string, path: string) {
-  if (err instanceof AppError) {
-    return Response.json(err.toJSON(), {
-      status: err.status,
-      headers: { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...err.headers },
-    });
-  }
-  if (err instanceof HTTPException && err.status < 500) {
-    // Hono's own 4xx (e.g. malformed JSON body) in our shape.
-    return Response.json(
-      { error: { code: 'bad_request', message: err.message || 'Bad request' } },
-      { status: err.status, headers: { 'Cache-Control': 'no-store' } },
-    );
-  }
-  deps.log.error({ err, method, path: redactUrl(path) }, 'unhandled error');
-  return Response.json({ error: { code: 'internal', message: 'Internal server error' } }, { status: 500, headers: { 'Cache-Control': 'no-store' } });
 }

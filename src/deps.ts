@@ -15,6 +15,7 @@ import type { ImageRow } from './db/schema.js';
 import type { Metrics } from './ops/metrics.js';
 import type { Origins } from './origins/service.js';
 import type { TaskRunner } from './library/tasks.js';
+import { LibraryPool } from './random/library-pool.js';
 
 /** Everything the app needs from the outside world; tests build their own. */
 export interface Deps {
@@ -40,6 +41,14 @@ export interface Deps {
   origins?: Origins;
   /** The background task queue: made on first use by `taskRunner(deps)` (src/library/tasks.ts). */
   taskRunner?: TaskRunner;
+  /** The random pool following the library, and today's remembered picks (src/random). */
+  random: RandomState;
+}
+
+export interface RandomState {
+  pool: LibraryPool;
+  /** `/random/daily`: the pick of each audience and filter set, for the UTC day `day`. */
+  daily: { day: string; picks: Map<string, string> };
 }
 
 /** Library changes other parts follow by themselves (random pool, metrics, cache purge). */
@@ -63,7 +72,7 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
   const log = overrides.log ?? createLogger(config);
   if (config.ADMIN_API_KEY) await keys.ensureBootstrap(config.ADMIN_API_KEY);
   const passwords = overrides.passwords ?? createPasswordHasher(config);
-  return {
+  const deps: Deps = {
     config,
     db,
     repos,
@@ -77,5 +86,9 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
     log,
     clock,
     events: overrides.events ?? emptyEvents(),
+    random: undefined as never,
   };
+  // The pool follows deps.events from the start, so it is made once the rest of deps exists.
+  deps.random = overrides.random ?? { pool: new LibraryPool(deps), daily: { day: '', picks: new Map() } };
+  return deps;
 }

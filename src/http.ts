@@ -1,7 +1,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { AuthVariables } from './auth/authenticate.js';
-import { BadRequestError } from './errors.js';
+import type { Deps } from './deps.js';
+import { AppError, BadRequestError } from './errors.js';
+import { redactUrl } from './log.js';
 
 export type Env = { Variables: AuthVariables };
 
@@ -48,3 +51,22 @@ export { createRoute, z } from '@hono/zod-openapi';
 
 /** The JSON error shape, for route definitions' error responses. */
 export const errorSchemaRef = { $ref: '#/components/schemas/Error' } as const;
+
+/** The one place an error becomes HTTP: AppErrors keep their status, anything else is a logged 500. */
+export function errorResponse(deps: Pick<Deps, 'log'>, err: unknown, method: string, path: string) {
+  if (err instanceof AppError) {
+    return Response.json(err.toJSON(), {
+      status: err.status,
+      headers: { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...err.headers },
+    });
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    // Hono's own 4xx (e.g. malformed JSON body) in our shape.
+    return Response.json(
+      { error: { code: 'bad_request', message: err.message || 'Bad request' } },
+      { status: err.status, headers: { 'Cache-Control': 'no-store' } },
+    );
+  }
+  deps.log.error({ err, method, path: redactUrl(path) }, 'unhandled error');
+  return Response.json({ error: { code: 'internal', message: 'Internal server error' } }, { status: 500, headers: { 'Cache-Control': 'no-store' } });
+}

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { ImageRow } from '../db/schema.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import type { Spec } from '../spec/index.js';
-import { ANONYMOUS, actingUserId, type Caller, hasScope, isAdmin, type PolicyClaims, type Principal } from './principal.js';
+import { ANONYMOUS, actingUserId, type Authority, type Caller, hasScope, isAdmin, type PolicyClaims, type Principal } from './principal.js';
 import type { Scope } from './scopes.js';
 
 /**
@@ -69,9 +69,12 @@ export function checkMayListOwner(p: Principal, owner: number | undefined) {
 }
 
 /** Whether `p` may know that `image` exists. Callers answer 404 (not 403) when false. */
-export function canSee(p: Principal, image: ImageRow, signed: boolean): boolean {
-  if (signed || image.visibility === 'public') return true;
+export function canSee(p: Authority, image: Pick<ImageRow, 'id' | 'ownerId' | 'visibility'>): boolean {
+  if (image.visibility === 'public') return true;
   switch (p.kind) {
+    case 'signed':
+    case 'internal':
+      return true;
     case 'anonymous':
       return false;
     case 'key':
@@ -82,6 +85,16 @@ export function canSee(p: Principal, image: ImageRow, signed: boolean): boolean 
     case 'policy':
       return policyCovers(p.policy, image);
   }
+}
+
+/**
+ * Whether `a` may composite `wm` (another library image) over a rendition: a signed URL's `wm_` is
+ * the server's word; internal work may use what its caller could see, so `wm_` never leaks a private image.
+ */
+export function mayUseWatermark(a: Authority, wm: Pick<ImageRow, 'id' | 'ownerId' | 'visibility'>): boolean {
+  if (a.kind === 'signed') return true;
+  if (a.kind === 'internal') return a.for === undefined || canSee(a.for, wm);
+  return canSee(a, wm);
 }
 
 /** Whether a policy token names this image (by id, or by its owner). */
@@ -110,14 +123,8 @@ function anonymousMayUse(spec: Spec, config: Pick<Config, 'ALLOW_UNSIGNED_TRANSF
  * Throws when `p` may not render `spec`. Signed URLs are the server's own word; keys need the
  * `deliver` scope; anonymous callers get originals and presets unless ALLOW_UNSIGNED_TRANSFORMS.
  */
-export function checkOptionsAllowed(
-  p: Principal,
-  spec: Spec,
-  signed: boolean,
-  config: Pick<Config, 'ALLOW_UNSIGNED_TRANSFORMS'>,
-  image?: Pick<ImageRow, 'id' | 'ownerId'>,
-) {
-  if (signed) return;
+export function checkOptionsAllowed(p: Authority, spec: Spec, config: Pick<Config, 'ALLOW_UNSIGNED_TRANSFORMS'>, image?: Pick<ImageRow, 'id' | 'ownerId'>) {
+  if (p.kind === 'signed' || p.kind === 'internal') return;
   const keys = optionKeys(spec);
   // A token for image A grants nothing on (public) image B: there its bearer is a stranger.
   const who: Principal = p.kind === 'policy' && image && !policyCovers(p.policy, image) ? ANONYMOUS : p;
@@ -149,12 +156,12 @@ export function checkOptionsAllowed(
 export function anonymousMayFetch(
   image: Pick<ImageRow, 'id' | 'ownerId' | 'visibility'>,
   spec: Spec,
-  signed: boolean,
+  a: Authority,
   config: Pick<Config, 'ALLOW_UNSIGNED_TRANSFORMS'>,
   watermarkIsPublic: boolean,
 ): boolean {
   if (image.visibility !== 'public') return false;
-  if (signed) return true;
+  if (a.kind === 'signed' || a.kind === 'internal') return true;
   // A predicate, not checkOptionsAllowed in a try: every keyed hit asks this, and a thrown error
   // (its stack captured) was a measurable share of one (issue 14).
   return anonymousMayUse(spec, config) && watermarkIsPublic;
@@ -164,7 +171,7 @@ export function anonymousMayFetch(
  * A policy token's `formats` bound the encoding actually chosen, which f_ alone does not decide:
  * no f_ keeps the source's format, f_auto follows Accept, a preset may carry its own f_.
  */
-export function checkOutputFormat(p: Principal, format: string, image: Pick<ImageRow, 'id' | 'ownerId'>) {
+export function checkOutputFormat(p: Authority, format: string, image: Pick<ImageRow, 'id' | 'ownerId'>) {
   if (p.kind !== 'policy' || !p.policy.formats || !policyCovers(p.policy, image)) return;
   if (!p.policy.formats.includes(format)) {
     throw new ForbiddenError(`This token allows the formats ${p.policy.formats.join(', ')}; this request would answer ${format}`, 'outside_policy');
@@ -205,7 +212,7 @@ function checkPolicyWidth(policy: PolicyClaims, spec: Spec) {
  * On the planned output: rotation, c_scale or c_pad can make the delivered width differ from w_
  * (w_400,h_4000,c_scale,r_80 is 4009 px wide), so the token's width range holds for what is sent.
  */
-export function checkDeliveredWidth(p: Principal, size: { width: number }, image: Pick<ImageRow, 'id' | 'ownerId'>) {
+export function checkDeliveredWidth(p: Authority, size: { width: number }, image: Pick<ImageRow, 'id' | 'ownerId'>) {
   if (p.kind !== 'policy' || !p.policy.width || !policyCovers(p.policy, image)) return;
   const { min, max } = p.policy.width;
   if ((min !== undefined && size.width < min) || (max !== undefined && size.width > max)) {
@@ -217,6 +224,6 @@ export function checkDeliveredWidth(p: Principal, size: { width: number }, image
 }
 
 /** After a preset is merged in: its own w_ or dpr_ must not carry the output outside a token's width range. */
-export function checkPresetWithinPolicy(p: Principal, merged: Spec, image: Pick<ImageRow, 'id' | 'ownerId'>) {
+export function checkPresetWithinPolicy(p: Authority, merged: Spec, image: Pick<ImageRow, 'id' | 'ownerId'>) {
   if (p.kind === 'policy' && policyCovers(p.policy, image)) checkPolicyWidth(p.policy, merged);
 }

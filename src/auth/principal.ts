@@ -25,6 +25,23 @@ export type Principal =
 
 /** Who may use the management API: a logged-in user or an API key. */
 export type Caller = Exclude<Principal, { kind: 'anonymous' | 'policy' }>;
+/**
+ * Under whose word an image is rendered: a request's principal, or one of two kinds no credential
+ * produces. `signed`: a valid URL signature, the server's own earlier word on exactly this URL (the
+ * caller who presented it is still who is charged). `internal`: the server's own work (variants,
+ * async tasks, the CLI), whose caller's rights were checked before it started; `for`, when set, is
+ * that caller, and what the work adds of its own accord (a `wm_` image) must still be theirs to see.
+ */
+export type Authority = Principal | { kind: 'signed'; caller: Principal } | { kind: 'internal'; for?: Principal };
+
+export const INTERNAL: Authority = { kind: 'internal' };
+
+/** Who is asking behind an authority: the principal itself, a signed URL's presenter; none for internal work. */
+export function callerOf(a: Authority): Principal | undefined {
+  if (a.kind === 'signed') return a.caller;
+  if (a.kind === 'internal') return a.for;
+  return a;
+}
 
 /** Who minted a policy token: the key (and the version of its secret) or the user whose credential asked POST /sign. */
 export type TokenIssuer = { kind: 'key'; keyId: string; version: string } | { kind: 'user'; userId: number };

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { MAX_ROTATION_GRACE_SECONDS, SCOPES, parseDuration, type Scope } from '../auth/keys.js';
-import type { Principal } from '../auth/principal.js';
-import { MAX_SIGNED_LIFETIME, signDelivery } from '../auth/sign.js';
+import { INTERNAL } from '../auth/principal.js';
+import { MAX_SIGNED_LIFETIME, signDelivery } from '../delivery/sign.js';
 import { maskedConfig } from '../config.js';
 import { createDeps } from '../deps.js';
 import { AppError } from '../errors.js';
@@ -49,9 +49,6 @@ program
     process.exitCode = summary.imported + summary.duplicates === 0 && summary.rejected > 0 ? 1 : 0;
   });
 
-// The operator at the console: sees every image, as an admin key would.
-const OPERATOR: Principal = { kind: 'key', keyId: 'cli', userId: null, scopes: ['admin'], admin: true };
-
 program
   .command('sign <id> [options]')
   .description('print a signed delivery URL for an image id and options (e.g. w_300,f_webp); refuses what POST /sign refuses (exit 2)')
@@ -69,7 +66,8 @@ program
     const config = configFromProcess();
     const deps = await createDeps(config);
     try {
-      const { path, expiresAt } = signDelivery(deps, OPERATOR, { id, options, ext: o.ext, expiresIn });
+      // The operator at the console: the server's own word, on every image.
+      const { path, expiresAt } = await signDelivery(deps, INTERNAL, { id, options, ext: o.ext, expiresIn });
       const url = `${config.PUBLIC_URL ?? ''}${path}`;
       out(!!o.json, { path, url, expiresAt }, url);
     } catch (e) {

@@ -3,14 +3,15 @@ import type { AuthVariables } from '../auth/authenticate.js';
 import { signedImagePath, verifySignature, type SigningKey } from '../auth/signature.js';
 import type { Deps } from '../deps.js';
 import { checkOptionsAllowed, canSee } from '../auth/access.js';
-import type { Principal } from '../auth/principal.js';
+import type { Authority } from '../auth/principal.js';
 import type { ImageRow } from '../db/schema.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { originsOf } from '../origins/service.js';
 import { signingForm, type Spec } from '../spec/index.js';
 import { baseUrl } from '../library/urls.js';
 import { findRenamed, nameOf } from '../library/public-ids.js';
-import { findImage, imageResponse, notModified, parseOptions, planDelivery, renderVia, varyOf } from './deliver.js';
+import { findImage, parseOptions, planDelivery, renderVia } from '../core/index.js';
+import { imageResponse, notModified, varyOf } from './respond.js';
 import { readClientHints } from './hints.js';
 import { parseDeliveryPath, type DeliveryPath } from './path.js';
 
@@ -22,22 +23,23 @@ export function imgRoutes(deps: Deps) {
     // The raw (still percent-encoded) path: a signature covers the bytes the client sent.
     const raw = new URL(c.req.url).pathname.slice('/img/'.length);
     const path = parseDeliveryPath(raw, c.req.query('explain') === '1');
-    const signed = path.signature !== undefined && checkSignature(deps, path.signature, path.signedPart);
     const principal = c.get('principal');
+    const authority: Authority =
+      path.signature !== undefined && checkSignature(deps, path.signature, path.signedPart) ? { kind: 'signed', caller: principal } : principal;
     const spec = parseOptions(deps, path.options, path.ext);
     let found: ImageRow;
     if (path.origin) {
-      found = await origins.image(path.origin.name, path.origin.path, (row) => checkBeforeFetch(deps, principal, signed, spec, row));
+      found = await origins.image(path.origin.name, path.origin.path, (row) => checkBeforeFetch(deps, authority, spec, row));
     } else {
-      const image = findImage(deps, path.id);
-      if (!image) return renamedOrMissing(c, deps, path, principal, signed, raw);
-      if (!canSee(principal, image, signed)) throw new NotFoundError(`No image ${path.id}`, 'image_not_found');
+      const image = await findImage(deps, path.id);
+      if (!image) return renamedOrMissing(c, deps, path, authority, raw);
+      if (!canSee(authority, image)) throw new NotFoundError(`No image ${path.id}`, 'image_not_found');
       found = image;
     }
     const { image, mutable } = await origins.current(found);
-    if (!canSee(principal, image, signed)) throw new NotFoundError(`No image ${image.id}`, 'image_not_found');
+    if (!canSee(authority, image)) throw new NotFoundError(`No image ${image.id}`, 'image_not_found');
     const hints = readClientHints((name) => c.req.header(name));
-    const plan = planDelivery(deps, { principal, signed, image, spec, accept: c.req.header('accept'), hints, mutable });
+    const plan = await planDelivery(deps, { authority, image, spec, accept: c.req.header('accept'), hints, mutable });
 
     if (path.dryRun) {
       // The plan depends on who asked (signature, key, token): never a shared or stale copy.
@@ -64,9 +66,10 @@ export function imgRoutes(deps: Deps) {
  * whoever may see it; a signed URL comes back re-signed for the new path, same options and expiry);
  * a mistyped option in `/img/{x}/{id}` answers its parse error; anything else is a 404.
  */
-function renamedOrMissing(c: Context, deps: Deps, path: DeliveryPath, principal: Principal, signed: boolean, raw: string): Response {
-  const renamed = findRenamed(deps, path.id);
-  if (renamed && canSee(principal, renamed, signed)) {
+async function renamedOrMissing(c: Context, deps: Deps, path: DeliveryPath, authority: Authority, raw: string): Promise<Response> {
+  const signed = authority.kind === 'signed';
+  const renamed = await findRenamed(deps, path.id);
+  if (renamed && canSee(authority, renamed)) {
     const name = nameOf(renamed);
     const target = signed
       ? signedImagePath(name, path.options, deps.secrets.signingKeys[0], { ext: path.ext })
@@ -84,9 +87,9 @@ export function movedPermanently(location: string, shared: boolean): Response {
 }
 
 /** The access checks planDelivery makes, run on the row a remote original would get, before it is fetched. */
-function checkBeforeFetch(deps: Deps, principal: Principal, signed: boolean, spec: Spec, row: Pick<ImageRow, 'id' | 'ownerId' | 'visibility'>) {
-  if (!canSee(principal, row as ImageRow, signed)) throw new NotFoundError(`No image ${row.id}`, 'image_not_found');
-  checkOptionsAllowed(principal, spec, signed, deps.config, row);
+function checkBeforeFetch(deps: Deps, authority: Authority, spec: Spec, row: Pick<ImageRow, 'id' | 'ownerId' | 'visibility'>) {
+  if (!canSee(authority, row)) throw new NotFoundError(`No image ${row.id}`, 'image_not_found');
+  checkOptionsAllowed(authority, spec, deps.config, row);
 }
 
 /**

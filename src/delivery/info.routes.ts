@@ -10,7 +10,7 @@ import { placeholderOf } from '../library/schemas.js';
 import { baseUrl } from '../library/urls.js';
 import { findRenamed, nameOf } from '../library/public-ids.js';
 import { isImageKey } from '../spec/public-id.js';
-import { findImage } from './deliver.js';
+import { findImage } from '../core/index.js';
 import { movedPermanently } from './img.routes.js';
 
 /** GET /info/{id} (random or public id): what a page needs before the image loads (size, colour, placeholder). Stored at ingest, never computed here. */
@@ -26,22 +26,21 @@ export function infoRoutes(deps: Deps) {
     let found: ImageRow;
     if (origin) {
       found = await origins.image(origin[1], origin[2], (row) => {
-        if (!canSee(principal, row as ImageRow, false)) throw new NotFoundError(`No image ${row.id}`, 'image_not_found');
+        if (!canSee(principal, row)) throw new NotFoundError(`No image ${row.id}`, 'image_not_found');
       });
     } else {
-      const image = findImage(deps, rest);
+      const image = await findImage(deps, rest);
       if (!image) {
         // A public id renamed away: 301 to the current name, as /img does.
-        const renamed = findRenamed(deps, rest);
-        if (renamed && canSee(principal, renamed, false))
-          return movedPermanently(`${baseUrl(c, deps)}/info/${nameOf(renamed)}`, renamed.visibility === 'public');
+        const renamed = await findRenamed(deps, rest);
+        if (renamed && canSee(principal, renamed)) return movedPermanently(`${baseUrl(c, deps)}/info/${nameOf(renamed)}`, renamed.visibility === 'public');
         throw new NotFoundError(`No image ${rest}`, 'image_not_found');
       }
-      if (!canSee(principal, image, false)) throw new NotFoundError(`No image ${rest}`, 'image_not_found');
+      if (!canSee(principal, image)) throw new NotFoundError(`No image ${rest}`, 'image_not_found');
       found = image;
     }
     const { image, mutable } = await origins.current(found);
-    if (!canSee(principal, image, false)) throw new NotFoundError(`No image ${image.id}`, 'image_not_found');
+    if (!canSee(principal, image)) throw new NotFoundError(`No image ${image.id}`, 'image_not_found');
     // Private metadata is cached no longer than the token that let the caller see it; a remote
     // original's no longer than its revalidation interval (the file may change under the same id).
     const ends = credentialExpiry(principal);

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { createRoute, router, z } from '../http.js';
 import { limitApi } from '../auth/limits.js';
 import { actingUserId } from '../auth/principal.js';
-import { checkWatermark, planDelivery } from '../delivery/deliver.js';
+import { planDelivery } from '../core/index.js';
 import { callerRef } from '../auth/caller-ref.js';
 import { requireCaller } from '../auth/access.js';
 import { managedImage } from './access.js';
@@ -154,10 +154,10 @@ export function imagesRoutes(deps: Deps) {
     return duplicate ? c.json(body, 200) : c.json(body, 201);
   });
 
-  app.openapi(list, function listLibrary(c) {
+  app.openapi(list, async function listLibrary(c) {
     const principal = requireCaller(c.get('principal'));
     const q = c.req.valid('query');
-    const { items, total, nextCursor } = listImages(deps, principal, q);
+    const { items, total, nextCursor } = await listImages(deps, principal, q);
     const base = baseUrl(c, deps);
     const pageUrl = (change: Record<string, string | undefined>) => {
       const url = new URL(`${base}/images`);
@@ -192,38 +192,38 @@ export function imagesRoutes(deps: Deps) {
     );
   });
 
-  app.openapi(get, function getImage(c) {
-    const image = managedImage(deps, c.get('principal'), c.req.valid('param').id);
+  app.openapi(get, async function getImage(c) {
+    const image = await managedImage(deps, c.get('principal'), c.req.valid('param').id);
     c.header('Cache-Control', 'private, no-store');
     return c.json(imageDetail(deps, baseUrl(c, deps), image, c.req.valid('query')), 200);
   });
 
-  app.openapi(patch, function patchImage(c) {
+  app.openapi(patch, async function patchImage(c) {
     const principal = requireCaller(c.get('principal'), 'upload');
-    const image = managedImage(deps, principal, c.req.valid('param').id);
+    const image = await managedImage(deps, principal, c.req.valid('param').id);
     const { publicId, ...rest } = c.req.valid('json');
     const renamed = publicId === undefined ? image : renameImage(deps, image, publicId);
-    const updated = updateImage(deps, renamed, rest);
+    const updated = await updateImage(deps, renamed, rest);
     return c.json(imageView(deps, baseUrl(c, deps), updated), 200);
   });
 
   app.openapi(focal, async function putFocalPoint(c) {
     const principal = requireCaller(c.get('principal'), 'upload');
-    const image = managedImage(deps, principal, c.req.valid('param').id);
+    const image = await managedImage(deps, principal, c.req.valid('param').id);
     const updated = await setFocalPoint(deps, image, c.req.valid('json'));
     return c.json(imageView(deps, baseUrl(c, deps), updated), 200);
   });
 
   app.openapi(remove, async function removeImage(c) {
     const principal = requireCaller(c.get('principal'), 'upload');
-    const image = managedImage(deps, principal, c.req.valid('param').id);
+    const image = await managedImage(deps, principal, c.req.valid('param').id);
     await deleteImage(deps, image);
     return c.body(null, 204);
   });
 
   app.openapi(transform, async function transformImage(c) {
     const principal = requireCaller(c.get('principal'), 'upload', 'deliver');
-    const image = managedImage(deps, principal, c.req.valid('param').id);
+    const image = await managedImage(deps, principal, c.req.valid('param').id);
     const body = c.req.valid('json');
     const { options, spec } = parseTransform(body, deps.config.limits);
     const accept = c.req.header('accept');
@@ -231,10 +231,7 @@ export function imagesRoutes(deps: Deps) {
     const mode = c.req.valid('query').async;
     if (mode === '1' || mode === 'true') {
       // Refuse bad input now, not as a failed task later: parse and check what needs no pixels.
-      await namingFields(body, () => {
-        checkWatermark(deps, principal, spec);
-        planDelivery(deps, { principal, signed: true, image, spec, accept });
-      });
+      await namingFields(body, () => planDelivery(deps, { authority: { kind: 'internal', for: principal }, image, spec, accept }));
       const task = await enqueueTransform(deps, actingUserId(principal), { imageId: image.id, options, accept, base, caller: callerRef(principal) });
       c.header('Location', `/tasks/${task.id}`);
       return c.json(taskView(task), 202);

@@ -1,10 +1,9 @@
-import { asc, eq } from 'drizzle-orm';
-import { presets } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { BadOptionError, NotFoundError } from '../errors.js';
 import { createRoute, router, z } from '../http.js';
 import { limitApi } from '../auth/limits.js';
-import { parseOptions } from '../delivery/deliver.js';
+import { parseOptions } from '../core/index.js';
+import type { PresetRow } from '../repos/presets.js';
 import { registry } from '../spec/index.js';
 import { requireAdmin, requireCaller } from '../auth/access.js';
 import { errors, iso, presetSchema } from './schemas.js';
@@ -67,7 +66,7 @@ const deletePreset = createRoute({
   responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
 });
 
-function view(row: typeof presets.$inferSelect) {
+function view(row: PresetRow) {
   return { name: row.name, options: row.options, createdAt: iso(row.createdAt), updatedAt: iso(row.updatedAt) };
 }
 
@@ -83,9 +82,9 @@ export function presetsRoutes(deps: Deps) {
   // The management API's budget, on every route of this family (src/auth/limits.ts).
   const app = router({ guards: [limitApi(deps)] });
 
-  app.openapi(listPresets, function presetList(c) {
+  app.openapi(listPresets, async function presetList(c) {
     requireCaller(c.get('principal'));
-    const rows = deps.db.select().from(presets).orderBy(asc(presets.name)).all();
+    const rows = await deps.repos.presets.list();
     return c.json({ items: rows.map(view) }, 200);
   });
 
@@ -93,23 +92,16 @@ export function presetsRoutes(deps: Deps) {
     requireAdmin(c.get('principal'));
     const { name, options } = c.req.valid('json');
     validatePreset(deps, name, options);
-    const now = deps.clock();
-    const existing = deps.db.select().from(presets).where(eq(presets.name, name)).get();
-    const row = deps.db
-      .insert(presets)
-      .values({ name, options, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: presets.name, set: { options, updatedAt: now } })
-      .returning()
-      .get();
-    if (existing) await deps.cache.purgePreset(name);
+    const { row, created } = await deps.repos.presets.save(name, options, deps.clock());
+    if (!created) await deps.cache.purgePreset(name);
     c.header('Location', `/presets/${name}`);
-    return existing ? c.json(view(row), 200) : c.json(view(row), 201);
+    return created ? c.json(view(row), 201) : c.json(view(row), 200);
   });
 
   app.openapi(deletePreset, async function removePreset(c) {
     requireAdmin(c.get('principal'));
     const { name } = c.req.valid('param');
-    const gone = deps.db.delete(presets).where(eq(presets.name, name)).run().changes > 0;
+    const gone = await deps.repos.presets.delete(name);
     if (!gone) throw new NotFoundError(`No preset ${name}`, 'preset_not_found');
     await deps.cache.purgePreset(name);
     return c.body(null, 204);

@@ -15,7 +15,7 @@ import { publicIdProblem } from '../spec/public-id.js';
  * that it is taken, never whose image or whether that image is private.
  *
  * A name is taken when it is another image's public id, another image's random id (both are
- * looked up by the same URLs, src/delivery/deliver.ts findImage), or an old name another image
+ * looked up by the same URLs, src/core/images.ts findImage), or an old name another image
  * keeps as a redirect (image_aliases).
  *
  * Renaming keeps the old name as a 301 to the new one, for as long as the image lives: pages and
@@ -45,26 +45,6 @@ export function checkPublicIdFree(db: Db, publicId: string, imageId?: string) {
   const alias = db.select({ imageId: imageAliases.imageId }).from(imageAliases).where(eq(imageAliases.publicId, publicId)).get();
   const retired = db.select({ publicId: retiredPublicIds.publicId }).from(retiredPublicIds).where(eq(retiredPublicIds.publicId, publicId)).get();
   if (image || retired || (alias && alias.imageId !== imageId)) throw taken(publicId);
-}
-
-/**
- * Called inside the delete's transaction: every name the image answered to (its public id and
- * renamed-away names) is retired for good. A signature covers the name, not the image, so a name
- * given to someone else later would let an old signed URL open their image.
- */
-export function retireNames(tx: Pick<Db, 'select' | 'insert'>, image: Pick<ImageRow, 'id' | 'publicId'>) {
-  const old = tx
-    .select({ publicId: imageAliases.publicId })
-    .from(imageAliases)
-    .where(eq(imageAliases.imageId, image.id))
-    .all()
-    .map((a) => a.publicId);
-  const names = [...(image.publicId ? [image.publicId] : []), ...old];
-  if (names.length > 0)
-    tx.insert(retiredPublicIds)
-      .values(names.map((publicId) => ({ publicId })))
-      .onConflictDoNothing()
-      .run();
 }
 
 function taken(publicId: string) {
@@ -107,12 +87,6 @@ export function renameImage(deps: Deps, image: ImageRow, next: string | null): I
 }
 
 /** The image a former public id now redirects to (undefined: the name was never renamed away). */
-export function findRenamed(deps: Pick<Deps, 'db'>, publicId: string): ImageRow | undefined {
-  const row = deps.db
-    .select({ image: images })
-    .from(imageAliases)
-    .innerJoin(images, eq(images.id, imageAliases.imageId))
-    .where(eq(imageAliases.publicId, publicId))
-    .get();
-  return row?.image;
+export function findRenamed(deps: Pick<Deps, 'repos'>, publicId: string): Promise<ImageRow | undefined> {
+  return deps.repos.images.renamed(publicId);
 }

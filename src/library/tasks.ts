@@ -4,7 +4,7 @@ import { requireCaller } from '../auth/access.js';
 import type { TaskRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError, OverloadedError, StorageUnavailableError } from '../errors.js';
-import { parseOptions } from '../delivery/deliver.js';
+import { parseOptions } from '../core/index.js';
 import { managedImage } from './access.js';
 import { iso } from './schemas.js';
 import { makeVariant, type TransformResult } from './variants.js';
@@ -37,7 +37,7 @@ const HANDLERS: Record<string, Handler> = {
   async transform(deps, input) {
     // The same checks as the route, with the caller's rights as they are now.
     const principal = requireCaller(await resolveCallerRef(deps, input.caller), 'upload', 'deliver');
-    const image = managedImage(deps, principal, input.imageId);
+    const image = await managedImage(deps, principal, input.imageId);
     const spec = parseOptions(deps, input.options);
     return makeVariant(deps, { principal, image, spec, accept: input.accept, base: input.base });
   },

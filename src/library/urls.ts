@@ -4,7 +4,7 @@ import { ANONYMOUS } from '../auth/principal.js';
 import { signedImagePath } from '../auth/signature.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { parseOptions } from '../delivery/deliver.js';
+import { parseOptions } from '../core/index.js';
 import { nameOf } from './public-ids.js';
 import type { Spec } from '../spec/index.js';
 
@@ -47,7 +47,7 @@ export function deliveryUrl(
 /** The /img rule for an unsigned, unauthenticated request (SPEC §2). */
 function anonymousMayUse(deps: Deps, spec: Spec) {
   try {
-    checkOptionsAllowed(ANONYMOUS, spec, false, deps.config);
+    checkOptionsAllowed(ANONYMOUS, spec, deps.config);
     return true;
   } catch {
     return false;

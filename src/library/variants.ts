@@ -3,7 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import { images, variants, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
-import { checkWatermark, planDelivery, renderVia } from '../delivery/deliver.js';
+import { planDelivery, renderVia } from '../core/index.js';
 import type { Spec } from '../spec/index.js';
 import { variantOptions } from './images.js';
 import { deliveryUrl } from './urls.js';
@@ -21,15 +21,15 @@ export interface TransformResult {
 /**
  * Render through the delivery path (same plan, cache key and cache as /img), so the answer's
  * URL is served from cache at once, then record the variant against its image.
- * The caller's rights were checked by the route: the render itself is the server's own word.
+ * The caller's rights on the image were checked by the route: the render is the server's own work
+ * for that caller (an `internal` authority), so a watermark must still be one they may see.
  */
 export async function makeVariant(
   deps: Deps,
   args: { principal: Principal; image: ImageRow; spec: Spec; accept?: string; base: string },
 ): Promise<TransformResult> {
   const { image } = args;
-  checkWatermark(deps, args.principal, args.spec);
-  const plan = planDelivery(deps, { principal: args.principal, signed: true, image, spec: args.spec, accept: args.accept });
+  const plan = await planDelivery(deps, { authority: { kind: 'internal', for: args.principal }, image, spec: args.spec, accept: args.accept });
   const out = await renderVia(deps, plan);
   const bytes = out.data.length;
   const recorded = deps.db.transaction((tx) => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
+import type { CacheTier } from '../cache/types.js';
 import type { Deps } from '../deps.js';
 import { redactUrl } from '../log.js';
 import { metricsOf } from './metrics.js';
@@ -32,8 +33,8 @@ export function requestIdOf(c: Context): string | undefined {
  * usage count read `res.headers`, which would turn the plain object into a Headers instance and
  * cost a header copy per hit (issue 14).
  */
-export function registerResponse(res: Response, headers: Readonly<Record<string, string>>): Response {
-  registered.set(res, { tier: cacheTier(headers['X-Cache'] ?? null), bytes: Number(headers['Content-Length']) || 0 });
+export function registerResponse(res: Response, headers: Readonly<Record<string, string>>, tier: CacheTier): Response {
+  registered.set(res, { tier, bytes: Number(headers['Content-Length']) || 0 });
   return res;
 }
 
@@ -66,7 +67,8 @@ export function observeRequests(deps: Deps): MiddlewareHandler {
     const seconds = (performance.now() - start) / 1000;
     const route = matchedRoute(c);
     const status = c.res.status;
-    const tier = facts ? facts.tier : cacheTier(c.res.headers.get('x-cache'));
+    // Image responses register their tier (registerResponse); anything else came from no cache.
+    const tier = facts ? facts.tier : 'none';
     const bytes = c.req.method === 'HEAD' || status === 204 || status === 304 ? 0 : facts ? facts.bytes : Number(c.res.headers.get('content-length')) || 0;
     metrics.observeRequest({ method: c.req.method, route, status, seconds, bytes, tier });
 
@@ -102,15 +104,6 @@ export function matchedRoute(c: Context): string {
   const here = routes[c.req.routeIndex];
   if (here && here.method !== 'ALL') return here.path;
   return routes.find((r) => r.method !== 'ALL')?.path ?? 'unmatched';
-}
-
-function cacheTier(xCache: string | null): string {
-  if (!xCache) return 'none';
-  const v = xCache.toLowerCase();
-  if (v === 'miss') return 'miss';
-  if (v.includes('memory')) return 'memory';
-  if (v.includes('disk')) return 'disk';
-  return 'other';
 }
 
 /** Responses made with `Response.redirect` have immutable headers: copy before setting. */

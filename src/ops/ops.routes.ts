@@ -1,10 +1,9 @@
-import { errorResponse } from '../app.js';
 import { adminRequired } from '../auth/access.js';
 import { type CredentialRequest, presentedScrapeKey, resolveCredential } from '../auth/credentials.js';
 import { isAdmin } from '../auth/principal.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError, UnauthorizedError } from '../errors.js';
-import { createRoute, errorSchemaRef, router, z } from '../http.js';
+import { createRoute, errorResponse, errorSchemaRef, router, z } from '../http.js';
 import { metricsOf } from './metrics.js';
 import { checkReadiness } from './ready.js';
 

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { cacheMissCharge } from '../auth/state.js';
 import { images, originImages, type ImageRow, type OriginImageRow } from '../db/schema.js';
-import { findImage } from '../delivery/deliver.js';
+import { findImage } from '../core/index.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 import { withHashLock } from '../library/hash-lock.js';
@@ -51,7 +51,7 @@ export class Origins {
     const { path, url } = resolveOriginPath(origin.base, rawPath);
     const id = originImageId(name, path);
     // By primary key only: a public id that happens to spell this derived id must never stand in for the origin's file.
-    const known = findImage(this.deps, id);
+    const known = await findImage(this.deps, id);
     if (known && known.id === id) return known;
     gate({ id, ownerId: null, visibility: this.deps.config.DEFAULT_VISIBILITY });
     // A first fetch is a miss like a render: it counts against RATE_LIMIT_MISS_PER_MIN.

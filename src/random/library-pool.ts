@@ -145,11 +145,7 @@ export class LibraryPool {
   }
 }
 
-const pools = new WeakMap<Deps, LibraryPool>();
-
-/** One pool per app dependencies, shared by the routes, the watcher and benchmarks. */
-export function libraryPool(deps: Deps): LibraryPool {
-  let p = pools.get(deps);
-  if (!p) pools.set(deps, (p = new LibraryPool(deps)));
-  return p;
+/** The app's pool (made in createDeps), shared by the routes, the watcher and benchmarks. */
+export function libraryPool(deps: Pick<Deps, 'random'>): LibraryPool {
+  return deps.random.pool;
 }

@@ -1,9 +1,8 @@
-import { inArray } from 'drizzle-orm';
 import { canSee } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
-import { images, type ImageRow } from '../db/schema.js';
+import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { findImage } from '../delivery/deliver.js';
+import { findImage } from '../core/index.js';
 import { entryOf, libraryPool } from './library-pool.js';
 import { seededRng, unitFromSeed, type Audience, type RandomFilters } from './pool.js';
 
@@ -28,59 +27,47 @@ export type PickMode = { kind: 'random' } | { kind: 'seed'; seed: string } | { k
 const HEAL_ATTEMPTS = 4;
 
 /** The row if it still exists, may be seen by `principal` and passes the filters; otherwise the pool is corrected. */
-function confirm(deps: Deps, principal: Principal, filters: RandomFilters, id: string): ImageRow | undefined {
+async function confirm(deps: Deps, principal: Principal, filters: RandomFilters, id: string): Promise<ImageRow | undefined> {
   const pool = libraryPool(deps).pool;
-  const row = findImage(deps, id);
+  const row = await findImage(deps, id);
   if (!row) {
     pool.remove(id);
     return undefined;
   }
   const entry = entryOf(row);
-  if (canSee(principal, row, false) && pool.admits(entry, filters, audienceOf(principal))) return row;
+  if (canSee(principal, row) && pool.admits(entry, filters, audienceOf(principal))) return row;
   pool.upsert(entry);
   return undefined;
 }
 
 /** One image for the caller, or undefined when nothing matches. */
-export function pickOne(deps: Deps, principal: Principal, filters: RandomFilters, mode: PickMode): ImageRow | undefined {
+export async function pickOne(deps: Deps, principal: Principal, filters: RandomFilters, mode: PickMode): Promise<ImageRow | undefined> {
   if (mode.kind === 'daily') return pickDaily(deps, principal, filters);
   const audience = audienceOf(principal);
   for (let attempt = 0; attempt < HEAL_ATTEMPTS; attempt++) {
     const u = mode.kind === 'seed' ? unitFromSeed(mode.seed) : Math.random();
     const entry = libraryPool(deps).pool.pick(filters, audience, u);
     if (!entry) return undefined;
-    const row = confirm(deps, principal, filters, entry.id);
+    const row = await confirm(deps, principal, filters, entry.id);
     if (row) return row;
   }
   return undefined;
 }
 
 /** Up to `count` distinct images, in random (or seeded) order. */
-export function pickMany(deps: Deps, principal: Principal, filters: RandomFilters, count: number, seed?: string): ImageRow[] {
+export async function pickMany(deps: Deps, principal: Principal, filters: RandomFilters, count: number, seed?: string): Promise<ImageRow[]> {
   const audience = audienceOf(principal);
   for (let attempt = 0; attempt < HEAL_ATTEMPTS; attempt++) {
     const entries = libraryPool(deps).pool.sample(filters, audience, count, seed === undefined ? Math.random : seededRng(seed));
     if (entries.length === 0) return [];
-    const rows = new Map(
-      deps.db
-        .select()
-        .from(images)
-        .where(
-          inArray(
-            images.id,
-            entries.map((e) => e.id),
-          ),
-        )
-        .all()
-        .map((r) => [r.id, r]),
-    );
+    const rows = new Map((await deps.repos.images.byIds(entries.map((e) => e.id))).map((r) => [r.id, r]));
     const confirmed = entries.map((e) => {
       const row = rows.get(e.id);
-      return row && canSee(principal, row, false) && libraryPool(deps).pool.admits(entryOf(row), filters, audience) ? row : undefined;
+      return row && canSee(principal, row) && libraryPool(deps).pool.admits(entryOf(row), filters, audience) ? row : undefined;
     });
     if (confirmed.every((r) => r !== undefined)) return confirmed as ImageRow[];
     // Stale entries: correct them and draw again, so the answer is still a uniform sample.
-    for (const e of entries) confirm(deps, principal, filters, e.id);
+    for (const e of entries) await confirm(deps, principal, filters, e.id);
   }
   return [];
 }
@@ -89,21 +76,20 @@ export function pickMany(deps: Deps, principal: Principal, filters: RandomFilter
  * Today's image: the seeded pick for the UTC date, remembered so that an upload later in the day
  * does not change it. It changes only when the remembered image stops being a candidate.
  */
-const dailyMemos = new WeakMap<Deps, { day: string; picks: Map<string, string> }>();
 const MAX_DAILY_MEMOS = 1000;
 
-function pickDaily(deps: Deps, principal: Principal, filters: RandomFilters): ImageRow | undefined {
+async function pickDaily(deps: Deps, principal: Principal, filters: RandomFilters): Promise<ImageRow | undefined> {
   const day = utcDay(deps.clock());
-  let memo = dailyMemos.get(deps);
-  if (!memo || memo.day !== day) dailyMemos.set(deps, (memo = { day, picks: new Map() }));
+  let memo = deps.random.daily;
+  if (memo.day !== day) deps.random.daily = memo = { day, picks: new Map() };
   const audience = audienceOf(principal);
   const key = JSON.stringify([audience, filters.collection, filters.tag, filters.orientation, filters.minWidth]);
   const remembered = memo.picks.get(key);
   if (remembered) {
-    const row = confirm(deps, principal, filters, remembered);
+    const row = await confirm(deps, principal, filters, remembered);
     if (row) return row;
   }
-  const row = pickOne(deps, principal, filters, { kind: 'seed', seed: `daily:${day}` });
+  const row = await pickOne(deps, principal, filters, { kind: 'seed', seed: `daily:${day}` });
   if (row) {
     if (memo.picks.size >= MAX_DAILY_MEMOS) memo.picks.clear();
     memo.picks.set(key, row.id);

@@ -3,7 +3,8 @@ import { checkOptionsAllowed } from '../auth/access.js';
 import { hasScope, type Principal } from '../auth/principal.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { imageResponse, parseOptions, planDelivery, renderVia } from '../delivery/deliver.js';
+import { parseOptions, planDelivery, renderVia } from '../core/index.js';
+import { imageResponse } from '../delivery/respond.js';
 import { readClientHints } from '../delivery/hints.js';
 import { BadRequestError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { createRoute, errorSchemaRef, router, z, type Env } from '../http.js';
@@ -188,12 +189,13 @@ export function randomRoutes(deps: Deps) {
     const principal = c.get('principal');
     const options = q.options ?? '';
     const spec = checkedSpec(deps, principal, options);
-    const rows = pickMany(deps, principal, filtersOf(q), q.count, q.seed);
+    const rows = await pickMany(deps, principal, filtersOf(q), q.count, q.seed);
     if (rows.length === 0) throw new NotFoundError('No image matches these filters', 'no_candidate');
     const base = baseUrl(c, deps);
-    const out = rows.map((image) => {
-      planDelivery(deps, { principal, signed: false, image, spec });
-      return {
+    const out = [];
+    for (const image of rows) {
+      await planDelivery(deps, { authority: principal, image, spec });
+      out.push({
         id: image.id,
         width: image.width,
         height: image.height,
@@ -202,8 +204,8 @@ export function randomRoutes(deps: Deps) {
         collection: image.collection,
         placeholder: placeholderOf(image),
         url: base + deliveryPath(deps, image, options, spec),
-      };
-    });
+      });
+    }
     return c.json({ images: out }, 200, noStore);
   });
 
@@ -218,7 +220,7 @@ export function randomRoutes(deps: Deps) {
   app.get('/random-image/:key', async function legacyRandom(c) {
     const principal = flaskCaller(c.get('principal'));
     const q = parseQuery(keyQuery, c);
-    const image = pickOne(deps, principal, filtersOf(q), q.seed ? { kind: 'seed', seed: q.seed } : { kind: 'random' });
+    const image = await pickOne(deps, principal, filtersOf(q), q.seed ? { kind: 'seed', seed: q.seed } : { kind: 'random' });
     if (!image) throw new NotFoundError('No image to pick from', 'no_candidate');
     return serveBytes(c, deps, principal, image, { f: 'webp' });
   });
@@ -228,7 +230,7 @@ export function randomRoutes(deps: Deps) {
     // The list follows the library by itself; what the old call still means is "take what the
     // conversion script just left in the folder, now", instead of after the watcher's quiet period.
     if (deps.config.inboxDir) await importPending(deps, deps.config.inboxDir);
-    if (!pickOne(deps, principal, {}, { kind: 'random' })) throw new NotFoundError('No images found', 'no_candidate');
+    if (!(await pickOne(deps, principal, {}, { kind: 'random' }))) throw new NotFoundError('No images found', 'no_candidate');
     return c.json({ message: 'Images list updated' }, 200, noStore);
   });
 
@@ -255,7 +257,7 @@ function flaskCaller(principal: Principal) {
 /** Parse options and run the /img access rule before anything is picked or signed. */
 function checkedSpec(deps: Deps, principal: Principal, options: string): Spec {
   const spec = parseOptions(deps, options);
-  checkOptionsAllowed(principal, spec, false, deps.config);
+  checkOptionsAllowed(principal, spec, deps.config);
   return spec;
 }
 
@@ -264,19 +266,18 @@ async function answerPick(c: Context<Env>, deps: Deps, options: string, mode: Pi
   const principal = c.get('principal');
   const spec = checkedSpec(deps, principal, options);
   const chosen: PickMode = mode ?? (q.seed ? { kind: 'seed', seed: q.seed } : { kind: 'random' });
-  const image = pickOne(deps, principal, filtersOf(q), chosen);
+  const image = await pickOne(deps, principal, filtersOf(q), chosen);
   if (!image) throw new NotFoundError('No image matches these filters', 'no_candidate');
   if (q.redirect === '0' || q.redirect === 'false') return serveBytes(c, deps, principal, image, spec);
   // The same plan /img makes (preset exists, not expired, options allowed) before anything is signed.
-  planDelivery(deps, { principal, signed: false, image, spec });
+  await planDelivery(deps, { authority: principal, image, spec });
   const location = (deps.config.PUBLIC_URL?.replace(/\/$/, '') ?? '') + deliveryPath(deps, image, options, spec);
   return new Response(null, { status: 302, headers: { Location: location, ...noStore, 'X-Image-Id': image.id } });
 }
 
 async function serveBytes(c: Context<Env>, deps: Deps, principal: Principal, image: ImageRow, spec: Spec) {
-  const plan = planDelivery(deps, {
-    principal,
-    signed: false,
+  const plan = await planDelivery(deps, {
+    authority: principal,
     image,
     spec,
     accept: c.req.header('accept'),

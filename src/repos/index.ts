@@ -1,10 +1,14 @@
 import type { Db } from '../db/client.js';
 import type { ChangeMark } from '../db/changes.js';
 import type { DirectUploadsRepo } from './direct-uploads.js';
+import type { ImagesRepo } from './images.js';
+import type { PresetsRepo } from './presets.js';
 import type { RenditionsRepo } from './renditions.js';
 import { sqliteDirectUploadsRepo } from './sqlite/direct-uploads.js';
 import type { KeysRepo } from './keys.js';
 import { sqliteKeysRepo } from './sqlite/keys.js';
+import { sqliteImagesRepo } from './sqlite/images.js';
+import { sqlitePresetsRepo } from './sqlite/presets.js';
 import { sqliteRenditionsRepo } from './sqlite/renditions.js';
 import { sqliteTasksRepo } from './sqlite/tasks.js';
 import { sqliteUsageRepo } from './sqlite/usage.js';
@@ -25,6 +29,10 @@ export interface Repos {
   tasks: TasksRepo;
   /** The disk cache's index. */
   renditions: RenditionsRepo;
+  /** Images with their tags, names (public ids, aliases, retired names) and variants; the hit path's row lookup. */
+  images: ImagesRepo;
+  /** Presets (`t_{name}`); the hit path's preset lookup. */
+  presets: PresetsRepo;
   /** Direct uploads (STORAGE=s3) waiting for their complete. */
   directUploads: DirectUploadsRepo;
   /** Answers once the database takes a query (the /readyz check); rejects when it does not. */
@@ -44,6 +52,8 @@ export function createSqliteRepos(db: Db): Repos {
     changes: db.changes,
     tasks: sqliteTasksRepo(db),
     renditions: sqliteRenditionsRepo(db),
+    images: sqliteImagesRepo(db),
+    presets: sqlitePresetsRepo(db),
     directUploads: sqliteDirectUploadsRepo(db),
     users: sqliteUsersRepo(db),
     keys: sqliteKeysRepo(db),

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedImagePath } from '../../src/auth/signature.js';
 import { presets } from '../../src/db/schema.js';
-import { findImage } from '../../src/delivery/deliver.js';
+import { findImage } from '../../src/core/index.js';
 import { originalKey } from '../../src/storage/store.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
@@ -252,13 +252,13 @@ describe('storage failures on /img', () => {
         kind: real.kind,
         get: (key) => (unreadable.has(key) ? Promise.reject(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })) : real.get(key)),
       };
-      const originalOf = (imageId: string) => originalKey(findImage(s.deps, imageId)!.hash);
+      const originalOf = async (imageId: string) => originalKey((await findImage(s.deps, imageId))!.hash);
       for (const [failing, url] of [
         [id, `/img/w_120/${id}`],
         [logo, `/img/w_130,wm_${logo}/${id}`],
       ]) {
         unreadable.clear();
-        unreadable.add(originalOf(failing));
+        unreadable.add(await originalOf(failing));
         const res = await s.request(url, { headers: { 'X-API-Key': s.adminKey } });
         expect(res.status).toBe(503);
         expect(res.headers.get('retry-after')).toMatch(/^\d+$/);

@@ -65,7 +65,7 @@ async function time(label: string, path: string, key = t.adminKey) {
     total = body.total;
     if (path.startsWith('/images')) {
       s = performance.now();
-      listImages(t.deps, principal, query);
+      await listImages(t.deps, principal, query);
       queries.push(performance.now() - s);
     }
   }

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedImagePath } from '../../src/auth/signature.js';
-import { findImage } from '../../src/delivery/deliver.js';
+import { findImage } from '../../src/core/index.js';
 import { originImageId } from '../../src/origins/url.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { solid, startOrigin, type OriginServer } from './origin-server.js';
@@ -46,7 +46,7 @@ describe('first use', () => {
 
   it('stores an ordinary library image under the derived id, with its placeholder and origin facts', async () => {
     const id = originImageId('blog', '2024/cat.jpg');
-    const row = findImage(t.deps, id)!;
+    const row = (await findImage(t.deps, id))!;
     expect(row).toMatchObject({ width: 64, height: 48, format: 'jpeg', ownerId: null, filename: 'cat.jpg', visibility: 'public' });
     expect(row.placeholder).toBeTruthy();
     const info = await t.request('/info/@blog/2024/cat.jpg');
@@ -108,7 +108,7 @@ describe('after the TTL', () => {
     expect(await size(before)).toEqual(['png', 40, 30]);
     const { cache } = (await (await t.request(`${url}.json`, { headers: admin() })).json()) as { cache: { key: string } };
     expect(await t.deps.cache.tierOf(cache.key)).not.toBe('miss');
-    const oldHash = findImage(t.deps, originImageId('blog', 'changing.png'))!.hash;
+    const oldHash = (await findImage(t.deps, originImageId('blog', 'changing.png')))!.hash;
 
     origin.file('/media/changing.png', await solid(100, 100, 'png', '#20c040'), { type: 'image/png' });
     now += TTL + 1;
@@ -118,7 +118,7 @@ describe('after the TTL', () => {
     expect(after.headers.get('etag')).not.toBe(before.headers.get('etag'));
     expect(await size(after)).toEqual(['png', 40, 40]);
     expect(await t.deps.cache.tierOf(cache.key)).toBe('miss'); // the old rendition is gone from both tiers
-    const row = findImage(t.deps, originImageId('blog', 'changing.png'))!;
+    const row = (await findImage(t.deps, originImageId('blog', 'changing.png')))!;
     expect([row.width, row.height]).toEqual([100, 100]);
     expect(await t.deps.store.has(`originals/${oldHash.slice(0, 2)}/${oldHash}`)).toBe(false);
   });
@@ -144,7 +144,7 @@ describe('after the TTL', () => {
     now += TTL + 1;
     const res = await t.request('/img/@blog/gone.jpg');
     expect(res.status).toBe(404);
-    expect(findImage(t.deps, originImageId('blog', 'gone.jpg'))).toBeUndefined();
+    expect(await findImage(t.deps, originImageId('blog', 'gone.jpg'))).toBeUndefined();
   });
 });
 

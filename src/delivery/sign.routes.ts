@@ -1,16 +1,16 @@
 import type { Deps } from '../deps.js';
-import { visibleImage } from '../delivery/deliver.js';
+import { visibleImage } from '../core/index.js';
 import { BadRequestError } from '../errors.js';
 import { createRoute, errorSchemaRef, router, z } from '../http.js';
-import { limitApi } from './limits.js';
+import { limitApi } from '../auth/limits.js';
 import { baseUrl } from '../library/urls.js';
 import { registry, type OutputFormat } from '../spec/index.js';
 import { isImageKey } from '../spec/public-id.js';
-import { requireCaller } from './access.js';
-import { keyVersion } from './keys.js';
-import type { PolicyClaims, TokenIssuer } from './principal.js';
+import { requireCaller } from '../auth/access.js';
+import { keyVersion } from '../auth/keys.js';
+import type { PolicyClaims, TokenIssuer } from '../auth/principal.js';
 import { MAX_SIGNED_LIFETIME, signDelivery } from './sign.js';
-import { issuePolicyToken, issuerSubject } from './tokens.js';
+import { issuePolicyToken, issuerSubject } from '../auth/tokens.js';
 
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((code) => [code, { description: 'Error', content: { 'application/json': { schema: errorSchemaRef } } }]));
@@ -89,7 +89,11 @@ export function signRoutes(deps: Deps) {
       // The token names images by their random ids (the claim checked against the row), so a later
       // rename of a public id neither breaks the token nor hands it to the image that takes the name.
       const named = body.ids ?? (body.id ? [body.id] : undefined);
-      const ids = named?.map((id) => visibleImage(deps, id, p, false).id);
+      let ids: string[] | undefined;
+      if (named) {
+        ids = [];
+        for (const id of named) ids.push((await visibleImage(deps, id, p)).id);
+      }
       if (!ids && p.userId === null) throw new BadRequestError('This key has no owner: name the images with id or ids', { field: 'id' });
       const { width, formats, presets } = body.policy;
       if (width?.min !== undefined && width.max !== undefined && width.min > width.max)
@@ -116,7 +120,7 @@ export function signRoutes(deps: Deps) {
     }
 
     if (!body.id || body.ids) throw new BadRequestError('A signed URL is for one image: send id (ids is for policy tokens)', { field: 'id' });
-    const { path, expiresAt } = signDelivery(deps, p, { id: body.id, options: body.options, ext: body.ext, expiresIn: body.expiresIn });
+    const { path, expiresAt } = await signDelivery(deps, p, { id: body.id, options: body.options, ext: body.ext, expiresIn: body.expiresIn });
     return c.json({ url: `${baseUrl(c, deps)}${path}`, path, expiresAt }, 200);
   });
 

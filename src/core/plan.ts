@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import { anonymousMayFetch, checkDeliveredWidth, checkOptionsAllowed, checkOutputFormat, checkPresetWithinPolicy } from '../auth/access.js';
+import { callerOf, credentialExpiry, type Authority } from '../auth/principal.js';
+import type { ImageRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { BadOptionError, ForbiddenError, OutputTooLargeError } from '../errors.js';
+import type { PresetRow } from '../repos/presets.js';
+import {
+  canonicalize,
+  chooseFormat,
+  mergePreset,
+  outputFrames,
+  planLayout,
+  type OutputFormat,
+  type ResolvedSpec,
+  type Size,
+  type Spec,
+} from '../spec/index.js';
+import { contentDpr, NO_HINTS, resolveHints, type ClientHints, type HintUse } from '../spec/hints.js';
+import { watermarkAllowed } from './images.js';
+import { parseOptions, specLimits } from './options.js';
+
+/**
+ * The plan of one delivery: access -> spec -> format -> key, before any image byte is touched,
+ * so a 304 or a cache hit costs a row lookup (none while the database is unchanged) and a hash.
+ */
+export interface DeliveryPlan {
+  image: ImageRow;
+  /** w_auto / dpr_auto already resolved against the request's client hints. */
+  spec: ResolvedSpec;
+  canonical: string;
+  format: OutputFormat;
+  /** f_auto chose the format from `Accept`. */
+  vary: boolean;
+  /** The client hints the size came from (w_auto, dpr_auto): each one answers `Vary` on its headers. */
+  hints: HintUse;
+  /** The delivered density against the CSS size, when dpr_auto asked for one and it is known. */
+  contentDpr?: number;
+  /** The delivered size (of one frame), as planned from the stored dimensions. */
+  size: Size;
+  key: string;
+  etag: string;
+  preset: string | null;
+  /** Unix seconds after which the URL stops working (exp_ of a signed URL). */
+  expiresAt?: number;
+  /** Whether an anonymous caller could have fetched this very response: only then may a shared cache keep it. */
+  shared: boolean;
+  /** Unix seconds at which the token that authorised the request (policy or session) ends. */
+  credentialExpiresAt?: number;
+  /** Longest a cache may keep the answer: set for remote originals, whose bytes may change under the same id. */
+  maxAge?: number;
+}
+
+export interface PlanArgs {
+  /** Whose word the rendition is made on (src/auth/principal.ts Authority). */
+  authority: Authority;
+  image: ImageRow;
+  spec: Spec;
+  accept?: string;
+  /** The request's client hints, for w_auto / dpr_auto (none: their fallbacks). */
+  hints?: ClientHints;
+  /** The image's bytes may change under its id (a remote original): key by content, cache at most maxAge. */
+  mutable?: { maxAge: number };
+}
+
+/** The rows a plan reads besides the image, looked up before the (synchronous) planning. */
+interface Looked {
+  preset: Spec | undefined;
+  watermark: ImageRow | undefined;
+}
+
+/** Plans the delivery or throws the typed refusal (404, 401, 403, 400) the surface maps. */
+export async function planDelivery(deps: Deps, args: PlanArgs): Promise<DeliveryPlan> {
+  const { t, wm } = args.spec;
+  const looked: Looked = {
+    preset: t ? await presetSpec(deps, t) : undefined,
+    watermark: wm ? await deps.repos.images.find(wm) : undefined,
+  };
+  try {
+    return planOnce(deps, args, looked);
+  } catch (err) {
+    // A hint never turns a URL that works without it into a 400: a density (then a width) that
+    // makes the output, or the image scaled to cover a c_fill box, too large is dropped.
+    const hints = args.hints;
+    if (!(err instanceof OutputTooLargeError) || !hints || (hints.dpr === undefined && hints.width === undefined)) throw err;
+    if (hints.dpr !== undefined && hints.width !== undefined) {
+      try {
+        return planOnce(deps, { ...args, hints: { width: hints.width } }, looked);
+      } catch (again) {
+        if (!(again instanceof OutputTooLargeError)) throw again;
+      }
+    }
+    return planOnce(deps, { ...args, hints: NO_HINTS }, looked);
+  }
+}
+
+function planOnce(deps: Deps, args: PlanArgs, looked: Looked): DeliveryPlan {
+  const { authority, image } = args;
+  // w_auto / dpr_auto become numbers here, first, for every surface (/img, /random, variants): the
+  // access checks, the planner, the cache key and the renderer only ever see the resolved size.
+  const resolve = (s: Spec) => resolveHints(s, args.hints ?? NO_HINTS, deps.config.clientHints, specLimits(deps).maxOutputDim);
+  const own = resolve(args.spec);
+  let { spec, used, css } = own;
+  if (spec.exp !== undefined && spec.exp < deps.clock()) {
+    throw new ForbiddenError(`This URL expired at ${new Date(spec.exp * 1000).toISOString()}`, 'expired');
+  }
+  checkOptionsAllowed(authority, spec, deps.config, image);
+  // Only the URL's own wm_: a preset's watermark (a private logo, say) is the operator's choice.
+  if (spec.wm) watermarkAllowed(authority, spec.wm, looked.watermark);
+  const preset = spec.t ?? null;
+  if (preset) {
+    const fromPreset = looked.preset;
+    if (!fromPreset) throw new BadOptionError('t', `Unknown preset ${preset}`, 'a preset name from GET /presets');
+    // Merged before resolving: a preset's dpr_auto must see whether the URL's w_auto was a device-pixel hint.
+    ({ spec, used, css } = resolve(mergePreset(fromPreset, args.spec, specLimits(deps))));
+    checkPresetWithinPolicy(authority, spec, image);
+  }
+  const { format, vary } = chooseFormat(spec, { format: image.format, hasAlpha: image.hasAlpha, animated: image.frames > 1 }, args.accept);
+  checkOutputFormat(authority, format, image);
+  // The planner on the stored size: output caps and crop bounds fail here, before the original is read.
+  const { final: size } = planLayout(
+    spec,
+    { width: image.width, height: image.height, frames: outputFrames(image.format, image.frames, format) },
+    specLimits(deps),
+  );
+  checkDeliveredWidth(authority, size, image);
+  // Who may keep the answer: a shared cache only what anonymous callers could fetch too (the URL's
+  // own options and wm_), and nobody past the end of the token that authorised it.
+  const caller = callerOf(authority);
+  const cache = {
+    shared: anonymousMayFetch(image, own.spec, authority, deps.config, !args.spec.wm || looked.watermark?.visibility === 'public'),
+    credentialExpiresAt: caller && credentialExpiry(caller),
+  };
+  const canonical = canonicalize(spec);
+  // A remote original's content hash joins the key: new bytes at the origin give new ETags, and a
+  // late render of the old bytes lands under a key nobody asks for again.
+  const source = args.mutable ? `${image.id}@${image.hash}` : image.id;
+  const key = createHash('sha256').update(`${source}\n${canonical}\n${format}`).digest('base64url');
+  const maxAge = args.mutable?.maxAge;
+  return {
+    image,
+    spec,
+    canonical,
+    format,
+    vary,
+    hints: used,
+    contentDpr: contentDpr(css, size),
+    size,
+    key,
+    etag: `"${key.slice(0, 27)}"`,
+    preset,
+    expiresAt: args.spec.exp,
+    ...cache,
+    maxAge,
+  };
+}
+
+/**
+ * A preset's parsed spec, parsed again only when its row changes: the presets repo hands back the
+ * same frozen row object while the preset is unchanged, so the parse is memoised on that object.
+ */
+const parsedPresets = new WeakMap<PresetRow, Spec>();
+
+async function presetSpec(deps: Deps, name: string): Promise<Spec | undefined> {
+  const row = await deps.repos.presets.byName(name);
+  if (!row) return undefined;
+  let spec = parsedPresets.get(row);
+  if (!spec) parsedPresets.set(row, (spec = Object.freeze(parseOptions(deps, row.options))));
+  return spec;
+}

@@ -1,0 +1,63 @@
+import { cacheMissCharge } from '../auth/state.js';
+import type { CachedRendition, Rendition } from '../cache/types.js';
+import type { ImageRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { AppError, BadOptionError, StorageUnavailableError } from '../errors.js';
+import { render } from '../render/index.js';
+import { originalKey } from '../storage/store.js';
+import { findImage } from './images.js';
+import type { DeliveryPlan } from './plan.js';
+
+/**
+ * The rendition of a plan through the cache tiers (memory, disk, one coalesced render). Its
+ * `tier` says where it came from, for the surface to report (X-Cache, metrics) as it likes.
+ */
+export function renderVia(deps: Deps, plan: DeliveryPlan): Promise<CachedRendition> {
+  // Bound to this request now: a queued render is started later from another request's context.
+  const chargeMiss = cacheMissCharge(deps);
+  return deps.cache.fetch(plan.key, { imageId: plan.image.id, options: plan.canonical, preset: plan.preset }, async () => {
+    // Only a miss reaches here: throttles the caller (RATE_LIMIT_MISS_PER_MIN) and counts the render.
+    chargeMiss();
+    return renderPlan(deps, plan);
+  });
+}
+
+async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
+  const { image, spec, format } = plan;
+  const original = await readOriginal(deps, image);
+  if (!original) {
+    deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
+    throw new AppError(500, 'original_missing', `The original of ${image.id} is missing from storage`);
+  }
+  const watermark = spec.wm ? await loadWatermark(deps, spec.wm) : undefined;
+  const focal = image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : undefined;
+  const started = performance.now();
+  const out = await render(original, spec, { format, limits: deps.config.limits, watermark, focal });
+  // Recorded here, once per actual render: coalesced waiters and hits never reach this line.
+  deps.metrics?.observeRender(out.format, (performance.now() - started) / 1000);
+  // Never larger than the source for nothing: when the options changed no pixel (a pure
+  // re-encode, `unchanged`) and the format is the source's, more bytes -> the source bytes,
+  // provided they carry no metadata (GPS) or rotation that must be stripped.
+  if (out.unchanged && image.clean && out.format === image.format && out.data.length > original.length) {
+    return { ...out, data: original };
+  }
+  return out;
+}
+
+/** An original's bytes (undefined when absent); a store that fails (EIO, S3 down) is a 503 to retry, not a 500. */
+async function readOriginal(deps: Deps, image: ImageRow): Promise<Buffer | undefined> {
+  try {
+    return await deps.store.get(originalKey(image.hash));
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    deps.log.error({ err, imageId: image.id, store: deps.store.kind }, 'original could not be read from storage');
+    throw new StorageUnavailableError();
+  }
+}
+
+async function loadWatermark(deps: Deps, id: string) {
+  const wm = await findImage(deps, id);
+  const bytes = wm && (await readOriginal(deps, wm));
+  if (!bytes) throw new BadOptionError('wm', `Watermark image ${id} does not exist`, 'the id of an image in the library');
+  return bytes;
+}
