@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Deps } from '../deps.js';
-import { responseBytes } from '../ops/observe.js';
+import { responseBytes } from '../responses.js';
 import { type CredentialSources, presentedCredential, resolveCredential } from './credentials.js';
 import { ANONYMOUS, type Principal } from './principal.js';
 import { clientIp, requestScope, scopeFor } from './state.js';

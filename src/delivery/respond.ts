@@ -2,7 +2,8 @@ import type { Context } from 'hono';
 import { renditionHeaders, type CachedRendition } from '../cache/types.js';
 import type { DeliveryPlan } from '../core/index.js';
 import type { Deps } from '../deps.js';
-import { registerResponse, requestIdOf } from '../ops/observe.js';
+import { requestIdOf } from '../ops/observe.js';
+import { registerResponse } from '../responses.js';
 import { ACCEPT_CH, hintVary } from './hints.js';
 
 /** The HTTP side of a delivery plan and its rendition: caching headers, 304 and the image response. */

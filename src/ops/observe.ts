@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
-import type { CacheTier } from '../cache/types.js';
 import type { Deps } from '../deps.js';
 import { redactUrl } from '../log.js';
+import { responseFacts } from '../responses.js';
 import { metricsOf } from './metrics.js';
 
 /** An incoming id is kept only when it is short and plain, so it cannot forge log lines. */
@@ -15,32 +15,9 @@ const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 /** Request ids by request, so a route that builds its own headers can include X-Request-Id (requestIdOf). */
 const requestIds = new WeakMap<Request, string>();
 
-/** The facts of a response whose headers a route built as a plain object (registerResponse). */
-interface ResponseFacts {
-  tier: string;
-  bytes: number;
-}
-const registered = new WeakMap<Response, ResponseFacts>();
-
 /** The id observeRequests gave this request (undefined outside it, e.g. a test calling a route alone). */
 export function requestIdOf(c: Context): string | undefined {
   return requestIds.get(c.req.raw);
-}
-
-/**
- * A route that answers from a plain header object (a cache hit) registers its response here, with
- * X-Request-Id already among its headers: then neither the access log, the metrics nor the key
- * usage count read `res.headers`, which would turn the plain object into a Headers instance and
- * cost a header copy per hit (issue 14).
- */
-export function registerResponse(res: Response, headers: Readonly<Record<string, string>>, tier: CacheTier): Response {
-  registered.set(res, { tier, bytes: Number(headers['Content-Length']) || 0 });
-  return res;
-}
-
-/** The Content-Length of a response, from its registration when it has one (see registerResponse). */
-export function responseBytes(res: Response): number {
-  return registered.get(res)?.bytes ?? (Number(res.headers.get('content-length')) || 0);
 }
 
 /**
@@ -62,7 +39,7 @@ export function observeRequests(deps: Deps): MiddlewareHandler {
 
     await next();
 
-    const facts = registered.get(c.res);
+    const facts = responseFacts(c.res);
     if (!facts) setHeader(c, 'X-Request-Id', requestId);
     const seconds = (performance.now() - start) / 1000;
     const route = matchedRoute(c);
