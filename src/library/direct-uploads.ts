@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
 import type { Caller } from '../auth/principal.js';
 import { actingUserId } from '../auth/principal.js';
-import { images, type DirectUploadRow } from '../db/schema.js';
+import type { DirectUploadRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError, NotFoundError, StorageUnavailableError } from '../errors.js';
 import { acceptsDirectUploads, type BlobStore, type DirectUploadStore } from '../storage/store.js';
@@ -174,9 +173,9 @@ async function storeCall<T>(deps: Deps, row: DirectUploadRow, fn: () => Promise<
   }
 }
 
-function replayDone(deps: Deps, row: DirectUploadRow): IngestResult {
+async function replayDone(deps: Deps, row: DirectUploadRow): Promise<IngestResult> {
   const { imageId } = JSON.parse(row.result ?? '{}') as { imageId?: string };
-  const image = imageId ? deps.db.select().from(images).where(eq(images.id, imageId)).get() : undefined;
+  const image = imageId ? await deps.repos.images.byId(imageId) : undefined;
   if (!image) throw new NotFoundError(`The image made from upload ${row.id} was deleted`, 'image_not_found');
   return { image, duplicate: true };
 }

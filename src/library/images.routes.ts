@@ -177,7 +177,7 @@ export function imagesRoutes(deps: Deps) {
     const links = [next && `<${next}>; rel="next"`, prev && `<${prev}>; rel="prev"`].filter(Boolean);
     if (links.length) c.header('Link', links.join(', '));
     c.header('Cache-Control', 'private, no-store');
-    const made = variantsOf(deps, base, items);
+    const made = await variantsOf(deps, base, items);
     return c.json(
       {
         items: items.map((image) => ({ ...imageView(deps, base, image), variants: made.get(image.id) ?? [] })),
@@ -195,7 +195,7 @@ export function imagesRoutes(deps: Deps) {
   app.openapi(get, async function getImage(c) {
     const image = await managedImage(deps, c.get('principal'), c.req.valid('param').id);
     c.header('Cache-Control', 'private, no-store');
-    return c.json(imageDetail(deps, baseUrl(c, deps), image, c.req.valid('query')), 200);
+    return c.json(await imageDetail(deps, baseUrl(c, deps), image, c.req.valid('query')), 200);
   });
 
   app.openapi(patch, async function patchImage(c) {

@@ -1,11 +1,12 @@
-import { count, desc, eq, inArray } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
 import { actingUserId, type Principal } from '../auth/principal.js';
-import { renditions, variants, type ImageRow } from '../db/schema.js';
+import { renditions, type ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { originalKey } from '../storage/store.js';
 import { checkMayListOwner, seesWholeLibrary } from '../auth/access.js';
 import { withHashLock } from './hash-lock.js';
 import { normaliseTags } from './ingest.js';
+import type { VariantRow } from '../repos/images.js';
 import { iso, placeholderOf } from './schemas.js';
 import { deliveryUrl, imageUrls } from './urls.js';
 
@@ -43,28 +44,23 @@ export function imageView(deps: Deps, base: string, image: ImageRow) {
  * The image with its recorded variants. `format` (roadmap.sh's "optionally in another format")
  * makes `url` the original in that format.
  */
-export function imageDetail(deps: Deps, base: string, image: ImageRow, opts: { format?: string } = {}) {
+export async function imageDetail(deps: Deps, base: string, image: ImageRow, opts: { format?: string } = {}) {
   const cached = deps.db.select({ n: count() }).from(renditions).where(eq(renditions.imageId, image.id)).get()?.n ?? 0;
   const view = imageView(deps, base, image);
   return {
     ...view,
     ...(opts.format !== undefined && { url: deliveryUrl(deps, base, image, `f_${opts.format}`) }),
-    variants: variantsOf(deps, base, [image]).get(image.id) ?? [],
+    variants: (await variantsOf(deps, base, [image])).get(image.id) ?? [],
     cachedRenditions: cached,
   };
 }
 
 /** The recorded variants of several images (one query for a whole list page), newest first. */
-export function variantsOf(deps: Deps, base: string, list: ImageRow[]) {
+export async function variantsOf(deps: Deps, base: string, list: ImageRow[]) {
   const byId = new Map(list.map((image) => [image.id, image]));
   const out = new Map<string, ReturnType<typeof variantView>[]>();
   if (list.length === 0) return out;
-  const made = deps.db
-    .select()
-    .from(variants)
-    .where(inArray(variants.imageId, [...byId.keys()]))
-    .orderBy(desc(variants.createdAt), desc(variants.id))
-    .all();
+  const made = await deps.repos.images.variantsOf([...byId.keys()]);
   for (const v of made) {
     const image = byId.get(v.imageId)!;
     const views = out.get(v.imageId) ?? [];
@@ -74,7 +70,7 @@ export function variantsOf(deps: Deps, base: string, list: ImageRow[]) {
   return out;
 }
 
-function variantView(deps: Deps, base: string, image: ImageRow, v: typeof variants.$inferSelect) {
+function variantView(deps: Deps, base: string, image: ImageRow, v: VariantRow) {
   return {
     options: v.options,
     format: v.format,

@@ -1,6 +1,5 @@
-import { eq } from 'drizzle-orm';
 import type { Principal } from '../auth/principal.js';
-import { images, variants, type ImageRow } from '../db/schema.js';
+import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 import { planDelivery, renderVia } from '../core/index.js';
@@ -32,14 +31,14 @@ export async function makeVariant(
   const plan = await planDelivery(deps, { authority: { kind: 'internal', for: args.principal }, image, spec: args.spec, accept: args.accept });
   const out = await renderVia(deps, plan);
   const bytes = out.data.length;
-  const recorded = deps.db.transaction((tx) => {
-    // Deleted while rendering (a slow async task): nothing to record against.
-    if (!tx.select({ id: images.id }).from(images).where(eq(images.id, image.id)).get()) return false;
-    tx.insert(variants)
-      .values({ imageId: image.id, options: plan.canonical, format: out.format, width: out.width, height: out.height, bytes })
-      .onConflictDoUpdate({ target: [variants.imageId, variants.options, variants.format], set: { width: out.width, height: out.height, bytes } })
-      .run();
-    return true;
+  // False when the image was deleted while rendering (a slow async task): nothing to record against.
+  const recorded = await deps.repos.images.recordVariant({
+    imageId: image.id,
+    options: plan.canonical,
+    format: out.format,
+    width: out.width,
+    height: out.height,
+    bytes,
   });
   if (!recorded) {
     // The render landed in the cache after the delete purged it: purge again so no copy outlives the image.

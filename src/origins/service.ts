@@ -169,8 +169,7 @@ export class Origins {
   private async dropIfUnused(hash: string) {
     const { deps } = this;
     await withHashLock(hash, async () => {
-      const used = deps.db.select({ id: images.id }).from(images).where(eq(images.hash, hash)).limit(1).get();
-      if (used) return;
+      if (await deps.repos.images.hashInUse(hash)) return;
       try {
         await deps.store.delete(originalKey(hash));
       } catch (err) {

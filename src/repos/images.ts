@@ -1,5 +1,17 @@
 import type { ImageRow } from '../db/schema.js';
 
+/** A transformed version recorded against its image (POST /images/{id}/transform). */
+export interface VariantRow {
+  id: number;
+  imageId: string;
+  options: string;
+  format: string;
+  width: number;
+  height: number;
+  bytes: number;
+  createdAt: number;
+}
+
 /** One page of the library, newest first (src/library/images.ts decides who sees what). */
 export interface ImagePageQuery {
   limit: number;
@@ -52,4 +64,13 @@ export interface ImagesRepo {
   delete(image: Pick<ImageRow, 'id' | 'hash' | 'publicId'>): Promise<{ hashStillUsed: boolean }>;
   /** Whether a name can never be given out again (a deleted image's public id or alias). */
   isRetired(publicId: string): Promise<boolean>;
+  /** Whether any row uses the original bytes of this hash (deleting the file would break it). */
+  hashInUse(hash: string): Promise<boolean>;
+  /**
+   * Records (or refreshes) a variant of an image, in one transaction with the check that the image
+   * still exists; false when it was deleted meanwhile (nothing recorded).
+   */
+  recordVariant(v: Omit<VariantRow, 'id' | 'createdAt'>): Promise<boolean>;
+  /** The recorded variants of these images, newest first. */
+  variantsOf(imageIds: string[]): Promise<VariantRow[]>;
 }

@@ -1,7 +1,7 @@
 import { and, count, desc, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
 import { changeMark } from '../../db/changes.js';
 import type { Db } from '../../db/client.js';
-import { imageAliases, images, imageTags, retiredPublicIds, type ImageRow } from '../../db/schema.js';
+import { imageAliases, images, imageTags, retiredPublicIds, variants, type ImageRow } from '../../db/schema.js';
 import { IMAGE_ID } from '../../spec/public-id.js';
 import type { ImageChanges, ImagePageQuery, ImagesRepo } from '../images.js';
 
@@ -154,6 +154,27 @@ export function sqliteImagesRepo(db: Db): ImagesRepo {
         return tx.select({ id: images.id }).from(images).where(eq(images.hash, image.hash)).limit(1).get() !== undefined;
       });
       return { hashStillUsed };
+    },
+
+    async hashInUse(hash) {
+      return db.select({ id: images.id }).from(images).where(eq(images.hash, hash)).limit(1).get() !== undefined;
+    },
+
+    async recordVariant(v) {
+      const { imageId, options, format, width, height, bytes } = v;
+      return db.transaction((tx) => {
+        if (!tx.select({ id: images.id }).from(images).where(eq(images.id, imageId)).get()) return false;
+        tx.insert(variants)
+          .values({ imageId, options, format, width, height, bytes })
+          .onConflictDoUpdate({ target: [variants.imageId, variants.options, variants.format], set: { width, height, bytes } })
+          .run();
+        return true;
+      });
+    },
+
+    async variantsOf(imageIds) {
+      if (imageIds.length === 0) return [];
+      return db.select().from(variants).where(inArray(variants.imageId, imageIds)).orderBy(desc(variants.createdAt), desc(variants.id)).all();
     },
 
     async isRetired(publicId) {
