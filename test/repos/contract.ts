@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ImageRow } from '../../src/db/schema.js';
+import type { UsageDelta } from '../../src/repos/usage.js';
 import type { Repos } from '../../src/repos/index.js';
 import type { RenditionEntry } from '../../src/repos/renditions.js';
 
@@ -9,8 +11,24 @@ import type { RenditionEntry } from '../../src/repos/renditions.js';
  */
 export interface RepoFixture {
   repos: Repos;
+  /** Writes no repository makes yet (see RepoSeed). */
+  seed: RepoSeed;
   cleanup(): Promise<void>;
 }
+
+/**
+ * Rows the repositories read but do not write: an image is inserted by the upload's own unit of
+ * work (src/library/ingest.ts) and renamed by src/library/public-ids.ts. Each database's fixture
+ * writes them directly; once ImagesRepo gains those writes, these become calls to it.
+ */
+export interface RepoSeed {
+  /** An image row (with its tags in the tag index); unset columns take the schema's defaults. */
+  image(row: SeedImage): Promise<void>;
+  /** `publicId` was renamed away from `imageId` (it now redirects there). */
+  alias(publicId: string, imageId: string): Promise<void>;
+}
+
+export type SeedImage = Pick<ImageRow, 'id' | 'hash'> & Partial<Omit<ImageRow, 'id' | 'hash'>>;
 
 export function repoContract(name: string, make: () => Promise<RepoFixture>) {
   describe(`repositories: ${name}`, () => {
@@ -233,6 +251,508 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
         await repos.directUploads.delete('nope');
         expect(await repos.directUploads.byId('a')).toBeUndefined();
         expect((await repos.directUploads.due(100, 10)).map((r) => r.id).sort()).toEqual(['b', 'c']);
+      });
+    });
+
+    describe('images', () => {
+      const img = (id: string, over: Partial<SeedImage> = {}): SeedImage => ({ id, hash: `h-${id}`, createdAt: 1_000, ...over });
+      const ids = (rows: Array<{ id: string }>) => rows.map((r) => r.id);
+
+      it('reads a row by id, by public id and through find (either name); unknown names are undefined', async () => {
+        await f.seed.image(img('abc123', { publicId: 'blog/2024/cat', width: 64, height: 48, tags: '["cat"]' }));
+        const row = await repos.images.byId('abc123');
+        expect(row).toMatchObject({ id: 'abc123', hash: 'h-abc123', publicId: 'blog/2024/cat', width: 64, height: 48, tags: '["cat"]', visibility: 'public' });
+        expect(await repos.images.byPublicId('blog/2024/cat')).toEqual(row);
+        expect(await repos.images.find('abc123')).toEqual(row);
+        expect(await repos.images.find('blog/2024/cat')).toEqual(row);
+        expect(await repos.images.byId('nope')).toBeUndefined();
+        expect(await repos.images.byPublicId('abc123')).toBeUndefined();
+        expect(await repos.images.find('nope')).toBeUndefined();
+        expect(await repos.images.find('blog/nope')).toBeUndefined();
+      });
+
+      it('find answers a one-segment public id, and an id before a public id spelled like another image’s id', async () => {
+        await f.seed.image(img('i1', { publicId: 'cat' }));
+        await f.seed.image(img('i2', { publicId: 'dog' }));
+        expect((await repos.images.find('cat'))?.id).toBe('i1');
+        expect((await repos.images.find('i2'))?.id).toBe('i2');
+      });
+
+      it('find answers the same frozen row while nothing changes, and the edited row after a write', async () => {
+        await f.seed.image(img('i1', { collection: 'a' }));
+        const first = await repos.images.find('i1');
+        expect(await repos.images.find('i1')).toBe(first);
+        expect(Object.isFrozen(first)).toBe(true);
+        await repos.images.update('i1', { collection: 'b' });
+        expect(await repos.images.find('i1')).toMatchObject({ collection: 'b' });
+        await repos.images.delete({ id: 'i1', hash: 'h-i1', publicId: null });
+        expect(await repos.images.find('i1')).toBeUndefined();
+      });
+
+      it('byIds answers the rows that exist (any order); none for an empty list', async () => {
+        for (const id of ['a', 'b', 'c']) await f.seed.image(img(id));
+        expect(ids(await repos.images.byIds(['c', 'nope', 'a'])).sort()).toEqual(['a', 'c']);
+        expect(await repos.images.byIds([])).toEqual([]);
+        expect(await repos.images.byIds(['nope'])).toEqual([]);
+      });
+
+      it('renamed answers the image a former public id redirects to; a current or unknown name is undefined', async () => {
+        await f.seed.image(img('i1', { publicId: 'new/name' }));
+        await f.seed.alias('old/name', 'i1');
+        expect(await repos.images.renamed('old/name')).toMatchObject({ id: 'i1', publicId: 'new/name' });
+        expect(await repos.images.renamed('new/name')).toBeUndefined();
+        expect(await repos.images.renamed('never')).toBeUndefined();
+        // A former name is no current name: find and byPublicId do not follow it.
+        expect(await repos.images.byPublicId('old/name')).toBeUndefined();
+        expect(await repos.images.find('old/name')).toBeUndefined();
+      });
+
+      it('page answers newest first (ties by id, descending) with the total, by offset and by keyset', async () => {
+        await f.seed.image(img('a', { createdAt: 10 }));
+        await f.seed.image(img('b', { createdAt: 30 }));
+        await f.seed.image(img('c', { createdAt: 20 }));
+        await f.seed.image(img('d', { createdAt: 20 }));
+        await f.seed.image(img('e', { createdAt: 40 }));
+        const all = await repos.images.page({ limit: 10, offset: 0 });
+        expect(ids(all.rows)).toEqual(['e', 'b', 'd', 'c', 'a']);
+        expect(all.total).toBe(5);
+        expect(await repos.images.page({ limit: 2, offset: 2 }).then((p) => [ids(p.rows), p.total])).toEqual([['d', 'c'], 5]);
+        expect(ids((await repos.images.page({ limit: 10, offset: 5 })).rows)).toEqual([]);
+        // Keyset: strictly older than (created_at, id); the offset is ignored.
+        const after = await repos.images.page({ limit: 2, offset: 3, after: { createdAt: 20, id: 'd' } });
+        expect(ids(after.rows)).toEqual(['c', 'a']);
+        expect(after.total).toBe(5);
+        expect(ids((await repos.images.page({ limit: 10, offset: 0, after: { createdAt: 10, id: 'a' } })).rows)).toEqual([]);
+      });
+
+      it('page filters by owner, collection, visibility, orientation and tag, alone and together; the total follows', async () => {
+        const u1 = (await repos.users.insertUnlessTaken({ username: 'one', passwordHash: 'x', role: 'user' }))!.id;
+        const u2 = (await repos.users.insertUnlessTaken({ username: 'two', passwordHash: 'x', role: 'user' }))!.id;
+        await f.seed.image(img('a', { createdAt: 1, ownerId: u1, collection: 'trips', tags: '["cat","sea"]' }));
+        await f.seed.image(img('b', { createdAt: 2, ownerId: u1, visibility: 'private', orientation: 'portrait', tags: '["cat"]' }));
+        await f.seed.image(img('c', { createdAt: 3, ownerId: u2, collection: 'trips', orientation: 'square' }));
+        await f.seed.image(img('d', { createdAt: 4, tags: '["sea"]' }));
+        const q = async (filters: Partial<Parameters<Repos['images']['page']>[0]>) => {
+          const p = await repos.images.page({ limit: 10, offset: 0, ...filters });
+          return { ids: ids(p.rows), total: p.total };
+        };
+        expect(await q({ ownerId: u1 })).toEqual({ ids: ['b', 'a'], total: 2 });
+        expect(await q({ collection: 'trips' })).toEqual({ ids: ['c', 'a'], total: 2 });
+        expect(await q({ visibility: 'private' })).toEqual({ ids: ['b'], total: 1 });
+        expect(await q({ visibility: 'public' })).toEqual({ ids: ['d', 'c', 'a'], total: 3 });
+        expect(await q({ orientation: 'landscape' })).toEqual({ ids: ['d', 'a'], total: 2 });
+        expect(await q({ tag: 'cat' })).toEqual({ ids: ['b', 'a'], total: 2 });
+        expect(await q({ tag: 'sea', ownerId: u1 })).toEqual({ ids: ['a'], total: 1 });
+        expect(await q({ tag: 'cat', visibility: 'public', collection: 'trips' })).toEqual({ ids: ['a'], total: 1 });
+        expect(await q({ tag: 'none' })).toEqual({ ids: [], total: 0 });
+        expect(await q({ ownerId: 999 })).toEqual({ ids: [], total: 0 });
+        // A page smaller than the match still counts every match.
+        expect(await repos.images.page({ limit: 1, offset: 0, tag: 'sea' }).then((p) => [ids(p.rows), p.total])).toEqual([['d'], 2]);
+      });
+
+      it('update changes the given columns only, re-indexes tags with them, and answers the row; an unknown id is undefined', async () => {
+        await f.seed.image(img('i1', { collection: 'a', tags: '["old"]', focalX: 0.1, focalY: 0.2 }));
+        const row = await repos.images.update('i1', { tags: ['new', 'more'], visibility: 'private' });
+        expect(row).toMatchObject({ id: 'i1', tags: '["new","more"]', visibility: 'private', collection: 'a', focalX: 0.1, focalY: 0.2 });
+        expect(await repos.images.byId('i1')).toEqual(row);
+        expect((await repos.images.page({ limit: 10, offset: 0, tag: 'old' })).total).toBe(0);
+        expect(ids((await repos.images.page({ limit: 10, offset: 0, tag: 'more' })).rows)).toEqual(['i1']);
+        expect(await repos.images.update('i1', { collection: null, focalX: 0.5, focalY: 0.75 })).toMatchObject({
+          collection: null,
+          focalX: 0.5,
+          focalY: 0.75,
+          tags: '["new","more"]',
+        });
+        // Clearing the tags clears the index too.
+        expect(await repos.images.update('i1', { tags: [] })).toMatchObject({ tags: '[]' });
+        expect((await repos.images.page({ limit: 10, offset: 0, tag: 'new' })).total).toBe(0);
+        expect(await repos.images.update('nope', { collection: 'x', tags: ['t'] })).toBeUndefined();
+        expect((await repos.images.page({ limit: 10, offset: 0, tag: 't' })).total).toBe(0);
+      });
+
+      it('delete removes the row with its tags and variants, and retires its public id and every former name', async () => {
+        await f.seed.image(img('i1', { publicId: 'now', tags: '["cat"]' }));
+        await f.seed.alias('before', 'i1');
+        await f.seed.image(img('i2', { publicId: 'other' }));
+        await repos.images.recordVariant({ imageId: 'i1', options: 'w_10', format: 'webp', width: 10, height: 8, bytes: 50 });
+        expect(await repos.images.isRetired('now')).toBe(false);
+        expect(await repos.images.delete({ id: 'i1', hash: 'h-i1', publicId: 'now' })).toEqual({ hashStillUsed: false });
+        expect(await repos.images.byId('i1')).toBeUndefined();
+        expect(await repos.images.renamed('before')).toBeUndefined();
+        expect(await repos.images.variantsOf(['i1'])).toEqual([]);
+        expect((await repos.images.page({ limit: 10, offset: 0, tag: 'cat' })).total).toBe(0);
+        expect(await repos.images.isRetired('now')).toBe(true);
+        expect(await repos.images.isRetired('before')).toBe(true);
+        expect(await repos.images.isRetired('other')).toBe(false);
+        expect(await repos.images.isRetired('never')).toBe(false);
+        expect(await repos.images.byId('i2')).toBeDefined();
+      });
+
+      it('delete of an image without a public id retires nothing; deleting what is gone is harmless', async () => {
+        await f.seed.image(img('i1'));
+        expect(await repos.images.delete({ id: 'i1', hash: 'h-i1', publicId: null })).toEqual({ hashStillUsed: false });
+        expect(await repos.images.isRetired('i1')).toBe(false);
+        expect(await repos.images.delete({ id: 'i1', hash: 'h-i1', publicId: null })).toEqual({ hashStillUsed: false });
+      });
+
+      it('hashInUse and delete’s hashStillUsed say whether another row still uses the same bytes', async () => {
+        const u1 = (await repos.users.insertUnlessTaken({ username: 'one', passwordHash: 'x', role: 'user' }))!.id;
+        await f.seed.image(img('a', { hash: 'shared' }));
+        await f.seed.image(img('b', { hash: 'shared', ownerId: u1 }));
+        expect(await repos.images.hashInUse('shared')).toBe(true);
+        expect(await repos.images.hashInUse('nope')).toBe(false);
+        expect(await repos.images.delete({ id: 'a', hash: 'shared', publicId: null })).toEqual({ hashStillUsed: true });
+        expect(await repos.images.hashInUse('shared')).toBe(true);
+        expect(await repos.images.delete({ id: 'b', hash: 'shared', publicId: null })).toEqual({ hashStillUsed: false });
+        expect(await repos.images.hashInUse('shared')).toBe(false);
+      });
+
+      it('recordVariant records, refreshes one (image, options, format) in place, and refuses a deleted image', async () => {
+        await f.seed.image(img('i1'));
+        await f.seed.image(img('i2'));
+        const v = { imageId: 'i1', options: 'w_10', format: 'webp', width: 10, height: 8, bytes: 50 };
+        expect(await repos.images.recordVariant(v)).toBe(true);
+        expect(await repos.images.recordVariant({ ...v, format: 'avif', bytes: 40 })).toBe(true);
+        expect(await repos.images.recordVariant({ ...v, imageId: 'i2', options: 'w_20' })).toBe(true);
+        // Same image, options and format: refreshed, not added.
+        expect(await repos.images.recordVariant({ ...v, width: 11, height: 9, bytes: 55 })).toBe(true);
+        expect(await repos.images.recordVariant({ ...v, imageId: 'gone' })).toBe(false);
+        expect(await repos.images.variantsOf(['gone'])).toEqual([]);
+        const mine = await repos.images.variantsOf(['i1']);
+        expect(mine.map((r) => [r.format, r.width, r.height, r.bytes])).toEqual(
+          expect.arrayContaining([
+            ['webp', 11, 9, 55],
+            ['avif', 10, 8, 40],
+          ]),
+        );
+        expect(mine).toHaveLength(2);
+        expect(mine[0]).toMatchObject({ imageId: 'i1', options: 'w_10' });
+        expect(typeof mine[0]!.id).toBe('number');
+        expect(typeof mine[0]!.createdAt).toBe('number');
+        expect(await repos.images.variantsOf(['i1', 'i2'])).toHaveLength(3);
+        expect(await repos.images.variantsOf([])).toEqual([]);
+      });
+
+      it('variantsOf answers newest first', async () => {
+        await f.seed.image(img('i1'));
+        for (const w of [10, 20, 30]) await repos.images.recordVariant({ imageId: 'i1', options: `w_${w}`, format: 'webp', width: w, height: w, bytes: w });
+        // Recorded within the same second: the later record is the newer.
+        expect((await repos.images.variantsOf(['i1'])).map((r) => r.options)).toEqual(['w_30', 'w_20', 'w_10']);
+      });
+    });
+
+    describe('presets', () => {
+      it('save creates, then replaces keeping createdAt; byName reads it; an unknown name is undefined', async () => {
+        expect(await repos.presets.byName('card')).toBeUndefined();
+        expect(await repos.presets.save('card', 'w_300,h_200', 100)).toEqual({
+          row: { name: 'card', options: 'w_300,h_200', createdAt: 100, updatedAt: 100 },
+          created: true,
+        });
+        expect(await repos.presets.byName('card')).toEqual({ name: 'card', options: 'w_300,h_200', createdAt: 100, updatedAt: 100 });
+        expect(await repos.presets.save('card', 'w_400', 200)).toEqual({
+          row: { name: 'card', options: 'w_400', createdAt: 100, updatedAt: 200 },
+          created: false,
+        });
+        expect(await repos.presets.byName('card')).toMatchObject({ options: 'w_400', updatedAt: 200 });
+        expect(await repos.presets.byName('nope')).toBeUndefined();
+      });
+
+      it('byName answers the same frozen row while nothing changes', async () => {
+        await repos.presets.save('card', 'w_300', 100);
+        const first = await repos.presets.byName('card');
+        expect(await repos.presets.byName('card')).toBe(first);
+        expect(Object.isFrozen(first)).toBe(true);
+        await repos.presets.save('card', 'w_500', 101);
+        expect(await repos.presets.byName('card')).toMatchObject({ options: 'w_500' });
+      });
+
+      it('list answers every preset by name', async () => {
+        expect(await repos.presets.list()).toEqual([]);
+        for (const name of ['thumb', 'avatar', 'card']) await repos.presets.save(name, 'w_10', 1);
+        expect((await repos.presets.list()).map((p) => p.name)).toEqual(['avatar', 'card', 'thumb']);
+      });
+
+      it('delete says whether there was one; a deleted preset is gone', async () => {
+        await repos.presets.save('card', 'w_300', 100);
+        await repos.presets.byName('card');
+        expect(await repos.presets.delete('card')).toBe(true);
+        expect(await repos.presets.delete('card')).toBe(false);
+        expect(await repos.presets.byName('card')).toBeUndefined();
+        expect(await repos.presets.list()).toEqual([]);
+        // Saved again after a delete: created anew.
+        expect((await repos.presets.save('card', 'w_1', 300)).created).toBe(true);
+      });
+    });
+
+    describe('users', () => {
+      const user = (username: string, role: 'admin' | 'user' = 'user') => ({ username, passwordHash: `hash-${username}`, role });
+
+      it('inserts a user and reads it back by id and by name; unknown ones are undefined', async () => {
+        expect(await repos.users.count()).toBe(0);
+        const row = await repos.users.insertUnlessTaken(user('ada', 'admin'));
+        expect(row).toMatchObject({ username: 'ada', passwordHash: 'hash-ada', role: 'admin' });
+        expect(typeof row!.id).toBe('number');
+        expect(typeof row!.createdAt).toBe('number');
+        expect(await repos.users.byId(row!.id)).toEqual(row);
+        expect(await repos.users.byUsername('ada')).toEqual(row);
+        expect(await repos.users.byId(row!.id + 1000)).toBeUndefined();
+        expect(await repos.users.byUsername('bob')).toBeUndefined();
+        expect(await repos.users.count()).toBe(1);
+      });
+
+      it('a taken name inserts nothing and answers undefined; other names get their own ids', async () => {
+        const ada = await repos.users.insertUnlessTaken(user('ada'));
+        expect(await repos.users.insertUnlessTaken(user('ada', 'admin'))).toBeUndefined();
+        expect(await repos.users.byUsername('ada')).toEqual(ada);
+        const bob = await repos.users.insertUnlessTaken(user('bob'));
+        expect(bob!.id).not.toBe(ada!.id);
+        expect(await repos.users.count()).toBe(2);
+      });
+
+      it('of names inserted at once, each is taken exactly once', async () => {
+        const rows = await Promise.all(['x', 'x', 'y', 'x'].map((name) => repos.users.insertUnlessTaken(user(name))));
+        expect(
+          rows
+            .filter((r) => r !== undefined)
+            .map((r) => r!.username)
+            .sort(),
+        ).toEqual(['x', 'y']);
+        expect(await repos.users.count()).toBe(2);
+      });
+
+      it('setPasswordHash and setRole change that user only; an unknown id is harmless', async () => {
+        const ada = (await repos.users.insertUnlessTaken(user('ada')))!;
+        const bob = (await repos.users.insertUnlessTaken(user('bob')))!;
+        await repos.users.setPasswordHash(ada.id, 'new-hash');
+        await repos.users.setRole(ada.id, 'admin');
+        expect(await repos.users.byId(ada.id)).toEqual({ ...ada, passwordHash: 'new-hash', role: 'admin' });
+        expect(await repos.users.byId(bob.id)).toEqual(bob);
+        await repos.users.setPasswordHash(9999, 'x');
+        await repos.users.setRole(9999, 'admin');
+        expect(await repos.users.count()).toBe(2);
+      });
+    });
+
+    describe('keys', () => {
+      const key = (id: string, over: Partial<Parameters<Repos['keys']['insert']>[0]> = {}) => ({
+        id,
+        userId: null,
+        name: `key ${id}`,
+        prefix: `ip_${id}`,
+        hash: `hash-${id}`,
+        scopes: 'deliver,upload',
+        ...over,
+      });
+
+      it('inserts a key and reads it back by id with fresh counters; an unknown id is undefined', async () => {
+        await repos.keys.insert(key('k1'));
+        const row = await repos.keys.byId('k1');
+        expect(row).toMatchObject({
+          ...key('k1'),
+          lastUsedAt: null,
+          revokedAt: null,
+          previousHash: null,
+          previousValidUntil: null,
+          requests: 0,
+          renders: 0,
+          bytesServed: 0,
+        });
+        expect(typeof row!.createdAt).toBe('number');
+        expect(await repos.keys.byId('nope')).toBeUndefined();
+        expect(await repos.keys.count()).toBe(1);
+      });
+
+      it('refuses a second key with the same id or the same secret, inserting nothing', async () => {
+        await repos.keys.insert(key('k1'));
+        await expect(repos.keys.insert(key('k1', { hash: 'other' }))).rejects.toThrow();
+        await expect(repos.keys.insert(key('k2', { hash: 'hash-k1' }))).rejects.toThrow();
+        expect(await repos.keys.count()).toBe(1);
+        expect(await repos.keys.byId('k2')).toBeUndefined();
+      });
+
+      it('liveByHash finds a key by its current secret; an unknown secret is undefined', async () => {
+        await repos.keys.insert(key('k1'));
+        await repos.keys.insert(key('k2'));
+        expect(await repos.keys.liveByHash('hash-k2', 100)).toMatchObject({ id: 'k2' });
+        expect(await repos.keys.liveByHash('hash-nope', 100)).toBeUndefined();
+      });
+
+      it('rotation: the new secret works; the previous one only while its grace lasts, or not at all without grace', async () => {
+        await repos.keys.insert(key('k1'));
+        await repos.keys.setSecret('k1', { hash: 'second', prefix: 'ip_2', previousHash: 'hash-k1', previousValidUntil: 200 });
+        expect(await repos.keys.byId('k1')).toMatchObject({ hash: 'second', prefix: 'ip_2', previousHash: 'hash-k1', previousValidUntil: 200 });
+        expect(await repos.keys.liveByHash('second', 100)).toMatchObject({ id: 'k1' });
+        expect(await repos.keys.liveByHash('hash-k1', 199)).toMatchObject({ id: 'k1' });
+        // The grace ends at previousValidUntil.
+        expect(await repos.keys.liveByHash('hash-k1', 200)).toBeUndefined();
+        expect(await repos.keys.liveByHash('hash-k1', 500)).toBeUndefined();
+        // A rotation without grace ends the previous secret at once.
+        await repos.keys.setSecret('k1', { hash: 'third', prefix: 'ip_3', previousHash: null, previousValidUntil: null });
+        expect(await repos.keys.liveByHash('second', 100)).toBeUndefined();
+        expect(await repos.keys.liveByHash('third', 100)).toMatchObject({ id: 'k1' });
+      });
+
+      it('revoke refuses the key by either secret and drops the previous one; false for an unknown key', async () => {
+        await repos.keys.insert(key('k1'));
+        await repos.keys.insert(key('k2'));
+        await repos.keys.setSecret('k1', { hash: 'second', prefix: 'ip_2', previousHash: 'hash-k1', previousValidUntil: 1_000 });
+        expect(await repos.keys.revoke('k1', 150)).toBe(true);
+        expect(await repos.keys.byId('k1')).toMatchObject({ revokedAt: 150, previousHash: null, previousValidUntil: null, hash: 'second' });
+        expect(await repos.keys.liveByHash('second', 100)).toBeUndefined();
+        expect(await repos.keys.liveByHash('hash-k1', 100)).toBeUndefined();
+        expect(await repos.keys.liveByHash('hash-k2', 100)).toMatchObject({ id: 'k2' });
+        expect(await repos.keys.revoke('nope', 150)).toBe(false);
+      });
+
+      it('list answers all keys, one user’s, or the system keys (no owner), newest first', async () => {
+        const ada = (await repos.users.insertUnlessTaken({ username: 'ada', passwordHash: 'x', role: 'user' }))!.id;
+        const bob = (await repos.users.insertUnlessTaken({ username: 'bob', passwordHash: 'x', role: 'user' }))!.id;
+        await repos.keys.insert(key('sys'));
+        await repos.keys.insert(key('a1', { userId: ada }));
+        await repos.keys.insert(key('a2', { userId: ada }));
+        await repos.keys.insert(key('b1', { userId: bob }));
+        const sorted = (rows: Array<{ id: string }>) => rows.map((r) => r.id).sort();
+        const all = await repos.keys.list();
+        expect(sorted(all)).toEqual(['a1', 'a2', 'b1', 'sys']);
+        const created = all.map((r) => r.createdAt);
+        expect(created).toEqual([...created].sort((x, y) => y - x));
+        expect(sorted(await repos.keys.list(ada))).toEqual(['a1', 'a2']);
+        expect(sorted(await repos.keys.list(null))).toEqual(['sys']);
+        expect(await repos.keys.list(9999)).toEqual([]);
+      });
+
+      it('delete removes a key; an unknown id is harmless', async () => {
+        await repos.keys.insert(key('k1'));
+        await repos.keys.delete('k1');
+        await repos.keys.delete('k1');
+        expect(await repos.keys.byId('k1')).toBeUndefined();
+        expect(await repos.keys.liveByHash('hash-k1', 1)).toBeUndefined();
+        expect(await repos.keys.count()).toBe(0);
+      });
+
+      it('the keys’ change mark moves on every write to a key', async () => {
+        let mark = repos.keys.changes();
+        expect(repos.keys.changes()).toBe(mark);
+        const moved = () => {
+          const now = repos.keys.changes();
+          const ok = now !== mark;
+          mark = now;
+          return ok;
+        };
+        await repos.keys.insert(key('k1'));
+        expect(moved()).toBe(true);
+        await repos.keys.setSecret('k1', { hash: 'h2', prefix: 'p2', previousHash: null, previousValidUntil: null });
+        expect(moved()).toBe(true);
+        await repos.keys.revoke('k1', 5);
+        expect(moved()).toBe(true);
+        await repos.keys.delete('k1');
+        expect(moved()).toBe(true);
+      });
+    });
+
+    describe('usage', () => {
+      const key = (id: string) => ({ id, userId: null, name: '', prefix: `ip_${id}`, hash: `hash-${id}`, scopes: 'deliver' });
+      const delta = (over: Partial<UsageDelta> = {}): UsageDelta => ({ requests: 1, renders: 0, bytes: 100, lastUsedAt: 50, ...over });
+      const counters = async (id: string) => {
+        const row = await repos.keys.byId(id);
+        return row && { requests: row.requests, renders: row.renders, bytes: row.bytesServed, lastUsedAt: row.lastUsedAt };
+      };
+
+      it('adds each batch to the keys’ counters; the last use only moves forward', async () => {
+        await repos.keys.insert(key('a'));
+        await repos.keys.insert(key('b'));
+        await repos.usage.add(
+          new Map([
+            ['a', delta({ requests: 3, renders: 2, bytes: 300, lastUsedAt: 50 })],
+            ['b', delta({ requests: 1, renders: 0, bytes: 10, lastUsedAt: 40 })],
+          ]),
+        );
+        await repos.usage.add(new Map([['a', delta({ requests: 2, renders: 1, bytes: 20, lastUsedAt: 60 })]]));
+        expect(await counters('a')).toEqual({ requests: 5, renders: 3, bytes: 320, lastUsedAt: 60 });
+        expect(await counters('b')).toEqual({ requests: 1, renders: 0, bytes: 10, lastUsedAt: 40 });
+        // An older batch (flushed late) and a batch without requests keep the last use.
+        await repos.usage.add(new Map([['a', delta({ requests: 1, lastUsedAt: 55 })]]));
+        await repos.usage.add(new Map([['a', delta({ requests: 0, bytes: 0, lastUsedAt: 0 })]]));
+        expect(await counters('a')).toEqual({ requests: 6, renders: 3, bytes: 420, lastUsedAt: 60 });
+      });
+
+      it('a key deleted before the flush, or an empty batch, is skipped', async () => {
+        await repos.keys.insert(key('a'));
+        await repos.usage.add(
+          new Map([
+            ['gone', delta()],
+            ['a', delta()],
+          ]),
+        );
+        await repos.usage.add(new Map());
+        expect(await counters('a')).toEqual({ requests: 1, renders: 0, bytes: 100, lastUsedAt: 50 });
+        expect(await repos.keys.byId('gone')).toBeUndefined();
+      });
+
+      it('a batch is one unit of work: when one delta fails, none is added', async () => {
+        await repos.keys.insert(key('a'));
+        await repos.keys.insert(key('b'));
+        await expect(
+          repos.usage.add(
+            new Map([
+              ['a', delta()],
+              ['b', delta({ requests: Number.NaN })],
+            ]),
+          ),
+        ).rejects.toThrow();
+        expect(await counters('a')).toEqual({ requests: 0, renders: 0, bytes: 0, lastUsedAt: null });
+        expect(await counters('b')).toEqual({ requests: 0, renders: 0, bytes: 0, lastUsedAt: null });
+      });
+
+      it('is open until the repositories close', async () => {
+        expect(repos.usage.open).toBe(true);
+        await repos.close();
+        expect(repos.usage.open).toBe(false);
+      });
+    });
+
+    describe('change mark, for every write', () => {
+      // Each write, after the setup it needs; the mark must move across it.
+      const writes: Array<[string, (r: Repos, seed: RepoSeed) => Promise<unknown>, ((r: Repos, seed: RepoSeed) => Promise<unknown>)?]> = [
+        ['images.update', (r) => r.images.update('i1', { collection: 'c' }), (_, s) => s.image({ id: 'i1', hash: 'h' })],
+        ['images.delete', (r) => r.images.delete({ id: 'i1', hash: 'h', publicId: 'p' }), (_, s) => s.image({ id: 'i1', hash: 'h', publicId: 'p' })],
+        [
+          'images.recordVariant',
+          (r) => r.images.recordVariant({ imageId: 'i1', options: 'w_1', format: 'webp', width: 1, height: 1, bytes: 1 }),
+          (_, s) => s.image({ id: 'i1', hash: 'h' }),
+        ],
+        ['presets.save', (r) => r.presets.save('p', 'w_1', 1)],
+        ['presets.delete', (r) => r.presets.delete('p'), (r) => r.presets.save('p', 'w_1', 1)],
+        ['users.insertUnlessTaken', (r) => r.users.insertUnlessTaken({ username: 'u', passwordHash: 'x', role: 'user' })],
+        [
+          'users.setPasswordHash',
+          async (r) => r.users.setPasswordHash((await r.users.byUsername('u'))!.id, 'y'),
+          (r) => r.users.insertUnlessTaken({ username: 'u', passwordHash: 'x', role: 'user' }),
+        ],
+        [
+          'users.setRole',
+          async (r) => r.users.setRole((await r.users.byUsername('u'))!.id, 'admin'),
+          (r) => r.users.insertUnlessTaken({ username: 'u', passwordHash: 'x', role: 'user' }),
+        ],
+        ['keys.insert', (r) => r.keys.insert({ id: 'k', userId: null, name: '', prefix: 'p', hash: 'h', scopes: 'deliver' })],
+        ['keys.revoke', (r) => r.keys.revoke('k', 1), (r) => r.keys.insert({ id: 'k', userId: null, name: '', prefix: 'p', hash: 'h', scopes: 'deliver' })],
+        [
+          'keys.setSecret',
+          (r) => r.keys.setSecret('k', { hash: 'h2', prefix: 'p2', previousHash: 'h', previousValidUntil: 9 }),
+          (r) => r.keys.insert({ id: 'k', userId: null, name: '', prefix: 'p', hash: 'h', scopes: 'deliver' }),
+        ],
+        ['keys.delete', (r) => r.keys.delete('k'), (r) => r.keys.insert({ id: 'k', userId: null, name: '', prefix: 'p', hash: 'h', scopes: 'deliver' })],
+        [
+          'usage.add',
+          (r) => r.usage.add(new Map([['k', { requests: 1, renders: 1, bytes: 1, lastUsedAt: 1 }]])),
+          (r) => r.keys.insert({ id: 'k', userId: null, name: '', prefix: 'p', hash: 'h', scopes: 'deliver' }),
+        ],
+      ];
+      it.each(writes)('moves across %s', async (_, write, setup) => {
+        await setup?.(repos, f.seed);
+        const before = repos.changes();
+        await write(repos, f.seed);
+        expect(repos.changes()).not.toBe(before);
       });
     });
 
