@@ -254,6 +254,23 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
     });
 
+    describe('connection', () => {
+      it('ping answers while open and rejects once closed', async () => {
+        await expect(repos.ping()).resolves.toBeUndefined();
+        await repos.close();
+        await expect(repos.ping()).rejects.toThrow();
+      });
+    });
+
+    describe('change mark', () => {
+      it('moves when a repository writes, and holds still while nothing changes', async () => {
+        const before = repos.changes();
+        expect(repos.changes()).toBe(before);
+        await repos.tasks.create({ id: 't', kind: 'transform', input: '{}', ownerId: null });
+        expect(repos.changes()).not.toBe(before);
+      });
+    });
+
     describe('images', () => {
       const img = (id: string, over: Partial<SeedImage> = {}): SeedImage => ({ id, hash: `h-${id}`, createdAt: 1_000, ...over });
       const ids = (rows: Array<{ id: string }>) => rows.map((r) => r.id);
@@ -752,23 +769,6 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
         await setup?.(repos, f.seed);
         const before = repos.changes();
         await write(repos, f.seed);
-        expect(repos.changes()).not.toBe(before);
-      });
-    });
-
-    describe('connection', () => {
-      it('ping answers while open and rejects once closed', async () => {
-        await expect(repos.ping()).resolves.toBeUndefined();
-        await repos.close();
-        await expect(repos.ping()).rejects.toThrow();
-      });
-    });
-
-    describe('change mark', () => {
-      it('moves when a repository writes, and holds still while nothing changes', async () => {
-        const before = repos.changes();
-        expect(repos.changes()).toBe(before);
-        await repos.tasks.create({ id: 't', kind: 'transform', input: '{}', ownerId: null });
         expect(repos.changes()).not.toBe(before);
       });
     });
