@@ -1,9 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { and, count, desc, eq } from 'drizzle-orm';
 import { signedImagePath } from './auth/signature.js';
-import { apiKeys, images } from './db/schema.js';
 import type { Deps } from './deps.js';
 import { ingest } from './library/ingest.js';
 
@@ -25,7 +23,7 @@ export interface FirstStart {
  */
 export async function firstStart(deps: Deps, baseUrl: string): Promise<FirstStart> {
   const result: FirstStart = { imported: [], exampleUrls: [], exampleCommands: [] };
-  const noImages = deps.db.select({ n: count() }).from(images).get()!.n === 0;
+  const noImages = (await deps.repos.images.count()) === 0;
   if (noImages && deps.config.IMPORT_SAMPLES) {
     const files = (await fs.readdir(SAMPLES_DIR)).filter((f) => /\.(jpe?g|png|webp|gif|avif)$/i.test(f)).sort();
     for (const f of files) {
@@ -38,19 +36,12 @@ export async function firstStart(deps: Deps, baseUrl: string): Promise<FirstStar
       result.imported.push(image.id);
     }
   }
-  const noKeys = deps.db.select({ n: count() }).from(apiKeys).get()!.n === 0;
+  const noKeys = (await deps.repos.keys.count()) === 0;
   if (noKeys) {
     result.adminKey = (await deps.keys.create({ name: 'first-start admin', scopes: ['admin', 'upload', 'deliver'] })).key;
   }
-  // A public landscape photo makes the friendliest first URL (a 12 MP JPEG shows off the resize).
-  const example =
-    deps.db
-      .select()
-      .from(images)
-      .where(and(eq(images.visibility, 'public'), eq(images.orientation, 'landscape'), eq(images.format, 'jpeg')))
-      .orderBy(desc(images.bytes))
-      .limit(1)
-      .get() ?? deps.db.select().from(images).limit(1).get();
+  // A public landscape photo makes the friendliest first URL.
+  const example = await deps.repos.images.showcase();
   if (example) {
     result.exampleUrls.push(`${baseUrl}/img/${example.id}`);
     result.exampleUrls.push(`${baseUrl}${signedImagePath(example.id, 'w_600,r_90,e_sepia,f_webp', deps.secrets.signingKeys[0])}`);

@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { renditionsDir } from '../cache/index.js';
 import { DiskTier } from '../cache/disk.js';
 import { diskCacheReport, pruneDiskCache } from '../cache/maintenance.js';
-import { eq } from 'drizzle-orm';
-import { openDb, type Db } from '../db/client.js';
-import { images } from '../db/schema.js';
+import { openDb } from '../db/client.js';
+import type { ImagesRepo } from '../repos/images.js';
+import { sqliteImagesRepo } from '../repos/sqlite/images.js';
 import { sqliteRenditionsRepo } from '../repos/sqlite/renditions.js';
 import { sweepLeftovers } from '../ops/leftovers.js';
 import { configFromProcess } from './env.js';
@@ -59,7 +59,7 @@ export function registerCacheCommands(program: Command) {
       const index = sqliteRenditionsRepo(db);
       const tier = await DiskTier.open(index, dir, budget);
       const result = await pruneDiskCache(index, tier, {
-        imageId: o.image === undefined ? undefined : cacheIdOf(db, o.image),
+        imageId: o.image === undefined ? undefined : await cacheIdOf(sqliteImagesRepo(db), o.image),
         preset: o.preset,
         all: o.all,
         idleMs: days === undefined ? undefined : days * 86_400_000,
@@ -85,7 +85,7 @@ export function registerCacheCommands(program: Command) {
 }
 
 /** Renditions are keyed by the random id; a public id names the same image. An unknown name is passed on as is (a deleted image's leftovers). */
-function cacheIdOf(db: Db, name: string): string {
-  const byId = db.select({ id: images.id }).from(images).where(eq(images.id, name)).get();
-  return byId?.id ?? db.select({ id: images.id }).from(images).where(eq(images.publicId, name)).get()?.id ?? name;
+async function cacheIdOf(images: ImagesRepo, name: string): Promise<string> {
+  const image = (await images.byId(name)) ?? (await images.byPublicId(name));
+  return image?.id ?? name;
 }

@@ -1,6 +1,5 @@
-import { count, eq } from 'drizzle-orm';
 import { actingUserId, type Principal } from '../auth/principal.js';
-import { renditions, type ImageRow } from '../db/schema.js';
+import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { originalKey } from '../storage/store.js';
 import { checkMayListOwner, seesWholeLibrary } from '../auth/access.js';
@@ -45,7 +44,7 @@ export function imageView(deps: Deps, base: string, image: ImageRow) {
  * makes `url` the original in that format.
  */
 export async function imageDetail(deps: Deps, base: string, image: ImageRow, opts: { format?: string } = {}) {
-  const cached = deps.db.select({ n: count() }).from(renditions).where(eq(renditions.imageId, image.id)).get()?.n ?? 0;
+  const cached = await deps.repos.renditions.countOf(image.id);
   const view = imageView(deps, base, image);
   return {
     ...view,

@@ -27,7 +27,7 @@ export interface RequestObservation {
 }
 
 /** Where scrape-time numbers come from; `Deps` satisfies it. */
-export type MetricsSource = Pick<Deps, 'cache' | 'db' | 'log'>;
+export type MetricsSource = Pick<Deps, 'cache' | 'repos' | 'log'>;
 
 /** The app's metrics, created on first use and kept in `deps.metrics`. */
 export function metricsOf(deps: Deps): Metrics {
@@ -75,9 +75,9 @@ export function createMetrics(source: MetricsSource): Metrics {
     name: 'imgpath_library_images',
     help: 'Images in the library',
     registers: [registry],
-    collect() {
+    async collect() {
       try {
-        this.set((source.db.$client.prepare('SELECT count(*) AS n FROM images').get() as { n: number }).n);
+        this.set(await source.repos.images.count());
       } catch {
         // A closed database shows up in /readyz; the scrape itself should still answer.
         this.reset();

@@ -73,4 +73,11 @@ export interface ImagesRepo {
   recordVariant(v: Omit<VariantRow, 'id' | 'createdAt'>): Promise<boolean>;
   /** The recorded variants of these images, newest first. */
   variantsOf(imageIds: string[]): Promise<VariantRow[]>;
+  /** How many images the library holds (all owners). */
+  count(): Promise<number>;
+  /**
+   * The image a first start shows off: the largest public landscape JPEG (a 12 MP photo shows off
+   * the resize), else any image; undefined when the library is empty.
+   */
+  showcase(): Promise<ImageRow | undefined>;
 }

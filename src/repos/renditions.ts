@@ -39,5 +39,7 @@ export interface RenditionsRepo {
    */
   byImage(imageId: string): Promise<RenditionRow[]>;
   byPreset(preset: string): Promise<RenditionRow[]>;
+  /** How many entries this image has itself (its watermark uses not counted). */
+  countOf(imageId: string): Promise<number>;
   report(): Promise<RenditionIndexReport>;
 }

@@ -172,6 +172,15 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
         expect(await repos.renditions.byPreset('none')).toEqual([]);
       });
 
+      it('countOf counts the image’s own entries, not its watermark uses', async () => {
+        expect(await repos.renditions.countOf('logo_1')).toBe(0);
+        await repos.renditions.put(entry('a', { imageId: 'logo_1' }));
+        await repos.renditions.put(entry('b', { imageId: 'logo_1', format: 'avif' }));
+        await repos.renditions.put(entry('wm', { imageId: 'other', options: 'l_wm_logo_1' }));
+        expect(await repos.renditions.countOf('logo_1')).toBe(2);
+        expect(await repos.renditions.countOf('other')).toBe(1);
+      });
+
       it('report groups by format and spans the reads', async () => {
         expect(await repos.renditions.report()).toEqual({ byFormat: [], images: 0, oldestAccess: null, newestAccess: null });
         await repos.renditions.put(entry('a', { imageId: 'i1', format: 'webp', bytes: 10, lastAccess: 5 }));
@@ -183,6 +192,13 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
           { format: 'webp', entries: 2, bytes: 40 },
         ]);
         expect(r).toMatchObject({ images: 2, oldestAccess: 5, newestAccess: 9 });
+      });
+    });
+
+    describe('images', () => {
+      it('an empty library counts no images and has no showcase', async () => {
+        expect(await repos.images.count()).toBe(0);
+        expect(await repos.images.showcase()).toBeUndefined();
       });
     });
 

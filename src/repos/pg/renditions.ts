@@ -82,6 +82,10 @@ export function pgRenditionsRepo(db: PgDb): RenditionsRepo {
     async byPreset(preset) {
       return db.select().from(renditions).where(eq(renditions.preset, preset));
     },
+    async countOf(imageId) {
+      const [row] = await db.select({ n: sql<number>`count(*)::integer` }).from(renditions).where(eq(renditions.imageId, imageId));
+      return Number(row?.n ?? 0);
+    },
     async report() {
       const byFormat = await db
         .select({ format: renditions.format, entries: sql<number>`count(*)::integer`, bytes: sql<number>`sum(${renditions.bytes})::bigint` })

@@ -20,6 +20,8 @@ export function sqliteImagesRepo(db: Db): ImagesRepo {
     .from(images)
     .where(eq(images.publicId, sql.placeholder('id')))
     .prepare();
+  // The metrics scrape's gauge reads it every scrape.
+  const countStmt = db.select({ n: count() }).from(images).prepare();
   /**
    * Rows found, by the name asked for, valid while the database's change mark stays put
    * (src/db/changes.ts): any write, here or in another process, empties it, so it answers
@@ -175,6 +177,22 @@ export function sqliteImagesRepo(db: Db): ImagesRepo {
     async variantsOf(imageIds) {
       if (imageIds.length === 0) return [];
       return db.select().from(variants).where(inArray(variants.imageId, imageIds)).orderBy(desc(variants.createdAt), desc(variants.id)).all();
+    },
+
+    async count() {
+      return countStmt.get()!.n;
+    },
+
+    async showcase() {
+      return (
+        db
+          .select()
+          .from(images)
+          .where(and(eq(images.visibility, 'public'), eq(images.orientation, 'landscape'), eq(images.format, 'jpeg')))
+          .orderBy(desc(images.bytes))
+          .limit(1)
+          .get() ?? db.select().from(images).limit(1).get()
+      );
     },
 
     async isRetired(publicId) {

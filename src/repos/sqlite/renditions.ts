@@ -39,6 +39,11 @@ export function sqliteRenditionsRepo(db: Db): RenditionsRepo {
     .from(renditions)
     .where(eq(renditions.preset, sql.placeholder('preset')))
     .prepare();
+  const countOf = db
+    .select({ n: sql<number>`count(*)` })
+    .from(renditions)
+    .where(eq(renditions.imageId, sql.placeholder('imageId')))
+    .prepare();
   const formats = db
     .select({ format: renditions.format, entries: sql<number>`count(*)`, bytes: sql<number>`sum(${renditions.bytes})` })
     .from(renditions)
@@ -101,6 +106,9 @@ export function sqliteRenditionsRepo(db: Db): RenditionsRepo {
     },
     async byPreset(preset) {
       return byPreset.all({ preset });
+    },
+    async countOf(imageId) {
+      return countOf.get({ imageId })?.n ?? 0;
     },
     async report() {
       const s = span.get();
