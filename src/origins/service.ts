@@ -1,6 +1,5 @@
-import { eq, sql } from 'drizzle-orm';
 import { cacheMissCharge } from '../auth/state.js';
-import { images, originImages, type ImageRow, type OriginImageRow } from '../db/schema.js';
+import type { ImageRow, OriginImageRow } from '../db/schema.js';
 import { findImage } from '../core/index.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
@@ -31,15 +30,8 @@ const RETRY_AFTER_FAILURE_S = 60;
 
 export class Origins {
   private readonly inflight = new Map<string, Promise<ImageRow>>();
-  private readonly sourceById;
 
-  constructor(private readonly deps: Deps) {
-    this.sourceById = deps.db
-      .select()
-      .from(originImages)
-      .where(eq(originImages.imageId, sql.placeholder('id')))
-      .prepare();
-  }
+  constructor(private readonly deps: Deps) {}
 
   /**
    * The image for `@name/path`, fetched on first use. `gate` runs before that first fetch with the
@@ -66,7 +58,7 @@ export class Origins {
   /** `image` as it should be served now: a remote original past its TTL is revalidated first; library images pass through. */
   async current(image: ImageRow): Promise<CurrentImage> {
     // Derived ids have their own length, so a library image costs no lookup here.
-    const source = image.id.length === ORIGIN_ID_LENGTH ? this.sourceOf(image.id) : undefined;
+    const source = image.id.length === ORIGIN_ID_LENGTH ? await this.sourceOf(image.id) : undefined;
     if (!source) return { image };
     const ttl = this.deps.config.ORIGIN_TTL_SECONDS;
     const mutable = { maxAge: ttl };
@@ -74,8 +66,8 @@ export class Origins {
     return { image: await this.once(image.id, () => this.revalidate(image, source)), mutable };
   }
 
-  sourceOf(imageId: string): OriginImageRow | undefined {
-    return this.sourceById.get({ id: imageId });
+  sourceOf(imageId: string): Promise<OriginImageRow | undefined> {
+    return this.deps.repos.origins.sourceOf(imageId);
   }
 
   private once(id: string, work: () => Promise<ImageRow>): Promise<ImageRow> {
@@ -101,11 +93,11 @@ export class Origins {
       // ask again soon, rather than turning an origin outage into ours.
       deps.log.warn({ err, origin: source.origin, path: source.path }, 'revalidation failed; serving the stored original');
       const ttl = deps.config.ORIGIN_TTL_SECONDS;
-      this.touch(image.id, { checkedAt: deps.clock() - ttl + Math.min(ttl, RETRY_AFTER_FAILURE_S) });
+      await this.touch(image.id, { checkedAt: deps.clock() - ttl + Math.min(ttl, RETRY_AFTER_FAILURE_S) });
       return image;
     }
     if (answer.kind === 'not_modified') {
-      this.touch(image.id, { checkedAt: deps.clock() });
+      await this.touch(image.id, { checkedAt: deps.clock() });
       return image;
     }
     // Gone at the origin: gone here too (rows, renditions, and the bytes unless someone else uses them).
@@ -128,7 +120,7 @@ export class Origins {
   }
 
   private touch(imageId: string, set: Partial<OriginImageRow>) {
-    this.deps.db.update(originImages).set(set).where(eq(originImages.imageId, imageId)).run();
+    return this.deps.repos.origins.touch(imageId, set);
   }
 
   /** New or changed bytes: described and limited like any upload, written, then the rows; a change purges the renditions. */
@@ -138,21 +130,12 @@ export class Origins {
     const now = deps.clock();
     const source = { imageId: id, origin: origin.name, path, etag: answer.etag, lastModified: answer.lastModified, fetchedAt: now, checkedAt: now };
     if (previous && previous.hash === described.hash) {
-      this.touch(id, source);
+      await this.touch(id, source);
       return previous;
     }
     const image = await withHashLock(described.hash, async () => {
       await writeOriginal(deps, described.hash, answer.bytes);
-      return deps.db.transaction((tx) => {
-        const row = tx
-          .insert(images)
-          .values({ id, ownerId: null, ...described, visibility: deps.config.DEFAULT_VISIBILITY, filename: path.split('/').pop() ?? null })
-          .onConflictDoUpdate({ target: images.id, set: described })
-          .returning()
-          .get();
-        tx.insert(originImages).values(source).onConflictDoUpdate({ target: originImages.imageId, set: source }).run();
-        return row;
-      });
+      return deps.repos.origins.store({ id, ...described, visibility: deps.config.DEFAULT_VISIBILITY, filename: path.split('/').pop() ?? null }, source);
     });
     deps.log.info({ origin: origin.name, path, imageId: id, bytes: answer.bytes.length, replaced: Boolean(previous) }, 'remote original stored');
     if (!previous) {

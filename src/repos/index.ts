@@ -2,12 +2,14 @@ import type { Db } from '../db/client.js';
 import type { ChangeMark } from '../db/changes.js';
 import type { DirectUploadsRepo } from './direct-uploads.js';
 import type { ImagesRepo } from './images.js';
+import type { OriginsRepo } from './origins.js';
 import type { PresetsRepo } from './presets.js';
 import type { RenditionsRepo } from './renditions.js';
 import { sqliteDirectUploadsRepo } from './sqlite/direct-uploads.js';
 import type { KeysRepo } from './keys.js';
 import { sqliteKeysRepo } from './sqlite/keys.js';
 import { sqliteImagesRepo } from './sqlite/images.js';
+import { sqliteOriginsRepo } from './sqlite/origins.js';
 import { sqlitePresetsRepo } from './sqlite/presets.js';
 import { sqliteRenditionsRepo } from './sqlite/renditions.js';
 import { sqliteTasksRepo } from './sqlite/tasks.js';
@@ -31,6 +33,8 @@ export interface Repos {
   renditions: RenditionsRepo;
   /** Images with their tags, names (public ids, aliases, retired names) and variants; the hit path's row lookup. */
   images: ImagesRepo;
+  /** Remote originals' sources (src/origins): their image rows are the images repo's. */
+  origins: OriginsRepo;
   /** Presets (`t_{name}`); the hit path's preset lookup. */
   presets: PresetsRepo;
   /** Direct uploads (STORAGE=s3) waiting for their complete. */
@@ -53,6 +57,7 @@ export function createSqliteRepos(db: Db): Repos {
     tasks: sqliteTasksRepo(db),
     renditions: sqliteRenditionsRepo(db),
     images: sqliteImagesRepo(db),
+    origins: sqliteOriginsRepo(db),
     presets: sqlitePresetsRepo(db),
     directUploads: sqliteDirectUploadsRepo(db),
     users: sqliteUsersRepo(db),

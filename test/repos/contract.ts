@@ -202,6 +202,57 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
     });
 
+    describe('remote originals', () => {
+      const described = (hash: string, bytes = 100) => ({
+        hash,
+        format: 'jpeg',
+        width: 40,
+        height: 30,
+        bytes,
+        frames: 1,
+        hasAlpha: false,
+        clean: true,
+        orientation: 'landscape' as const,
+        placeholder: null,
+        placeholderUri: null,
+        dominant: null,
+      });
+      const source = (over: Partial<{ etag: string | null; fetchedAt: number; checkedAt: number }> = {}) => ({
+        imageId: 'o1',
+        origin: 'cdn',
+        path: 'a/b.jpg',
+        etag: '"v1"',
+        lastModified: null,
+        fetchedAt: 10,
+        checkedAt: 10,
+        ...over,
+      });
+
+      it('store inserts the image with its source; a second store replaces the bytes’ columns and the source', async () => {
+        expect(await repos.origins.sourceOf('o1')).toBeUndefined();
+        const first = await repos.origins.store({ id: 'o1', visibility: 'public', filename: 'b.jpg', ...described('h1') }, source());
+        expect(first).toMatchObject({ id: 'o1', ownerId: null, hash: 'h1', visibility: 'public', filename: 'b.jpg', publicId: null });
+        expect(await repos.images.byId('o1')).toEqual(first);
+        expect(await repos.origins.sourceOf('o1')).toEqual(source());
+        const second = await repos.origins.store(
+          { id: 'o1', visibility: 'private', filename: 'other.jpg', ...described('h2', 200) },
+          source({ etag: '"v2"', fetchedAt: 20, checkedAt: 20 }),
+        );
+        // The bytes changed; the row's own settings stay.
+        expect(second).toMatchObject({ id: 'o1', hash: 'h2', bytes: 200, visibility: 'public', filename: 'b.jpg', createdAt: first.createdAt });
+        expect(await repos.origins.sourceOf('o1')).toEqual(source({ etag: '"v2"', fetchedAt: 20, checkedAt: 20 }));
+        expect(await repos.images.count()).toBe(1);
+      });
+
+      it('touch records a revalidation on the source', async () => {
+        await repos.origins.store({ id: 'o1', visibility: 'public', filename: null, ...described('h1') }, source());
+        await repos.origins.touch('o1', { checkedAt: 99 });
+        expect(await repos.origins.sourceOf('o1')).toEqual(source({ checkedAt: 99 }));
+        await repos.origins.touch('nope', { checkedAt: 99 });
+        expect(await repos.origins.sourceOf('nope')).toBeUndefined();
+      });
+    });
+
     describe('direct uploads', () => {
       const upload = (id: string, over: Partial<Parameters<Repos['directUploads']['create']>[0]> = {}) => ({
         id,
