@@ -202,7 +202,7 @@ export function imagesRoutes(deps: Deps) {
     const principal = requireCaller(c.get('principal'), 'upload');
     const image = await managedImage(deps, principal, c.req.valid('param').id);
     const { publicId, ...rest } = c.req.valid('json');
-    const renamed = publicId === undefined ? image : renameImage(deps, image, publicId);
+    const renamed = publicId === undefined ? image : await renameImage(deps, image, publicId);
     const updated = await updateImage(deps, renamed, rest);
     return c.json(imageView(deps, baseUrl(c, deps), updated), 200);
   });

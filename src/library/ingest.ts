@@ -1,17 +1,16 @@
 import { createHash } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
 import type { Config } from '../config.js';
-import type { Db } from '../db/client.js';
 import type { LibraryEvents } from '../deps.js';
-import { images, imageTags, type ImageRow } from '../db/schema.js';
+import type { ImageRow } from '../db/schema.js';
 import { ConflictError, StorageUnavailableError, TooLargeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { placeholder, probe } from '../render/probe.js';
+import type { ImagesRepo } from '../repos/images.js';
 import type { ImageFacts } from '../render/types.js';
 import { originalKey, type BlobStore } from '../storage/store.js';
 import { withHashLock } from './hash-lock.js';
 import { newImageId } from './ids.js';
-import { assignPublicId, checkPublicId, checkPublicIdFree, isPublicIdRace } from './public-ids.js';
+import { assignPublicId, checkPublicId, checkPublicIdFree, isPublicIdRace, taken } from './public-ids.js';
 
 export interface IngestOptions {
   ownerId?: number | null;
@@ -31,7 +30,7 @@ export interface IngestResult {
 
 export interface IngestDeps {
   config: Config;
-  db: Db;
+  repos: { images: ImagesRepo };
   store: BlobStore;
   /** Listeners told about every new image (the random pool follows them). */
   events?: LibraryEvents;
@@ -45,16 +44,17 @@ export interface IngestDeps {
  * points at it, so a crash can leave an unreferenced blob, never a row without its bytes.
  */
 export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOptions = {}): Promise<IngestResult> {
-  const { config, db } = deps;
+  const { config } = deps;
+  const images = deps.repos.images;
   checkUploadSize(config, bytes.length);
   const facts = await probe(bytes, config.limits);
   const hash = createHash('sha256').update(bytes).digest('hex');
   const ownerId = opts.ownerId ?? null;
 
   const publicId = opts.publicId === undefined ? undefined : checkPublicId(opts.publicId);
-  const existing = findByHash(db, ownerId, hash);
-  if (existing) return announced(deps, existing, duplicateOf(db, existing, publicId));
-  if (publicId !== undefined) checkPublicIdFree(db, publicId);
+  const existing = await images.byHash(ownerId, hash);
+  if (existing) return announced(deps, existing, await duplicateOf(images, existing, publicId));
+  if (publicId !== undefined) await checkPublicIdFree(images, publicId);
 
   // Everything that can reject the bytes runs before the write, so a refused upload leaves no file.
   const tags = normaliseTags(opts.tags ?? []);
@@ -76,19 +76,12 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
     inserted = await withHashLock(hash, async () => {
       await writeOriginal(deps, hash, bytes);
       // A concurrent ingest of the same bytes by the same owner may have won the race since the check above.
-      return insertOrRelease(deps, hash, () =>
-        db.transaction((tx) => {
-          const again = findByHash(tx as unknown as Db, ownerId, hash);
-          if (again) return announced(deps, again, duplicateOf(tx as unknown as Db, again, publicId));
-          if (publicId !== undefined) checkPublicIdFree(tx as unknown as Db, publicId);
-          const image = tx.insert(images).values(row).returning().get();
-          if (tags.length)
-            tx.insert(imageTags)
-              .values(tags.map((tag) => ({ imageId: image.id, tag })))
-              .run();
-          return { image, duplicate: false };
-        }),
-      );
+      return insertOrRelease(deps, hash, async () => {
+        const done = await images.insert(row, tags);
+        if ('existing' in done) return announced(deps, done.existing, await duplicateOf(images, done.existing, publicId));
+        if ('taken' in done) throw taken(publicId!);
+        return { image: done.inserted, duplicate: false };
+      });
     });
   } catch (err) {
     // Another process took the name between our check and our insert: the same 409 as if we had seen it.
@@ -104,11 +97,11 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
  * refused (a public id taken by a concurrent upload, say) and no row points at these bytes, the
  * file just written goes again: a refused upload leaves nothing behind, raced or not.
  */
-async function insertOrRelease(deps: IngestDeps, hash: string, insert: () => IngestResult): Promise<IngestResult> {
+async function insertOrRelease(deps: IngestDeps, hash: string, insert: () => Promise<IngestResult>): Promise<IngestResult> {
   try {
-    return insert();
+    return await insert();
   } catch (err) {
-    if (!deps.db.select({ id: images.id }).from(images).where(eq(images.hash, hash)).limit(1).get()) {
+    if (!(await deps.repos.images.hashInUse(hash))) {
       await deps.store
         .delete(originalKey(hash))
         .catch((cause: unknown) => deps.log?.error({ err: cause, hash }, "a refused upload's original could not be removed"));
@@ -128,7 +121,7 @@ function announced(deps: IngestDeps, before: ImageRow, result: IngestResult): In
  * if it has none yet. One that already has another is a 409 (one row per owner and content): the
  * caller renames it with PATCH, or knows the bytes are there under that name.
  */
-function duplicateOf(db: Db, existing: ImageRow, publicId: string | undefined): IngestResult {
+async function duplicateOf(images: ImagesRepo, existing: ImageRow, publicId: string | undefined): Promise<IngestResult> {
   if (publicId === undefined || existing.publicId === publicId) return { image: existing, duplicate: true };
   if (existing.publicId !== null) {
     throw new ConflictError(
@@ -140,7 +133,7 @@ function duplicateOf(db: Db, existing: ImageRow, publicId: string | undefined): 
       },
     );
   }
-  return { image: db.transaction((tx) => assignPublicId(tx as unknown as Db, existing, publicId)), duplicate: true };
+  return { image: await assignPublicId(images, existing, publicId), duplicate: true };
 }
 
 /**
@@ -188,14 +181,6 @@ export type UploadSizeConfig = Pick<Config, 'MAX_UPLOAD_MB'> & { limits: Pick<Co
 export function checkUploadSize(config: UploadSizeConfig, bytes: number) {
   const limit = config.limits.maxUploadBytes;
   if (bytes > limit) throw new TooLargeError(`Image is ${bytes} bytes; the limit is MAX_UPLOAD_MB=${config.MAX_UPLOAD_MB}`, { limit });
-}
-
-function findByHash(db: Db, ownerId: number | null, hash: string) {
-  return db
-    .select()
-    .from(images)
-    .where(and(eq(images.hash, hash), ownerId === null ? isNull(images.ownerId) : eq(images.ownerId, ownerId)))
-    .get();
 }
 
 export function orientationOf(width: number, height: number) {

@@ -1,7 +1,6 @@
-import { and, eq, ne, or } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { imageAliases, images, retiredPublicIds, type ImageRow } from '../db/schema.js';
+import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import type { ImagesRepo } from '../repos/images.js';
 import { BadRequestError, ConflictError } from '../errors.js';
 import { publicIdProblem } from '../spec/public-id.js';
 
@@ -35,19 +34,11 @@ export function nameOf(image: Pick<ImageRow, 'id' | 'publicId'>): string {
 }
 
 /** Throws 409 unless `publicId` is free for `imageId` (undefined: an image not inserted yet). */
-export function checkPublicIdFree(db: Db, publicId: string, imageId?: string) {
-  const other = imageId === undefined ? undefined : ne(images.id, imageId);
-  const image = db
-    .select({ id: images.id })
-    .from(images)
-    .where(and(or(eq(images.publicId, publicId), eq(images.id, publicId)), other))
-    .get();
-  const alias = db.select({ imageId: imageAliases.imageId }).from(imageAliases).where(eq(imageAliases.publicId, publicId)).get();
-  const retired = db.select({ publicId: retiredPublicIds.publicId }).from(retiredPublicIds).where(eq(retiredPublicIds.publicId, publicId)).get();
-  if (image || retired || (alias && alias.imageId !== imageId)) throw taken(publicId);
+export async function checkPublicIdFree(images: Pick<ImagesRepo, 'nameTaken'>, publicId: string, imageId?: string) {
+  if (await images.nameTaken(publicId, imageId)) throw taken(publicId);
 }
 
-function taken(publicId: string) {
+export function taken(publicId: string) {
   return new ConflictError(`The public id ${JSON.stringify(publicId)} is taken`, { field: 'publicId' });
 }
 
@@ -57,31 +48,25 @@ export function isPublicIdRace(err: unknown) {
 }
 
 /**
- * Give `image` the public id `next` (null: none) inside `tx`; the old one becomes a redirect.
- * Returns the updated row. Taking back a name the image itself once had ends that redirect.
+ * Give `image` the public id `next` (null: none), in one transaction; the old one becomes a
+ * redirect. Returns the updated row; 409 when `next` is taken, checked or raced.
  */
-export function assignPublicId(tx: Db, image: ImageRow, next: string | null): ImageRow {
-  if (next === image.publicId) return image;
-  if (next !== null) {
-    checkPublicIdFree(tx, next, image.id);
-    tx.delete(imageAliases)
-      .where(and(eq(imageAliases.publicId, next), eq(imageAliases.imageId, image.id)))
-      .run();
-  }
-  if (image.publicId !== null) tx.insert(imageAliases).values({ publicId: image.publicId, imageId: image.id }).run();
-  return tx.update(images).set({ publicId: next }).where(eq(images.id, image.id)).returning().get();
-}
-
-/** PATCH publicId: rename (old name redirects), set or remove, in one transaction. */
-export function renameImage(deps: Deps, image: ImageRow, next: string | null): ImageRow {
-  if (next !== null) checkPublicId(next);
-  let updated: ImageRow;
+export async function assignPublicId(images: Pick<ImagesRepo, 'rename'>, image: ImageRow, next: string | null): Promise<ImageRow> {
+  let updated: ImageRow | undefined;
   try {
-    updated = deps.db.transaction((tx) => assignPublicId(tx as unknown as Db, image, next));
+    updated = await images.rename(image, next);
   } catch (err) {
     if (isPublicIdRace(err) && next !== null) throw taken(next);
     throw err;
   }
+  if (!updated) throw taken(next!);
+  return updated;
+}
+
+/** PATCH publicId: rename (old name redirects), set or remove, in one transaction. */
+export async function renameImage(deps: Pick<Deps, 'repos' | 'events'>, image: ImageRow, next: string | null): Promise<ImageRow> {
+  if (next !== null) checkPublicId(next);
+  const updated = await assignPublicId(deps.repos.images, image, next);
   if (updated !== image) deps.events.changed.forEach((fn) => fn(updated));
   return updated;
 }

@@ -27,6 +27,9 @@ export interface ImagePageQuery {
   tag?: string;
 }
 
+/** A new image's columns (`createdAt` and the focal point are the database's defaults). */
+export type NewImage = Omit<ImageRow, 'createdAt' | 'focalX' | 'focalY'>;
+
 /** The columns an edit may change (tags are stored as a JSON list and indexed in image_tags). */
 export interface ImageChanges {
   tags?: string[];
@@ -73,6 +76,26 @@ export interface ImagesRepo {
   recordVariant(v: Omit<VariantRow, 'id' | 'createdAt'>): Promise<boolean>;
   /** The recorded variants of these images, newest first. */
   variantsOf(imageIds: string[]): Promise<VariantRow[]>;
+  /** This owner's image of these bytes (null: the system's, no owner); one row per owner and content. */
+  byHash(ownerId: number | null, hash: string): Promise<ImageRow | undefined>;
+  /**
+   * Whether `publicId` is taken for `imageId` (undefined: an image not inserted yet): another image's
+   * public id or random id, another image's renamed-away name, or a retired name.
+   */
+  nameTaken(publicId: string, imageId?: string): Promise<boolean>;
+  /**
+   * Gives the image the public id `next` (null: none) in one transaction; its old one becomes a
+   * redirect, and taking back a name it once had ends that redirect. Answers the updated row (the
+   * same row when `next` is already its name), or undefined when `next` is taken. A concurrent
+   * writer taking the name meanwhile makes it reject with the database's unique-constraint error.
+   */
+  rename(image: ImageRow, next: string | null): Promise<ImageRow | undefined>;
+  /**
+   * Inserts a new image with its tags, in one transaction with the checks a concurrent upload may
+   * have made stale: `existing` when this owner already has these bytes (nothing inserted),
+   * `taken` when the row's public id is taken (nothing inserted).
+   */
+  insert(row: NewImage, tags: string[]): Promise<{ inserted: ImageRow } | { existing: ImageRow } | { taken: true }>;
   /** How many images the library holds (all owners). */
   count(): Promise<number>;
   /**

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImageRow } from '../../src/db/schema.js';
 import type { UsageDelta } from '../../src/repos/usage.js';
 import type { Repos } from '../../src/repos/index.js';
+import type { NewImage } from '../../src/repos/images.js';
 import type { RenditionEntry } from '../../src/repos/renditions.js';
 
 /**
@@ -196,9 +197,116 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
     });
 
     describe('images', () => {
+      const image = (id: string, over: Partial<NewImage> = {}): NewImage => ({
+        id,
+        ownerId: null,
+        hash: `hash-${id}`,
+        format: 'jpeg',
+        width: 40,
+        height: 30,
+        bytes: 100,
+        frames: 1,
+        hasAlpha: false,
+        clean: true,
+        orientation: 'landscape',
+        placeholder: null,
+        placeholderUri: null,
+        dominant: null,
+        visibility: 'public',
+        collection: null,
+        tags: '[]',
+        filename: null,
+        publicId: null,
+        ...over,
+      });
+      const inserted = async (row: NewImage, tags: string[] = []) => {
+        const done = await repos.images.insert(row, tags);
+        if (!('inserted' in done)) throw new Error(`not inserted: ${JSON.stringify(done)}`);
+        return done.inserted;
+      };
+
       it('an empty library counts no images and has no showcase', async () => {
         expect(await repos.images.count()).toBe(0);
         expect(await repos.images.showcase()).toBeUndefined();
+      });
+
+      const user = async (username: string) => (await repos.users.insertUnlessTaken({ username, passwordHash: 'x', role: 'user' }))!.id;
+
+      it('insert stores the row with its tags; count counts every owner’s', async () => {
+        const owner = await user('ann');
+        const row = await inserted(image('a1', { tags: '["cat"]', ownerId: owner }), ['cat']);
+        expect(row).toMatchObject({ ...image('a1', { tags: '["cat"]', ownerId: owner }), focalX: null, focalY: null });
+        expect(typeof row.createdAt).toBe('number');
+        expect(await repos.images.byId('a1')).toEqual(row);
+        await inserted(image('b1', { ownerId: null }));
+        expect(await repos.images.count()).toBe(2);
+        expect((await repos.images.page({ limit: 10, offset: 0, tag: 'cat' })).rows.map((r) => r.id)).toEqual(['a1']);
+      });
+
+      it('insert answers the owner’s existing image of the same bytes, or taken for a taken public id, inserting nothing', async () => {
+        const [ann, bob] = [await user('ann'), await user('bob')];
+        const first = await inserted(image('a1', { hash: 'h', ownerId: ann }));
+        expect(await repos.images.insert(image('a2', { hash: 'h', ownerId: ann }), [])).toEqual({ existing: first });
+        // Another owner (or none) may hold the same bytes.
+        await inserted(image('a3', { hash: 'h', ownerId: bob }));
+        await inserted(image('a4', { hash: 'h', ownerId: null }));
+        expect(await repos.images.insert(image('a5', { hash: 'h', ownerId: null }), [])).toMatchObject({ existing: { id: 'a4' } });
+        await inserted(image('p1', { publicId: 'blog/cat' }));
+        expect(await repos.images.insert(image('p2', { publicId: 'blog/cat' }), [])).toEqual({ taken: true });
+        expect(await repos.images.insert(image('p3', { publicId: 'a1' }), [])).toEqual({ taken: true });
+        expect(await repos.images.count()).toBe(4);
+      });
+
+      it('byHash finds the owner’s image of these bytes (null: no owner)', async () => {
+        const [ann, bob] = [await user('ann'), await user('bob')];
+        await inserted(image('a1', { hash: 'h', ownerId: ann }));
+        await inserted(image('n1', { hash: 'h', ownerId: null }));
+        expect((await repos.images.byHash(ann, 'h'))?.id).toBe('a1');
+        expect((await repos.images.byHash(null, 'h'))?.id).toBe('n1');
+        expect(await repos.images.byHash(bob, 'h')).toBeUndefined();
+        expect(await repos.images.byHash(ann, 'other')).toBeUndefined();
+      });
+
+      it('rename moves the name, keeps the old one as a redirect, and refuses a taken name', async () => {
+        const a = await inserted(image('a1', { publicId: 'old' }));
+        await inserted(image('b1', { publicId: 'theirs' }));
+        expect(await repos.images.rename(a, 'old')).toBe(a);
+        expect(await repos.images.rename(a, 'theirs')).toBeUndefined();
+        expect(await repos.images.rename(a, 'b1')).toBeUndefined();
+        const renamed = await repos.images.rename(a, 'new');
+        expect(renamed).toMatchObject({ id: 'a1', publicId: 'new' });
+        expect((await repos.images.renamed('old'))?.id).toBe('a1');
+        expect(await repos.images.nameTaken('old')).toBe(true);
+        // The image itself may take back its old name, which then no longer redirects.
+        expect(await repos.images.nameTaken('old', 'a1')).toBe(false);
+        const back = await repos.images.rename(renamed!, 'old');
+        expect(back).toMatchObject({ publicId: 'old' });
+        expect(await repos.images.renamed('old')).toBeUndefined();
+        expect((await repos.images.renamed('new'))?.id).toBe('a1');
+        const none = await repos.images.rename(back!, null);
+        expect(none).toMatchObject({ publicId: null });
+        expect((await repos.images.renamed('old'))?.id).toBe('a1');
+      });
+
+      it('nameTaken: public ids, random ids, aliases and retired names, but not the image’s own', async () => {
+        const a = await inserted(image('a1', { publicId: 'cat' }));
+        expect(await repos.images.nameTaken('cat')).toBe(true);
+        expect(await repos.images.nameTaken('cat', 'a1')).toBe(false);
+        expect(await repos.images.nameTaken('a1')).toBe(true);
+        expect(await repos.images.nameTaken('free')).toBe(false);
+        await repos.images.delete(a);
+        expect(await repos.images.nameTaken('cat')).toBe(true);
+        expect(await repos.images.isRetired('cat')).toBe(true);
+      });
+
+      it('showcase prefers the largest public landscape JPEG, else any image', async () => {
+        await inserted(image('png', { format: 'png', bytes: 900 }));
+        expect((await repos.images.showcase())?.id).toBe('png');
+        await inserted(image('small', { bytes: 100 }));
+        await inserted(image('big', { bytes: 500 }));
+        await inserted(image('private', { bytes: 800, visibility: 'private' }));
+        await inserted(image('tall', { bytes: 800, orientation: 'portrait' }));
+        expect((await repos.images.showcase())?.id).toBe('big');
       });
     });
 

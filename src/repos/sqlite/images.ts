@@ -1,4 +1,4 @@
-import { and, count, desc, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, exists, inArray, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import { changeMark } from '../../db/changes.js';
 import type { Db } from '../../db/client.js';
 import { imageAliases, images, imageTags, retiredPublicIds, variants, type ImageRow } from '../../db/schema.js';
@@ -179,6 +179,32 @@ export function sqliteImagesRepo(db: Db): ImagesRepo {
       return db.select().from(variants).where(inArray(variants.imageId, imageIds)).orderBy(desc(variants.createdAt), desc(variants.id)).all();
     },
 
+    async byHash(ownerId, hash) {
+      return byHash(db, ownerId, hash);
+    },
+
+    async nameTaken(publicId, imageId) {
+      return nameTaken(db, publicId, imageId);
+    },
+
+    async rename(image, next) {
+      return db.transaction((tx) => rename(tx as unknown as Db, image, next));
+    },
+
+    async insert(row, tags) {
+      return db.transaction((tx) => {
+        const existing = byHash(tx as unknown as Db, row.ownerId, row.hash);
+        if (existing) return { existing };
+        if (row.publicId !== null && nameTaken(tx as unknown as Db, row.publicId)) return { taken: true as const };
+        const inserted = tx.insert(images).values(row).returning().get();
+        if (tags.length)
+          tx.insert(imageTags)
+            .values(tags.map((tag) => ({ imageId: inserted.id, tag })))
+            .run();
+        return { inserted };
+      });
+    },
+
     async count() {
       return countStmt.get()!.n;
     },
@@ -219,4 +245,38 @@ function retireNames(tx: Pick<Db, 'select' | 'insert'>, image: Pick<ImageRow, 'i
       .values(names.map((publicId) => ({ publicId })))
       .onConflictDoNothing()
       .run();
+}
+
+function byHash(db: Db, ownerId: number | null, hash: string) {
+  return db
+    .select()
+    .from(images)
+    .where(and(eq(images.hash, hash), ownerId === null ? isNull(images.ownerId) : eq(images.ownerId, ownerId)))
+    .get();
+}
+
+/** A name is taken by another image's public id or random id (both looked up by the same URLs), another image's alias, or retirement. */
+function nameTaken(db: Db, publicId: string, imageId?: string) {
+  const other = imageId === undefined ? undefined : ne(images.id, imageId);
+  const image = db
+    .select({ id: images.id })
+    .from(images)
+    .where(and(or(eq(images.publicId, publicId), eq(images.id, publicId)), other))
+    .get();
+  const alias = db.select({ imageId: imageAliases.imageId }).from(imageAliases).where(eq(imageAliases.publicId, publicId)).get();
+  const retired = db.select({ publicId: retiredPublicIds.publicId }).from(retiredPublicIds).where(eq(retiredPublicIds.publicId, publicId)).get();
+  return Boolean(image || retired || (alias && alias.imageId !== imageId));
+}
+
+/** Inside a transaction: undefined when `next` is taken. */
+function rename(tx: Db, image: ImageRow, next: string | null): ImageRow | undefined {
+  if (next === image.publicId) return image;
+  if (next !== null) {
+    if (nameTaken(tx, next, image.id)) return undefined;
+    tx.delete(imageAliases)
+      .where(and(eq(imageAliases.publicId, next), eq(imageAliases.imageId, image.id)))
+      .run();
+  }
+  if (image.publicId !== null) tx.insert(imageAliases).values({ publicId: image.publicId, imageId: image.id }).run();
+  return tx.update(images).set({ publicId: next }).where(eq(images.id, image.id)).returning().get();
 }
