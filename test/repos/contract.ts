@@ -196,7 +196,7 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
     });
 
-    describe('images', () => {
+    describe('images: inserts, names and counts', () => {
       const image = (id: string, over: Partial<NewImage> = {}): NewImage => ({
         id,
         ownerId: null,
