@@ -139,9 +139,13 @@ describe('LOG_FILE', () => {
     const filler = 'x'.repeat(1000);
     for (let i = 0; i < 2500; i++) log.info({ i, filler }, 'line');
     await flushLogger(log, 10_000);
-    // Writes are asynchronous: wait for the last line to reach the file.
-    for (let tries = 0; tries < 100; tries++) {
-      if ((await lineNumbers(file).catch((): number[] => [])).includes(2499)) break;
+    // Writes are asynchronous, also the tail a rotated-away destination still flushes into `.1`
+    // after the new file took over: wait until every file has its lines (or give up after 10 s).
+    const written = async () =>
+      (await Promise.all([`${file}.2`, `${file}.1`, file].map((f) => lineNumbers(f).catch((): number[] => [])))).flat();
+    for (let tries = 0; tries < 200; tries++) {
+      const lines = await written();
+      if (lines.at(-1) === 2499 && lines.every((n, k) => n === lines[0]! + k)) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(console.lines).toHaveLength(2500);
