@@ -141,8 +141,7 @@ describe('LOG_FILE', () => {
     await flushLogger(log, 10_000);
     // Writes are asynchronous, also the tail a rotated-away destination still flushes into `.1`
     // after the new file took over: wait until every file has its lines (or give up after 10 s).
-    const written = async () =>
-      (await Promise.all([`${file}.2`, `${file}.1`, file].map((f) => lineNumbers(f).catch((): number[] => [])))).flat();
+    const written = async () => (await Promise.all([`${file}.2`, `${file}.1`, file].map((f) => lineNumbers(f).catch((): number[] => [])))).flat();
     for (let tries = 0; tries < 200; tries++) {
       const lines = await written();
       if (lines.at(-1) === 2499 && lines.every((n, k) => n === lines[0]! + k)) break;
