@@ -170,6 +170,15 @@ export const configSchema = z.object({
   /** A separate port for /metrics (0 = serve on the main port). */
   METRICS_PORT: int(0, 65535).default(0),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  /**
+   * This process's name among the nodes sharing one database: it signs the task leases it holds
+   * and its database connections. Unique per process by default (a restarted process is a new node).
+   */
+  NODE_NAME: z
+    .string()
+    .min(1)
+    .max(200)
+    .default(() => `${os.hostname()}-${process.pid}`),
 
   STORAGE: z.enum(['local', 's3']).default('local'),
   S3_BUCKET: z.string().optional(),

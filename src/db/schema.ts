@@ -236,6 +236,9 @@ export const tasks = sqliteTable(
     result: text('result'),
     error: text('error'),
     ownerId: integer('owner_id'),
+    /** Which node runs it, and until when its claim holds (a dead node's task is taken over after). */
+    claimedBy: text('claimed_by'),
+    leaseUntil: integer('lease_until'),
     createdAt: createdAt(),
     updatedAt: integer('updated_at').notNull().default(sql`(unixepoch())`),
   },

@@ -43,23 +43,89 @@ const HANDLERS: Record<string, Handler> = {
   },
 };
 
+/**
+ * How long a claim on a task holds without renewal (unix seconds, the clock's unit). A node that
+ * dies leaves its tasks to the others after at most this plus one sweep; a node is only taken
+ * for dead after missing about two renewals, so a busy event loop does not lose its work.
+ */
+export const TASK_LEASE_SECONDS = 30;
+/** How often a running task's lease is renewed: three times per lease. */
+const LEASE_RENEW_MS = (TASK_LEASE_SECONDS * 1000) / 3;
+/** How often a node looks for queued tasks and tasks whose node died (another node's enqueue, a takeover). */
+export const TASK_SWEEP_MS = 15_000;
+
+export interface TaskRunnerOptions {
+  concurrency: number;
+  /** This node's name in the leases it holds (config.NODE_NAME). */
+  node: string;
+  leaseSeconds?: number;
+  renewMs?: number;
+  sweepMs?: number;
+}
+
 export class TaskRunner {
   private readonly waiting: string[] = [];
+  /** Ids this node has waiting, running or backing off: a sweep does not push them again. */
+  private readonly held = new Set<string>();
   /** Tasks waiting out a back-off: counted as work by `idle`, dropped by `stop` (they stay queued in the table). */
-  private readonly retries = new Set<NodeJS.Timeout>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
   private active = 0;
   private stopped = false;
+  private sweeper: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
+  private readonly concurrency: number;
+  private readonly node: string;
+  private readonly leaseSeconds: number;
+  private readonly renewMs: number;
+  private readonly sweepMs: number;
 
   constructor(
     private readonly deps: Deps,
-    private readonly concurrency: number,
-  ) {}
+    opts: TaskRunnerOptions,
+  ) {
+    this.concurrency = opts.concurrency;
+    this.node = opts.node;
+    this.leaseSeconds = opts.leaseSeconds ?? TASK_LEASE_SECONDS;
+    this.renewMs = opts.renewMs ?? LEASE_RENEW_MS;
+    this.sweepMs = opts.sweepMs ?? TASK_SWEEP_MS;
+  }
 
   push(id: string) {
-    if (this.stopped) return;
+    if (this.stopped || this.held.has(id)) return;
+    this.held.add(id);
     this.waiting.push(id);
     this.pump();
+  }
+
+  /**
+   * Pushes the tasks any node may claim now (queued, or left by a node whose lease ran out), and
+   * from then on every `sweepMs`. The claim at run time decides which node runs each.
+   */
+  startSweeping() {
+    if (this.sweeper || this.stopped) return;
+    this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
+    // A sweep must not keep a CLI or a test process alive.
+    this.sweeper.unref();
+  }
+
+  /** One look for claimable tasks; answers how many it pushed. */
+  async sweep(): Promise<number> {
+    if (this.stopped) return 0;
+    try {
+      // Past what this node already holds, so held tasks at the head of the queue hide no others.
+      const ids = await this.deps.repos.tasks.claimable(this.deps.clock(), this.held.size + this.concurrency * 2);
+      let pushed = 0;
+      for (const id of ids) {
+        if (this.held.has(id)) continue;
+        this.push(id);
+        pushed++;
+      }
+      return pushed;
+    } catch (err) {
+      // The database away (or closed under a test): the next sweep tries again.
+      this.deps.log.warn({ err }, 'task sweep failed');
+      return 0;
+    }
   }
 
   /** Resolves when nothing is queued or running (tests, shutdown). */
@@ -68,12 +134,14 @@ export class TaskRunner {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Take no more work; running tasks finish, queued ones stay queued in the table for the next start. */
+  /** Take no more work; running tasks finish, queued ones stay queued in the table for the next start (or another node). */
   stop() {
     this.stopped = true;
+    clearInterval(this.sweeper);
     this.waiting.length = 0;
-    for (const timer of this.retries) clearTimeout(timer);
+    for (const timer of this.retries.values()) clearTimeout(timer);
     this.retries.clear();
+    this.held.clear();
     if (this.isIdle()) this.idleWaiters.splice(0).forEach((fn) => fn());
     return this.idle();
   }
@@ -84,12 +152,13 @@ export class TaskRunner {
 
   private retryLater(id: string, delayMs: number) {
     const timer = setTimeout(() => {
-      this.retries.delete(timer);
+      this.retries.delete(id);
+      this.held.delete(id);
       this.push(id);
     }, delayMs);
     // A pending retry must not keep a CLI or a test process alive: the row stays queued for the next start.
     timer.unref();
-    this.retries.add(timer);
+    this.retries.set(id, timer);
   }
 
   private pump() {
@@ -98,40 +167,62 @@ export class TaskRunner {
       this.active++;
       void this.run(id).finally(() => {
         this.active--;
+        if (!this.retries.has(id)) this.held.delete(id);
         this.pump();
         if (this.isIdle()) this.idleWaiters.splice(0).forEach((fn) => fn());
       });
     }
   }
 
+  private lease() {
+    const now = this.deps.clock();
+    return { node: this.node, now, until: now + this.leaseSeconds };
+  }
+
   private async run(id: string) {
-    const { deps } = this;
+    const { deps, node } = this;
     let input: TransformTaskInput | undefined;
+    const row = await deps.repos.tasks.claim(id, this.lease()).catch((err) => {
+      deps.log.warn({ err, taskId: id }, 'could not claim task');
+      return undefined;
+    });
+    // Taken by another node, finished, or unknown.
+    if (!row) return;
+    // Renewed while it runs: a lease that runs out tells the other nodes this one died.
+    const renewal = setInterval(() => {
+      deps.repos.tasks.renew(id, this.lease()).then(
+        (held) => {
+          if (!held) deps.log.warn({ taskId: id, node }, 'task taken over by another node: its outcome here will not be recorded');
+        },
+        (err) => deps.log.warn({ err, taskId: id }, 'could not renew task lease'),
+      );
+    }, this.renewMs);
+    renewal.unref();
     try {
-      const row = await deps.repos.tasks.claim(id, deps.clock());
-      if (!row) return;
       const handler = HANDLERS[row.kind];
       if (!handler) throw new AppError(500, 'unknown_task', `No handler for task kind ${row.kind}`);
       input = JSON.parse(row.input) as TransformTaskInput;
       const result = await handler(deps, input);
-      await deps.repos.tasks.finish(id, JSON.stringify(result), deps.clock());
+      await deps.repos.tasks.finish(id, node, JSON.stringify(result), deps.clock());
     } catch (err) {
       try {
         await this.settleFailure(id, input, err);
       } catch (dbErr) {
-        // The DB closed under us (shutdown): the row stays `running` and is re-queued on the next start.
+        // The DB closed under us (shutdown): the row stays `running` until its lease runs out (or the next start).
         deps.log.warn({ err: dbErr, taskId: id }, 'could not record task failure');
       }
+    } finally {
+      clearInterval(renewal);
     }
   }
 
   /** Busy server: queue again after a back-off, until MAX_ATTEMPTS. Anything else: failed, with the error. */
   private async settleFailure(id: string, input: TransformTaskInput | undefined, err: unknown) {
-    const { deps } = this;
+    const { deps, node } = this;
     const attempts = (input?.attempts ?? 0) + 1;
     const transient = err instanceof OverloadedError || err instanceof StorageUnavailableError;
     if (transient && input && attempts < MAX_ATTEMPTS) {
-      await deps.repos.tasks.requeue(id, JSON.stringify({ ...input, attempts }), deps.clock());
+      await deps.repos.tasks.requeue(id, node, JSON.stringify({ ...input, attempts }), deps.clock());
       // Stopping: it stays queued and runs on the next start.
       if (!this.stopped) this.retryLater(id, RETRY_BASE_MS * 2 ** (attempts - 1));
       return;
@@ -140,13 +231,13 @@ export class TaskRunner {
       err instanceof AppError ? { ...err.toJSON().error, ...(transient ? { attempts } : {}) } : { code: 'internal', message: 'The task failed unexpectedly' };
     if (transient) deps.log.warn({ taskId: id, attempts, code: error.code }, 'task gave up: the server stayed busy');
     else if (!(err instanceof AppError) || err.status >= 500) deps.log.error({ err, taskId: id }, 'task failed');
-    await deps.repos.tasks.fail(id, JSON.stringify(error), deps.clock());
+    await deps.repos.tasks.fail(id, node, JSON.stringify(error), deps.clock());
   }
 }
 
 export function taskRunner(deps: Deps): TaskRunner {
   // Background work gets half the render slots: interactive /img misses keep the rest.
-  deps.taskRunner ??= new TaskRunner(deps, Math.max(1, Math.floor(deps.config.RENDER_CONCURRENCY / 2)));
+  deps.taskRunner ??= new TaskRunner(deps, { concurrency: Math.max(1, Math.floor(deps.config.RENDER_CONCURRENCY / 2)), node: deps.config.NODE_NAME });
   return deps.taskRunner;
 }
 
@@ -161,11 +252,22 @@ export async function enqueueTransform(deps: Deps, ownerId: number | null, input
   return row;
 }
 
-/** On start: tasks left queued or running by the previous process run again, oldest first. */
+/**
+ * On start. One process alone on its database (SQLite): tasks left queued or running by the
+ * previous process run again at once, oldest first. A shared database (PostgreSQL): only what no
+ * live node holds (queued, or leased by a node that died). Either way a sweep then keeps looking.
+ */
 export async function resumeTasks(deps: Deps): Promise<number> {
-  const pending = await deps.repos.tasks.resume(deps.clock());
-  for (const id of pending) taskRunner(deps).push(id);
-  return pending.length;
+  const runner = taskRunner(deps);
+  let resumed: number;
+  if (deps.repos.shared) resumed = await runner.sweep();
+  else {
+    const pending = await deps.repos.tasks.resume(deps.clock());
+    for (const id of pending) runner.push(id);
+    resumed = pending.length;
+  }
+  runner.startSweeping();
+  return resumed;
 }
 
 export function stopTasks(deps: Deps) {

@@ -28,6 +28,11 @@ import type { UsersRepo } from './users.js';
 export interface Repos {
   /** Moves whenever the database may have changed: the hit path's row caches check it (src/db/changes.ts). */
   changes: ChangeMark;
+  /**
+   * Other processes use this database at the same time (PostgreSQL: the other nodes). When false,
+   * this process is the whole cluster, so at start whatever was left running is its own to take back.
+   */
+  shared: boolean;
   tasks: TasksRepo;
   /** The disk cache's index. */
   renditions: RenditionsRepo;
@@ -54,6 +59,7 @@ export function createSqliteRepos(db: Db): Repos {
   const ping = db.$client.prepare('SELECT 1');
   return {
     changes: db.changes,
+    shared: false,
     tasks: sqliteTasksRepo(db),
     renditions: sqliteRenditionsRepo(db),
     images: sqliteImagesRepo(db),

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RenditionCache } from '../../src/cache/types.js';
 import { tasks } from '../../src/db/schema.js';
 import { OverloadedError } from '../../src/errors.js';
-import { resumeTasks, taskRunner } from '../../src/library/tasks.js';
+import { resumeTasks, TaskRunner, taskRunner } from '../../src/library/tasks.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { auth, makeUser, upload } from './helpers.js';
 
@@ -110,5 +110,91 @@ describe('who a task runs as', () => {
     await taskRunner(t.deps).idle();
     expect(JSON.parse(taskRow('task_orphan').error!)).toMatchObject({ code: 'user_not_found' });
     expect(taskRow('task_orphan').state).toBe('failed');
+  });
+});
+
+describe('leases: one node runs a task, another takes it over when that node dies', () => {
+  const leftBy = async (id: string, node: string, leaseUntil: number) => {
+    const imageId = await t.seed('dune-2mp.jpg');
+    const input = { imageId, options: 'w_64', base: 'http://localhost', caller: { keyId: keyIdOf(t.adminKey) } };
+    t.deps.db
+      .insert(tasks)
+      .values({ id, kind: 'transform', state: 'running', input: JSON.stringify(input), claimedBy: node, leaseUntil })
+      .run();
+  };
+
+  it('the sweep takes over a task whose lease ran out, and finishes it here', async () => {
+    await leftBy('task_orphaned', 'dead-node', t.deps.clock() - 1);
+    expect(await taskRunner(t.deps).sweep()).toBe(1);
+    await taskRunner(t.deps).idle();
+    expect(taskRow('task_orphaned')).toMatchObject({ state: 'done', claimedBy: t.deps.config.NODE_NAME, leaseUntil: null });
+  });
+
+  it('the sweep leaves a task another live node holds', async () => {
+    await leftBy('task_held', 'other-node', t.deps.clock() + 60);
+    expect(await taskRunner(t.deps).sweep()).toBe(0);
+    expect(taskRow('task_held')).toMatchObject({ state: 'running', claimedBy: 'other-node' });
+  });
+
+  it('on a shared database the start takes only tasks whose lease ran out; alone on its database, every task left', async () => {
+    await leftBy('task_live', 'other-node', t.deps.clock() + 60);
+    await leftBy('task_dead', 'dead-node', t.deps.clock() - 1);
+    const alone = t.deps.repos;
+    t.deps.repos = { ...alone, shared: true };
+    expect(await resumeTasks(t.deps)).toBe(1);
+    await taskRunner(t.deps).idle();
+    expect(taskRow('task_dead').state).toBe('done');
+    expect(taskRow('task_live').state).toBe('running');
+    await taskRunner(t.deps).stop();
+    // The same rows, one process alone on SQLite: what was left running is its own (today's behaviour).
+    t.deps.taskRunner = undefined;
+    t.deps.repos = alone;
+    expect(await resumeTasks(t.deps)).toBe(1);
+    await taskRunner(t.deps).idle();
+    expect(taskRow('task_live')).toMatchObject({ state: 'done', claimedBy: t.deps.config.NODE_NAME });
+    await taskRunner(t.deps).stop();
+  });
+
+  it('a running task renews its lease until it ends', async () => {
+    const real = t.deps.repos.tasks;
+    const renewals: Array<{ node: string }> = [];
+    t.deps.repos = {
+      ...t.deps.repos,
+      tasks: {
+        ...real,
+        renew: (id, lease) => {
+          renewals.push(lease);
+          return real.renew(id, lease);
+        },
+      },
+    };
+    const slow = t.deps.cache;
+    t.deps.cache = new Proxy(slow, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop);
+        if (prop === 'fetch')
+          return async (...args: unknown[]) => {
+            await new Promise((r) => setTimeout(r, 300));
+            return value.apply(target, args);
+          };
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const id = await t.seed('dune-2mp.jpg');
+    const runner = new TaskRunner(t.deps, { concurrency: 1, node: 'renewing-node', renewMs: 40 });
+    const row = await real.create({
+      id: 'task_slow',
+      kind: 'transform',
+      ownerId: null,
+      input: JSON.stringify({ imageId: id, options: 'w_64', base: 'http://localhost', caller: { keyId: keyIdOf(t.adminKey) } }),
+    });
+    runner.push(row.id);
+    await runner.idle();
+    expect(taskRow('task_slow')).toMatchObject({ state: 'done', claimedBy: 'renewing-node' });
+    expect(renewals.length).toBeGreaterThanOrEqual(2);
+    const after = renewals.length;
+    await new Promise((r) => setTimeout(r, 120));
+    expect(renewals).toHaveLength(after);
+    expect(renewals.every((l) => l.node === 'renewing-node')).toBe(true);
   });
 });

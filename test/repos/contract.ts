@@ -43,6 +43,7 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
 
     describe('tasks', () => {
       const task = (id: string, ownerId: number | null = null) => ({ id, kind: 'transform', input: `{"n":"${id}"}`, ownerId });
+      const lease = (node: string, now: number, seconds = 30) => ({ node, now, until: now + seconds });
 
       it('creates a queued task and reads it back; an unknown id is undefined', async () => {
         const row = await repos.tasks.create(task('t1', 7));
@@ -59,39 +60,91 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
 
       it('claims a queued task once: a second claim, or a claim of an unknown id, gets nothing', async () => {
         await repos.tasks.create(task('t1'));
-        expect(await repos.tasks.claim('t1', 100)).toMatchObject({ id: 't1', state: 'running', updatedAt: 100 });
-        expect(await repos.tasks.claim('t1', 101)).toBeUndefined();
-        expect(await repos.tasks.claim('nope', 101)).toBeUndefined();
+        expect(await repos.tasks.claim('t1', lease('a', 100))).toMatchObject({ id: 't1', state: 'running', updatedAt: 100, claimedBy: 'a', leaseUntil: 130 });
+        expect(await repos.tasks.claim('t1', lease('a', 101))).toBeUndefined();
+        expect(await repos.tasks.claim('nope', lease('a', 101))).toBeUndefined();
       });
 
       it('finishes, fails and requeues, keeping what each outcome says', async () => {
         for (const id of ['a', 'b', 'c']) {
           await repos.tasks.create(task(id));
-          await repos.tasks.claim(id, 10);
+          await repos.tasks.claim(id, lease('n1', 10));
         }
-        await repos.tasks.finish('a', '{"ok":1}', 20);
-        await repos.tasks.fail('b', '{"code":"x"}', 21);
-        await repos.tasks.requeue('c', '{"attempts":1}', 22);
+        await repos.tasks.finish('a', 'n1', '{"ok":1}', 20);
+        await repos.tasks.fail('b', 'n1', '{"code":"x"}', 21);
+        await repos.tasks.requeue('c', 'n1', '{"attempts":1}', 22);
         expect(await repos.tasks.byId('a')).toMatchObject({ state: 'done', result: '{"ok":1}', error: null, updatedAt: 20 });
         expect(await repos.tasks.byId('b')).toMatchObject({ state: 'failed', error: '{"code":"x"}', updatedAt: 21 });
-        expect(await repos.tasks.byId('c')).toMatchObject({ state: 'queued', input: '{"attempts":1}', updatedAt: 22 });
+        expect(await repos.tasks.byId('c')).toMatchObject({ state: 'queued', input: '{"attempts":1}', updatedAt: 22, claimedBy: null, leaseUntil: null });
         // Requeued: it can be claimed again.
-        expect(await repos.tasks.claim('c', 23)).toMatchObject({ state: 'running' });
+        expect(await repos.tasks.claim('c', lease('n1', 23))).toMatchObject({ state: 'running' });
       });
 
       it('resume answers the queued and running tasks and puts the running ones back in the queue', async () => {
         for (const id of ['q', 'r', 'd']) await repos.tasks.create(task(id));
-        await repos.tasks.claim('r', 10);
-        await repos.tasks.claim('d', 10);
-        await repos.tasks.finish('d', '{}', 11);
+        // Whatever its lease: resume is for a process alone on its database, and the one that ran it is gone.
+        await repos.tasks.claim('r', lease('gone', 10, 1000));
+        await repos.tasks.claim('d', lease('gone', 10));
+        await repos.tasks.finish('d', 'gone', '{}', 11);
         expect((await repos.tasks.resume(50)).sort()).toEqual(['q', 'r']);
-        expect(await repos.tasks.byId('r')).toMatchObject({ state: 'queued', updatedAt: 50 });
+        expect(await repos.tasks.byId('r')).toMatchObject({ state: 'queued', updatedAt: 50, claimedBy: null, leaseUntil: null });
         expect(await repos.tasks.byId('d')).toMatchObject({ state: 'done' });
         expect(await repos.tasks.resume(60)).toHaveLength(2);
       });
 
       it('resume on an empty queue answers nothing', async () => {
         expect(await repos.tasks.resume(1)).toEqual([]);
+      });
+
+      describe('leases across nodes', () => {
+        it('two nodes claiming one task at once: exactly one gets it', async () => {
+          for (let i = 0; i < 5; i++) {
+            await repos.tasks.create(task(`race${i}`));
+            const claims = await Promise.all(['a', 'b', 'c'].map((node) => repos.tasks.claim(`race${i}`, lease(node, 100))));
+            const winners = claims.filter((row) => row !== undefined);
+            expect(winners).toHaveLength(1);
+            expect((await repos.tasks.byId(`race${i}`))?.claimedBy).toBe(winners[0]!.claimedBy);
+          }
+        });
+
+        it('a live lease is not taken; an expired one is taken over', async () => {
+          await repos.tasks.create(task('t'));
+          await repos.tasks.claim('t', lease('a', 100, 30));
+          expect(await repos.tasks.claim('t', lease('b', 130))).toBeUndefined();
+          expect(await repos.tasks.claimable(130, 10)).toEqual([]);
+          expect(await repos.tasks.claimable(131, 10)).toEqual(['t']);
+          expect(await repos.tasks.claim('t', lease('b', 131))).toMatchObject({ state: 'running', claimedBy: 'b', leaseUntil: 161, updatedAt: 131 });
+        });
+
+        it('the holder renews its lease; a node that lost the task renews and records nothing', async () => {
+          await repos.tasks.create(task('t'));
+          await repos.tasks.claim('t', lease('a', 100, 30));
+          expect(await repos.tasks.renew('t', lease('a', 120, 30))).toBe(true);
+          expect(await repos.tasks.byId('t')).toMatchObject({ claimedBy: 'a', leaseUntil: 150 });
+          // a stalls past its lease; b takes over.
+          expect(await repos.tasks.claim('t', lease('b', 151, 30))).toBeDefined();
+          expect(await repos.tasks.renew('t', lease('a', 152, 30))).toBe(false);
+          await repos.tasks.finish('t', 'a', '{"by":"a"}', 153);
+          await repos.tasks.requeue('t', 'a', '{}', 153);
+          await repos.tasks.fail('t', 'a', '{}', 153);
+          expect(await repos.tasks.byId('t')).toMatchObject({ state: 'running', claimedBy: 'b', leaseUntil: 181, result: null, error: null });
+          await repos.tasks.finish('t', 'b', '{"by":"b"}', 160);
+          expect(await repos.tasks.byId('t')).toMatchObject({ state: 'done', result: '{"by":"b"}', updatedAt: 160 });
+          // Finished: nobody renews or claims it any more.
+          expect(await repos.tasks.renew('t', lease('b', 161, 30))).toBe(false);
+          expect(await repos.tasks.claim('t', lease('c', 10_000))).toBeUndefined();
+        });
+
+        it('claimable answers queued tasks and expired leases, oldest first, up to the limit', async () => {
+          for (const id of ['q1', 'live', 'dead', 'done', 'q2']) await repos.tasks.create(task(id));
+          await repos.tasks.claim('live', lease('a', 100, 60));
+          await repos.tasks.claim('dead', lease('b', 100, 10));
+          await repos.tasks.claim('done', lease('a', 100));
+          await repos.tasks.finish('done', 'a', '{}', 101);
+          expect((await repos.tasks.claimable(120, 10)).sort()).toEqual(['dead', 'q1', 'q2']);
+          expect(await repos.tasks.claimable(120, 2)).toHaveLength(2);
+          expect(await repos.tasks.claimable(120, 0)).toEqual([]);
+        });
       });
     });
 

@@ -1,0 +1,2 @@
+ALTER TABLE `tasks` ADD `claimed_by` text;--> statement-breakpoint
+ALTER TABLE `tasks` ADD `lease_until` integer;

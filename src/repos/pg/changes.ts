@@ -1,0 +1,45 @@
+import type { ChangeMark } from '../../db/changes.js';
+
+/**
+ * The change mark (src/db/changes.ts) on PostgreSQL. There is no data_version to read, so the
+ * mark is a counter of this node's: it moves before and after every write this node makes
+ * through the repositories (a cache filled while the write runs is not trusted either), and on
+ * every change the cluster bus reports from elsewhere (another node, an operator at psql), which
+ * the database announces itself (src/db/migrations-pg/0001_notify_changes.sql).
+ */
+export interface PgChanges {
+  mark: ChangeMark;
+  /** Something changed that this node did not write (a cluster notification, a resync). */
+  note(): void;
+  /**
+   * `repo` with every method not listed in `reads` counted as a write. Writes are the default so a
+   * method added later is never trusted by a cache by mistake; a forgotten read only costs a miss.
+   */
+  track<T extends object>(repo: T, reads: ReadonlyArray<keyof T>): T;
+}
+
+export function pgChanges(): PgChanges {
+  let n = 0;
+  return {
+    mark: () => `${n}`,
+    note() {
+      n++;
+    },
+    track(repo, reads) {
+      const skip = new Set<PropertyKey>(reads);
+      const out = { ...repo } as Record<PropertyKey, unknown>;
+      for (const [name, fn] of Object.entries(repo)) {
+        if (skip.has(name) || typeof fn !== 'function') continue;
+        out[name] = async (...args: unknown[]) => {
+          n++;
+          try {
+            return await fn.apply(repo, args);
+          } finally {
+            n++;
+          }
+        };
+      }
+      return out as typeof repo;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { ChangeBus } from '../../cluster/bus.js';
+import type { PgDb } from '../../db/pg/client.js';
+import type { Repos } from '../index.js';
+import { pgChanges } from './changes.js';
+import { pgDirectUploadsRepo } from './direct-uploads.js';
+import { pgRenditionsRepo } from './renditions.js';
+import { pgTasksRepo } from './tasks.js';
+
+export interface PgRepos extends Repos {
+  /** Moves the change mark: something changed that this node did not write (`bus` already does this). */
+  noteChange(): void;
+}
+
+/**
+ * Repositories over a PostgreSQL pool (opened by `openPg`), the same `Repos` as createSqliteRepos.
+ * `bus`: the cluster's change notifications, each of which moves the change mark, so the hit
+ * path's row caches drop what another node (or an operator) changed.
+ */
+export function createPgRepos(db: PgDb, opts: { bus?: ChangeBus } = {}): PgRepos {
+  const changes = pgChanges();
+  opts.bus?.subscribe(() => changes.note());
+  const pool = db.$client;
+  return {
+    changes: changes.mark,
+    noteChange: changes.note,
+    shared: true,
+    tasks: changes.track(pgTasksRepo(db), ['byId', 'claimable']),
+    renditions: changes.track(pgRenditionsRepo(db), ['byKey', 'totals', 'leastRecent', 'idleBefore', 'all', 'byImage', 'byPreset', 'report']),
+    directUploads: changes.track(pgDirectUploadsRepo(db), ['byId', 'openFor', 'due']),
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      if (!pool.ended) await pool.end();
+    },
+  };
+}
