@@ -482,6 +482,68 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
     });
 
+    describe('users, API keys and usage', () => {
+      const key = (id: string, userId: number | null, hash = `h_${id}`) => ({ id, userId, name: id, prefix: id.slice(0, 4), hash, scopes: 'deliver' });
+
+      it('inserts a user unless the name is taken; reads by id and name; counts; changes hash and role', async () => {
+        const ada = await repos.users.insertUnlessTaken({ username: 'ada', passwordHash: 'x', role: 'user' });
+        expect(ada).toMatchObject({ username: 'ada', passwordHash: 'x', role: 'user' });
+        expect(await repos.users.insertUnlessTaken({ username: 'ada', passwordHash: 'y', role: 'admin' })).toBeUndefined();
+        expect(await repos.users.byUsername('ada')).toEqual(ada);
+        expect(await repos.users.byId(ada!.id)).toEqual(ada);
+        expect(await repos.users.byId(ada!.id + 1000)).toBeUndefined();
+        await repos.users.setPasswordHash(ada!.id, 'z');
+        await repos.users.setRole(ada!.id, 'admin');
+        expect(await repos.users.byId(ada!.id)).toMatchObject({ passwordHash: 'z', role: 'admin' });
+        expect(await repos.users.count()).toBe(1);
+      });
+
+      it('finds a live key by its hash, or by its previous one while the grace lasts; never a revoked one', async () => {
+        await repos.keys.insert(key('k1', null, 'new'));
+        expect(await repos.keys.liveByHash('new', 100)).toMatchObject({ id: 'k1', requests: 0, revokedAt: null });
+        await repos.keys.setSecret('k1', { hash: 'newer', prefix: 'nwr', previousHash: 'new', previousValidUntil: 200 });
+        expect(await repos.keys.liveByHash('new', 150)).toMatchObject({ id: 'k1', prefix: 'nwr' });
+        expect(await repos.keys.liveByHash('new', 200)).toBeUndefined();
+        expect(await repos.keys.revoke('k1', 160)).toBe(true);
+        expect(await repos.keys.revoke('nope', 160)).toBe(false);
+        expect(await repos.keys.liveByHash('newer', 150)).toBeUndefined();
+        expect(await repos.keys.byId('k1')).toMatchObject({ revokedAt: 160, previousHash: null, previousValidUntil: null });
+      });
+
+      it('lists keys by owner (null: the system keys), counts and deletes them; the keys’ mark moves on a write', async () => {
+        const ada = (await repos.users.insertUnlessTaken({ username: 'ada', passwordHash: 'x', role: 'user' }))!;
+        const before = repos.keys.changes();
+        await repos.keys.insert(key('sys', null));
+        expect(repos.keys.changes()).not.toBe(before);
+        await repos.keys.insert(key('own', ada.id));
+        expect((await repos.keys.list()).map((k) => k.id).sort()).toEqual(['own', 'sys']);
+        expect((await repos.keys.list(null)).map((k) => k.id)).toEqual(['sys']);
+        expect((await repos.keys.list(ada.id)).map((k) => k.id)).toEqual(['own']);
+        expect(await repos.keys.count()).toBe(2);
+        await repos.keys.delete('sys');
+        expect(await repos.keys.byId('sys')).toBeUndefined();
+        await expect(repos.keys.insert(key('dup', null, 'h_own'))).rejects.toThrow();
+      });
+
+      it('adds usage batches to the counters; the last use only moves forward', async () => {
+        await repos.keys.insert(key('k1', null));
+        await repos.keys.insert(key('k2', null));
+        expect(repos.usage.open).toBe(true);
+        await repos.usage.add(
+          new Map([
+            ['k1', { requests: 3, renders: 1, bytes: 500, lastUsedAt: 100 }],
+            ['k2', { requests: 1, renders: 0, bytes: 10, lastUsedAt: 0 }],
+            ['gone', { requests: 1, renders: 1, bytes: 1, lastUsedAt: 1 }],
+          ]),
+        );
+        await repos.usage.add(new Map([['k1', { requests: 2, renders: 2, bytes: 5_000_000_000, lastUsedAt: 90 }]]));
+        expect(await repos.keys.byId('k1')).toMatchObject({ requests: 5, renders: 3, bytesServed: 5_000_000_500, lastUsedAt: 100 });
+        expect(await repos.keys.byId('k2')).toMatchObject({ requests: 1, renders: 0, bytesServed: 10, lastUsedAt: null });
+        await repos.close();
+        expect(repos.usage.open).toBe(false);
+      });
+    });
+
     describe('connection', () => {
       it('ping answers while open and rejects once closed', async () => {
         await expect(repos.ping()).resolves.toBeUndefined();

@@ -27,10 +27,12 @@ export function pgChanges(): PgChanges {
     },
     track(repo, reads) {
       const skip = new Set<PropertyKey>(reads);
-      const out = { ...repo } as Record<PropertyKey, unknown>;
-      for (const [name, fn] of Object.entries(repo)) {
+      // Descriptors, not a spread: a getter (UsageRepo.open) must stay live.
+      const descriptors = Object.getOwnPropertyDescriptors(repo) as Record<string, PropertyDescriptor>;
+      for (const [name, d] of Object.entries(descriptors)) {
+        const fn = d.value;
         if (skip.has(name) || typeof fn !== 'function') continue;
-        out[name] = async (...args: unknown[]) => {
+        d.value = async (...args: unknown[]) => {
           n++;
           try {
             return await fn.apply(repo, args);
@@ -39,6 +41,7 @@ export function pgChanges(): PgChanges {
           }
         };
       }
+      const out = Object.defineProperties({}, descriptors);
       return out as typeof repo;
     },
   };

@@ -3,8 +3,11 @@ import type { PgDb } from '../../db/pg/client.js';
 import type { Repos } from '../index.js';
 import { pgChanges } from './changes.js';
 import { pgDirectUploadsRepo } from './direct-uploads.js';
+import { pgKeysRepo } from './keys.js';
 import { pgRenditionsRepo } from './renditions.js';
 import { pgTasksRepo } from './tasks.js';
+import { pgUsageRepo } from './usage.js';
+import { pgUsersRepo } from './users.js';
 
 export interface PgRepos extends Repos {
   /** Moves the change mark: something changed that this node did not write (`bus` already does this). */
@@ -27,6 +30,9 @@ export function createPgRepos(db: PgDb, opts: { bus?: ChangeBus } = {}): PgRepos
     tasks: changes.track(pgTasksRepo(db), ['byId', 'claimable']),
     renditions: changes.track(pgRenditionsRepo(db), ['byKey', 'totals', 'leastRecent', 'idleBefore', 'all', 'byImage', 'byPreset', 'report']),
     directUploads: changes.track(pgDirectUploadsRepo(db), ['byId', 'openFor', 'due']),
+    users: changes.track(pgUsersRepo(db), ['byId', 'byUsername', 'count']),
+    keys: changes.track(pgKeysRepo(db, changes.mark), ['liveByHash', 'byId', 'list', 'count', 'changes']),
+    usage: changes.track(pgUsageRepo(db), []),
     async ping() {
       await pool.query('SELECT 1');
     },
