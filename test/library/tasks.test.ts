@@ -116,7 +116,7 @@ describe('who a task runs as', () => {
 describe('leases: one node runs a task, another takes it over when that node dies', () => {
   const leftBy = async (id: string, node: string, leaseUntil: number) => {
     const imageId = await t.seed('dune-2mp.jpg');
-    const input = { imageId, options: 'w_64', base: 'http://localhost', caller: { keyId: keyIdOf(t.adminKey) } };
+    const input = { imageId, options: 'w_64', base: 'http://localhost', caller: { keyId: await keyIdOf(t.adminKey) } };
     t.deps.db
       .insert(tasks)
       .values({ id, kind: 'transform', state: 'running', input: JSON.stringify(input), claimedBy: node, leaseUntil })
@@ -186,7 +186,7 @@ describe('leases: one node runs a task, another takes it over when that node die
       id: 'task_slow',
       kind: 'transform',
       ownerId: null,
-      input: JSON.stringify({ imageId: id, options: 'w_64', base: 'http://localhost', caller: { keyId: keyIdOf(t.adminKey) } }),
+      input: JSON.stringify({ imageId: id, options: 'w_64', base: 'http://localhost', caller: { keyId: await keyIdOf(t.adminKey) } }),
     });
     runner.push(row.id);
     await runner.idle();
