@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgBus } from '../../src/cluster/pg-bus.js';
 import { openPg } from '../../src/db/pg/client.js';
+import { imageAliases, images, imageTags } from '../../src/db/pg/schema.js';
 import { createPgRepos } from '../../src/repos/pg/index.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { repoContract } from './contract.js';
@@ -38,7 +39,25 @@ repoContract('PostgreSQL', async () => {
   const { rows } = await db.$client.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
   await db.$client.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} RESTART IDENTITY CASCADE`);
   const repos = createPgRepos(db);
-  return { repos, cleanup: () => repos.close() };
+  return {
+    repos,
+    seed: {
+      async image(row) {
+        await db.transaction(async (tx) => {
+          await tx.insert(images).values({ format: 'jpeg', width: 40, height: 30, bytes: 1000, orientation: 'landscape', ...row });
+          const tags = JSON.parse(row.tags ?? '[]') as string[];
+          if (tags.length) await tx.insert(imageTags).values(tags.map((tag) => ({ imageId: row.id, tag })));
+        });
+        // Written beside the repositories, as another node would: the mark learns of it as from the bus.
+        repos.noteChange();
+      },
+      async alias(publicId, imageId) {
+        await db.insert(imageAliases).values({ publicId, imageId });
+        repos.noteChange();
+      },
+    },
+    cleanup: () => repos.close(),
+  };
 });
 
 describe('repositories: PostgreSQL across nodes', () => {

@@ -3,7 +3,10 @@ import type { PgDb } from '../../db/pg/client.js';
 import type { Repos } from '../index.js';
 import { pgChanges } from './changes.js';
 import { pgDirectUploadsRepo } from './direct-uploads.js';
+import { pgImagesRepo } from './images.js';
 import { pgKeysRepo } from './keys.js';
+import { pgOriginsRepo } from './origins.js';
+import { pgPresetsRepo } from './presets.js';
 import { pgRenditionsRepo } from './renditions.js';
 import { pgTasksRepo } from './tasks.js';
 import { pgUsageRepo } from './usage.js';
@@ -33,6 +36,23 @@ export function createPgRepos(db: PgDb, opts: { bus?: ChangeBus } = {}): PgRepos
     users: changes.track(pgUsersRepo(db), ['byId', 'byUsername', 'count']),
     keys: changes.track(pgKeysRepo(db, changes.mark), ['liveByHash', 'byId', 'list', 'count', 'changes']),
     usage: changes.track(pgUsageRepo(db), []),
+    images: changes.track(pgImagesRepo(db, changes.mark), [
+      'find',
+      'byId',
+      'byIds',
+      'byPublicId',
+      'renamed',
+      'page',
+      'isRetired',
+      'hashInUse',
+      'variantsOf',
+      'byHash',
+      'nameTaken',
+      'count',
+      'showcase',
+    ]),
+    origins: changes.track(pgOriginsRepo(db), ['sourceOf']),
+    presets: changes.track(pgPresetsRepo(db, changes.mark), ['byName', 'list']),
     async ping() {
       await pool.query('SELECT 1');
     },
