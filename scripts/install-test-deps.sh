@@ -3,67 +3,40 @@
 # Debian/Ubuntu):
 # - OpenStack Swift (+ s3api): the real S3-compatible server the S3 store's tests start on 127.0.0.1;
 # - Chromium: the real browser the dashboard test drives (playwright-core, never a downloaded build);
-# - PostgreSQL 15: the real database the DATABASE_URL=postgres:// tests start on 127.0.0.1 (initdb, pg_ctl).
+# - PostgreSQL 15: the real database the PostgreSQL tests start on 127.0.0.1 (initdb, pg_ctl).
 set -uo pipefail
 need_swift=; command -v swift-proxy-server >/dev/null || need_swift=1
 need_chromium=; [ -x /usr/bin/chromium ] || need_chromium=1
 need_postgres=; [ -x "${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ] || need_postgres=1
-[ -z "$need_swift$need_chromium$need_postgres" ] && if [ -n "$need_postgres" ]; then
-  echo "== installing PostgreSQL 15 (DATABASE_URL tests)"
-  started=$SECONDS
-  # The tests run their own throwaway server; the package's own cluster is never started.
-  own_policy=
-  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d && own_policy=1; }
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null \
-    || echo "PostgreSQL install failed: the PostgreSQL tests will fail" >&2
-  [ -n "$own_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
-  echo "   took $((SECONDS - started)) s"
-fi
-exit 0
+[ -z "$need_swift$need_chromium$need_postgres" ] && exit 0
 if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
   [ -n "$need_swift" ] && echo "install-test-deps: run as root (or install: apt-get install swift swift-proxy swift-account swift-container swift-object); without it the S3 tests fail" >&2
   [ -n "$need_chromium" ] && echo "install-test-deps: run as root (or install: apt-get install chromium); without it the dashboard browser test fails" >&2
-  [ -n "$need_postgres" ] && echo "install-test-deps: run as root (or install: apt-get install postgresql); without it the PostgreSQL tests fail" >&2
-  if [ -n "$need_postgres" ]; then
-  echo "== installing PostgreSQL 15 (DATABASE_URL tests)"
-  started=$SECONDS
-  # The tests run their own throwaway server; the package's own cluster is never started.
-  own_policy=
-  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d && own_policy=1; }
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null \
-    || echo "PostgreSQL install failed: the PostgreSQL tests will fail" >&2
-  [ -n "$own_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
-  echo "   took $((SECONDS - started)) s"
-fi
-exit 0
+  [ -n "$need_postgres" ] && echo "install-test-deps: run as root (or install: apt-get install postgresql-15); without it the PostgreSQL tests fail" >&2
+  exit 0
 fi
 SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 if ! command -v apt-get >/dev/null; then
   echo "install-test-deps: no apt-get here; install OpenStack Swift, Chromium (/usr/bin/chromium) and PostgreSQL 15 yourself or the S3, browser and PostgreSQL tests fail" >&2
-  if [ -n "$need_postgres" ]; then
-  echo "== installing PostgreSQL 15 (DATABASE_URL tests)"
-  started=$SECONDS
-  # The tests run their own throwaway server; the package's own cluster is never started.
-  own_policy=
-  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d && own_policy=1; }
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null \
-    || echo "PostgreSQL install failed: the PostgreSQL tests will fail" >&2
-  [ -n "$own_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
-  echo "   took $((SECONDS - started)) s"
-fi
-exit 0
+  exit 0
 fi
 $SUDO apt-get update -qq || echo "install-test-deps: apt-get update failed; trying the installs anyway" >&2
+
+# Install only: a policy-rc.d that answers 101 keeps the packages from starting system daemons
+# (the tests run their own throwaway servers).
+install_quietly() {
+  local own_policy=
+  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d && own_policy=1; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  local status=$?
+  [ -n "$own_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+  return $status
+}
 
 if [ -n "$need_swift" ]; then
   echo "== installing Swift (S3 test server)"
   started=$SECONDS
-  # Install only: a policy-rc.d that answers 101 keeps the packages from starting system daemons.
-  own_policy=
-  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d && own_policy=1; }
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    swift swift-proxy swift-account swift-container swift-object >/dev/null || echo "Swift install failed: the S3 tests will fail" >&2
-  [ -n "$own_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+  install_quietly swift swift-proxy swift-account swift-container swift-object || echo "Swift install failed: the S3 tests will fail" >&2
   echo "   took $((SECONDS - started)) s"
 fi
 
@@ -75,14 +48,9 @@ if [ -n "$need_chromium" ]; then
   echo "   took $((SECONDS - started)) s"
 fi
 if [ -n "$need_postgres" ]; then
-  echo "== installing PostgreSQL 15 (DATABASE_URL tests)"
+  echo "== installing PostgreSQL 15 (PostgreSQL tests)"
   started=$SECONDS
-  # The tests run their own throwaway server; the package's own cluster is never started.
-  own_policy=
-  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d && own_policy=1; }
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null \
-    || echo "PostgreSQL install failed: the PostgreSQL tests will fail" >&2
-  [ -n "$own_policy" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+  install_quietly postgresql-15 || echo "PostgreSQL install failed: the PostgreSQL tests will fail" >&2
   echo "   took $((SECONDS - started)) s"
 fi
 exit 0
