@@ -180,6 +180,27 @@ export const configSchema = z.object({
     .max(200)
     .default(() => `${os.hostname()}-${process.pid}`),
 
+  /**
+   * PostgreSQL (`postgres://user:pass@host:5432/imgpath`) for the library, users, keys, presets and
+   * tasks, shared by every node (issue 13). Unset: SQLite in DATA_DIR, one node.
+   */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// or postgresql:// URL')
+    .optional(),
+  /**
+   * `s3`: a render made on one node is kept in the originals' bucket (under renditions/) for every
+   * node, indexed in PostgreSQL; read after this node's own memory and disk. Needs STORAGE=s3 and DATABASE_URL.
+   */
+  RENDITIONS_STORE: z.enum(['local', 's3']).default('local'),
+  /** Budget of the shared rendition tier (RENDITIONS_STORE=s3): bucket space, evicted least recently read first. */
+  SHARED_CACHE_MB: int(1, 100_000_000).default(10_240),
+  /**
+   * How long a node's claim on cluster work (a running task, the drop folder) holds without renewal:
+   * work of a node that died is taken over after at most this plus a sweep. Renewed three times per lease.
+   */
+  LEASE_SECONDS: int(2, 3600).default(30),
+
   STORAGE: z.enum(['local', 's3']).default('local'),
   S3_BUCKET: z.string().optional(),
   S3_ENDPOINT: z.string().url().optional(),
@@ -298,7 +319,13 @@ export interface Config extends Raw {
   dataDir: string;
   cacheDir: string;
   inboxDir: string | null;
+  /** The SQLite file: the whole library, or with DATABASE_URL only this node's disk-tier index (`indexFile`). */
   dbFile: string;
+  /**
+   * This node's SQLite file holding the disk tier's index: `dbFile` on SQLite; with DATABASE_URL
+   * `$CACHE_DIR/index.db`, beside the files it indexes (they are this node's, not the cluster's).
+   */
+  indexFile: string;
   dev: boolean;
 }
 
@@ -331,6 +358,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const c = parsed.data;
   if (c.STORAGE === 's3' && !c.S3_BUCKET) throw new ConfigError(['S3_BUCKET: required when STORAGE=s3']);
+  if (c.RENDITIONS_STORE === 's3') {
+    const missing = [
+      ...(c.STORAGE === 's3' ? [] : ["STORAGE=s3 (the renditions go to the originals' bucket)"]),
+      ...(c.DATABASE_URL ? [] : ['DATABASE_URL (their index is shared by every node)']),
+    ];
+    if (missing.length) throw new ConfigError([`RENDITIONS_STORE: s3 needs ${missing.join(' and ')}`]);
+  }
   const origins = originsOf(c.ORIGINS, c.ORIGINS_ALLOW_PRIVATE);
   if (c.CLIENT_HINT_WIDTH_FALLBACK !== undefined && c.CLIENT_HINT_WIDTH_FALLBACK > c.MAX_OUTPUT_DIM) {
     throw new ConfigError([
@@ -354,6 +388,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     cacheDir: path.resolve(c.CACHE_DIR),
     inboxDir: inbox === 'off' ? null : path.resolve(inbox),
     dbFile: path.join(dataDir, 'imgpath.db'),
+    indexFile: c.DATABASE_URL ? path.join(path.resolve(c.CACHE_DIR), 'index.db') : path.join(dataDir, 'imgpath.db'),
     dev: c.NODE_ENV === 'development',
     ALLOW_REGISTRATION: c.ALLOW_REGISTRATION ?? c.NODE_ENV !== 'production',
     cors: { api: corsPolicy(c.CORS_ORIGINS ?? 'off'), images: corsPolicy(c.CORS_IMAGE_ORIGINS) },
@@ -394,5 +429,19 @@ function describeValue(v: string | undefined) {
 /** Secrets never leave the process in clear: `imgpath config` and logs use this view. */
 export function maskedConfig(config: Config): Record<string, unknown> {
   const secret = /KEY|SECRET|PASSWORD|TOKEN/;
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, secret.test(k) && v !== undefined ? '***' : v]));
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, k === 'DATABASE_URL' && typeof v === 'string' ? maskedUrl(v) : secret.test(k) && v !== undefined ? '***' : v]),
+  );
+}
+
+/** A URL with its password (if any) as `***`: the host and database are worth seeing, the password never. */
+export function maskedUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (!url.password) return raw;
+    url.password = '***';
+    return url.href;
+  } catch {
+    return '***';
+  }
 }

@@ -6,9 +6,11 @@ import { loadSecrets, type Secrets } from './auth/secrets.js';
 import { type AuthState, createAuthState } from './auth/state.js';
 import { createCache } from './cache/index.js';
 import type { RenditionCache } from './cache/types.js';
+import { localBus, type ChangeBus } from './cluster/bus.js';
 import { openDb, type Db } from './db/client.js';
 import { createLogger, type Logger } from './log.js';
-import { createSqliteRepos, type Repos } from './repos/index.js';
+import type { Repos } from './repos/index.js';
+import { openData, type OpenedData } from './repos/open.js';
 import { LocalStore } from './storage/local.js';
 import type { BlobStore } from './storage/store.js';
 import type { ImageRow } from './db/schema.js';
@@ -20,9 +22,12 @@ import { LibraryPool } from './random/library-pool.js';
 /** Everything the app needs from the outside world; tests build their own. */
 export interface Deps {
   config: Config;
+  /** This node's SQLite: the whole library, or with DATABASE_URL only its disk tier's index (src/repos/open.ts). */
   db: Db;
-  /** Data access (src/repos): made over `db` unless a test or another database brings its own. */
+  /** Data access (src/repos): SQLite over `db`, or PostgreSQL (DATABASE_URL), unless a test brings its own. */
   repos: Repos;
+  /** Changes other nodes made (PostgreSQL LISTEN/NOTIFY); nobody to hear from on SQLite (src/cluster/bus.ts). */
+  bus: ChangeBus;
   store: BlobStore;
   cache: RenditionCache;
   secrets: Secrets;
@@ -65,20 +70,25 @@ export function emptyEvents(): LibraryEvents {
 export async function createDeps(config: Config, overrides: Partial<Deps> = {}): Promise<Deps> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   fs.mkdirSync(config.cacheDir, { recursive: true });
-  const db = overrides.db ?? openDb(config.dbFile);
-  const clock = overrides.clock ?? (() => Math.floor(Date.now() / 1000));
-  const repos = overrides.repos ?? createSqliteRepos(db);
-  const keys = overrides.keys ?? new ApiKeys(repos.keys, clock);
   const log = overrides.log ?? createLogger(config);
+  const data: OpenedData = overrides.repos
+    ? { db: overrides.db ?? openDb(config.indexFile), repos: overrides.repos, bus: overrides.bus ?? localBus() }
+    : await openData(config, { log, db: overrides.db });
+  const { db, repos } = data;
+  const clock = overrides.clock ?? (() => Math.floor(Date.now() / 1000));
+  const keys = overrides.keys ?? new ApiKeys(repos.keys, clock);
   if (config.ADMIN_API_KEY) await keys.ensureBootstrap(config.ADMIN_API_KEY);
   const passwords = overrides.passwords ?? createPasswordHasher(config);
+  // Imported lazily: the AWS SDK adds ~150 ms to every start, wasted when originals are local.
+  const store = overrides.store ?? (config.STORAGE === 's3' ? (await import('./storage/s3.js')).S3Store.fromConfig(config) : new LocalStore(config.dataDir));
+  const shared = config.RENDITIONS_STORE === 's3' && data.sharedRenditions ? { index: data.sharedRenditions, store } : undefined;
   const deps: Deps = {
     config,
     db,
     repos,
-    // Imported lazily: the AWS SDK adds ~150 ms to every start, wasted when originals are local.
-    store: overrides.store ?? (config.STORAGE === 's3' ? (await import('./storage/s3.js')).S3Store.fromConfig(config) : new LocalStore(config.dataDir)),
-    cache: overrides.cache ?? (await createCache(config, repos.renditions, log)),
+    bus: overrides.bus ?? data.bus,
+    store,
+    cache: overrides.cache ?? (await createCache(config, repos.renditions, log, shared)),
     secrets: overrides.secrets ?? loadSecrets(config),
     keys,
     passwords,

@@ -31,6 +31,7 @@ export const REDACT = [
   '*.SIGNING_KEYS',
   '*.JWT_SECRET',
   '*.S3_SECRET_ACCESS_KEY',
+  '*.DATABASE_URL',
 ];
 
 /** Query parameters that carry credentials (`?key=` for plain `<img src>` use, `?token=` policy JWTs). */

@@ -111,6 +111,7 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
       }
       await deps.cache.close();
       await flushUsage(deps); // per-key counters still batched in memory
+      await deps.bus.close();
       await deps.repos.close();
     })());
   return { deps, server, url, close };

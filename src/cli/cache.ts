@@ -2,10 +2,8 @@ import type { Command } from 'commander';
 import { renditionsDir } from '../cache/index.js';
 import { DiskTier } from '../cache/disk.js';
 import { diskCacheReport, pruneDiskCache } from '../cache/maintenance.js';
-import { openDb } from '../db/client.js';
 import type { ImagesRepo } from '../repos/images.js';
-import { sqliteImagesRepo } from '../repos/sqlite/images.js';
-import { sqliteRenditionsRepo } from '../repos/sqlite/renditions.js';
+import { openData } from '../repos/open.js';
 import { sweepLeftovers } from '../ops/leftovers.js';
 import { configFromProcess } from './env.js';
 
@@ -26,9 +24,9 @@ export function registerCacheCommands(program: Command) {
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       const config = configFromProcess();
-      const db = openDb(config.dbFile);
-      const r = await diskCacheReport(sqliteRenditionsRepo(db), renditionsDir(config), config.DISK_CACHE_MB * MB);
-      db.$client.close();
+      const { repos } = await openData(config, { listen: false });
+      const r = await diskCacheReport(repos.renditions, renditionsDir(config), config.DISK_CACHE_MB * MB);
+      await repos.close();
       if (o.json) return void process.stdout.write(`${JSON.stringify(r)}\n`);
       const lines = [
         `directory   ${r.dir}`,
@@ -53,20 +51,20 @@ export function registerCacheCommands(program: Command) {
       if (days !== undefined && !(Number.isFinite(days) && days >= 0))
         program.error(`Expected a number of days >= 0 for --older-than but received ${o.olderThan}`);
       const config = configFromProcess();
-      const db = openDb(config.dbFile);
+      const { repos } = await openData(config, { listen: false });
       const dir = renditionsDir(config);
       const budget = Math.max(1, config.DISK_CACHE_MB * MB);
-      const index = sqliteRenditionsRepo(db);
+      const index = repos.renditions;
       const tier = await DiskTier.open(index, dir, budget);
       const result = await pruneDiskCache(index, tier, {
-        imageId: o.image === undefined ? undefined : await cacheIdOf(sqliteImagesRepo(db), o.image),
+        imageId: o.image === undefined ? undefined : await cacheIdOf(repos.images, o.image),
         preset: o.preset,
         all: o.all,
         idleMs: days === undefined ? undefined : days * 86_400_000,
       });
       const after = tier.stats();
       await tier.close();
-      db.$client.close();
+      await repos.close();
       // Not only the cache's: every folder imgpath writes (originals, renditions, …), fresh ones kept.
       const temp = await sweepLeftovers(config);
       if (o.json) {

@@ -4,10 +4,11 @@ import { Command, Option } from 'commander';
 import { MAX_ROTATION_GRACE_SECONDS, SCOPES, parseDuration, type Scope } from '../auth/keys.js';
 import { INTERNAL } from '../auth/principal.js';
 import { MAX_SIGNED_LIFETIME, signDelivery } from '../delivery/sign.js';
-import { maskedConfig } from '../config.js';
+import { maskedConfig, maskedUrl } from '../config.js';
 import { createDeps } from '../deps.js';
 import { AppError } from '../errors.js';
 import { exitOnSignals } from '../ops/shutdown.js';
+import { openData } from '../repos/open.js';
 import { startServer } from '../server.js';
 import { registerCacheCommands } from './cache.js';
 import { configFromProcess } from './env.js';
@@ -144,11 +145,14 @@ program
   .command('db')
   .description('database tasks')
   .command('migrate')
-  .description('apply pending migrations')
+  .description('apply pending migrations to the configured database (DATABASE_URL, else the SQLite file in DATA_DIR), then exit')
   .action(async () => {
-    const deps = await createDeps(configFromProcess());
-    process.stdout.write(`database at ${deps.config.dbFile} is up to date\n`);
-    await deps.repos.close();
+    const config = configFromProcess();
+    // Opening migrates (several nodes at once are safe): nothing else is started.
+    const { repos } = await openData(config, { listen: false });
+    await repos.close();
+    const where = config.DATABASE_URL ? `PostgreSQL at ${maskedUrl(config.DATABASE_URL)}` : `database at ${config.dbFile}`;
+    process.stdout.write(`${where} is up to date\n`);
   });
 
 program

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { createPasswordHasher } from '../auth/passwords.js';
 import { Users, normaliseUsername, publicUser } from '../auth/users.js';
-import { openDb } from '../db/client.js';
-import { sqliteUsersRepo } from '../repos/sqlite/users.js';
+import { openData } from '../repos/open.js';
 import { AppError } from '../errors.js';
 import { configFromProcess } from './env.js';
 
@@ -37,11 +36,11 @@ export function registerUserCommands(program: Command) {
     const password = o.password ?? (await readStdin());
     const role = o.admin ? 'admin' : 'user';
     const config = configFromProcess();
-    const db = openDb(config.dbFile);
+    const { repos } = await openData(config, { listen: false });
     try {
       // Its own queue: the CLI is a separate process, and hashes one password.
       // The operator at the terminal: no per-minute budget (that protects a running server from floods).
-      const store = new Users(sqliteUsersRepo(db), createPasswordHasher({ ...config, PASSWORD_HASHES_PER_MIN: 0 }));
+      const store = new Users(repos.users, createPasswordHasher({ ...config, PASSWORD_HASHES_PER_MIN: 0 }));
       const name = normaliseUsername(o.username);
       const existing = await store.byUsername(name);
       let user: Parameters<typeof publicUser>[0];
@@ -58,7 +57,7 @@ export function registerUserCommands(program: Command) {
       if (err instanceof AppError) program.error(err.code === 'conflict' ? `${err.message} (use --force to set its role and reset its password)` : err.message);
       throw err;
     } finally {
-      db.$client.close();
+      await repos.close();
     }
   }
 
@@ -78,10 +77,10 @@ export function registerUserCommands(program: Command) {
   users
     .command('list')
     .option('--json', 'print JSON')
-    .action((o: { json?: boolean }) => {
-      const db = openDb(configFromProcess().dbFile);
-      const rows = db.query.users.findMany().sync().map(publicUser);
-      db.$client.close();
+    .action(async (o: { json?: boolean }) => {
+      const { repos } = await openData(configFromProcess(), { listen: false });
+      const rows = (await repos.users.list()).map(publicUser);
+      await repos.close();
       if (o.json) return void process.stdout.write(`${JSON.stringify(rows)}\n`);
       for (const u of rows) process.stdout.write(`${u.id}\t${u.username}\t${u.role}\n`);
     });

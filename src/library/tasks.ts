@@ -44,15 +44,20 @@ const HANDLERS: Record<string, Handler> = {
 };
 
 /**
- * How long a claim on a task holds without renewal (unix seconds, the clock's unit). A node that
- * dies leaves its tasks to the others after at most this plus one sweep; a node is only taken
- * for dead after missing about two renewals, so a busy event loop does not lose its work.
+ * How long a claim on a task holds without renewal (unix seconds, the clock's unit; LEASE_SECONDS
+ * in the config). A node that dies leaves its tasks to the others after at most this plus one
+ * sweep; a node is only taken for dead after missing about two renewals, so a busy event loop
+ * does not lose its work.
  */
 export const TASK_LEASE_SECONDS = 30;
 /** How often a running task's lease is renewed: three times per lease. */
-const LEASE_RENEW_MS = (TASK_LEASE_SECONDS * 1000) / 3;
-/** How often a node looks for queued tasks and tasks whose node died (another node's enqueue, a takeover). */
-export const TASK_SWEEP_MS = 15_000;
+const renewMsOf = (leaseSeconds: number) => (leaseSeconds * 1000) / 3;
+/**
+ * How often a node looks for queued tasks and tasks whose node died (a takeover; another node's
+ * enqueue also wakes it at once through the cluster bus): twice per lease.
+ */
+const sweepMsOf = (leaseSeconds: number) => (leaseSeconds * 1000) / 2;
+export const TASK_SWEEP_MS = sweepMsOf(TASK_LEASE_SECONDS);
 
 export interface TaskRunnerOptions {
   concurrency: number;
@@ -86,8 +91,8 @@ export class TaskRunner {
     this.concurrency = opts.concurrency;
     this.node = opts.node;
     this.leaseSeconds = opts.leaseSeconds ?? TASK_LEASE_SECONDS;
-    this.renewMs = opts.renewMs ?? LEASE_RENEW_MS;
-    this.sweepMs = opts.sweepMs ?? TASK_SWEEP_MS;
+    this.renewMs = opts.renewMs ?? renewMsOf(this.leaseSeconds);
+    this.sweepMs = opts.sweepMs ?? sweepMsOf(this.leaseSeconds);
   }
 
   push(id: string) {
@@ -237,7 +242,11 @@ export class TaskRunner {
 
 export function taskRunner(deps: Deps): TaskRunner {
   // Background work gets half the render slots: interactive /img misses keep the rest.
-  deps.taskRunner ??= new TaskRunner(deps, { concurrency: Math.max(1, Math.floor(deps.config.RENDER_CONCURRENCY / 2)), node: deps.config.NODE_NAME });
+  deps.taskRunner ??= new TaskRunner(deps, {
+    concurrency: Math.max(1, Math.floor(deps.config.RENDER_CONCURRENCY / 2)),
+    node: deps.config.NODE_NAME,
+    leaseSeconds: deps.config.LEASE_SECONDS,
+  });
   return deps.taskRunner;
 }
 

@@ -6,6 +6,8 @@ export interface UsersRepo {
   /** `username` as stored: lowercase (src/auth/users.ts normalises it). */
   byUsername(username: string): Promise<UserRow | undefined>;
   count(): Promise<number>;
+  /** Every user, oldest first (`imgpath users list`). */
+  list(): Promise<UserRow[]>;
   /** Inserts the user unless the name is taken, checked in the same transaction; undefined when taken. */
   insertUnlessTaken(user: { username: string; passwordHash: string; role: 'admin' | 'user' }): Promise<UserRow | undefined>;
   setPasswordHash(id: number, passwordHash: string): Promise<void>;

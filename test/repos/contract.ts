@@ -814,6 +814,7 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
         const bob = await repos.users.insertUnlessTaken(user('bob'));
         expect(bob!.id).not.toBe(ada!.id);
         expect(await repos.users.count()).toBe(2);
+        expect((await repos.users.list()).map((u) => u.username)).toEqual(['ada', 'bob']);
       });
 
       it('of names inserted at once, each is taken exactly once', async () => {

@@ -33,7 +33,7 @@ export function createPgRepos(db: PgDb, opts: { bus?: ChangeBus } = {}): PgRepos
     tasks: changes.track(pgTasksRepo(db), ['byId', 'claimable']),
     renditions: changes.track(pgRenditionsRepo(db), ['byKey', 'totals', 'leastRecent', 'idleBefore', 'all', 'byImage', 'byPreset', 'report']),
     directUploads: changes.track(pgDirectUploadsRepo(db), ['byId', 'openFor', 'due']),
-    users: changes.track(pgUsersRepo(db), ['byId', 'byUsername', 'count']),
+    users: changes.track(pgUsersRepo(db), ['byId', 'byUsername', 'count', 'list']),
     keys: changes.track(pgKeysRepo(db, changes.mark), ['liveByHash', 'byId', 'list', 'count', 'changes']),
     usage: changes.track(pgUsageRepo(db), []),
     images: changes.track(pgImagesRepo(db, changes.mark), [

@@ -1,4 +1,4 @@
-import { count, eq, sql } from 'drizzle-orm';
+import { asc, count, eq, sql } from 'drizzle-orm';
 import type { PgDb } from '../../db/pg/client.js';
 import { users } from '../../db/pg/schema.js';
 import type { UsersRepo } from '../users.js';
@@ -15,6 +15,7 @@ export function pgUsersRepo(db: PgDb): UsersRepo {
     byId: async (id) => (await byId.execute({ id }))[0],
     byUsername: async (username) => (await db.select().from(users).where(eq(users.username, username)))[0],
     count: async () => (await db.select({ n: count() }).from(users))[0]!.n,
+    list: () => db.select().from(users).orderBy(asc(users.id)),
     async insertUnlessTaken(user) {
       // The unique index decides between two nodes registering one name at once.
       const [row] = await db.insert(users).values(user).onConflictDoNothing({ target: users.username }).returning();

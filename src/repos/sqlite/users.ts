@@ -1,4 +1,4 @@
-import { count, eq, sql } from 'drizzle-orm';
+import { asc, count, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { users } from '../../db/schema.js';
 import type { UsersRepo } from '../users.js';
@@ -19,6 +19,7 @@ export function sqliteUsersRepo(db: Db): UsersRepo {
     byId: async (id) => byId.get({ id }),
     byUsername: async (username) => byUsername.get({ username }),
     count: async () => db.select({ n: count() }).from(users).get()!.n,
+    list: async () => db.select().from(users).orderBy(asc(users.id)).all(),
     async insertUnlessTaken(user) {
       return db.transaction((tx) => {
         if (tx.select({ id: users.id }).from(users).where(eq(users.username, user.username)).get()) return undefined;
