@@ -7,6 +7,7 @@ import { type AuthState, createAuthState } from './auth/state.js';
 import { createCache } from './cache/index.js';
 import type { RenditionCache } from './cache/types.js';
 import { localBus, type ChangeBus } from './cluster/bus.js';
+import { followCluster } from './cluster/follow.js';
 import { openDb, type Db } from './db/client.js';
 import { createLogger, type Logger } from './log.js';
 import type { Repos } from './repos/index.js';
@@ -56,7 +57,12 @@ export interface RandomState {
   daily: { day: string; picks: Map<string, string> };
 }
 
-/** Library changes other parts follow by themselves (random pool, metrics, cache purge). */
+/**
+ * Library changes this node's own state follows (the random pool): fired where a change is made,
+ * and with DATABASE_URL for changes heard from other nodes too (src/cluster/follow.ts). So a
+ * listener runs once per node: a one-time side effect of a change (a CDN purge, a webhook)
+ * belongs at the write, never here.
+ */
 export interface LibraryEvents {
   added: Array<(image: ImageRow) => void>;
   removed: Array<(imageId: string) => void>;
@@ -100,5 +106,7 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
   };
   // The pool follows deps.events from the start, so it is made once the rest of deps exists.
   deps.random = overrides.random ?? { pool: new LibraryPool(deps), daily: { day: '', picks: new Map() } };
+  // Other nodes' changes, applied to this node's caches as its own are (nothing to hear on SQLite).
+  followCluster(deps);
   return deps;
 }

@@ -191,6 +191,16 @@ export class ApiKeys {
     return { id, key, prefix: key.slice(0, 12), scopes: parseScopes(row.scopes), name: row.name, previousValidUntil };
   }
 
+  /**
+   * Another node changed key `id` (revoked, rotated, deleted; src/cluster/follow.ts), or with no id
+   * notifications may have been missed: what this node remembers of it is read again on next use.
+   */
+  forget(id?: string) {
+    if (id === undefined) this.states.clear();
+    else this.states.delete(id);
+    this.verdicts.clear();
+  }
+
   /** ADMIN_API_KEY: make sure a live admin key with exactly this secret exists. */
   async ensureBootstrap(secret: string) {
     const hash = hashKey(secret);

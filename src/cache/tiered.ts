@@ -131,12 +131,12 @@ export class TieredCache implements RenditionCache {
     });
   }
 
-  private async purge(match: PurgeMatch) {
+  private async purge(match: PurgeMatch, shared = true) {
     for (const entry of [...this.inflight.values(), ...this.rendering]) if (matches(entry.meta, match)) entry.stale = true;
     const [fromMemory, fromDisk, fromShared] = await Promise.all([
       this.memory?.purge(match) ?? 0,
       this.disk?.purge(match) ?? 0,
-      this.shared?.purge(match) ?? 0,
+      (shared && this.shared?.purge(match)) || 0,
     ]);
     // A rendition usually sits in several tiers: report distinct renditions, not copies.
     return Math.max(fromMemory, fromDisk, fromShared);
@@ -148,6 +148,14 @@ export class TieredCache implements RenditionCache {
 
   purgePreset(name: string) {
     return this.purge({ preset: name });
+  }
+
+  forgetImage(imageId: string) {
+    return this.purge({ imageId }, false);
+  }
+
+  forgetPreset(name: string) {
+    return this.purge({ preset: name }, false);
   }
 
   /** Waits for background disk writes (tests, bench, shutdown). */

@@ -57,8 +57,16 @@ export interface RenditionCache {
   fetch(key: string, meta: RenditionMeta, render: () => Promise<Rendition>): Promise<CachedRendition>;
   /** Where `key` would be answered from right now, without reading or rendering (the `.json` dry run). */
   tierOf(key: string): Promise<CacheTier>;
+  /** Every rendition of the image (or watermarked with it) in every tier, the shared one included. */
   purgeImage(imageId: string): Promise<number>;
   purgePreset(name: string): Promise<number>;
+  /**
+   * The same, in this node's own tiers only (memory, disk): what a change made on another node asks
+   * of this one (src/cluster/follow.ts). The node that made it purged the shared tier already, and
+   * may have rendered anew into it since.
+   */
+  forgetImage(imageId: string): Promise<number>;
+  forgetPreset(name: string): Promise<number>;
   /** Plain counters and gauges (names documented in src/cache/tiered.ts). */
   stats(): Record<string, number>;
   /** Resolves once renditions being written in the background are on disk (tests, bench). */

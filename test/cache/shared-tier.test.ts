@@ -114,6 +114,18 @@ describe('the shared rendition tier across nodes (issue 13 item 3)', () => {
     expect(rendered).toBe(true);
   });
 
+  it("forgetting (another node's change) drops this node's copies only: the shared one is the changer's to purge", async () => {
+    const c = await cluster();
+    const [a, b] = await Promise.all([node(c, 'a'), node(c, 'b')]);
+    await a.fetch('k5', meta('img5'), async () => rendition(1200, 5));
+    await a.fetch('k6', meta('img6', 'card'), async () => rendition(1200, 6));
+    await a.settle();
+    expect(await a.forgetImage('img5')).toBe(1);
+    expect(await a.forgetPreset('card')).toBe(1);
+    expect(await a.tierOf('k5')).toBe('shared');
+    expect(await b.tierOf('k6')).toBe('shared');
+  });
+
   it('an object whose size differs from the index is never served (torn, or replaced behind our back)', async () => {
     const c = await cluster();
     const a = await node(c, 'a');
