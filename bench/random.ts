@@ -97,7 +97,7 @@ for (const n of SIZES) {
   const put = (label: string, value: string) => ((table[label] ??= {})[col] = value);
   const lp = libraryPool(deps);
   const loadStart = performance.now();
-  lp.loadNow();
+  await lp.ready();
   put('load from DB (ms, once at start)', (performance.now() - loadStart).toFixed(1));
   const reloadStart = performance.now();
   await lp.reload();

@@ -1,30 +1,20 @@
-import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import type { PoolCursor, PoolRow } from '../repos/images.js';
 import { RandomPool, type PoolEntry } from './pool.js';
 
 /**
  * The random pool of one running app, following the library by itself:
  * - this process's uploads, edits and deletes arrive through `deps.events`;
- * - other processes sharing the SQLite file (a CLI import, a second instance) bump SQLite's
- *   `data_version`; when it moved, the pool is reloaded in the background, at most once per
- *   RANDOM_RESYNC_SECONDS, checked lazily on picks (no timer to stop);
+ * - other processes or nodes writing the same database move `images.foreignWrites()` (SQLite's
+ *   data_version, the cluster bus on PostgreSQL); when it moved, the pool is reloaded in the
+ *   background, at most once per RANDOM_RESYNC_SECONDS, checked lazily on picks (no timer to stop);
  * - a pick whose row turns out gone or changed is corrected on the spot by the caller (`heal`).
  */
 
+/** Rows per page of a (re)load: requests keep flowing between pages. */
 const CHUNK = 5000;
 
-interface RawRow {
-  id: string;
-  owner_id: number | null;
-  visibility: 'public' | 'private';
-  collection: string | null;
-  orientation: PoolEntry['orientation'];
-  width: number;
-  height: number;
-  tags: string;
-}
-
-export function entryOf(row: Pick<ImageRow, 'id' | 'ownerId' | 'visibility' | 'collection' | 'orientation' | 'width' | 'height' | 'tags'>): PoolEntry {
+export function entryOf(row: PoolRow): PoolEntry {
   return {
     id: row.id,
     ownerId: row.ownerId,
@@ -37,19 +27,6 @@ export function entryOf(row: Pick<ImageRow, 'id' | 'ownerId' | 'visibility' | 'c
   };
 }
 
-function fromRaw(r: RawRow): PoolEntry {
-  return {
-    id: r.id,
-    ownerId: r.owner_id,
-    visibility: r.visibility,
-    collection: r.collection,
-    orientation: r.orientation,
-    width: r.width,
-    height: r.height,
-    tags: parseTags(r.tags),
-  };
-}
-
 function parseTags(json: string): string[] {
   try {
     const v: unknown = JSON.parse(json);
@@ -59,14 +36,13 @@ function parseTags(json: string): string[] {
   }
 }
 
-const COLUMNS = 'rowid as rid, id, owner_id, visibility, collection, orientation, width, height, tags';
-
 export class LibraryPool {
   private current: RandomPool | undefined;
-  private dataVersion = 0;
+  private foreignMark = '';
   private checkedAt = 0;
-  /** Changes seen while a reload runs, replayed onto the fresh pool before it takes over. */
+  /** Changes seen while a load runs, replayed onto the fresh pool before it takes over. */
   private replay: Array<(p: RandomPool) => void> | null = null;
+  private loading: Promise<RandomPool> | undefined;
   private reloading: Promise<void> | undefined;
 
   constructor(private readonly deps: Deps) {
@@ -75,29 +51,40 @@ export class LibraryPool {
     deps.events.removed.push((id) => this.apply((p) => p.remove(id)));
   }
 
-  /** The pool, loaded from the DB on first use; may start a background reload if another process wrote. */
+  /** Whether the first load is done: until then `pool` throws, and callers await `ready()`. */
+  get loaded(): boolean {
+    return this.current !== undefined;
+  }
+
+  /**
+   * The loaded pool, without a wait (the /random hit path); may start a background reload if
+   * another process or node wrote images.
+   */
   get pool(): RandomPool {
-    if (!this.current) this.loadNow();
-    else this.maybeReload();
-    return this.current!;
+    const pool = this.current;
+    if (!pool) throw new Error('The random pool is read before its first load: await ready() first');
+    this.maybeReload();
+    return pool;
+  }
+
+  /** The pool, loaded on first use; every caller during the first load shares it. */
+  ready(): Promise<RandomPool> {
+    if (this.current) return Promise.resolve(this.current);
+    this.loading ??= this.load().finally(() => (this.loading = undefined));
+    return this.loading;
   }
 
   private apply(change: (p: RandomPool) => void) {
-    // Before the first load there is nothing to update: the load will read the DB.
     if (this.current) change(this.current);
+    // During a load: it may have read the row before or after this change, so the change is replayed.
     this.replay?.push(change);
   }
 
-  /** Synchronous full load (start-up): one query, one sort per bucket. */
-  loadNow() {
-    this.dataVersion = this.readDataVersion();
-    const rows = this.deps.db.$client.prepare(`select ${COLUMNS} from images`).all() as RawRow[];
-    this.current = RandomPool.from(rows.map(fromRaw));
+  private async load(): Promise<RandomPool> {
+    this.foreignMark = this.deps.repos.images.foreignWrites();
+    this.current = await this.readAll();
     this.checkedAt = this.deps.clock();
-  }
-
-  private readDataVersion() {
-    return this.deps.db.$client.pragma('data_version', { simple: true }) as number;
+    return this.current;
   }
 
   private maybeReload() {
@@ -105,35 +92,41 @@ export class LibraryPool {
     const now = this.deps.clock();
     if (every === 0 || this.reloading || now - this.checkedAt < every) return;
     this.checkedAt = now;
-    // data_version moves only when another connection committed: our own writes come as events.
-    const v = this.readDataVersion();
-    if (v === this.dataVersion) return;
-    this.dataVersion = v;
+    // Our own writes come as events; only another process's or node's move this mark.
+    const mark = this.deps.repos.images.foreignWrites();
+    if (mark === this.foreignMark) return;
+    this.foreignMark = mark;
     this.reloading = this.reload().finally(() => (this.reloading = undefined));
   }
 
   /**
-   * Re-read the images table in chunks (yielding between them so requests keep flowing), then
-   * swap. Await it in tests; production never needs to.
+   * Re-read the library in pages (yielding between them so requests keep flowing), then swap.
+   * Await it in tests; production never needs to.
    */
   async reload() {
+    try {
+      this.current = await this.readAll();
+    } catch (err) {
+      this.deps.log.error({ err }, 'random pool reload failed; keeping the previous pool');
+    }
+  }
+
+  /** Every image, page by page, with the changes that arrived meanwhile replayed onto it. */
+  private async readAll(): Promise<RandomPool> {
     this.replay = [];
     try {
-      const stmt = this.deps.db.$client.prepare(`select ${COLUMNS} from images where rowid > ? order by rowid limit ${CHUNK}`);
       const entries: PoolEntry[] = [];
-      let last = -Infinity;
+      let after: PoolCursor | undefined;
       for (;;) {
-        const rows = stmt.all(last) as Array<RawRow & { rid: number }>;
-        for (const r of rows) entries.push(fromRaw(r));
-        if (rows.length < CHUNK) break;
-        last = rows[rows.length - 1].rid;
+        const page = await this.deps.repos.images.poolPage(after, CHUNK);
+        for (const row of page.rows) entries.push(entryOf(row));
+        if (page.next === undefined) break;
+        after = page.next;
         await new Promise((r) => setImmediate(r));
       }
       const fresh = RandomPool.from(entries);
       for (const change of this.replay) change(fresh);
-      this.current = fresh;
-    } catch (err) {
-      this.deps.log.error({ err }, 'random pool reload failed; keeping the previous pool');
+      return fresh;
     } finally {
       this.replay = null;
     }

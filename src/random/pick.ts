@@ -28,6 +28,7 @@ const HEAL_ATTEMPTS = 4;
 
 /** The row if it still exists, may be seen by `principal` and passes the filters; otherwise the pool is corrected. */
 async function confirm(deps: Deps, principal: Principal, filters: RandomFilters, id: string): Promise<ImageRow | undefined> {
+  if (!libraryPool(deps).loaded) await libraryPool(deps).ready();
   const pool = libraryPool(deps).pool;
   const row = await findImage(deps, id);
   if (!row) {
@@ -43,6 +44,8 @@ async function confirm(deps: Deps, principal: Principal, filters: RandomFilters,
 /** One image for the caller, or undefined when nothing matches. */
 export async function pickOne(deps: Deps, principal: Principal, filters: RandomFilters, mode: PickMode): Promise<ImageRow | undefined> {
   if (mode.kind === 'daily') return pickDaily(deps, principal, filters);
+  // Only the first load is waited for: once loaded, the /random hit path awaits nothing for the pool.
+  if (!libraryPool(deps).loaded) await libraryPool(deps).ready();
   const audience = audienceOf(principal);
   for (let attempt = 0; attempt < HEAL_ATTEMPTS; attempt++) {
     const u = mode.kind === 'seed' ? unitFromSeed(mode.seed) : Math.random();
@@ -56,6 +59,7 @@ export async function pickOne(deps: Deps, principal: Principal, filters: RandomF
 
 /** Up to `count` distinct images, in random (or seeded) order. */
 export async function pickMany(deps: Deps, principal: Principal, filters: RandomFilters, count: number, seed?: string): Promise<ImageRow[]> {
+  if (!libraryPool(deps).loaded) await libraryPool(deps).ready();
   const audience = audienceOf(principal);
   for (let attempt = 0; attempt < HEAL_ATTEMPTS; attempt++) {
     const entries = libraryPool(deps).pool.sample(filters, audience, count, seed === undefined ? Math.random : seededRng(seed));

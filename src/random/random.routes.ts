@@ -179,8 +179,10 @@ const listRoute = createRoute({
 export function randomRoutes(deps: Deps) {
   const app = router();
   // Loaded with the app (not on the first request, which would pay for it) and following
-  // library events from the first upload on.
-  void libraryPool(deps).pool;
+  // library events from the first upload on. A failed load is tried again by the first pick.
+  libraryPool(deps)
+    .ready()
+    .catch((err) => deps.log.error({ err }, 'random pool: the first load failed; the first pick tries again'));
 
   for (const route of docs) app.openAPIRegistry.registerPath(route);
 

@@ -27,8 +27,17 @@ export interface ImagePageQuery {
   tag?: string;
 }
 
-/** A new image's columns (`createdAt` and the focal point are the database's defaults). */
-export type NewImage = Omit<ImageRow, 'createdAt' | 'focalX' | 'focalY'>;
+/**
+ * A new image's columns: the focal point is the database's default, and so is `createdAt` unless
+ * given (an import keeping its original's date; the contract's fixtures, which need a known order).
+ */
+export type NewImage = Omit<ImageRow, 'createdAt' | 'focalX' | 'focalY'> & { createdAt?: number };
+
+/** The columns the random pool keeps of every image (src/random/library-pool.ts). */
+export type PoolRow = Pick<ImageRow, 'id' | 'ownerId' | 'visibility' | 'collection' | 'orientation' | 'width' | 'height' | 'tags'>;
+
+/** Where the next `poolPage` starts: opaque, only ever handed back to the repository that gave it. */
+export type PoolCursor = string;
 
 /** The columns an edit may change (tags are stored as a JSON list and indexed in image_tags). */
 export interface ImageChanges {
@@ -103,4 +112,19 @@ export interface ImagesRepo {
    * the resize), else any image; undefined when the library is empty.
    */
   showcase(): Promise<ImageRow | undefined>;
+  /**
+   * Every image, `limit` rows at a time, in an order that stays put (a row written meanwhile may
+   * or may not be seen; none is answered twice): the random pool's (re)load, which yields between
+   * pages. `after`: the previous page's `next` (undefined: from the start). `next` is undefined
+   * after the last page.
+   */
+  poolPage(after: PoolCursor | undefined, limit: number): Promise<{ rows: PoolRow[]; next: PoolCursor | undefined }>;
+  /**
+   * A mark that moves when another process or node may have written images since it was last
+   * read; this process's own writes leave it alone (they reach whoever follows the library through
+   * `deps.events`). SQLite: the connection's data_version (another connection's commit to any
+   * table); PostgreSQL: the cluster bus's notifications about images and their names, and its
+   * resyncs (without a bus it never moves). Cheap enough to read on a request.
+   */
+  foreignWrites(): string;
 }

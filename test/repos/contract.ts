@@ -2,26 +2,25 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImageRow } from '../../src/db/schema.js';
 import type { UsageDelta } from '../../src/repos/usage.js';
 import type { Repos } from '../../src/repos/index.js';
-import type { NewImage } from '../../src/repos/images.js';
+import type { NewImage, PoolRow } from '../../src/repos/images.js';
 import type { RenditionEntry } from '../../src/repos/renditions.js';
 
 /**
  * What every database behind `Repos` must do, asserted through the interfaces only (no SQL), so
  * the SQLite implementation and any other (PostgreSQL, issue 13) run the very same suite.
- * `make` opens an empty, migrated database; `cleanup` closes and removes it.
+ * `make` opens an empty, migrated database; `cleanup` closes and removes it (and any peer).
  */
 export interface RepoFixture {
   repos: Repos;
-  /** Writes no repository makes yet (see RepoSeed). */
-  seed: RepoSeed;
+  /**
+   * The repositories of another process (SQLite: a second connection to the same file) or node
+   * (PostgreSQL: another pool, heard through the cluster bus `repos` listens on) on the same database.
+   */
+  peer(): Promise<Repos>;
   cleanup(): Promise<void>;
 }
 
-/**
- * Rows the repositories read but do not write: an image is inserted by the upload's own unit of
- * work (src/library/ingest.ts) and renamed by src/library/public-ids.ts. Each database's fixture
- * writes them directly; once ImagesRepo gains those writes, these become calls to it.
- */
+/** Rows the tests start from, written through the repositories like any other: no dialect here. */
 export interface RepoSeed {
   /** An image row (with its tags in the tag index); unset columns take the schema's defaults. */
   image(row: SeedImage): Promise<void>;
@@ -31,13 +30,55 @@ export interface RepoSeed {
 
 export type SeedImage = Pick<ImageRow, 'id' | 'hash'> & Partial<Omit<ImageRow, 'id' | 'hash'>>;
 
+function seedThrough(repos: Repos): RepoSeed {
+  return {
+    async image({ focalX, focalY, ...row }) {
+      const done = await repos.images.insert(
+        {
+          ownerId: null,
+          format: 'jpeg',
+          width: 40,
+          height: 30,
+          bytes: 1000,
+          frames: 1,
+          hasAlpha: false,
+          clean: false,
+          orientation: 'landscape',
+          visibility: 'public',
+          collection: null,
+          tags: '[]',
+          filename: null,
+          placeholder: null,
+          placeholderUri: null,
+          dominant: null,
+          publicId: null,
+          ...row,
+        },
+        JSON.parse(row.tags ?? '[]') as string[],
+      );
+      if (!('inserted' in done)) throw new Error(`seed image ${row.id} not inserted: ${JSON.stringify(done)}`);
+      // The focal point is an edit, never part of an upload.
+      if (typeof focalX === 'number' && typeof focalY === 'number') await repos.images.update(row.id, { focalX, focalY });
+    },
+    async alias(publicId, imageId) {
+      // A former name is what a rename leaves behind: renamed to `publicId` and back, the image
+      // keeps its name and `publicId` redirects to it.
+      const image = await repos.images.byId(imageId);
+      const away = image && (await repos.images.rename(image, publicId));
+      if (!away || !(await repos.images.rename(away, image.publicId))) throw new Error(`seed alias ${publicId} -> ${imageId} not made`);
+    },
+  };
+}
+
 export function repoContract(name: string, make: () => Promise<RepoFixture>) {
   describe(`repositories: ${name}`, () => {
     let f: RepoFixture;
     let repos: Repos;
+    let seed: RepoSeed;
     beforeEach(async () => {
       f = await make();
       repos = f.repos;
+      seed = seedThrough(repos);
     });
     afterEach(() => f.cleanup());
 
@@ -566,7 +607,7 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       const ids = (rows: Array<{ id: string }>) => rows.map((r) => r.id);
 
       it('reads a row by id, by public id and through find (either name); unknown names are undefined', async () => {
-        await f.seed.image(img('abc123', { publicId: 'blog/2024/cat', width: 64, height: 48, tags: '["cat"]' }));
+        await seed.image(img('abc123', { publicId: 'blog/2024/cat', width: 64, height: 48, tags: '["cat"]' }));
         const row = await repos.images.byId('abc123');
         expect(row).toMatchObject({ id: 'abc123', hash: 'h-abc123', publicId: 'blog/2024/cat', width: 64, height: 48, tags: '["cat"]', visibility: 'public' });
         expect(await repos.images.byPublicId('blog/2024/cat')).toEqual(row);
@@ -579,14 +620,14 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
 
       it('find answers a one-segment public id, and an id before a public id spelled like another image’s id', async () => {
-        await f.seed.image(img('i1', { publicId: 'cat' }));
-        await f.seed.image(img('i2', { publicId: 'dog' }));
+        await seed.image(img('i1', { publicId: 'cat' }));
+        await seed.image(img('i2', { publicId: 'dog' }));
         expect((await repos.images.find('cat'))?.id).toBe('i1');
         expect((await repos.images.find('i2'))?.id).toBe('i2');
       });
 
       it('find answers the same frozen row while nothing changes, and the edited row after a write', async () => {
-        await f.seed.image(img('i1', { collection: 'a' }));
+        await seed.image(img('i1', { collection: 'a' }));
         const first = await repos.images.find('i1');
         expect(await repos.images.find('i1')).toBe(first);
         expect(Object.isFrozen(first)).toBe(true);
@@ -597,15 +638,15 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
 
       it('byIds answers the rows that exist (any order); none for an empty list', async () => {
-        for (const id of ['a', 'b', 'c']) await f.seed.image(img(id));
+        for (const id of ['a', 'b', 'c']) await seed.image(img(id));
         expect(ids(await repos.images.byIds(['c', 'nope', 'a'])).sort()).toEqual(['a', 'c']);
         expect(await repos.images.byIds([])).toEqual([]);
         expect(await repos.images.byIds(['nope'])).toEqual([]);
       });
 
       it('renamed answers the image a former public id redirects to; a current or unknown name is undefined', async () => {
-        await f.seed.image(img('i1', { publicId: 'new/name' }));
-        await f.seed.alias('old/name', 'i1');
+        await seed.image(img('i1', { publicId: 'new/name' }));
+        await seed.alias('old/name', 'i1');
         expect(await repos.images.renamed('old/name')).toMatchObject({ id: 'i1', publicId: 'new/name' });
         expect(await repos.images.renamed('new/name')).toBeUndefined();
         expect(await repos.images.renamed('never')).toBeUndefined();
@@ -615,11 +656,11 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
 
       it('page answers newest first (ties by id, descending) with the total, by offset and by keyset', async () => {
-        await f.seed.image(img('a', { createdAt: 10 }));
-        await f.seed.image(img('b', { createdAt: 30 }));
-        await f.seed.image(img('c', { createdAt: 20 }));
-        await f.seed.image(img('d', { createdAt: 20 }));
-        await f.seed.image(img('e', { createdAt: 40 }));
+        await seed.image(img('a', { createdAt: 10 }));
+        await seed.image(img('b', { createdAt: 30 }));
+        await seed.image(img('c', { createdAt: 20 }));
+        await seed.image(img('d', { createdAt: 20 }));
+        await seed.image(img('e', { createdAt: 40 }));
         const all = await repos.images.page({ limit: 10, offset: 0 });
         expect(ids(all.rows)).toEqual(['e', 'b', 'd', 'c', 'a']);
         expect(all.total).toBe(5);
@@ -635,10 +676,10 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       it('page filters by owner, collection, visibility, orientation and tag, alone and together; the total follows', async () => {
         const u1 = (await repos.users.insertUnlessTaken({ username: 'one', passwordHash: 'x', role: 'user' }))!.id;
         const u2 = (await repos.users.insertUnlessTaken({ username: 'two', passwordHash: 'x', role: 'user' }))!.id;
-        await f.seed.image(img('a', { createdAt: 1, ownerId: u1, collection: 'trips', tags: '["cat","sea"]' }));
-        await f.seed.image(img('b', { createdAt: 2, ownerId: u1, visibility: 'private', orientation: 'portrait', tags: '["cat"]' }));
-        await f.seed.image(img('c', { createdAt: 3, ownerId: u2, collection: 'trips', orientation: 'square' }));
-        await f.seed.image(img('d', { createdAt: 4, tags: '["sea"]' }));
+        await seed.image(img('a', { createdAt: 1, ownerId: u1, collection: 'trips', tags: '["cat","sea"]' }));
+        await seed.image(img('b', { createdAt: 2, ownerId: u1, visibility: 'private', orientation: 'portrait', tags: '["cat"]' }));
+        await seed.image(img('c', { createdAt: 3, ownerId: u2, collection: 'trips', orientation: 'square' }));
+        await seed.image(img('d', { createdAt: 4, tags: '["sea"]' }));
         const q = async (filters: Partial<Parameters<Repos['images']['page']>[0]>) => {
           const p = await repos.images.page({ limit: 10, offset: 0, ...filters });
           return { ids: ids(p.rows), total: p.total };
@@ -658,7 +699,7 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
 
       it('update changes the given columns only, re-indexes tags with them, and answers the row; an unknown id is undefined', async () => {
-        await f.seed.image(img('i1', { collection: 'a', tags: '["old"]', focalX: 0.1, focalY: 0.2 }));
+        await seed.image(img('i1', { collection: 'a', tags: '["old"]', focalX: 0.1, focalY: 0.2 }));
         const row = await repos.images.update('i1', { tags: ['new', 'more'], visibility: 'private' });
         expect(row).toMatchObject({ id: 'i1', tags: '["new","more"]', visibility: 'private', collection: 'a', focalX: 0.1, focalY: 0.2 });
         expect(await repos.images.byId('i1')).toEqual(row);
@@ -678,9 +719,9 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
 
       it('delete removes the row with its tags and variants, and retires its public id and every former name', async () => {
-        await f.seed.image(img('i1', { publicId: 'now', tags: '["cat"]' }));
-        await f.seed.alias('before', 'i1');
-        await f.seed.image(img('i2', { publicId: 'other' }));
+        await seed.image(img('i1', { publicId: 'now', tags: '["cat"]' }));
+        await seed.alias('before', 'i1');
+        await seed.image(img('i2', { publicId: 'other' }));
         await repos.images.recordVariant({ imageId: 'i1', options: 'w_10', format: 'webp', width: 10, height: 8, bytes: 50 });
         expect(await repos.images.isRetired('now')).toBe(false);
         expect(await repos.images.delete({ id: 'i1', hash: 'h-i1', publicId: 'now' })).toEqual({ hashStillUsed: false });
@@ -696,7 +737,7 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
 
       it('delete of an image without a public id retires nothing; deleting what is gone is harmless', async () => {
-        await f.seed.image(img('i1'));
+        await seed.image(img('i1'));
         expect(await repos.images.delete({ id: 'i1', hash: 'h-i1', publicId: null })).toEqual({ hashStillUsed: false });
         expect(await repos.images.isRetired('i1')).toBe(false);
         expect(await repos.images.delete({ id: 'i1', hash: 'h-i1', publicId: null })).toEqual({ hashStillUsed: false });
@@ -704,8 +745,8 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
 
       it('hashInUse and delete’s hashStillUsed say whether another row still uses the same bytes', async () => {
         const u1 = (await repos.users.insertUnlessTaken({ username: 'one', passwordHash: 'x', role: 'user' }))!.id;
-        await f.seed.image(img('a', { hash: 'shared' }));
-        await f.seed.image(img('b', { hash: 'shared', ownerId: u1 }));
+        await seed.image(img('a', { hash: 'shared' }));
+        await seed.image(img('b', { hash: 'shared', ownerId: u1 }));
         expect(await repos.images.hashInUse('shared')).toBe(true);
         expect(await repos.images.hashInUse('nope')).toBe(false);
         expect(await repos.images.delete({ id: 'a', hash: 'shared', publicId: null })).toEqual({ hashStillUsed: true });
@@ -715,8 +756,8 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
 
       it('recordVariant records, refreshes one (image, options, format) in place, and refuses a deleted image', async () => {
-        await f.seed.image(img('i1'));
-        await f.seed.image(img('i2'));
+        await seed.image(img('i1'));
+        await seed.image(img('i2'));
         const v = { imageId: 'i1', options: 'w_10', format: 'webp', width: 10, height: 8, bytes: 50 };
         expect(await repos.images.recordVariant(v)).toBe(true);
         expect(await repos.images.recordVariant({ ...v, format: 'avif', bytes: 40 })).toBe(true);
@@ -741,7 +782,7 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
       });
 
       it('variantsOf answers newest first', async () => {
-        await f.seed.image(img('i1'));
+        await seed.image(img('i1'));
         for (const w of [10, 20, 30]) await repos.images.recordVariant({ imageId: 'i1', options: `w_${w}`, format: 'webp', width: w, height: w, bytes: w });
         // Recorded within the same second: the later record is the newer.
         expect((await repos.images.variantsOf(['i1'])).map((r) => r.options)).toEqual(['w_30', 'w_20', 'w_10']);
@@ -1057,10 +1098,115 @@ export function repoContract(name: string, make: () => Promise<RepoFixture>) {
         ],
       ];
       it.each(writes)('moves across %s', async (_, write, setup) => {
-        await setup?.(repos, f.seed);
+        await setup?.(repos, seed);
         const before = repos.changes();
-        await write(repos, f.seed);
+        await write(repos, seed);
         expect(repos.changes()).not.toBe(before);
+      });
+    });
+
+    describe('images: the random pool’s reads', () => {
+      /** Every page of a walk of `limit` rows, and the rows of all of them. */
+      const walk = async (r: Repos, limit: number, between?: (page: number) => Promise<void>) => {
+        const pages: PoolRow[][] = [];
+        let after: string | undefined;
+        do {
+          const page = await r.images.poolPage(after, limit);
+          expect(page.rows.length).toBeLessThanOrEqual(limit);
+          pages.push(page.rows);
+          after = page.next;
+          await between?.(pages.length);
+        } while (after !== undefined);
+        return { pages, rows: pages.flat() };
+      };
+      const ids = (rows: PoolRow[]) => rows.map((r) => r.id);
+
+      it('poolPage on an empty library answers no rows and no next page', async () => {
+        expect(await repos.images.poolPage(undefined, 10)).toEqual({ rows: [], next: undefined });
+      });
+
+      it('poolPage walks every image once, page by page, in the same order each time, with the pool’s columns only', async () => {
+        const owner = (await repos.users.insertUnlessTaken({ username: 'ann', passwordHash: 'x', role: 'user' }))!.id;
+        await seed.image({
+          id: 'c',
+          hash: 'hc',
+          ownerId: owner,
+          visibility: 'private',
+          collection: 'trips',
+          orientation: 'portrait',
+          width: 30,
+          height: 40,
+          tags: '["cat","sea"]',
+        });
+        for (const id of ['a', 'e', 'b', 'd']) await seed.image({ id, hash: `h${id}` });
+        const { pages, rows } = await walk(repos, 2);
+        expect(ids(rows).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+        expect(pages.slice(0, 3).map((p) => p.length)).toEqual([2, 2, 1]);
+        expect(rows.find((r) => r.id === 'c')).toEqual({
+          id: 'c',
+          ownerId: owner,
+          visibility: 'private',
+          collection: 'trips',
+          orientation: 'portrait',
+          width: 30,
+          height: 40,
+          tags: '["cat","sea"]',
+        });
+        expect(rows.find((r) => r.id === 'a')).toEqual({
+          id: 'a',
+          ownerId: null,
+          visibility: 'public',
+          collection: null,
+          orientation: 'landscape',
+          width: 40,
+          height: 30,
+          tags: '[]',
+        });
+        expect(ids((await walk(repos, 2)).rows)).toEqual(ids(rows));
+        // Pages as large as the library (or larger) end the walk just the same.
+        expect(ids((await walk(repos, 5)).rows)).toEqual(ids(rows));
+        expect(ids((await walk(repos, 100)).rows)).toEqual(ids(rows));
+      });
+
+      it('poolPage answers no row twice and misses none left alone while rows come and go during a walk', async () => {
+        for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) await seed.image({ id, hash: `h${id}` });
+        const { rows } = await walk(repos, 2, async (page) => {
+          if (page !== 1) return;
+          const seen = (await repos.images.poolPage(undefined, 2)).rows[0]!;
+          await repos.images.delete({ id: seen.id, hash: `h${seen.id}`, publicId: null });
+          await seed.image({ id: 'new', hash: 'hnew' });
+        });
+        expect(new Set(ids(rows)).size).toBe(rows.length);
+        expect(ids(rows)).toEqual(expect.arrayContaining(['a', 'b', 'c', 'd', 'e', 'f']));
+      });
+
+      it('foreignWrites holds still across this process’s own writes, and moves once another process or node writes images', async () => {
+        const peer = await f.peer();
+        const before = repos.images.foreignWrites();
+        await seed.image({ id: 'mine', hash: 'hm', publicId: 'mine/name' });
+        await repos.images.update('mine', { collection: 'x', tags: ['t'] });
+        const mine = (await repos.images.byId('mine'))!;
+        await repos.images.rename(mine, 'mine/other');
+        await repos.images.delete({ id: 'mine', hash: 'hm', publicId: 'mine/other' });
+        // Long enough for a notification of our own writes to have come back, had one been sent to us.
+        await new Promise((r) => setTimeout(r, 100));
+        expect(repos.images.foreignWrites()).toBe(before);
+
+        await seedThrough(peer).image({ id: 'theirs', hash: 'ht' });
+        await expect.poll(() => repos.images.foreignWrites(), { timeout: 5000 }).not.toBe(before);
+        expect(ids((await walk(repos, 10)).rows)).toContain('theirs');
+        const after = repos.images.foreignWrites();
+        expect(repos.images.foreignWrites()).toBe(after);
+        await peer.images.update('theirs', { visibility: 'private' });
+        await expect.poll(() => repos.images.foreignWrites(), { timeout: 5000 }).not.toBe(after);
+      });
+
+      it('poolPage and foreignWrites are reads: the change mark stays put', async () => {
+        await seed.image({ id: 'a', hash: 'ha' });
+        const before = repos.changes();
+        await repos.images.poolPage(undefined, 10);
+        repos.images.foreignWrites();
+        expect(repos.changes()).toBe(before);
       });
     });
   });

@@ -1,8 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ChangeBus, type ClusterChange, localBus } from '../../src/cluster/bus.js';
 import { pgBus } from '../../src/cluster/pg-bus.js';
 import { openPg } from '../../src/db/pg/client.js';
-import { imageAliases, images, imageTags } from '../../src/db/pg/schema.js';
+import type { Repos } from '../../src/repos/index.js';
 import { createPgRepos } from '../../src/repos/pg/index.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { repoContract } from './contract.js';
@@ -38,25 +39,31 @@ repoContract('PostgreSQL', async () => {
   const db = await openPg(shared, { node: 'contract' });
   const { rows } = await db.$client.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
   await db.$client.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} RESTART IDENTITY CASCADE`);
-  const repos = createPgRepos(db);
+  // A node of a cluster hears the others on the bus. It starts listening with the first peer (a
+  // LISTEN connection for every test would cost more than most tests): nobody else writes before.
+  const heard: Array<(c: ClusterChange) => void> = [];
+  let bus: ChangeBus | undefined;
+  const repos = createPgRepos(db, { bus: { ...localBus(), subscribe: (fn) => heard.push(fn) } });
+  const peers: Repos[] = [];
   return {
     repos,
-    seed: {
-      async image(row) {
-        await db.transaction(async (tx) => {
-          await tx.insert(images).values({ format: 'jpeg', width: 40, height: 30, bytes: 1000, orientation: 'landscape', ...row });
-          const tags = JSON.parse(row.tags ?? '[]') as string[];
-          if (tags.length) await tx.insert(imageTags).values(tags.map((tag) => ({ imageId: row.id, tag })));
+    async peer() {
+      if (!bus) {
+        const listening = pgBus(shared, db.$client, { node: 'contract' });
+        bus = listening;
+        await listening.ready;
+        listening.subscribe((c) => {
+          for (const fn of heard) fn(c);
         });
-        // Written beside the repositories, as another node would: the mark learns of it as from the bus.
-        repos.noteChange();
-      },
-      async alias(publicId, imageId) {
-        await db.insert(imageAliases).values({ publicId, imageId });
-        repos.noteChange();
-      },
+      }
+      const peer = createPgRepos(await openPg(shared, { node: `peer${peers.length}` }));
+      peers.push(peer);
+      return peer;
     },
-    cleanup: () => repos.close(),
+    async cleanup() {
+      await bus?.close();
+      await Promise.all([repos, ...peers].map((r) => r.close()));
+    },
   };
 });
 

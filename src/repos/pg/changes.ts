@@ -1,3 +1,4 @@
+import type { ChangeBus, ClusterChange } from '../../cluster/bus.js';
 import type { ChangeMark } from '../../db/changes.js';
 
 /**
@@ -45,4 +46,20 @@ export function pgChanges(): PgChanges {
       return out as typeof repo;
     },
   };
+}
+
+/**
+ * `ImagesRepo.foreignWrites` on PostgreSQL: a counter of the changes to images (and their names)
+ * the cluster bus reports from other nodes, and of its resyncs (notifications may have been lost).
+ * This node's own writes never arrive on its bus, as on SQLite's data_version.
+ */
+export function foreignImageWrites(bus: ChangeBus | undefined): { mark: ChangeMark; note(): void } {
+  let n = 0;
+  const note = () => {
+    n++;
+  };
+  bus?.subscribe((c: ClusterChange) => {
+    if (c.kind === 'resync' || c.table === 'images' || c.table === 'image_aliases') note();
+  });
+  return { mark: () => `${n}`, note };
 }

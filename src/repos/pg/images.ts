@@ -4,7 +4,7 @@ import type { PgDb } from '../../db/pg/client.js';
 import { imageAliases, images, imageTags, retiredPublicIds, variants } from '../../db/pg/schema.js';
 import type { ImageRow } from '../../db/schema.js';
 import { IMAGE_ID } from '../../spec/public-id.js';
-import type { ImageChanges, ImagePageQuery, ImagesRepo } from '../images.js';
+import type { ImageChanges, ImagePageQuery, ImagesRepo, PoolRow } from '../images.js';
 
 /** Rows remembered between changes to the database; the bound is a backstop (cleared when full). */
 const IMAGE_ROWS_MAX = 10_000;
@@ -14,9 +14,10 @@ type Q = PgDb | Tx;
 
 /**
  * The images aggregate on PostgreSQL. Same contract as src/repos/sqlite/images.ts; `find` keeps
- * its row cache against `mark` (./changes.ts: this node's writes and the cluster's notifications).
+ * its row cache against `mark` (./changes.ts: this node's writes and the cluster's notifications);
+ * `foreignWrites` is ./changes.ts's `foreignImageWrites`.
  */
-export function pgImagesRepo(db: PgDb, mark: ChangeMark): ImagesRepo {
+export function pgImagesRepo(db: PgDb, mark: ChangeMark, foreignWrites: ChangeMark): ImagesRepo {
   const byIdStmt = db
     .select()
     .from(images)
@@ -27,6 +28,23 @@ export function pgImagesRepo(db: PgDb, mark: ChangeMark): ImagesRepo {
     .from(images)
     .where(eq(images.publicId, sql.placeholder('id')))
     .prepare('images_by_public_id');
+  // The random pool's load walks the primary key: a keyset on it needs no sort.
+  const poolPageStmt = db
+    .select({
+      id: images.id,
+      ownerId: images.ownerId,
+      visibility: images.visibility,
+      collection: images.collection,
+      orientation: images.orientation,
+      width: images.width,
+      height: images.height,
+      tags: images.tags,
+    })
+    .from(images)
+    .where(sql`${images.id} > ${sql.placeholder('after')}`)
+    .orderBy(images.id)
+    .limit(sql.placeholder('limit'))
+    .prepare('images_pool_page');
   const rows = new Map<string, Promise<ImageRow>>();
   let seen = '';
   const one = async (p: Promise<ImageRow[]>) => (await p)[0];
@@ -189,6 +207,12 @@ export function pgImagesRepo(db: PgDb, mark: ChangeMark): ImagesRepo {
       const [row] = await db.select({ publicId: retiredPublicIds.publicId }).from(retiredPublicIds).where(eq(retiredPublicIds.publicId, publicId));
       return row !== undefined;
     },
+    async poolPage(after, limit) {
+      // Every id is longer than '': the first page starts below all of them.
+      const found: PoolRow[] = await poolPageStmt.execute({ after: after ?? '', limit });
+      return { rows: found, next: found.length < limit ? undefined : found[found.length - 1]!.id };
+    },
+    foreignWrites,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { ChangeBus } from '../../cluster/bus.js';
 import type { PgDb } from '../../db/pg/client.js';
 import type { Repos } from '../index.js';
-import { pgChanges } from './changes.js';
+import { foreignImageWrites, pgChanges } from './changes.js';
 import { pgDirectUploadsRepo } from './direct-uploads.js';
 import { pgImagesRepo } from './images.js';
 import { pgKeysRepo } from './keys.js';
@@ -25,10 +25,15 @@ export interface PgRepos extends Repos {
 export function createPgRepos(db: PgDb, opts: { bus?: ChangeBus } = {}): PgRepos {
   const changes = pgChanges();
   opts.bus?.subscribe(() => changes.note());
+  const imageWrites = foreignImageWrites(opts.bus);
   const pool = db.$client;
   return {
     changes: changes.mark,
-    noteChange: changes.note,
+    noteChange() {
+      changes.note();
+      // Whatever it was, it may have been an image: followers of the library look again.
+      imageWrites.note();
+    },
     shared: true,
     tasks: changes.track(pgTasksRepo(db), ['byId', 'claimable']),
     renditions: changes.track(pgRenditionsRepo(db), ['byKey', 'totals', 'leastRecent', 'idleBefore', 'all', 'byImage', 'byPreset', 'report']),
@@ -36,7 +41,7 @@ export function createPgRepos(db: PgDb, opts: { bus?: ChangeBus } = {}): PgRepos
     users: changes.track(pgUsersRepo(db), ['byId', 'byUsername', 'count', 'list']),
     keys: changes.track(pgKeysRepo(db, changes.mark), ['liveByHash', 'byId', 'list', 'count', 'changes']),
     usage: changes.track(pgUsageRepo(db), []),
-    images: changes.track(pgImagesRepo(db, changes.mark), [
+    images: changes.track(pgImagesRepo(db, changes.mark, imageWrites.mark), [
       'find',
       'byId',
       'byIds',
@@ -50,6 +55,8 @@ export function createPgRepos(db: PgDb, opts: { bus?: ChangeBus } = {}): PgRepos
       'nameTaken',
       'count',
       'showcase',
+      'poolPage',
+      'foreignWrites',
     ]),
     origins: changes.track(pgOriginsRepo(db), ['sourceOf']),
     presets: changes.track(pgPresetsRepo(db, changes.mark), ['byName', 'list']),

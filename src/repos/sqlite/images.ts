@@ -3,7 +3,7 @@ import { changeMark } from '../../db/changes.js';
 import type { Db } from '../../db/client.js';
 import { imageAliases, images, imageTags, retiredPublicIds, variants, type ImageRow } from '../../db/schema.js';
 import { IMAGE_ID } from '../../spec/public-id.js';
-import type { ImageChanges, ImagePageQuery, ImagesRepo } from '../images.js';
+import type { ImageChanges, ImagePageQuery, ImagesRepo, PoolRow } from '../images.js';
 
 /** Rows remembered between changes to the database; the bound is a backstop (cleared when full). */
 const IMAGE_ROWS_MAX = 10_000;
@@ -22,6 +22,12 @@ export function sqliteImagesRepo(db: Db): ImagesRepo {
     .prepare();
   // The metrics scrape's gauge reads it every scrape.
   const countStmt = db.select({ n: count() }).from(images).prepare();
+  // The random pool's load walks the table in rowid order: the table's own, so no index is sorted.
+  const poolPageStmt = db.$client.prepare<[number, number], PoolRow & { rid: number }>(
+    'SELECT rowid AS rid, id, owner_id AS ownerId, visibility, collection, orientation, width, height, tags FROM images WHERE rowid > ? ORDER BY rowid LIMIT ?',
+  );
+  // Moves only on another connection's commit (read-only, so the change mark does not count it).
+  const dataVersion = db.$client.prepare<[], number>('PRAGMA data_version').pluck();
   /**
    * Rows found, by the name asked for, valid while the database's change mark stays put
    * (src/db/changes.ts): any write, here or in another process, empties it, so it answers
@@ -223,6 +229,16 @@ export function sqliteImagesRepo(db: Db): ImagesRepo {
 
     async isRetired(publicId) {
       return db.select({ publicId: retiredPublicIds.publicId }).from(retiredPublicIds).where(eq(retiredPublicIds.publicId, publicId)).get() !== undefined;
+    },
+
+    async poolPage(after, limit) {
+      const found = poolPageStmt.all(after === undefined ? -Infinity : Number(after), limit);
+      const rows: PoolRow[] = found.map(({ rid: _, ...row }) => row);
+      return { rows, next: found.length < limit ? undefined : String(found[found.length - 1]!.rid) };
+    },
+
+    foreignWrites() {
+      return String(dataVersion.get());
     },
   };
 }
