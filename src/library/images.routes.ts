@@ -1,14 +1,7 @@
 import type { Deps } from '../deps.js';
 import { createRoute, router, z } from '../http.js';
 import { limitApi } from '../auth/limits.js';
-import { actingUserId } from '../auth/principal.js';
-import { planDelivery } from '../core/index.js';
-import { callerRef } from '../auth/caller-ref.js';
-import { requireCaller } from '../auth/access.js';
-import { managedImage } from './access.js';
-import { deleteImage, imageDetail, imageView, listImages, setFocalPoint, updateImage, variantsOf } from './images.js';
-import { ingest } from './ingest.js';
-import { renameImage } from './public-ids.js';
+import { getImage, listLibrary, patchImage, putFocalPoint, removeImage, transformImage, uploadImage } from './images.handlers.js';
 import {
   errors,
   focalPointSchema,
@@ -24,16 +17,12 @@ import {
   uploadAnswerSchema,
   uploadFieldsSchema,
 } from './schemas.js';
-import { enqueueTransform, taskView } from './tasks.js';
-import { namingFields, parseTransform, transformSchema } from './transform.js';
-import { readUpload } from './upload.js';
-import { baseUrl } from './urls.js';
-import { makeVariant } from './variants.js';
+import { transformSchema } from './transform.js';
 
 const tags = ['images'];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-const upload = createRoute({
+export const upload = createRoute({
   method: 'post',
   path: '/images',
   tags,
@@ -69,7 +58,7 @@ const upload = createRoute({
   },
 });
 
-const list = createRoute({
+export const list = createRoute({
   method: 'get',
   path: '/images',
   tags,
@@ -79,7 +68,7 @@ const list = createRoute({
   responses: { 200: json(imageListSchema, 'One page'), ...errors(400, 401, 403) },
 });
 
-const get = createRoute({
+export const get = createRoute({
   method: 'get',
   path: '/images/{id}',
   tags,
@@ -88,7 +77,7 @@ const get = createRoute({
   responses: { 200: json(imageDetailSchema, 'The image'), ...errors(400, 401, 404) },
 });
 
-const patch = createRoute({
+export const patch = createRoute({
   method: 'patch',
   path: '/images/{id}',
   tags,
@@ -97,7 +86,7 @@ const patch = createRoute({
   responses: { 200: json(imageSchema, 'Updated'), ...errors(400, 401, 403, 404, 409) },
 });
 
-const focal = createRoute({
+export const focal = createRoute({
   method: 'put',
   path: '/images/{id}/focal-point',
   tags,
@@ -106,7 +95,7 @@ const focal = createRoute({
   responses: { 200: json(imageSchema, 'Updated'), ...errors(400, 401, 403, 404) },
 });
 
-const remove = createRoute({
+export const remove = createRoute({
   method: 'delete',
   path: '/images/{id}',
   tags,
@@ -115,7 +104,7 @@ const remove = createRoute({
   responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
 });
 
-const transform = createRoute({
+export const transform = createRoute({
   method: 'post',
   path: '/images/{id}/transform',
   tags,
@@ -137,107 +126,12 @@ const transform = createRoute({
 export function imagesRoutes(deps: Deps) {
   // The management API's budget, on every route of this family (src/auth/limits.ts).
   const app = router({ guards: [limitApi(deps)] });
-
-  app.openapi(upload, async function uploadImage(c) {
-    const principal = requireCaller(c.get('principal'), 'upload');
-    const { bytes, filename, fields } = await readUpload(deps, c, c.req.valid('query'));
-    const { image, duplicate } = await ingest(deps, bytes, {
-      ownerId: actingUserId(principal),
-      filename,
-      tags: fields.tags,
-      collection: fields.collection,
-      visibility: fields.visibility,
-      publicId: fields.publicId,
-    });
-    const body = { ...imageView(deps, baseUrl(c, deps), image), duplicate };
-    c.header('Location', `/images/${image.id}`);
-    return duplicate ? c.json(body, 200) : c.json(body, 201);
-  });
-
-  app.openapi(list, async function listLibrary(c) {
-    const principal = requireCaller(c.get('principal'));
-    const q = c.req.valid('query');
-    const { items, total, nextCursor } = await listImages(deps, principal, q);
-    const base = baseUrl(c, deps);
-    const pageUrl = (change: Record<string, string | undefined>) => {
-      const url = new URL(`${base}/images`);
-      for (const [k, v] of Object.entries({ ...c.req.query(), ...change })) if (v !== undefined) url.searchParams.set(k, v);
-      return url.toString();
-    };
-    let next: string | undefined;
-    let prev: string | undefined;
-    if (q.cursor !== undefined) {
-      if (nextCursor) next = pageUrl({ cursor: nextCursor, page: undefined });
-    } else {
-      if (q.page * q.limit < total) next = pageUrl({ page: String(q.page + 1) });
-      // Past the end, "prev" goes to the last page that has items, not to another empty one.
-      const lastPage = Math.max(1, Math.ceil(total / q.limit));
-      if (q.page > 1) prev = pageUrl({ page: String(Math.min(q.page - 1, lastPage)) });
-    }
-    const links = [next && `<${next}>; rel="next"`, prev && `<${prev}>; rel="prev"`].filter(Boolean);
-    if (links.length) c.header('Link', links.join(', '));
-    c.header('Cache-Control', 'private, no-store');
-    const made = await variantsOf(deps, base, items);
-    return c.json(
-      {
-        items: items.map((image) => ({ ...imageView(deps, base, image), variants: made.get(image.id) ?? [] })),
-        page: q.cursor === undefined ? q.page : null,
-        limit: q.limit,
-        total,
-        ...(next && { next }),
-        ...(prev && { prev }),
-        ...(nextCursor && { nextCursor }),
-      },
-      200,
-    );
-  });
-
-  app.openapi(get, async function getImage(c) {
-    const image = await managedImage(deps, c.get('principal'), c.req.valid('param').id);
-    c.header('Cache-Control', 'private, no-store');
-    return c.json(await imageDetail(deps, baseUrl(c, deps), image, c.req.valid('query')), 200);
-  });
-
-  app.openapi(patch, async function patchImage(c) {
-    const principal = requireCaller(c.get('principal'), 'upload');
-    const image = await managedImage(deps, principal, c.req.valid('param').id);
-    const { publicId, ...rest } = c.req.valid('json');
-    const renamed = publicId === undefined ? image : await renameImage(deps, image, publicId);
-    const updated = await updateImage(deps, renamed, rest);
-    return c.json(imageView(deps, baseUrl(c, deps), updated), 200);
-  });
-
-  app.openapi(focal, async function putFocalPoint(c) {
-    const principal = requireCaller(c.get('principal'), 'upload');
-    const image = await managedImage(deps, principal, c.req.valid('param').id);
-    const updated = await setFocalPoint(deps, image, c.req.valid('json'));
-    return c.json(imageView(deps, baseUrl(c, deps), updated), 200);
-  });
-
-  app.openapi(remove, async function removeImage(c) {
-    const principal = requireCaller(c.get('principal'), 'upload');
-    const image = await managedImage(deps, principal, c.req.valid('param').id);
-    await deleteImage(deps, image);
-    return c.body(null, 204);
-  });
-
-  app.openapi(transform, async function transformImage(c) {
-    const principal = requireCaller(c.get('principal'), 'upload', 'deliver');
-    const image = await managedImage(deps, principal, c.req.valid('param').id);
-    const body = c.req.valid('json');
-    const { options, spec } = parseTransform(body, deps.config.limits);
-    const accept = c.req.header('accept');
-    const base = baseUrl(c, deps);
-    const mode = c.req.valid('query').async;
-    if (mode === '1' || mode === 'true') {
-      // Refuse bad input now, not as a failed task later: parse and check what needs no pixels.
-      await namingFields(body, () => planDelivery(deps, { authority: { kind: 'internal', for: principal }, image, spec, accept }));
-      const task = await enqueueTransform(deps, actingUserId(principal), { imageId: image.id, options, accept, base, caller: callerRef(principal) });
-      c.header('Location', `/tasks/${task.id}`);
-      return c.json(taskView(task), 202);
-    }
-    return c.json(await namingFields(body, () => makeVariant(deps, { principal, image, spec, accept, base })), 200);
-  });
-
+  app.openapi(upload, uploadImage(deps));
+  app.openapi(list, listLibrary(deps));
+  app.openapi(get, getImage(deps));
+  app.openapi(patch, patchImage(deps));
+  app.openapi(focal, putFocalPoint(deps));
+  app.openapi(remove, removeImage(deps));
+  app.openapi(transform, transformImage(deps));
   return app;
 }
