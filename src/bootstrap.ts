@@ -17,12 +17,32 @@ export interface FirstStart {
   exampleCommands: string[];
 }
 
+/** Marks the cluster's first start as done (the settings table): later starts of any node skip it. */
+const FIRST_START_DONE = 'first-start-done';
+
 /**
  * First start on an empty DATA_DIR: import the bundled samples and mint an admin key, so a
  * new user sees an image within a minute. Later starts do nothing here.
+ *
+ * On a cluster (DATABASE_URL) once per cluster, not per node: under a cluster-wide lock, so a node
+ * starting at the same moment waits and then finds it done (it neither imports the samples again
+ * nor prints a second key), and never again once marked done, even if the library is emptied later.
  */
 export async function firstStart(deps: Deps, baseUrl: string): Promise<FirstStart> {
-  const result: FirstStart = { imported: [], exampleUrls: [], exampleCommands: [] };
+  const cluster = deps.repos.cluster;
+  if (!cluster) return welcome(deps, baseUrl, await setUp(deps));
+  const made = await cluster.exclusive('first-start', async () => {
+    if (await cluster.setting(FIRST_START_DONE)) return { imported: [] };
+    const done = await setUp(deps);
+    await cluster.settle(FIRST_START_DONE, new Date(deps.clock() * 1000).toISOString());
+    return done;
+  });
+  return welcome(deps, baseUrl, made);
+}
+
+/** The samples into an empty library and an admin key when there is none. */
+async function setUp(deps: Deps): Promise<Pick<FirstStart, 'adminKey' | 'imported'>> {
+  const result: Pick<FirstStart, 'adminKey' | 'imported'> = { imported: [] };
   const noImages = (await deps.repos.images.count()) === 0;
   if (noImages && deps.config.IMPORT_SAMPLES) {
     const files = (await fs.readdir(SAMPLES_DIR)).filter((f) => /\.(jpe?g|png|webp|gif|avif)$/i.test(f)).sort();
@@ -40,6 +60,12 @@ export async function firstStart(deps: Deps, baseUrl: string): Promise<FirstStar
   if (noKeys) {
     result.adminKey = (await deps.keys.create({ name: 'first-start admin', scopes: ['admin', 'upload', 'deliver'] })).key;
   }
+  return result;
+}
+
+/** What the start prints: URLs to try, and commands using a key made on this start. */
+async function welcome(deps: Deps, baseUrl: string, made: Pick<FirstStart, 'adminKey' | 'imported'>): Promise<FirstStart> {
+  const result: FirstStart = { ...made, exampleUrls: [], exampleCommands: [] };
   // A public landscape photo makes the friendliest first URL.
   const example = await deps.repos.images.showcase();
   if (example) {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Config } from './config.js';
 import { ApiKeys } from './auth/keys.js';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
-import { loadSecrets, type Secrets } from './auth/secrets.js';
+import { loadClusterSecrets, loadSecrets, type Secrets } from './auth/secrets.js';
 import { type AuthState, createAuthState } from './auth/state.js';
 import { createCache } from './cache/index.js';
 import type { RenditionCache } from './cache/types.js';
@@ -83,7 +83,11 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
   const { db, repos } = data;
   const clock = overrides.clock ?? (() => Math.floor(Date.now() / 1000));
   const keys = overrides.keys ?? new ApiKeys(repos.keys, clock);
-  if (config.ADMIN_API_KEY) await keys.ensureBootstrap(config.ADMIN_API_KEY);
+  if (config.ADMIN_API_KEY) {
+    const secret = config.ADMIN_API_KEY;
+    // Nodes starting together would each replace the other's row: one at a time.
+    await (repos.cluster ? repos.cluster.exclusive('admin-api-key', () => keys.ensureBootstrap(secret)) : keys.ensureBootstrap(secret));
+  }
   const passwords = overrides.passwords ?? createPasswordHasher(config);
   // Imported lazily: the AWS SDK adds ~150 ms to every start, wasted when originals are local.
   const store = overrides.store ?? (config.STORAGE === 's3' ? (await import('./storage/s3.js')).S3Store.fromConfig(config) : new LocalStore(config.dataDir));
@@ -95,7 +99,7 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
     bus: overrides.bus ?? data.bus,
     store,
     cache: overrides.cache ?? (await createCache(config, repos.renditions, log, shared)),
-    secrets: overrides.secrets ?? loadSecrets(config),
+    secrets: overrides.secrets ?? (repos.cluster ? await loadClusterSecrets(config, repos.cluster) : loadSecrets(config)),
     keys,
     passwords,
     auth: overrides.auth ?? createAuthState({ repos, config, clock, passwords }),

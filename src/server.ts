@@ -5,6 +5,7 @@ import { flushUsage } from './auth/state.js';
 import { configureSharp, threadpoolCheck } from './cache/runtime.js';
 import { firstStart } from './bootstrap.js';
 import { startInbox } from './library/inbox.js';
+import { whileLeased } from './cluster/lease.js';
 import { resumeTasks, stopTasks } from './library/tasks.js';
 import type { Config } from './config.js';
 import { createDeps, type Deps } from './deps.js';
@@ -83,7 +84,7 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
   } else {
     for (const u of first.exampleUrls) deps.log.info(`example: ${u}`);
   }
-  const inbox = config.inboxDir ? await startInbox(deps, config.inboxDir) : undefined;
+  const inbox = config.inboxDir ? await watchInbox(deps, config.inboxDir) : undefined;
   const resumed = await resumeTasks(deps);
   if (resumed) deps.log.info({ tasks: resumed }, 're-queued tasks left by the previous process');
   deps.log.info({ url }, 'imgpath listening');
@@ -115,6 +116,21 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
       await deps.repos.close();
     })());
   return { deps, server, url, close };
+}
+
+/** The drop folder: watched by this process alone, or on a cluster by one node at a time (a lease). */
+function watchInbox(deps: Deps, dir: string) {
+  const cluster = deps.repos.cluster;
+  if (!cluster) return startInbox(deps, dir);
+  return whileLeased({
+    cluster,
+    name: 'inbox',
+    node: deps.config.NODE_NAME,
+    leaseSeconds: deps.config.LEASE_SECONDS,
+    clock: deps.clock,
+    log: deps.log.child({ component: 'inbox' }),
+    start: () => startInbox(deps, dir),
+  });
 }
 
 /** Whether `work` settles within `ms`; when time runs out first the work goes on, unawaited. */

@@ -1,15 +1,24 @@
+import type { ClusterRepo } from '../repos/cluster.js';
+
 /**
  * Originals are content-addressed and shared between owners, so "is anyone still using this
  * hash? then delete the file" (delete) and "write the file, then the row that uses it" (ingest)
  * must not interleave, or a fresh upload loses its bytes to a delete of the same file.
  * Work on one hash runs one at a time, in arrival order; different hashes never wait on each other.
  *
- * In-process only: several processes sharing one store (S3 behind many instances) can still race;
- * there a lost original is re-uploadable, and a cross-process lock would cost every upload a round trip.
+ * Nodes sharing one database and store (PostgreSQL, `cluster`) race the same way across
+ * processes, so there the work also holds the cluster-wide lock of that hash (an advisory lock:
+ * one more round trip per upload and delete, taken after this process's own queue, so a node's
+ * uploads of one file hold one database connection between them, not one each).
  */
 const tails = new Map<string, Promise<void>>();
 
-export async function withHashLock<T>(hash: string, work: () => Promise<T>): Promise<T> {
+export async function withHashLock<T>(repos: { cluster?: Pick<ClusterRepo, 'exclusive'> }, hash: string, work: () => Promise<T>): Promise<T> {
+  const { cluster } = repos;
+  return inProcess(hash, cluster ? () => cluster.exclusive(`original:${hash}`, work) : work);
+}
+
+async function inProcess<T>(hash: string, work: () => Promise<T>): Promise<T> {
   const before = tails.get(hash) ?? Promise.resolve();
   let release!: () => void;
   const done = new Promise<void>((resolve) => (release = resolve));

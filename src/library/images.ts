@@ -164,7 +164,7 @@ export async function deleteImage(deps: Deps, image: ImageRow) {
   const key = originalKey(image.hash);
   // Under the hash lock, so an upload of the same bytes cannot write its file between our
   // "nobody else uses it" and the removal (that upload's image would lose its original).
-  const purgedOriginal = await withHashLock(image.hash, async () => {
+  const purgedOriginal = await withHashLock(deps.repos, image.hash, async () => {
     // Every name it answered to is retired with it: a signed URL covers a name, never to open another image.
     const { hashStillUsed: stillUsed } = await deps.repos.images.delete(image);
     deps.events.removed.forEach((fn) => fn(image.id));

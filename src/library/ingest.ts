@@ -5,6 +5,7 @@ import type { ImageRow } from '../db/schema.js';
 import { ConflictError, StorageUnavailableError, TooLargeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { placeholder, probe } from '../render/probe.js';
+import type { ClusterRepo } from '../repos/cluster.js';
 import type { ImagesRepo } from '../repos/images.js';
 import type { ImageFacts } from '../render/types.js';
 import { originalKey, type BlobStore } from '../storage/store.js';
@@ -30,7 +31,8 @@ export interface IngestResult {
 
 export interface IngestDeps {
   config: Config;
-  repos: { images: ImagesRepo };
+  /** `cluster`: nodes sharing the store lock an original's hash across processes (./hash-lock.ts). */
+  repos: { images: ImagesRepo; cluster?: ClusterRepo };
   store: BlobStore;
   /** Listeners told about every new image (the random pool follows them). */
   events?: LibraryEvents;
@@ -73,7 +75,7 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
   // our row before it decides the file is unused, or finishes removing it before we write it again.
   let inserted: IngestResult;
   try {
-    inserted = await withHashLock(hash, async () => {
+    inserted = await withHashLock(deps.repos, hash, async () => {
       await writeOriginal(deps, hash, bytes);
       // A concurrent ingest of the same bytes by the same owner may have won the race since the check above.
       return insertOrRelease(deps, hash, async () => {

@@ -133,7 +133,7 @@ export class Origins {
       await this.touch(id, source);
       return previous;
     }
-    const image = await withHashLock(described.hash, async () => {
+    const image = await withHashLock(deps.repos, described.hash, async () => {
       await writeOriginal(deps, described.hash, answer.bytes);
       return deps.repos.origins.store({ id, ...described, visibility: deps.config.DEFAULT_VISIBILITY, filename: path.split('/').pop() ?? null }, source);
     });
@@ -151,7 +151,7 @@ export class Origins {
   /** The replaced bytes, unless another image (an upload of the same file) still uses them; as deleteImage does. */
   private async dropIfUnused(hash: string) {
     const { deps } = this;
-    await withHashLock(hash, async () => {
+    await withHashLock(deps.repos, hash, async () => {
       if (await deps.repos.images.hashInUse(hash)) return;
       try {
         await deps.store.delete(originalKey(hash));

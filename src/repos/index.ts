@@ -1,4 +1,5 @@
 import type { Db } from '../db/client.js';
+import type { ClusterRepo } from './cluster.js';
 import type { ChangeMark } from '../db/changes.js';
 import type { DirectUploadsRepo } from './direct-uploads.js';
 import type { ImagesRepo } from './images.js';
@@ -33,6 +34,8 @@ export interface Repos {
    * this process is the whole cluster, so at start whatever was left running is its own to take back.
    */
   shared: boolean;
+  /** Settings, leases and locks of the nodes sharing the database: with `shared` only (PostgreSQL). */
+  cluster?: ClusterRepo;
   tasks: TasksRepo;
   /** The disk cache's index. */
   renditions: RenditionsRepo;

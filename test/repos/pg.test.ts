@@ -112,3 +112,77 @@ describe('repositories: PostgreSQL across nodes', () => {
     }
   });
 });
+
+describe('cluster settings, leases and locks (PostgreSQL only)', () => {
+  async function nodes(n: number) {
+    const url = await freshDatabase();
+    return Promise.all(Array.from({ length: n }, async (_, i) => createPgRepos(await openPg(url, { node: `n${i}` }))));
+  }
+
+  it('a setting is made once: of many nodes offering a value at once, every one gets the first stored', async () => {
+    const all = await nodes(3);
+    try {
+      const got = await Promise.all(all.map((r, i) => r.cluster!.settle('secrets', `from-${i}`)));
+      expect(new Set(got).size).toBe(1);
+      expect(await all[0]!.cluster!.settle('secrets', 'later')).toBe(got[0]);
+      expect(await all[1]!.cluster!.setting('secrets')).toBe(got[0]);
+      expect(await all[1]!.cluster!.setting('unknown')).toBeUndefined();
+    } finally {
+      await Promise.all(all.map((r) => r.close()));
+    }
+  });
+
+  it('a lease has one holder: renewed by it, refused to others until it runs out or is released', async () => {
+    const [a, b] = await nodes(2);
+    try {
+      const [ca, cb] = [a!.cluster!, b!.cluster!];
+      expect(await Promise.all([ca.lease('inbox', 'a', 100, 130), cb.lease('inbox', 'b', 100, 130)])).toEqual(expect.arrayContaining([true, false]));
+      const [holder, other] = (await ca.lease('inbox', 'a', 110, 140)) ? [ca, cb] : [cb, ca];
+      const [me, them] = holder === ca ? ['a', 'b'] : ['b', 'a'];
+      expect(await holder.lease('inbox', me, 120, 150)).toBe(true);
+      expect(await other.lease('inbox', them, 149, 179)).toBe(false);
+      // Ran out: taken over.
+      expect(await other.lease('inbox', them, 151, 181)).toBe(true);
+      expect(await holder.lease('inbox', me, 152, 182)).toBe(false);
+      // Released by its holder only.
+      await holder.release('inbox', me);
+      expect(await holder.lease('inbox', me, 153, 183)).toBe(false);
+      await other.release('inbox', them);
+      expect(await holder.lease('inbox', me, 153, 183)).toBe(true);
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
+  it('a lock is held by one node at a time; a node that dies mid-work releases it', async () => {
+    const [a, b] = await nodes(2);
+    try {
+      const order: string[] = [];
+      const work = (name: string) => async () => {
+        order.push(`${name} in`);
+        await new Promise((r) => setTimeout(r, 100));
+        order.push(`${name} out`);
+        return name;
+      };
+      expect(await Promise.all([a!.cluster!.exclusive('x', work('a')), b!.cluster!.exclusive('x', work('b'))])).toEqual(['a', 'b']);
+      expect(order.join(',')).toMatch(/^(a in,a out,b in,b out|b in,b out,a in,a out)$/);
+      // A failing work releases the lock too; different names do not wait for each other.
+      await expect(a!.cluster!.exclusive('x', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      let inner = '';
+      await b!.cluster!.exclusive('x', () => a!.cluster!.exclusive('y', async () => void (inner = 'ran')));
+      expect(inner).toBe('ran');
+      // Its connection gone (the node died, the database restarted): the lock with it.
+      let finish!: () => void;
+      const held = a!.cluster!.exclusive('z', () => new Promise<void>((r) => (finish = r)));
+      await new Promise((r) => setTimeout(r, 100));
+      const pool = new pg.Pool({ connectionString: server.url });
+      await pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'n0:locks'");
+      await pool.end();
+      await expect(b!.cluster!.exclusive('z', async () => 'taken over')).resolves.toBe('taken over');
+      finish();
+      await held;
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+});

@@ -2,6 +2,7 @@ import type { ChangeBus } from '../../cluster/bus.js';
 import type { PgDb } from '../../db/pg/client.js';
 import type { Repos } from '../index.js';
 import { foreignImageWrites, pgChanges } from './changes.js';
+import { pgClusterRepo } from './cluster.js';
 import { pgDirectUploadsRepo } from './direct-uploads.js';
 import { pgImagesRepo } from './images.js';
 import { pgKeysRepo } from './keys.js';
@@ -27,6 +28,8 @@ export function createPgRepos(db: PgDb, opts: { bus?: ChangeBus } = {}): PgRepos
   opts.bus?.subscribe(() => changes.note());
   const imageWrites = foreignImageWrites(opts.bus);
   const pool = db.$client;
+  // Not through the change mark: no row cache depends on settings, leases or locks.
+  const cluster = pgClusterRepo(db);
   return {
     changes: changes.mark,
     noteChange() {
@@ -35,6 +38,7 @@ export function createPgRepos(db: PgDb, opts: { bus?: ChangeBus } = {}): PgRepos
       imageWrites.note();
     },
     shared: true,
+    cluster,
     tasks: changes.track(pgTasksRepo(db), ['byId', 'claimable']),
     renditions: changes.track(pgRenditionsRepo(db), ['byKey', 'totals', 'leastRecent', 'idleBefore', 'all', 'byImage', 'byPreset', 'report']),
     directUploads: changes.track(pgDirectUploadsRepo(db), ['byId', 'openFor', 'due']),
@@ -64,6 +68,7 @@ export function createPgRepos(db: PgDb, opts: { bus?: ChangeBus } = {}): PgRepos
       await pool.query('SELECT 1');
     },
     async close() {
+      await cluster.close();
       if (!pool.ended) await pool.end();
     },
   };
