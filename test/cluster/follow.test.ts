@@ -56,7 +56,7 @@ describe('changes made on one node reach the caches of the other', () => {
     await b.deps.cache.settle?.();
     const k = await cacheKey(b, path);
     expect(await b.deps.cache.tierOf(k)).toBe('memory');
-    await within(1000, async () => b.deps.random.pool.pool.size > 0);
+    await within(1000, async () => (await b.deps.random.pool.ready()).size > 0);
 
     expect((await send(a, 'DELETE', `/images/${id}`)).status).toBe(204);
     await within(1000, async () => (await b.deps.cache.tierOf(k)) === 'miss');
