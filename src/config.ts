@@ -272,6 +272,17 @@ export const configSchema = z.object({
   PUBLIC_URL: z.string().url().optional(),
 
   /**
+   * A CDN in front: called (off the request, by the node that made the change) with the tags and
+   * URLs to forget when an image is deleted, made private, renamed or re-cropped, or a preset
+   * changes (src/cluster/cdn-purge.ts, src/library/cdn.ts). The URLs are built on PUBLIC_URL.
+   */
+  PURGE_WEBHOOK_URL: z.string().url().optional(),
+  /** `json` {reason,tags,urls}; `cloudflare` purge_cache {files}/{tags}; `fastly` Surrogate-Key batch purge (and sends Surrogate-Key); `purge` one PURGE per URL (Varnish, nginx). */
+  PURGE_WEBHOOK_FORMAT: z.enum(['json', 'cloudflare', 'fastly', 'purge']).default('json'),
+  /** Bearer token (json, cloudflare, purge) or Fastly API token (fastly). */
+  PURGE_WEBHOOK_TOKEN: z.string().optional(),
+
+  /**
    * Pages on other origins calling the JSON API (`fetch`). Unset: none, the same origin only (the
    * dashboard, /docs) and server-side clients, which CORS never concerns.
    */
@@ -366,6 +377,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (missing.length) throw new ConfigError([`RENDITIONS_STORE: s3 needs ${missing.join(' and ')}`]);
   }
   const origins = originsOf(c.ORIGINS, c.ORIGINS_ALLOW_PRIVATE);
+  purgeWebhookProblem(c, cleaned);
   if (c.CLIENT_HINT_WIDTH_FALLBACK !== undefined && c.CLIENT_HINT_WIDTH_FALLBACK > c.MAX_OUTPUT_DIM) {
     throw new ConfigError([
       `CLIENT_HINT_WIDTH_FALLBACK: ${c.CLIENT_HINT_WIDTH_FALLBACK} is over MAX_OUTPUT_DIM=${c.MAX_OUTPUT_DIM}, so every w_auto without a hint would be refused`,
@@ -395,6 +407,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     clientHints: clientHintsOf(c),
     origins,
   };
+}
+
+/** Fails the start on a purge hook that could never work, rather than on every purge. */
+function purgeWebhookProblem(c: Raw, env: Record<string, string | undefined>) {
+  if (!c.PURGE_WEBHOOK_URL) {
+    const stray = ['PURGE_WEBHOOK_FORMAT', 'PURGE_WEBHOOK_TOKEN'].find((name) => env[name] !== undefined);
+    if (stray) throw new ConfigError([`${stray}: set, but PURGE_WEBHOOK_URL is unset, so nothing would be called`]);
+    return;
+  }
+  if (!/^https?:$/.test(new URL(c.PURGE_WEBHOOK_URL).protocol)) throw new ConfigError(['PURGE_WEBHOOK_URL: expected an http:// or https:// URL']);
+  // The URLs to purge are the public ones: without PUBLIC_URL this server does not know them.
+  if (!c.PUBLIC_URL) throw new ConfigError(['PUBLIC_URL: required with PURGE_WEBHOOK_URL (the URLs to purge are built on it)']);
+  if ((c.PURGE_WEBHOOK_FORMAT === 'cloudflare' || c.PURGE_WEBHOOK_FORMAT === 'fastly') && !c.PURGE_WEBHOOK_TOKEN) {
+    throw new ConfigError([`PURGE_WEBHOOK_TOKEN: required with PURGE_WEBHOOK_FORMAT=${c.PURGE_WEBHOOK_FORMAT} (its purge API refuses anonymous calls)`]);
+  }
 }
 
 function originsOf(raw: string | undefined, allowPrivate: string | undefined): Map<string, OriginConfig> {

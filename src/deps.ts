@@ -19,6 +19,7 @@ import type { Metrics } from './ops/metrics.js';
 import type { Origins } from './origins/service.js';
 import type { TaskRunner } from './library/tasks.js';
 import { LibraryPool } from './random/library-pool.js';
+import { cdnPurgerOf, type CdnPurger } from './cluster/cdn-purge.js';
 
 /** Everything the app needs from the outside world; tests build their own. */
 export interface Deps {
@@ -49,6 +50,8 @@ export interface Deps {
   taskRunner?: TaskRunner;
   /** The random pool following the library, and today's remembered picks (src/random). */
   random: RandomState;
+  /** The CDN purge hook (PURGE_WEBHOOK_URL), called by the library where a change is made; absent when unset. */
+  cdn?: CdnPurger;
 }
 
 export interface RandomState {
@@ -107,6 +110,7 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
     clock,
     events: overrides.events ?? emptyEvents(),
     random: undefined as never,
+    cdn: overrides.cdn ?? cdnPurgerOf(config, log),
   };
   // The pool follows deps.events from the start, so it is made once the rest of deps exists.
   deps.random = overrides.random ?? { pool: new LibraryPool(deps), daily: { day: '', picks: new Map() } };

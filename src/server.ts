@@ -110,6 +110,10 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
       if (!(await settlesWithin(stopTasks(deps), deadline - performance.now()))) {
         deps.log.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline reached: background tasks left for the next start');
       }
+      // Purges of changes just made: unsent, the CDN would keep a deleted image for its max-age (a year).
+      if (deps.cdn && !(await settlesWithin(deps.cdn.idle(), deadline - performance.now()))) {
+        deps.log.warn({ queued: deps.cdn.stats().queued }, 'shutdown deadline reached: CDN purges left unsent');
+      }
       await deps.cache.close();
       await flushUsage(deps); // per-key counters still batched in memory
       await deps.bus.close();

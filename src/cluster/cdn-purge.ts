@@ -1,93 +1,156 @@
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 
 /**
- * Tells the CDN in front what to forget when an image is deleted or made private, or a preset
- * changes (PURGE_WEBHOOK_URL). Responses carry `Cache-Tag: img-{id}` (and `preset-{name}` for a
- * preset's renditions), so a CDN that purges by tag needs only the tags; one that purges by URL gets
- * every delivery URL this server knows was rendered for the image.
+ * Tells the CDN in front what to forget when an image is deleted, made private, renamed or
+ * re-cropped, or a preset changes (PURGE_WEBHOOK_URL). Responses carry `Cache-Tag: img-{id}` (and
+ * `preset-{name}` for a preset's renditions; `Surrogate-Key` with the same keys for Fastly), so a
+ * CDN that purges by tag needs only the tags; one that purges by URL gets the URLs this server can
+ * name for the image (src/library/cdn.ts).
  *
  * It runs on the node where the change was made (never once per node), after the change is
  * committed, off the request: a slow or failing CDN never fails or slows a delete. Each call is tried
- * up to 3 times with backoff, then logged; at most 100 wait (the oldest are dropped, with a warning).
+ * up to 3 times with backoff (a 4xx other than 408/429 is not retried: the same call would be refused
+ * again), then logged; at most 100 wait (the oldest are dropped, with a warning). Outcomes are counted
+ * for /metrics (`imgpath_cdn_purges_total{result}`).
  */
 
-export type PurgeFormat = 'json' | 'cloudflare' | 'purge';
+export type PurgeFormat = 'json' | 'cloudflare' | 'fastly' | 'purge';
 export interface PurgeRequest {
-  reason: 'image-deleted' | 'image-private' | 'image-renamed' | 'preset-changed';
+  reason: 'image-deleted' | 'image-private' | 'image-renamed' | 'image-changed' | 'preset-changed' | 'preset-deleted';
   tags: string[];
   /** Absolute URLs (PUBLIC_URL + path). */
   urls: string[];
+}
+/** Purge requests by outcome since start: sent (every call answered 2xx), failed (a call gave up), dropped (queue full). */
+export interface PurgeStats {
+  ok: number;
+  failed: number;
+  dropped: number;
+  /** Waiting right now, the one being sent included. */
+  queued: number;
 }
 export interface CdnPurger {
   purge(req: PurgeRequest): void;
   /** Resolves once everything queued so far was sent (or given up): tests and shutdown. */
   idle(): Promise<void>;
+  stats(): PurgeStats;
 }
 
 export interface PurgeOptions {
   url: string;
   format: PurgeFormat;
-  /** Sent as `Authorization: Bearer …` (json, cloudflare). */
+  /** `Authorization: Bearer …` (json, cloudflare, purge); `Fastly-Key: …` (fastly). */
   token?: string;
   timeoutMs?: number;
   retryMs?: number;
+  /**
+   * Sent no sooner than this after the change: other nodes hear of it within a second (src/cluster/bus.ts),
+   * and a CDN that refilled from a node that had not heard yet would keep the stale answer for a year.
+   */
+  settleMs?: number;
   log: Pick<Logger, 'warn'>;
 }
 
-/** Cloudflare purges at most 30 URLs per call on every plan. */
-const CLOUDFLARE_FILES = 30;
+/** Cloudflare takes at most 30 URLs (files) per call on Free/Pro/Business, and 30 tags on older accounts: 30 works everywhere. */
+const CLOUDFLARE_BATCH = 30;
+/** Fastly purges up to 256 surrogate keys in one batch call. */
+const FASTLY_KEYS = 256;
 const MAX_QUEUED = 100;
+const TRIES = 3;
+
+/** The purger PURGE_WEBHOOK_* describe, or none when PURGE_WEBHOOK_URL is unset. */
+export function cdnPurgerOf(config: Pick<Config, 'PURGE_WEBHOOK_URL' | 'PURGE_WEBHOOK_FORMAT' | 'PURGE_WEBHOOK_TOKEN'>, log: Pick<Logger, 'warn'>) {
+  if (!config.PURGE_WEBHOOK_URL) return undefined;
+  return cdnPurger({ url: config.PURGE_WEBHOOK_URL, format: config.PURGE_WEBHOOK_FORMAT, token: config.PURGE_WEBHOOK_TOKEN, settleMs: 1000, log });
+}
+
+class PurgeCallError extends Error {
+  constructor(
+    message: string,
+    /** Whether trying the same call again may succeed (network, timeout, 5xx, 408, 429). */
+    readonly retry: boolean,
+  ) {
+    super(message);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const chunks = <T>(list: T[], size: number) => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
 
 export function cdnPurger(o: PurgeOptions): CdnPurger {
-  const queue: PurgeRequest[] = [];
+  const queue: Array<{ req: PurgeRequest; at: number }> = [];
+  const counts = { ok: 0, failed: 0, dropped: 0 };
   let running: Promise<void> | undefined;
-  const send = (method: string, url: string, body?: unknown) =>
+  let sending = 0;
+  const auth: Record<string, string> = !o.token ? {} : o.format === 'fastly' ? { 'fastly-key': o.token } : { authorization: `Bearer ${o.token}` };
+
+  const send = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
     fetch(url, {
       method,
-      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
+      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...auth, ...headers },
       body: body ? JSON.stringify(body) : undefined,
       signal: AbortSignal.timeout(o.timeoutMs ?? 5000),
       redirect: 'error',
-    }).then(async (res) => {
-      await res.arrayBuffer().catch(() => {});
-      // A PURGE of something the proxy never cached answers 404: nothing left to forget.
-      if (!res.ok && !(method === 'PURGE' && res.status === 404)) throw new Error(`${method} ${url} answered ${res.status}`);
-    });
+    }).then(
+      async (res) => {
+        await res.arrayBuffer().catch(() => {});
+        // A PURGE of something the proxy never cached answers 404: nothing left to forget.
+        if (res.ok || (method === 'PURGE' && res.status === 404)) return;
+        throw new PurgeCallError(`${method} ${url} answered ${res.status}`, res.status >= 500 || res.status === 408 || res.status === 429);
+      },
+      (err: Error) => {
+        throw new PurgeCallError(`${method} ${url}: ${err.cause instanceof Error ? err.cause.message : err.message}`, true);
+      },
+    );
 
   const calls = (req: PurgeRequest): Array<() => Promise<void>> => {
-    if (o.format === 'json') return [() => send('POST', o.url, req)];
-    if (o.format === 'purge') {
-      // Varnish / nginx: a PURGE of the same path at the proxy's own address.
-      const base = new URL(o.url);
-      return req.urls.map((u) => () => send('PURGE', new URL(new URL(u).pathname + new URL(u).search, base).href));
+    switch (o.format) {
+      case 'json':
+        return [() => send('POST', o.url, req)];
+      case 'purge': {
+        // Varnish / nginx: a PURGE of the same path at the proxy's own address.
+        const base = new URL(o.url);
+        return req.urls.map((u) => () => send('PURGE', new URL(new URL(u).pathname + new URL(u).search, base).href));
+      }
+      case 'fastly':
+        // Every response carries its keys in Surrogate-Key, so the keys reach every URL Fastly holds.
+        return chunks(req.tags, FASTLY_KEYS).map((keys) => () => send('POST', o.url, undefined, { 'surrogate-key': keys.join(' ') }));
+      case 'cloudflare':
+        return [
+          ...chunks(req.urls, CLOUDFLARE_BATCH).map((files) => () => send('POST', o.url, { files })),
+          ...chunks(req.tags, CLOUDFLARE_BATCH).map((tags) => () => send('POST', o.url, { tags })),
+        ];
     }
-    const out: Array<() => Promise<void>> = [];
-    for (let i = 0; i < req.urls.length; i += CLOUDFLARE_FILES) {
-      const files = req.urls.slice(i, i + CLOUDFLARE_FILES);
-      out.push(() => send('POST', o.url, { files }));
-    }
-    // Purge by tag is an Enterprise feature at Cloudflare: a refusal is logged, the URLs are gone anyway.
-    if (req.tags.length) out.push(() => send('POST', o.url, { tags: req.tags }));
-    return out;
   };
 
+  /** True once the call succeeded; false when it gave up (logged). */
   const attempt = async (call: () => Promise<void>, req: PurgeRequest) => {
     for (let i = 0; ; i++) {
       try {
-        return await call();
+        await call();
+        return true;
       } catch (err) {
-        if (i === 2) {
-          o.log.warn({ err: (err as Error).message, reason: req.reason, tags: req.tags }, 'CDN purge failed after 3 tries');
-          return;
+        const { message, retry } = err as PurgeCallError;
+        if (!retry || i === TRIES - 1) {
+          o.log.warn({ err: message, reason: req.reason, tags: req.tags, tries: i + 1 }, `CDN purge failed after ${i + 1} ${i ? 'tries' : 'try'}`);
+          return false;
         }
-        await new Promise((r) => setTimeout(r, (o.retryMs ?? 500) * 2 ** i));
+        await sleep((o.retryMs ?? 500) * 2 ** i);
       }
     }
   };
 
   const drain = async () => {
-    for (let req = queue.shift(); req; req = queue.shift()) {
-      for (const call of calls(req)) await attempt(call, req);
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const { req, at } = next;
+      sending = 1;
+      const early = at + (o.settleMs ?? 0) - Date.now();
+      if (early > 0) await sleep(early);
+      let ok = true;
+      for (const call of calls(req)) if (!(await attempt(call, req))) ok = false;
+      counts[ok ? 'ok' : 'failed']++;
+      sending = 0;
     }
     running = undefined;
   };
@@ -96,14 +159,16 @@ export function cdnPurger(o: PurgeOptions): CdnPurger {
     purge(req) {
       if (!req.tags.length && !req.urls.length) return;
       if (queue.length >= MAX_QUEUED) {
-        const dropped = queue.shift()!;
+        const dropped = queue.shift()!.req;
+        counts.dropped++;
         o.log.warn({ reason: dropped.reason, tags: dropped.tags }, 'CDN purge queue full: the oldest purge was dropped');
       }
-      queue.push(req);
+      queue.push({ req, at: Date.now() });
       running ??= drain();
     },
     async idle() {
       while (running) await running;
     },
+    stats: () => ({ ...counts, queued: queue.length + sending }),
   };
 }

@@ -18,6 +18,7 @@ import {
 } from '../spec/index.js';
 import { contentDpr, NO_HINTS, resolveHints, type ClientHints, type HintUse } from '../spec/hints.js';
 import { watermarkAllowed } from './images.js';
+import { cacheTagOf } from './tags.js';
 import { parseOptions, specLimits } from './options.js';
 
 /**
@@ -41,6 +42,8 @@ export interface DeliveryPlan {
   key: string;
   etag: string;
   preset: string | null;
+  /** `Cache-Tag`: the image, the URL's watermark image and the preset, as the CDN purges name them (src/core/tags.ts). */
+  cacheTag: string;
   /** Unix seconds after which the URL stops working (exp_ of a signed URL). */
   expiresAt?: number;
   /** Whether an anonymous caller could have fetched this very response: only then may a shared cache keep it. */
@@ -149,6 +152,7 @@ function planOnce(deps: Deps, args: PlanArgs, looked: Looked): DeliveryPlan {
     key,
     etag: `"${key.slice(0, 27)}"`,
     preset,
+    cacheTag: cacheTagOf(image.id, args.spec.wm ? looked.watermark?.id : undefined, preset),
     expiresAt: args.spec.exp,
     ...cache,
     maxAge,

@@ -11,6 +11,7 @@ import { signingForm, type Spec } from '../spec/index.js';
 import { baseUrl } from '../library/urls.js';
 import { findRenamed, nameOf } from '../library/public-ids.js';
 import { findImage, parseOptions, planDelivery, renderVia } from '../core/index.js';
+import { imageTag, tagHeaders } from '../core/tags.js';
 import { imageResponse, notModified, varyOf } from './respond.js';
 import { readClientHints } from './hints.js';
 import { parseDeliveryPath, type DeliveryPath } from './path.js';
@@ -75,15 +76,22 @@ async function renamedOrMissing(c: Context, deps: Deps, path: DeliveryPath, auth
       ? signedImagePath(name, path.options, deps.secrets.signingKeys[0], { ext: path.ext })
       : `/img/${path.options ? `${path.options}/` : ''}${name}${path.ext !== undefined ? `.${path.ext}` : ''}`;
     const url = new URL(c.req.url);
-    return movedPermanently(`${baseUrl(c, deps)}${target}${raw.endsWith('.json') ? '.json' : ''}${url.search}`, renamed.visibility === 'public' && !signed);
+    return movedPermanently(
+      `${baseUrl(c, deps)}${target}${raw.endsWith('.json') ? '.json' : ''}${url.search}`,
+      renamed.visibility === 'public' && !signed,
+      tagHeaders(deps.config, imageTag(renamed.id)),
+    );
   }
   if (path.optionsTypo !== undefined) parseOptions(deps, path.optionsTypo);
   throw new NotFoundError(`No image ${path.id}`, 'image_not_found');
 }
 
-/** A renamed public id's redirect: cached a day by anyone when the image is public, else by nobody. */
-export function movedPermanently(location: string, shared: boolean): Response {
-  return new Response(null, { status: 301, headers: { Location: location, 'Cache-Control': shared ? 'public, max-age=86400' : 'private, no-store' } });
+/**
+ * A renamed public id's redirect: cached a day by anyone when the image is public, else by nobody.
+ * Tagged with the image, so the purge of a later rename (back to this name, say) reaches it too.
+ */
+export function movedPermanently(location: string, shared: boolean, tags: Record<string, string> = {}): Response {
+  return new Response(null, { status: 301, headers: { Location: location, 'Cache-Control': shared ? 'public, max-age=86400' : 'private, no-store', ...tags } });
 }
 
 /** The access checks planDelivery makes, run on the row a remote original would get, before it is fetched. */

@@ -11,6 +11,7 @@ import { baseUrl } from '../library/urls.js';
 import { findRenamed, nameOf } from '../library/public-ids.js';
 import { isImageKey } from '../spec/public-id.js';
 import { findImage } from '../core/index.js';
+import { imageTag, tagHeaders } from '../core/tags.js';
 import { movedPermanently } from './img.routes.js';
 
 /** GET /info/{id} (random or public id): what a page needs before the image loads (size, colour, placeholder). Stored at ingest, never computed here. */
@@ -33,7 +34,13 @@ export function infoRoutes(deps: Deps) {
       if (!image) {
         // A public id renamed away: 301 to the current name, as /img does.
         const renamed = await findRenamed(deps, rest);
-        if (renamed && canSee(principal, renamed)) return movedPermanently(`${baseUrl(c, deps)}/info/${nameOf(renamed)}`, renamed.visibility === 'public');
+        if (renamed && canSee(principal, renamed)) {
+          return movedPermanently(
+            `${baseUrl(c, deps)}/info/${nameOf(renamed)}`,
+            renamed.visibility === 'public',
+            tagHeaders(deps.config, imageTag(renamed.id)),
+          );
+        }
         throw new NotFoundError(`No image ${rest}`, 'image_not_found');
       }
       if (!canSee(principal, image)) throw new NotFoundError(`No image ${rest}`, 'image_not_found');
@@ -47,6 +54,8 @@ export function infoRoutes(deps: Deps) {
     const maxAge = Math.max(0, Math.min(3600, ends === undefined ? 3600 : ends - deps.clock()));
     const shared = mutable ? `public, max-age=${mutable.maxAge}` : 'public, max-age=31536000, immutable';
     c.header('Cache-Control', image.visibility === 'public' ? shared : `private, max-age=${Math.min(maxAge, mutable?.maxAge ?? maxAge)}`);
+    // Kept a year by a CDN: deleting the image or making it private purges it by this tag.
+    for (const [name, value] of Object.entries(tagHeaders(deps.config, imageTag(image.id)))) c.header(name, value);
     return c.json({
       id: image.id,
       width: image.width,

@@ -34,9 +34,11 @@ export function cacheHeaders(deps: Deps, plan: DeliveryPlan): Record<string, str
   const headers: Record<string, string> = {
     ETag: plan.etag,
     'Cache-Control': cacheControl,
-    'Cache-Tag': `img-${plan.image.id}`,
+    'Cache-Tag': plan.cacheTag,
     'X-Content-Type-Options': 'nosniff',
   };
+  // Fastly files a response under Surrogate-Key (space-separated) instead of Cache-Tag.
+  if (deps.config.PURGE_WEBHOOK_FORMAT === 'fastly') headers['Surrogate-Key'] = plan.cacheTag.replaceAll(',', ' ');
   const vary = varyOf(plan);
   if (vary) headers.Vary = vary;
   if (plan.hints.width || plan.hints.dpr) {

@@ -7,7 +7,8 @@ import { withHashLock } from './hash-lock.js';
 import { normaliseTags } from './ingest.js';
 import type { VariantRow } from '../repos/images.js';
 import { iso, placeholderOf } from './schemas.js';
-import { deliveryUrl, imageUrls } from './urls.js';
+import { deliveryUrl, imageUrls, variantOptions } from './urls.js';
+import { imagePurge } from './cdn.js';
 
 /** Library behaviour behind the image routes: views, listing, edits and deletion. */
 
@@ -81,15 +82,6 @@ function variantView(deps: Deps, base: string, image: ImageRow, v: VariantRow) {
   };
 }
 
-/** The options that reproduce a recorded variant: f_auto is pinned to the format it was made in. */
-export function variantOptions(options: string, format: string) {
-  return options
-    .split(',')
-    .filter(Boolean)
-    .map((item) => (item === 'f_auto' ? `f_${format}` : item))
-    .join(',');
-}
-
 export interface ListQuery {
   page: number;
   limit: number;
@@ -143,6 +135,8 @@ export async function updateImage(deps: Deps, image: ImageRow, patch: ImagePatch
   if (tags === undefined && patch.collection === undefined && patch.visibility === undefined) return image;
   const updated = (await deps.repos.images.update(image.id, { tags, collection: patch.collection, visibility: patch.visibility })) ?? image;
   deps.events.changed.forEach((fn) => fn(updated));
+  // Public answers sit in the CDN for a year: made private, they must go. Tags and collection change no answer.
+  if (image.visibility === 'public' && updated.visibility === 'private') (await imagePurge(deps, image, 'image-private')).send();
   return updated;
 }
 
@@ -150,6 +144,7 @@ export async function setFocalPoint(deps: Deps, image: ImageRow, point: { x: num
   const updated = (await deps.repos.images.update(image.id, { focalX: point.x, focalY: point.y })) ?? image;
   // g_auto renditions were cropped around the old point (or saliency): they are wrong now.
   await deps.cache.purgeImage(image.id);
+  if (updated.visibility === 'public') (await imagePurge(deps, updated, 'image-changed')).send();
   deps.events.changed.forEach((fn) => fn(updated));
   return updated;
 }
@@ -162,12 +157,14 @@ export async function setFocalPoint(deps: Deps, image: ImageRow, point: { x: num
  */
 export async function deleteImage(deps: Deps, image: ImageRow) {
   const key = originalKey(image.hash);
+  const cdn = await imagePurge(deps, image, 'image-deleted');
   // Under the hash lock, so an upload of the same bytes cannot write its file between our
   // "nobody else uses it" and the removal (that upload's image would lose its original).
   const purgedOriginal = await withHashLock(deps.repos, image.hash, async () => {
     // Every name it answered to is retired with it: a signed URL covers a name, never to open another image.
     const { hashStillUsed: stillUsed } = await deps.repos.images.delete(image);
     deps.events.removed.forEach((fn) => fn(image.id));
+    cdn.send();
     if (stillUsed) return false;
     try {
       await deps.store.delete(key);

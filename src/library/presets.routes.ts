@@ -6,11 +6,13 @@ import { parseOptions } from '../core/index.js';
 import type { PresetRow } from '../repos/presets.js';
 import { registry } from '../spec/index.js';
 import { requireAdmin, requireCaller } from '../auth/access.js';
+import { presetPurge } from './cdn.js';
 import { errors, iso, presetSchema } from './schemas.js';
 
 /**
  * Named option lists (`t_card`). Presets are what anonymous pages may request, so only
- * admins write them; changing or deleting one purges exactly the renditions made from it.
+ * admins write them; changing or deleting one purges exactly the renditions made from it, here
+ * and in the CDN in front (by the `preset-{name}` tag its responses carry).
  */
 
 const tags = ['presets'];
@@ -92,8 +94,12 @@ export function presetsRoutes(deps: Deps) {
     requireAdmin(c.get('principal'));
     const { name, options } = c.req.valid('json');
     validatePreset(deps, name, options);
+    const cdn = await presetPurge(deps, name, 'preset-changed');
     const { row, created } = await deps.repos.presets.save(name, options, deps.clock());
-    if (!created) await deps.cache.purgePreset(name);
+    if (!created) {
+      await deps.cache.purgePreset(name);
+      cdn.send();
+    }
     c.header('Location', `/presets/${name}`);
     return created ? c.json(view(row), 201) : c.json(view(row), 200);
   });
@@ -101,9 +107,11 @@ export function presetsRoutes(deps: Deps) {
   app.openapi(deletePreset, async function removePreset(c) {
     requireAdmin(c.get('principal'));
     const { name } = c.req.valid('param');
+    const cdn = await presetPurge(deps, name, 'preset-deleted');
     const gone = await deps.repos.presets.delete(name);
     if (!gone) throw new NotFoundError(`No preset ${name}`, 'preset_not_found');
     await deps.cache.purgePreset(name);
+    cdn.send();
     return c.body(null, 204);
   });
 

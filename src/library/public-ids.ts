@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js';
 import type { ImagesRepo } from '../repos/images.js';
 import { BadRequestError, ConflictError } from '../errors.js';
 import { publicIdProblem } from '../spec/public-id.js';
+import { imagePurge } from './cdn.js';
 
 /**
  * Readable public ids (`blog/2024/cat`), the library side: who may take a name, and renames.
@@ -63,11 +64,19 @@ export async function assignPublicId(images: Pick<ImagesRepo, 'rename'>, image: 
   return updated;
 }
 
-/** PATCH publicId: rename (old name redirects), set or remove, in one transaction. */
-export async function renameImage(deps: Pick<Deps, 'repos' | 'events'>, image: ImageRow, next: string | null): Promise<ImageRow> {
+/**
+ * PATCH publicId: rename (old name redirects), set or remove, in one transaction. A name given
+ * up answers a 301 from now on, so the CDN forgets what it kept under the old name (and a cached
+ * redirect under the new one, when renaming back).
+ */
+export async function renameImage(deps: Deps, image: ImageRow, next: string | null): Promise<ImageRow> {
   if (next !== null) checkPublicId(next);
   const updated = await assignPublicId(deps.repos.images, image, next);
-  if (updated !== image) deps.events.changed.forEach((fn) => fn(updated));
+  if (updated === image) return updated;
+  deps.events.changed.forEach((fn) => fn(updated));
+  if (image.visibility === 'public' && image.publicId !== null && image.publicId !== updated.publicId) {
+    (await imagePurge(deps, image, 'image-renamed', [image.publicId, ...(updated.publicId ? [updated.publicId] : [])])).send();
+  }
   return updated;
 }
 

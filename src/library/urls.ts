@@ -69,3 +69,12 @@ export function imageUrls(deps: Deps, base: string, image: Pick<ImageRow, 'id' |
     renditions: Object.fromEntries(Object.entries(EXAMPLE_RENDITIONS).map(([name, options]) => [name, deliveryUrl(deps, base, image, options)])),
   };
 }
+
+/** The options that reproduce a recorded variant: f_auto is pinned to the format it was made in. */
+export function variantOptions(options: string, format: string) {
+  return options
+    .split(',')
+    .filter(Boolean)
+    .map((item) => (item === 'f_auto' ? `f_${format}` : item))
+    .join(',');
+}

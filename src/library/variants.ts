@@ -4,8 +4,7 @@ import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 import { planDelivery, renderVia } from '../core/index.js';
 import type { Spec } from '../spec/index.js';
-import { variantOptions } from './images.js';
-import { deliveryUrl } from './urls.js';
+import { deliveryUrl, variantOptions } from './urls.js';
 
 export interface TransformResult {
   imageId: string;

@@ -27,7 +27,7 @@ export interface RequestObservation {
 }
 
 /** Where scrape-time numbers come from; `Deps` satisfies it. */
-export type MetricsSource = Pick<Deps, 'cache' | 'repos' | 'log'>;
+export type MetricsSource = Pick<Deps, 'cache' | 'repos' | 'log' | 'cdn'>;
 
 /** The app's metrics, created on first use and kept in `deps.metrics`. */
 export function metricsOf(deps: Deps): Metrics {
@@ -86,6 +86,7 @@ export function createMetrics(source: MetricsSource): Metrics {
   });
 
   const cache = registerCacheMetrics(registry, source);
+  registerCdnMetrics(registry, source);
 
   return {
     registry,
@@ -104,6 +105,31 @@ export function createMetrics(source: MetricsSource): Metrics {
       render.observe({ format }, seconds);
     },
   };
+}
+
+/** The purge hook's own counts (src/cluster/cdn-purge.ts), read at scrape time; no series without PURGE_WEBHOOK_URL. */
+function registerCdnMetrics(registry: Registry, source: MetricsSource) {
+  const { cdn } = source;
+  if (!cdn) return;
+  new Counter({
+    name: 'imgpath_cdn_purges_total',
+    help: 'CDN purges (PURGE_WEBHOOK_URL) by result: ok, failed (a call gave up after its tries), dropped (the queue was full)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = cdn.stats();
+      for (const result of ['ok', 'failed', 'dropped'] as const) this.inc({ result }, s[result]);
+    },
+  });
+  new Gauge({
+    name: 'imgpath_cdn_purge_queue',
+    help: 'CDN purges waiting to be sent, the one being sent included',
+    registers: [registry],
+    collect() {
+      this.set(cdn.stats().queued);
+    },
+  });
 }
 
 /**

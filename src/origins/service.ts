@@ -5,6 +5,7 @@ import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 import { withHashLock } from '../library/hash-lock.js';
 import { deleteImage } from '../library/images.js';
+import { imagePurge } from '../library/cdn.js';
 import { describeOriginal, writeOriginal } from '../library/ingest.js';
 import { originalKey } from '../storage/store.js';
 import type { OriginConfig } from './config.js';
@@ -144,6 +145,7 @@ export class Origins {
     }
     await this.dropIfUnused(previous.hash);
     await deps.cache.purgeImage(id);
+    if (image.visibility === 'public') (await imagePurge(deps, image, 'image-changed', [id, `@${origin.name}/${path}`])).send();
     deps.events.changed.forEach((fn) => fn(image));
     return image;
   }

@@ -8,6 +8,7 @@ interface Seen {
   url: string;
   auth?: string;
   body: string;
+  headers: http.IncomingHttpHeaders;
 }
 let server: http.Server;
 let base: string;
@@ -19,7 +20,7 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, body });
+      seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, body, headers: req.headers });
       const status = plan.shift() ?? 200;
       if (status === 0) return;
       res.writeHead(status).end();
@@ -116,4 +117,49 @@ describe('CDN purge hook (PURGE_WEBHOOK_URL, issue 13 item 5)', () => {
     await p.idle();
     expect(seen.length).toBeGreaterThanOrEqual(100);
   }, 20_000);
+
+  it('fastly: the tags as one Surrogate-Key batch (256 at most) with Fastly-Key, no body; URLs are not needed', async () => {
+    const { p } = purger({ format: 'fastly', token: 'fk' });
+    const tags = Array.from({ length: 300 }, (_, i) => `img-${i}`);
+    p.purge({ reason: 'image-deleted', tags, urls: urls(3) });
+    await p.idle();
+    expect(seen.map((s) => s.method)).toEqual(['POST', 'POST']);
+    expect(seen[0]!.headers['fastly-key']).toBe('fk');
+    expect(seen[0]!.auth).toBeUndefined();
+    expect(seen[0]!.body).toBe('');
+    expect(seen.map((s) => String(s.headers['surrogate-key']).split(' ').length)).toEqual([256, 44]);
+    expect(seen.flatMap((s) => String(s.headers['surrogate-key']).split(' '))).toEqual(tags);
+  });
+
+  it('cloudflare: tags in calls of at most 30 too', async () => {
+    const { p } = purger({ format: 'cloudflare', token: 'cf' });
+    p.purge({ reason: 'preset-changed', tags: Array.from({ length: 31 }, (_, i) => `preset-p${i}`), urls: [] });
+    await p.idle();
+    expect(seen.map((s) => JSON.parse(s.body).tags.length)).toEqual([30, 1]);
+  });
+
+  it('a refusal that would repeat (401, 403, 400) is not retried; 429 is; every outcome is counted', async () => {
+    const { p, warnings } = purger();
+    plan = [403, 429, 200];
+    p.purge({ reason: 'image-deleted', tags: ['img-refused'], urls: [] });
+    p.purge({ reason: 'image-deleted', tags: ['img-limited'], urls: [] });
+    await p.idle();
+    expect(seen.map((s) => JSON.parse(s.body).tags[0])).toEqual(['img-refused', 'img-limited', 'img-limited']);
+    expect(warnings).toEqual([expect.objectContaining({ tags: ['img-refused'], tries: 1 })]);
+    expect(p.stats()).toEqual({ ok: 1, failed: 1, dropped: 0, queued: 0 });
+  });
+
+  it('waits settleMs after the change before calling (other nodes hear of it within a second)', async () => {
+    const { p } = purger({ settleMs: 300 });
+    const t0 = performance.now();
+    p.purge({ reason: 'image-deleted', tags: ['img-a'], urls: [] });
+    p.purge({ reason: 'image-deleted', tags: ['img-b'], urls: [] });
+    expect(p.stats().queued).toBe(2);
+    await p.idle();
+    const took = performance.now() - t0;
+    // Measured from each change, not one after the other: two purges take one settle, not two.
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(550);
+    expect(seen).toHaveLength(2);
+  });
 });
