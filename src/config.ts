@@ -412,7 +412,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 /** Fails the start on a purge hook that could never work, rather than on every purge. */
 function purgeWebhookProblem(c: Raw, env: Record<string, string | undefined>) {
   if (!c.PURGE_WEBHOOK_URL) {
-    const stray = ['PURGE_WEBHOOK_FORMAT', 'PURGE_WEBHOOK_TOKEN'].find((name) => env[name] !== undefined);
+    // The default format names no choice; another format, or a token, means a URL was meant.
+    const stray = env.PURGE_WEBHOOK_TOKEN !== undefined ? 'PURGE_WEBHOOK_TOKEN' : c.PURGE_WEBHOOK_FORMAT !== 'json' ? 'PURGE_WEBHOOK_FORMAT' : undefined;
     if (stray) throw new ConfigError([`${stray}: set, but PURGE_WEBHOOK_URL is unset, so nothing would be called`]);
     return;
   }

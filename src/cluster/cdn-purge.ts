@@ -9,10 +9,11 @@ import type { Logger } from '../log.js';
  * name for the image (src/library/cdn.ts).
  *
  * It runs on the node where the change was made (never once per node), after the change is
- * committed, off the request: a slow or failing CDN never fails or slows a delete. Each call is tried
- * up to 3 times with backoff (a 4xx other than 408/429 is not retried: the same call would be refused
- * again), then logged; at most 100 wait (the oldest are dropped, with a warning). Outcomes are counted
- * for /metrics (`imgpath_cdn_purges_total{result}`).
+ * committed (and settled: see `settleMs`), off the request: a slow or failing CDN never fails or slows
+ * a delete. Each call is tried up to 3 times with backoff, or after the CDN's Retry-After (a 4xx other
+ * than 408/429 is not retried: the same call would be refused again), then logged; at most 100 wait
+ * (the oldest are dropped, with a warning). Outcomes are counted for /metrics
+ * (`imgpath_cdn_purges_total{result}`).
  */
 
 export type PurgeFormat = 'json' | 'cloudflare' | 'fastly' | 'purge';
@@ -70,9 +71,21 @@ class PurgeCallError extends Error {
     message: string,
     /** Whether trying the same call again may succeed (network, timeout, 5xx, 408, 429). */
     readonly retry: boolean,
+    /** The CDN's Retry-After (a 429 from a purge rate limit, say), in ms. */
+    readonly waitMs = 0,
   ) {
     super(message);
   }
+}
+
+/** Cloudflare's purge budget refills per minute: a Retry-After is honoured up to this, never longer (it holds the queue). */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+function retryAfterMs(res: Response): number {
+  const raw = res.headers.get('retry-after');
+  if (!raw) return 0;
+  const ms = /^\d+$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw) - Date.now();
+  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), MAX_RETRY_AFTER_MS) : 0;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -97,7 +110,7 @@ export function cdnPurger(o: PurgeOptions): CdnPurger {
         await res.arrayBuffer().catch(() => {});
         // A PURGE of something the proxy never cached answers 404: nothing left to forget.
         if (res.ok || (method === 'PURGE' && res.status === 404)) return;
-        throw new PurgeCallError(`${method} ${url} answered ${res.status}`, res.status >= 500 || res.status === 408 || res.status === 429);
+        throw new PurgeCallError(`${method} ${url} answered ${res.status}`, res.status >= 500 || res.status === 408 || res.status === 429, retryAfterMs(res));
       },
       (err: Error) => {
         throw new PurgeCallError(`${method} ${url}: ${err.cause instanceof Error ? err.cause.message : err.message}`, true);
@@ -131,12 +144,12 @@ export function cdnPurger(o: PurgeOptions): CdnPurger {
         await call();
         return true;
       } catch (err) {
-        const { message, retry } = err as PurgeCallError;
+        const { message, retry, waitMs } = err as PurgeCallError;
         if (!retry || i === TRIES - 1) {
           o.log.warn({ err: message, reason: req.reason, tags: req.tags, tries: i + 1 }, `CDN purge failed after ${i + 1} ${i ? 'tries' : 'try'}`);
           return false;
         }
-        await sleep((o.retryMs ?? 500) * 2 ** i);
+        await sleep(Math.max((o.retryMs ?? 500) * 2 ** i, waitMs));
       }
     }
   };

@@ -82,6 +82,8 @@ export const patch = createRoute({
   path: '/images/{id}',
   tags,
   summary: 'Change tags, collection, visibility or the public id (a rename keeps the old name as a 301)',
+  description:
+    'Making a public image private, or renaming its public id, also calls the CDN purge hook (PURGE_WEBHOOK_URL) with its tag and public URLs; tags and collection change no answer and purge nothing.',
   request: { params: imageIdParam, body: { required: true, content: { 'application/json': { schema: patchImageSchema } } } },
   responses: { 200: json(imageSchema, 'Updated'), ...errors(400, 401, 403, 404, 409) },
 });
@@ -91,6 +93,7 @@ export const focal = createRoute({
   path: '/images/{id}/focal-point',
   tags,
   summary: "Set the focal point used by g_auto (fractions 0..1); purges the image's renditions",
+  description: 'Here and, for a public image, in the CDN in front (PURGE_WEBHOOK_URL).',
   request: { params: imageIdParam, body: { required: true, content: { 'application/json': { schema: focalPointSchema } } } },
   responses: { 200: json(imageSchema, 'Updated'), ...errors(400, 401, 403, 404) },
 });
@@ -100,6 +103,8 @@ export const remove = createRoute({
   path: '/images/{id}',
   tags,
   summary: 'Delete the image, its original (unless shared) and every cached rendition',
+  description:
+    'Renditions are purged on every node, and the CDN purge hook (PURGE_WEBHOOK_URL) is called with `img-{id}` and its public URLs, off the request: a failing CDN never fails the delete.',
   request: { params: imageIdParam },
   responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
 });

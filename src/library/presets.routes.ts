@@ -41,6 +41,7 @@ const putPreset = createRoute({
   path: '/presets',
   tags,
   summary: 'Create or replace a preset (admin); replacing purges its renditions',
+  description: 'Replacing also calls the CDN purge hook (PURGE_WEBHOOK_URL) with the tag `preset-{name}` its renditions carry in `Cache-Tag`.',
   request: {
     body: {
       required: true,
@@ -64,6 +65,7 @@ const deletePreset = createRoute({
   path: '/presets/{name}',
   tags,
   summary: 'Delete a preset (admin) and purge its renditions',
+  description: 'Here and in the CDN in front (PURGE_WEBHOOK_URL, tag `preset-{name}`).',
   request: { params: nameParam },
   responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
 });

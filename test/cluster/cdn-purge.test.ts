@@ -13,17 +13,17 @@ interface Seen {
 let server: http.Server;
 let base: string;
 let seen: Seen[] = [];
-/** Statuses to answer, in order; 200 once empty. 0 = never answer (a hung CDN). */
-let plan: number[] = [];
+/** Statuses to answer, in order (with headers, optionally); 200 once empty. 0 = never answer (a hung CDN). */
+let plan: Array<number | [number, Record<string, string>]> = [];
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, body, headers: req.headers });
-      const status = plan.shift() ?? 200;
+      const [status, headers] = [plan.shift() ?? 200].flat() as [number, Record<string, string>?];
       if (status === 0) return;
-      res.writeHead(status).end();
+      res.writeHead(status, headers).end();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -161,5 +161,16 @@ describe('CDN purge hook (PURGE_WEBHOOK_URL, issue 13 item 5)', () => {
     expect(took).toBeGreaterThanOrEqual(290);
     expect(took).toBeLessThan(550);
     expect(seen).toHaveLength(2);
+  });
+
+  it("a 429 is retried after the CDN's Retry-After, not the shorter backoff", async () => {
+    const { p } = purger({ retryMs: 10 });
+    plan = [[429, { 'retry-after': '1' }], 200];
+    const t0 = performance.now();
+    p.purge({ reason: 'image-deleted', tags: ['img-a'], urls: [] });
+    await p.idle();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(990);
+    expect(seen).toHaveLength(2);
+    expect(p.stats()).toMatchObject({ ok: 1, failed: 0 });
   });
 });
