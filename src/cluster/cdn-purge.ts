@@ -60,10 +60,17 @@ const FASTLY_KEYS = 256;
 const MAX_QUEUED = 100;
 const TRIES = 3;
 
-/** The purger PURGE_WEBHOOK_* describe, or none when PURGE_WEBHOOK_URL is unset. */
-export function cdnPurgerOf(config: Pick<Config, 'PURGE_WEBHOOK_URL' | 'PURGE_WEBHOOK_FORMAT' | 'PURGE_WEBHOOK_TOKEN'>, log: Pick<Logger, 'warn'>) {
+/**
+ * The purger PURGE_WEBHOOK_* describe, or none when PURGE_WEBHOOK_URL is unset. Alone (SQLite) the
+ * change is everywhere once committed; with DATABASE_URL other nodes hear of it within a second.
+ */
+export function cdnPurgerOf(
+  config: Pick<Config, 'PURGE_WEBHOOK_URL' | 'PURGE_WEBHOOK_FORMAT' | 'PURGE_WEBHOOK_TOKEN' | 'DATABASE_URL'>,
+  log: Pick<Logger, 'warn'>,
+) {
   if (!config.PURGE_WEBHOOK_URL) return undefined;
-  return cdnPurger({ url: config.PURGE_WEBHOOK_URL, format: config.PURGE_WEBHOOK_FORMAT, token: config.PURGE_WEBHOOK_TOKEN, settleMs: 1000, log });
+  const settleMs = config.DATABASE_URL ? 1000 : 0;
+  return cdnPurger({ url: config.PURGE_WEBHOOK_URL, format: config.PURGE_WEBHOOK_FORMAT, token: config.PURGE_WEBHOOK_TOKEN, settleMs, log });
 }
 
 class PurgeCallError extends Error {
