@@ -42,7 +42,9 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/src ./src
 COPY --from=build /app/samples ./samples
-RUN mkdir -p /app/data /app/cache && chown node:node /app/data /app/cache
+# /app/inbox: a drop folder several nodes share (docker-compose.scale.yml); a named volume mounted
+# there starts with this directory's owner, so the server can move imported files out of it.
+RUN mkdir -p /app/data /app/cache /app/inbox && chown node:node /app/data /app/cache /app/inbox
 USER node
 VOLUME ["/app/data", "/app/cache"]
 EXPOSE 3000
