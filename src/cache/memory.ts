@@ -11,6 +11,20 @@ interface Entry {
 /** Buffer bookkeeping (object, key string, LRU node) so thousands of tiny renditions still respect the budget. */
 const ENTRY_OVERHEAD = 256;
 
+/**
+ * The bytes in an allocation of their own length. sharp hands over libvips' own output buffer
+ * (grown while the encoder wrote, allocated on a render thread among the decoder's large blocks):
+ * kept as is, held renditions cost
+ * 1.7-2.2x their length in RSS (measured: a full 32 MB tier, +69 MB), so the budget would not
+ * hold. A copy (microseconds, once per stored rendition) costs 0.94-1.02x. Never from Node's
+ * shared pool either (Buffer.from below 4 KB): one small survivor would pin a whole pool slab.
+ */
+function exactCopy(data: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(data.length);
+  data.copy(copy);
+  return copy;
+}
+
 /** Hot renditions in process memory, bounded in bytes (not entries: one 4K AVIF weighs as much as 500 thumbnails). */
 export class MemoryTier implements RenditionTier {
   readonly name = 'memory' as const;
@@ -42,7 +56,8 @@ export class MemoryTier implements RenditionTier {
     return this.peek(key);
   }
 
-  async put(key: string, meta: RenditionMeta, rendition: Rendition) {
+  async put(key: string, meta: RenditionMeta, given: Rendition) {
+    const rendition = { ...given, data: exactCopy(given.data) };
     // lru-cache refuses (silently) an entry larger than maxSize, which is the skip we want.
     const hit = { ...rendition, tier: 'memory' as const, renderMs: 0 };
     this.lru.set(key, { rendition, meta, hit: Object.freeze({ ...hit, headers: Object.freeze(renditionHeaders(hit)) }) });
