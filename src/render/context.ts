@@ -13,8 +13,8 @@ export interface Source {
   /** True when every frame is decoded and written (animated in, animated format out). */
   animated: boolean;
   hasAlpha: boolean;
-  /** 8-bit sRGB or grey (not CMYK, 16-bit, Lab…). */
-  plainRgb: boolean;
+  /** 8-bit sRGB or grey (not CMYK, 16-bit, Lab…); undefined when the header was not read (stored facts). */
+  plainRgb?: boolean;
   loop?: number;
   delay?: number[];
 }

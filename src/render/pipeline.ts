@@ -6,7 +6,7 @@ import { canvas } from './steps/canvas.js';
 import { effects, effectsRunAfterComposite } from './steps/effects.js';
 import { encode, flattenIfOpaque } from './steps/encode.js';
 import { deferredRotation, geometry } from './steps/geometry.js';
-import { load } from './steps/load.js';
+import { load, readHeader } from './steps/load.js';
 import { watermark } from './steps/watermark.js';
 import type { RenderOptions, RenderResult } from './types.js';
 
@@ -22,7 +22,7 @@ import type { RenderOptions, RenderResult } from './types.js';
  */
 export async function render(input: Buffer, spec: Spec, opts: RenderOptions): Promise<RenderResult> {
   return guard('render', async () => {
-    const { img, source } = await load(input, opts.format, opts.limits);
+    const { img, source } = await load(input, opts.format, opts.limits, opts.stored);
     const ctx: RenderContext = {
       img,
       spec,
@@ -51,7 +51,7 @@ export async function render(input: Buffer, spec: Spec, opts: RenderOptions): Pr
     encode(ctx);
     const { data, info } = await ctx.img.toBuffer({ resolveWithObject: true });
     const height = source.animated ? (info.pageHeight ?? Math.round(info.height / source.pages)) : info.height;
-    const unchanged = source.plainRgb && keepsPixels(spec, ctx.layout, opts.format);
+    const unchanged = keepsPixels(spec, ctx.layout, opts.format) && (source.plainRgb ?? (await readHeader(input)).plainRgb);
     return { data, width: info.width, height, format: opts.format, unchanged };
   });
 }

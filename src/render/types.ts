@@ -15,6 +15,17 @@ export interface RenderOptions {
   watermark?: Buffer;
   /** A stored focal point, as 0..1 fractions of the auto-oriented original; used by g_auto / c_thumb. */
   focal?: { x: number; y: number };
+  /** What the library recorded of these very bytes when they were stored (`probe`): the render then reads no header. */
+  stored?: StoredFacts;
+}
+
+/** `probe`'s facts as the images table keeps them (format, auto-oriented size of one frame, frames, alpha). */
+export interface StoredFacts {
+  format: string;
+  width: number;
+  height: number;
+  frames: number;
+  hasAlpha: boolean;
 }
 
 export interface RenderResult {

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppError, BadOptionError, CorruptImageError, TooLargeError } from '../../src/errors.js';
-import { render } from '../../src/render/index.js';
+import { probe, render } from '../../src/render/index.js';
 import { checkSpec, chooseFormat, parseSpec, planGeometry, type OutputFormat } from '../../src/spec/index.js';
 import { distance, meanDiff, pixel } from '../helpers/fingerprint.js';
 import { LIMITS, animatedGif, cmykJpeg, orientedJpeg, samples } from './fixtures.js';
@@ -385,5 +385,54 @@ describe('render: specs that did not come from the parser', () => {
     const err = await failure((async () => render(samples.dune, checkSpec(spec as never, LIMITS), { format: 'jpeg', limits: LIMITS }))());
     expect(err).toBeInstanceOf(BadOptionError);
     expect(err.details.option).toBe(option);
+  });
+});
+
+describe('render: facts the library stored at upload', () => {
+  const storedOf = async (input: Buffer) => {
+    const p = await probe(input, LIMITS);
+    return { format: p.format, width: p.width, height: p.height, frames: p.frames, hasAlpha: p.hasAlpha };
+  };
+
+  it.each([
+    ['sunset', 'w_300,f_webp,q_80', 'webp'],
+    ['dune', 'c_fill,w_200,h_100,r_90', 'jpeg'],
+    ['dune', 'c_crop,x_100,y_50,w_400,h_300', 'png'],
+    ['portrait', 'c_thumb,w_120,h_160', 'avif'],
+  ] as [SampleName, string, OutputFormat][])('%s %s: the same bytes as reading the header', async (name, options, format) => {
+    const spec = parseSpec(options);
+    const input = samples[name];
+    const read = await render(input, spec, { format, limits: LIMITS });
+    const stored = await render(input, spec, { format, limits: LIMITS, stored: await storedOf(input) });
+    expect(stored.data.equals(read.data)).toBe(true);
+    expect({ ...stored, data: null }).toEqual({ ...read, data: null });
+  });
+
+  it('a still output opens the original once: no header read for what the database holds', async () => {
+    const stored = await storedOf(samples.sunset);
+    const metadata = vi.spyOn(sharp.prototype, 'metadata');
+    try {
+      await render(samples.sunset, parseSpec('w_200'), { format: 'webp', limits: LIMITS, stored });
+      expect(metadata).not.toHaveBeenCalled();
+      await render(samples.sunset, parseSpec('w_200'), { format: 'webp', limits: LIMITS });
+      expect(metadata).toHaveBeenCalledTimes(1);
+    } finally {
+      metadata.mockRestore();
+    }
+  });
+
+  it('a pure re-encode still learns whether the pixels are plain 8-bit sRGB', async () => {
+    for (const input of [samples.dune, await cmykJpeg()]) {
+      const read = await render(input, {}, { format: 'jpeg', limits: LIMITS });
+      const stored = await render(input, {}, { format: 'jpeg', limits: LIMITS, stored: await storedOf(input) });
+      expect(stored.unchanged).toBe(read.unchanged);
+    }
+    expect((await render(samples.dune, {}, { format: 'jpeg', limits: LIMITS, stored: await storedOf(samples.dune) })).unchanged).toBe(true);
+  });
+
+  it('stored facts past MAX_INPUT_PIXELS are refused before a decode', async () => {
+    const stored = { ...(await storedOf(samples.dune)), width: 20_000, height: 20_000 };
+    const err = await failure(render(samples.dune, parseSpec('w_100'), { format: 'jpeg', limits: LIMITS, stored }));
+    expect(err).toBeInstanceOf(TooLargeError);
   });
 });

@@ -4,7 +4,7 @@ import { guard } from '../errors.js';
 import { outputFrames, type OutputFormat } from '../../spec/index.js';
 import { unreadableFormat } from '../sniff.js';
 import type { Source } from '../context.js';
-import type { RenderLimits } from '../types.js';
+import type { RenderLimits, StoredFacts } from '../types.js';
 
 export interface Header {
   format: string;
@@ -66,7 +66,7 @@ export async function readHeader(input: Buffer): Promise<Header> {
  * Limits are checked on the header, before decoding: a 100 KB file can declare gigapixels
  * (decompression bomb) or thousands of frames.
  */
-export function checkLimits(header: Header, limits: Pick<RenderLimits, 'maxInputPixels' | 'maxFrames'>): void {
+export function checkLimits(header: Pick<Header, 'width' | 'height' | 'pages'>, limits: Pick<RenderLimits, 'maxInputPixels' | 'maxFrames'>): void {
   const { width, height, pages } = header;
   const measured = { width, height, frames: pages };
   if (pages > limits.maxFrames) {
@@ -84,9 +84,24 @@ export function checkLimits(header: Header, limits: Pick<RenderLimits, 'maxInput
   }
 }
 
+/**
+ * The header of a still output from what the library stored at upload, when it did: a second open
+ * of the original for facts the database already holds is a libvips call and a thread-pool hop
+ * on every miss. Animations still read theirs (loop and frame delays are not stored), and so does
+ * the rare pure re-encode that needs the colour space (`plainRgb`, read after the render).
+ */
+function storedHeader(stored: StoredFacts | undefined, format: OutputFormat): LoadFacts | undefined {
+  if (!stored || outputFrames(stored.format, stored.frames, format) > 1) return undefined;
+  const { width, height, frames: pages, hasAlpha } = stored;
+  return { format: stored.format, width, height, pages, hasAlpha };
+}
+
+/** What load needs of a header. */
+type LoadFacts = Pick<Header, 'format' | 'width' | 'height' | 'pages' | 'hasAlpha' | 'loop' | 'delay'> & Partial<Pick<Header, 'plainRgb'>>;
+
 /** load: header, limits, then the sharp pipeline (auto-oriented; every frame when the output stays animated). */
-export async function load(input: Buffer, format: OutputFormat, limits: RenderLimits): Promise<{ img: Sharp; source: Source }> {
-  const header = await readHeader(input);
+export async function load(input: Buffer, format: OutputFormat, limits: RenderLimits, stored?: StoredFacts): Promise<{ img: Sharp; source: Source }> {
+  const header = storedHeader(stored, format) ?? (await readHeader(input));
   checkLimits(header, limits);
   const animated = outputFrames(header.format, header.pages, format) > 1;
   const img = sharp(input, {
