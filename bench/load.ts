@@ -10,6 +10,8 @@ export interface Sample {
   seconds: number;
   latencies: number[];
   peakKb: number;
+  /** Raw sharp only: bytes of all outputs together. */
+  outBytes?: number;
 }
 
 export interface Summary {
@@ -78,7 +80,7 @@ export async function rawSharp(renderConcurrency: number) {
       const sampler = new RssSampler(child.pid!).start();
       child.send({ type: 'job', ...job } satisfies RawJob);
       const r = await nextMessage<RawResult>(child, 'result', (job.maxSeconds + 60) * 1000);
-      return { ok: r.ok, errors: r.errors, seconds: r.seconds, latencies: r.latenciesMs, peakKb: Math.max(sampler.stop(), 0) };
+      return { ok: r.ok, errors: r.errors, seconds: r.seconds, latencies: r.latenciesMs, peakKb: Math.max(sampler.stop(), 0), outBytes: r.outBytes };
     },
     close() {
       if (child.connected) child.send({ type: 'close' });

@@ -25,6 +25,8 @@ export interface RawResult {
   seconds: number;
   latenciesMs: number[];
   maxRssKb: number;
+  /** Bytes of all outputs together. */
+  outBytes: number;
 }
 
 const inputs = new Map<string, Buffer>();
@@ -35,6 +37,7 @@ async function run(job: RawJob): Promise<RawResult> {
   const latenciesMs: number[] = [];
   let next = 0;
   let errors = 0;
+  let outBytes = 0;
   const start = performance.now();
   const deadline = start + job.maxSeconds * 1000;
   const lane = async () => {
@@ -46,7 +49,8 @@ async function run(job: RawJob): Promise<RawResult> {
         if (job.format === 'jpeg') img.jpeg({ quality, mozjpeg: false, progressive: false });
         else if (job.format === 'webp') img.webp({ quality });
         else img.avif({ quality, effort: AVIF_EFFORT });
-        await img.toBuffer();
+        const out = await img.toBuffer();
+        outBytes += out.length;
         latenciesMs.push(performance.now() - t0);
       } catch {
         errors++;
@@ -54,7 +58,15 @@ async function run(job: RawJob): Promise<RawResult> {
     }
   };
   await Promise.all(Array.from({ length: job.concurrency }, lane));
-  return { type: 'result', ok: latenciesMs.length, errors, seconds: (performance.now() - start) / 1000, latenciesMs, maxRssKb: process.resourceUsage().maxRSS };
+  return {
+    type: 'result',
+    ok: latenciesMs.length,
+    errors,
+    seconds: (performance.now() - start) / 1000,
+    latenciesMs,
+    maxRssKb: process.resourceUsage().maxRSS,
+    outBytes,
+  };
 }
 
 process.on('message', async (msg: RawJob | { type: 'setup'; renderConcurrency: number } | { type: 'close' }) => {

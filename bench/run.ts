@@ -6,22 +6,14 @@
  * Every loop is bounded in requests and seconds; the whole run takes a few minutes on 2 cores.
  * It reports; it never asserts.
  */
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { SAMPLES_DIR } from '../src/bootstrap.js';
 import { forkTs, nextMessage } from './children.js';
-import { http, rawSharp, summarize, type Sample, type Summary } from './load.js';
+import { http, rawSharp, type Summary } from './load.js';
 import { formatFlood, loginCost, loginFlood } from './login-flood.js';
-import type { RawJob } from './raw-child.js';
-
-interface ServerProc {
-  child: ChildProcess;
-  url: string;
-  images: Array<{ id: string; filename: string | null; width: number; height: number; bytes: number }>;
-}
+import { alternate, counters, line, missScenarios, type ServerProc } from './miss.js';
 
 const CONNECTIONS_HIT = 10;
 const MISS_ROUNDS = 4;
@@ -62,11 +54,6 @@ async function startServer(env: Record<string, string> = {}): Promise<ServerProc
   return s;
 }
 
-async function counters(s: ServerProc) {
-  s.child.send({ type: 'stats' });
-  return (await nextMessage<{ stats: Record<string, number> }>(s.child, 'stats')).stats;
-}
-
 async function stopServer(s: ServerProc) {
   if (s.child.exitCode !== null) return;
   const exited = new Promise((r) => s.child.once('exit', r));
@@ -76,24 +63,6 @@ async function stopServer(s: ServerProc) {
   clearTimeout(timer);
 }
 
-/** ABBA: round k runs `a` first when k is even, `b` first when odd. */
-async function alternate(rounds: number, a: (k: number) => Promise<Sample>, b: (k: number) => Promise<Sample>) {
-  const as: Sample[] = [];
-  const bs: Sample[] = [];
-  for (let k = 0; k < rounds; k++) {
-    if (k % 2 === 0) {
-      as.push(await a(k));
-      bs.push(await b(k));
-    } else {
-      bs.push(await b(k));
-      as.push(await a(k));
-    }
-  }
-  return [summarize(as), summarize(bs)] as const;
-}
-
-const line = (label: string, s: Summary, extra = '') =>
-  `  ${label.padEnd(22)} ${s.rps.toFixed(1).padStart(8)} req/s  p50 ${s.p50.toFixed(1).padStart(7)} ms  p99 ${s.p99.toFixed(1).padStart(7)} ms  errors ${String(s.errors).padStart(3)}  peak RSS ${String(s.peakMb).padStart(4)} MB${extra}\n`;
 const results: Array<{ name: string; server: Summary; ref: Summary; refName: string }> = [];
 
 function report(name: string, server: Summary, refName: string, ref: Summary, note: string) {
@@ -102,42 +71,6 @@ function report(name: string, server: Summary, refName: string, ref: Summary, no
 }
 
 const raw = await rawSharp(renderConcurrency);
-
-async function missScenario(server: ServerProc, name: string, image: ServerProc['images'][number], format: RawJob['format'], ops: RawJob['ops']) {
-  const f = format === 'jpeg' ? 'jpg' : format;
-  const file = path.join(SAMPLES_DIR, image.filename!);
-  const per = Math.ceil(ops.length / MISS_ROUNDS);
-  const chunk = (k: number) => ops.slice(k * per, (k + 1) * per);
-  const rendered: string[] = [];
-  const before = await counters(server);
-  const [s, r] = await alternate(
-    MISS_ROUNDS,
-    async (k) => {
-      const paths = chunk(k).map((o) => `/img/w_${o.width},f_${f},q_${o.quality}/${image.id}`);
-      const sample = await http({
-        url: server.url,
-        paths,
-        connections: CONNECTIONS_MISS,
-        amount: paths.length,
-        seconds: MISS_ROUND_MAX_SECONDS,
-        pid: server.child.pid!,
-      });
-      rendered.push(...paths);
-      return sample;
-    },
-    (k) => raw.run({ file, format, ops: chunk(k), concurrency: CONNECTIONS_MISS, maxSeconds: MISS_ROUND_MAX_SECONDS }),
-  );
-  const after = await counters(server);
-  report(
-    name,
-    s,
-    'raw sharp',
-    r,
-    `${image.filename} ${image.width}x${image.height} → ${ops[0].width}${ops.length > 1 && ops[1].width !== ops[0].width ? `..${ops[ops.length - 1].width}` : ''} px ${format}; ` +
-      `${after.renders - before.renders} renders, ${after.rejected - before.rejected} rejected`,
-  );
-  return rendered;
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -160,20 +93,15 @@ process.stdout.write(
 
 try {
   const first = await startServer();
-  const byName = (n: string) => first.images.find((i) => i.filename === n)!;
-  const sunset = byName('sunset-12mp.jpg');
-  const dune = byName('dune-2mp.jpg');
-  const largest = [...first.images].sort((a, b) => b.width * b.height - a.width * a.height)[0];
-  const widths = (n: number) => Array.from({ length: n }, (_, k) => ({ width: 200 + Math.floor((k * 1000) / n), quality: 80 }));
-  const qualities = (n: number, width: number) => Array.from({ length: n }, (_, k) => ({ width, quality: 20 + k }));
+  const sunset = first.images.find((i) => i.filename === 'sunset-12mp.jpg')!;
 
   process.stdout.write('── cache misses: every URL distinct; reference = raw sharp, same op and input, same number in flight, no HTTP\n');
-  const rendered = [
-    ...(await missScenario(first, 'miss-webp', sunset, 'webp', widths(128))),
-    ...(await missScenario(first, 'miss-jpeg', sunset, 'jpeg', widths(128))),
-    ...(await missScenario(first, 'large-jpeg', largest, 'jpeg', qualities(80, 300))),
-    ...(await missScenario(first, 'avif', dune, 'avif', qualities(32, 600))),
-  ];
+  const { rendered } = await missScenarios(first, raw, {
+    rounds: MISS_ROUNDS,
+    connections: CONNECTIONS_MISS,
+    roundMaxSeconds: MISS_ROUND_MAX_SECONDS,
+    report,
+  });
   raw.close();
 
   process.stdout.write('\n── cache hits: reference = bare node:http answering the same bytes from memory (a static file server)\n');

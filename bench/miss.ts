@@ -1,0 +1,184 @@
+/**
+ * The miss scenarios of `npm run bench` (and of `npm run bench:scale`): every URL distinct, against
+ * raw sharp doing the same operation on the same input with the same number in flight, no HTTP.
+ * Each reports throughput, latency and peak RSS, plus the average output size on both sides and,
+ * for AVIF, SSIM next to raw sharp at libvips' default effort (the lead must not cost quality).
+ */
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { SAMPLES_DIR } from '../src/bootstrap.js';
+import { nextMessage } from './children.js';
+import { http, type rawSharp, summarize, type Sample, type Summary } from './load.js';
+import { ssimAgainstSource } from './quality.js';
+import type { RawJob } from './raw-child.js';
+
+export interface ServerProc {
+  child: ChildProcess;
+  url: string;
+  images: Array<{ id: string; filename: string | null; width: number; height: number; bytes: number }>;
+}
+
+export type RawSharp = Awaited<ReturnType<typeof rawSharp>>;
+
+export async function counters(s: ServerProc) {
+  s.child.send({ type: 'stats' });
+  return (await nextMessage<{ stats: Record<string, number> }>(s.child, 'stats')).stats;
+}
+
+/** ABBA: round k runs `a` first when k is even, `b` first when odd. */
+export async function alternate(rounds: number, a: (k: number) => Promise<Sample>, b: (k: number) => Promise<Sample>) {
+  const as: Sample[] = [];
+  const bs: Sample[] = [];
+  for (let k = 0; k < rounds; k++) {
+    if (k % 2 === 0) {
+      as.push(await a(k));
+      bs.push(await b(k));
+    } else {
+      bs.push(await b(k));
+      as.push(await a(k));
+    }
+  }
+  return [summarize(as), summarize(bs)] as const;
+}
+
+export const line = (label: string, s: Summary, extra = '') =>
+  `  ${label.padEnd(22)} ${s.rps.toFixed(1).padStart(8)} req/s  p50 ${s.p50.toFixed(1).padStart(7)} ms  p99 ${s.p99.toFixed(1).padStart(7)} ms  errors ${String(s.errors).padStart(3)}  peak RSS ${String(s.peakMb).padStart(4)} MB${extra}\n`;
+
+export interface MissResult {
+  name: string;
+  server: Summary;
+  ref: Summary;
+  /** Average bytes of one output. */
+  serverBytes: number;
+  refBytes: number;
+}
+
+export interface MissOptions {
+  rounds: number;
+  /** Requests in flight on both sides. */
+  connections: number;
+  roundMaxSeconds: number;
+  /** Run only this fraction of each scenario's operations (a quick dry run); 1 by default. */
+  fraction?: number;
+  report: (name: string, server: Summary, refName: string, ref: Summary, note: string) => void;
+}
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+
+async function averageBytes(url: string, paths: string[]) {
+  let total = 0;
+  for (const p of paths) total += (await (await fetch(`${url}${p}`)).arrayBuffer()).byteLength;
+  return total / Math.max(1, paths.length);
+}
+
+async function missScenario(
+  server: ServerProc,
+  raw: RawSharp,
+  opts: MissOptions,
+  name: string,
+  image: ServerProc['images'][number],
+  format: RawJob['format'],
+  ops: RawJob['ops'],
+) {
+  const f = format === 'jpeg' ? 'jpg' : format;
+  const file = path.join(SAMPLES_DIR, image.filename!);
+  const per = Math.ceil(ops.length / opts.rounds);
+  const chunk = (k: number) => ops.slice(k * per, (k + 1) * per);
+  const rendered: string[] = [];
+  let refBytes = 0;
+  const before = await counters(server);
+  const [s, r] = await alternate(
+    opts.rounds,
+    async (k) => {
+      const paths = chunk(k).map((o) => `/img/w_${o.width},f_${f},q_${o.quality}/${image.id}`);
+      const sample = await http({
+        url: server.url,
+        paths,
+        connections: opts.connections,
+        amount: paths.length,
+        seconds: opts.roundMaxSeconds,
+        pid: server.child.pid!,
+      });
+      rendered.push(...paths);
+      return sample;
+    },
+    async (k) => {
+      const sample = await raw.run({ file, format, ops: chunk(k), concurrency: opts.connections, maxSeconds: opts.roundMaxSeconds });
+      refBytes += sample.outBytes ?? 0;
+      return sample;
+    },
+  );
+  const after = await counters(server);
+  // Read back after the timed rounds (memory hits): the sizes the clients got.
+  const serverBytes = await averageBytes(server.url, rendered);
+  const refAvg = refBytes / Math.max(1, r.ok);
+  opts.report(
+    name,
+    s,
+    'raw sharp',
+    r,
+    `${image.filename} ${image.width}x${image.height} → ${ops[0].width}${ops.length > 1 && ops[1].width !== ops[0].width ? `..${ops[ops.length - 1].width}` : ''} px ${format}; ` +
+      `${after.renders - before.renders} renders, ${after.rejected - before.rejected} rejected; average output ${kb(serverBytes)} (raw sharp ${kb(refAvg)})`,
+  );
+  return { rendered, result: { name, server: s, ref: r, serverBytes, refBytes: refAvg } satisfies MissResult };
+}
+
+/**
+ * AVIF quality: a few of the server's AVIF renditions (read back as hits) and raw sharp at libvips'
+ * default effort on the same input and options, by size, SSIM against the source and time per image.
+ */
+async function avifQuality(server: ServerProc, image: ServerProc['images'][number], ops: RawJob['ops']) {
+  const source = fs.readFileSync(path.join(SAMPLES_DIR, image.filename!));
+  const picked = ops.filter((_, i) => i % Math.ceil(ops.length / 4) === 0);
+  const rows: string[] = [];
+  let sum = { ours: 0, theirs: 0, oursSsim: 0, theirsSsim: 0, theirsMs: 0 };
+  for (const o of picked) {
+    const ours = Buffer.from(await (await fetch(`${server.url}/img/w_${o.width},f_avif,q_${o.quality}/${image.id}`)).arrayBuffer());
+    const t0 = performance.now();
+    const theirs = await sharp(source, { autoOrient: true }).resize({ width: o.width }).avif({ quality: o.quality }).toBuffer();
+    const ms = performance.now() - t0;
+    const [a, b] = [await ssimAgainstSource(source, ours), await ssimAgainstSource(source, theirs)];
+    sum = {
+      ours: sum.ours + ours.length,
+      theirs: sum.theirs + theirs.length,
+      oursSsim: sum.oursSsim + a,
+      theirsSsim: sum.theirsSsim + b,
+      theirsMs: sum.theirsMs + ms,
+    };
+    rows.push(`q_${o.quality} ${kb(ours.length)} SSIM ${a.toFixed(4)} vs ${kb(theirs.length)} SSIM ${b.toFixed(4)}`);
+  }
+  const n = picked.length;
+  return (
+    `  AVIF quality (imgpath, effort 3 | raw sharp at libvips' default effort, ${(sum.theirsMs / n).toFixed(0)} ms per image one at a time): ` +
+    `average ${kb(sum.ours / n)}, SSIM ${(sum.oursSsim / n).toFixed(4)} | ${kb(sum.theirs / n)}, SSIM ${(sum.theirsSsim / n).toFixed(4)}\n` +
+    `    ${rows.join('; ')}\n`
+  );
+}
+
+/** The four miss scenarios, in order; returns every path rendered (for the restart replay) and the results. */
+export async function missScenarios(server: ServerProc, raw: RawSharp, opts: MissOptions) {
+  const byName = (n: string) => server.images.find((i) => i.filename === n)!;
+  const sunset = byName('sunset-12mp.jpg');
+  const dune = byName('dune-2mp.jpg');
+  const largest = [...server.images].sort((a, b) => b.width * b.height - a.width * a.height)[0];
+  const widths = (n: number) => Array.from({ length: n }, (_, k) => ({ width: 200 + Math.floor((k * 1000) / n), quality: 80 }));
+  const qualities = (n: number, width: number) => Array.from({ length: n }, (_, k) => ({ width, quality: 20 + k }));
+  const rendered: string[] = [];
+  const results: MissResult[] = [];
+  const scenarios: Array<[string, ServerProc['images'][number], RawJob['format'], RawJob['ops']]> = [
+    ['miss-webp', sunset, 'webp', widths(128)],
+    ['miss-jpeg', sunset, 'jpeg', widths(128)],
+    ['large-jpeg', largest, 'jpeg', qualities(80, 300)],
+    ['avif', dune, 'avif', qualities(32, 600)],
+  ];
+  for (const [name, image, format, all] of scenarios) {
+    const ops = all.slice(0, Math.max(opts.rounds, Math.ceil(all.length * (opts.fraction ?? 1))));
+    const done = await missScenario(server, raw, opts, name, image, format, ops);
+    rendered.push(...done.rendered);
+    results.push(done.result);
+    if (format === 'avif' && process.env.BENCH_AVIF_QUALITY !== '0') process.stdout.write(await avifQuality(server, image, ops));
+  }
+  return { rendered, results };
+}
