@@ -32,7 +32,9 @@ async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   const watermark = spec.wm ? await loadWatermark(deps, spec.wm) : undefined;
   const focal = image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : undefined;
   const started = performance.now();
-  const out = await render(original, spec, { format, limits: deps.config.limits, watermark, focal, stored: image });
+  // A progressive JPEG decodes from its baseline copy: the same pixels at a fraction of the cost.
+  const input = await deps.baselineCopies.decodable(image.hash, image.format, original);
+  const out = await render(input, spec, { format, limits: deps.config.limits, watermark, focal, stored: image });
   // Recorded here, once per actual render: coalesced waiters and hits never reach this line.
   deps.metrics?.observeRender(out.format, (performance.now() - started) / 1000);
   // Never larger than the source for nothing: when the options changed no pixel (a pure

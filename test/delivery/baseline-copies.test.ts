@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testApp, type TestApp } from '../helpers/app.js';
+
+/**
+ * Issue 14 item 2: a miss on a progressive JPEG original decodes its baseline copy (jpegtran, on
+ * PATH here: scripts/install-test-deps.sh), and answers exactly the bytes the original would.
+ */
+
+let withCopies: TestApp;
+let without: TestApp;
+const ids = new Map<TestApp, string>();
+
+beforeAll(async () => {
+  withCopies = await testApp({ PATH: process.env.PATH ?? '', ALLOW_UNSIGNED_TRANSFORMS: 'true' });
+  without = await testApp({ BASELINE_COPY_MB: '0', ALLOW_UNSIGNED_TRANSFORMS: 'true' });
+  for (const t of [withCopies, without]) ids.set(t, await t.seed('friends-portrait.jpg'));
+});
+afterAll(async () => {
+  await withCopies.cleanup();
+  await without.cleanup();
+});
+
+describe('misses on a progressive JPEG original', () => {
+  it.each(['w_300,f_webp', 'c_fill,w_160,h_160,f_jpg,q_70', 'w_640,f_avif', 'w_120,r_90,f_png'])(
+    '%s: the same bytes with and without the copy',
+    async (options) => {
+      const get = async (t: TestApp) => {
+        const res = await t.app.request(`/img/${options}/${ids.get(t)}`);
+        expect(res.status).toBe(200);
+        expect(res.headers.get('X-Cache')).toBe('MISS');
+        return Buffer.from(await res.arrayBuffer());
+      };
+      expect((await get(withCopies)).equals(await get(without))).toBe(true);
+    },
+  );
+
+  it('make the copy once and decode it on every later miss', () => {
+    expect(withCopies.deps.config.jpegtran).not.toBeNull();
+    expect(withCopies.deps.baselineCopies.stats()).toMatchObject({ made: 1, used: 4, failed: 0, entries: 1 });
+    expect(without.deps.baselineCopies.stats()).toMatchObject({ made: 0, used: 0 });
+  });
+});
