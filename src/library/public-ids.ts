@@ -29,11 +29,6 @@ export function checkPublicId(publicId: string): string {
   return publicId;
 }
 
-/** The name an image's URLs use: its public id when it has one. */
-export function nameOf(image: Pick<ImageRow, 'id' | 'publicId'>): string {
-  return image.publicId ?? image.id;
-}
-
 /** Throws 409 unless `publicId` is free for `imageId` (undefined: an image not inserted yet). */
 export async function checkPublicIdFree(images: Pick<ImagesRepo, 'nameTaken'>, publicId: string, imageId?: string) {
   if (await images.nameTaken(publicId, imageId)) throw taken(publicId);

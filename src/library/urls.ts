@@ -5,8 +5,12 @@ import { signedImagePath } from '../auth/signature.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { parseOptions } from '../core/index.js';
-import { nameOf } from './public-ids.js';
 import type { Spec } from '../spec/index.js';
+
+/** The name an image's URLs use: its public id when it has one. */
+export function nameOf(image: Pick<ImageRow, 'id' | 'publicId'>): string {
+  return image.publicId ?? image.id;
+}
 
 /**
  * Ready-to-use delivery URLs in API answers (upload, GET /images, variants, /random), built by one
