@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { forkTs, nextMessage } from './children.js';
+import { formatHotPath, formatPropagation, hotPathOnBothDatabases, purgePropagation } from './cluster.js';
 import { http, rawSharp, type Summary } from './load.js';
 import { formatFlood, loginCost, loginFlood } from './login-flood.js';
 import { alternate, counters, line, missScenarios, type ServerProc } from './miss.js';
@@ -150,6 +151,14 @@ try {
   process.stdout.write(`  one failed login        median ${cost.medianMs.toFixed(0)} ms, peak RSS +${cost.rssDeltaMb} MB over the idle server\n`);
   const flood = await loginFlood(target, { renders: 40, connections: 10, maxLogins: 300, maxSeconds: 30 });
   process.stdout.write(`${formatFlood(flood, 10)}\n`);
+  await stopServer(auth);
+
+  // Issue 13: the same hot path with the library in PostgreSQL, and nodes learning of each
+  // other's changes through LISTEN/NOTIFY. Reported only where PostgreSQL is installed.
+  process.stdout.write('\n── the hot path on SQLite and on PostgreSQL: one server each, alternating rounds (bench/cluster.ts)\n');
+  process.stdout.write(formatHotPath(await hotPathOnBothDatabases()));
+  process.stdout.write('\n── two nodes on PostgreSQL: a delete on one reaching the other (bench/cluster.ts)\n');
+  process.stdout.write(formatPropagation(await purgePropagation(10)));
 } finally {
   raw.close();
   for (const s of servers) await stopServer(s).catch(() => s.child.kill('SIGKILL'));

@@ -2,12 +2,12 @@
  * The real server in its own process (so the load generator never shares its event loop):
  * `startServer` with the environment the bench passes, then answers stats requests over IPC.
  */
-import { images } from '../src/db/schema.js';
 import { configFromProcess } from '../src/cli/env.js';
 import { startServer } from '../src/server.js';
 
 const running = await startServer(configFromProcess());
-const list = running.deps.db.select().from(images).all();
+// Through the repositories: with DATABASE_URL the library is not in this node's SQLite file.
+const { rows: list } = await running.deps.repos.images.page({ offset: 0, limit: 10_000 });
 process.send!({
   type: 'ready',
   url: running.url,
