@@ -15,7 +15,11 @@ import type { ClusterChange } from './bus.js';
  * - api_keys: what this node remembers of the key (verdicts, policy-token states) is read again.
  * - tasks: a task queued on another node is offered to this node's runner at once; the claim
  *   decides which node runs it.
- * - resync (the listener reconnected; notifications may be lost): every key verdict goes.
+ * - resync (the listener reconnected; notifications may be lost): every key verdict goes (row
+ *   caches and the random pool follow the mark too). What a resync cannot tell is which images
+ *   changed meanwhile: a focal point set during the gap leaves this node's old g_auto crops until
+ *   they are evicted or purged (a delete or a private image needs nothing: both are checked on
+ *   the row, which is read again).
  *
  * Row caches (image rows, presets, key verdicts, users) need nothing here: every notification
  * already moved the change mark they check (src/repos/pg/index.ts). Nothing is published again
