@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { purgeQueue } from './purge-queue.js';
 
 /**
  * Tells the CDN in front what to forget when an image is deleted, made private, renamed or
@@ -11,9 +12,10 @@ import type { Logger } from '../log.js';
  * It runs on the node where the change was made (never once per node), after the change is
  * committed (and settled: see `settleMs`), off the request: a slow or failing CDN never fails or slows
  * a delete. Each call is tried up to 3 times with backoff, or after the CDN's Retry-After (a 4xx other
- * than 408/429 is not retried: the same call would be refused again), then logged; at most 100 wait
- * (the oldest are dropped, with a warning). Outcomes are counted for /metrics
- * (`imgpath_cdn_purges_total{result}`).
+ * than 408/429 is not retried: the same call would be refused again), then logged. At most 100 wait,
+ * owners served in turn, and a full queue folds the purges of the owner with the most waiting
+ * (./purge-queue.ts): a tenant changing their images in a loop can neither push out nor hold back
+ * anyone else's purge. Outcomes are counted for /metrics (`imgpath_cdn_purges_total{result}`).
  */
 
 export type PurgeFormat = 'json' | 'cloudflare' | 'fastly' | 'purge';
@@ -22,8 +24,13 @@ export interface PurgeRequest {
   tags: string[];
   /** Absolute URLs (PUBLIC_URL + path). */
   urls: string[];
+  /** Whose change (the image's owner; the presets'): purges are fair between owners. Not sent. */
+  owner?: string;
 }
-/** Purge requests by outcome since start: sent (every call answered 2xx), failed (a call gave up), dropped (queue full). */
+/**
+ * Purge requests by outcome since start: sent (every call answered 2xx), failed (a call gave up),
+ * dropped (the queue was full and some of its URLs were left out; its tags were still sent).
+ */
 export interface PurgeStats {
   ok: number;
   failed: number;
@@ -58,6 +65,8 @@ const CLOUDFLARE_BATCH = 30;
 /** Fastly purges up to 256 surrogate keys in one batch call. */
 const FASTLY_KEYS = 256;
 const MAX_QUEUED = 100;
+/** URLs one waiting purge keeps when others are folded into it (one purge names at most 100, src/library/cdn.ts). */
+const MAX_FOLDED_URLS = 500;
 const TRIES = 3;
 
 /**
@@ -99,7 +108,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const chunks = <T>(list: T[], size: number) => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
 
 export function cdnPurger(o: PurgeOptions): CdnPurger {
-  const queue: Array<{ req: PurgeRequest; at: number }> = [];
+  const queue = purgeQueue(MAX_QUEUED, MAX_FOLDED_URLS);
   const counts = { ok: 0, failed: 0, dropped: 0 };
   let running: Promise<void> | undefined;
   let sending = 0;
@@ -127,7 +136,7 @@ export function cdnPurger(o: PurgeOptions): CdnPurger {
   const calls = (req: PurgeRequest): Array<() => Promise<void>> => {
     switch (o.format) {
       case 'json':
-        return [() => send('POST', o.url, req)];
+        return [() => send('POST', o.url, { reason: req.reason, tags: req.tags, urls: req.urls })];
       case 'purge': {
         // Varnish / nginx: a PURGE of the same path at the proxy's own address.
         const base = new URL(o.url);
@@ -153,7 +162,7 @@ export function cdnPurger(o: PurgeOptions): CdnPurger {
       } catch (err) {
         const { message, retry, waitMs } = err as PurgeCallError;
         if (!retry || i === TRIES - 1) {
-          o.log.warn({ err: message, reason: req.reason, tags: req.tags, tries: i + 1 }, `CDN purge failed after ${i + 1} ${i ? 'tries' : 'try'}`);
+          o.log.warn({ err: message, reason: req.reason, tags: req.tags.slice(0, 20), tries: i + 1 }, `CDN purge failed after ${i + 1} ${i ? 'tries' : 'try'}`);
           return false;
         }
         await sleep(Math.max((o.retryMs ?? 500) * 2 ** i, waitMs));
@@ -162,8 +171,8 @@ export function cdnPurger(o: PurgeOptions): CdnPurger {
   };
 
   const drain = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const { req, at } = next;
+    for (let req = queue.next(); req; req = queue.next()) {
+      const at = req.at;
       sending = 1;
       const early = at + (o.settleMs ?? 0) - Date.now();
       if (early > 0) await sleep(early);
@@ -178,17 +187,16 @@ export function cdnPurger(o: PurgeOptions): CdnPurger {
   return {
     purge(req) {
       if (!req.tags.length && !req.urls.length) return;
-      if (queue.length >= MAX_QUEUED) {
-        const dropped = queue.shift()!.req;
+      const cut = queue.add({ reason: req.reason, tags: req.tags, urls: req.urls, owner: req.owner ?? '', at: Date.now() });
+      if (cut) {
         counts.dropped++;
-        o.log.warn({ reason: dropped.reason, tags: dropped.tags }, 'CDN purge queue full: the oldest purge was dropped');
+        o.log.warn({ reason: req.reason, owner: req.owner, urls: cut }, 'CDN purge queue full: purges folded, some URLs left out (their tags are sent)');
       }
-      queue.push({ req, at: Date.now() });
       running ??= drain();
     },
     async idle() {
       while (running) await running;
     },
-    stats: () => ({ ...counts, queued: queue.length + sending }),
+    stats: () => ({ ...counts, queued: queue.size + sending }),
   };
 }

@@ -42,8 +42,14 @@ export async function imagePurge(deps: Deps, image: ImageRow, reason: ImageReaso
   } catch (err) {
     deps.log.warn({ err, imageId: image.id, reason }, 'CDN purge: could not list the URLs; purging by tag only');
   }
-  return { send: () => cdn.purge({ reason, tags, urls }) };
+  return { send: () => cdn.purge({ reason, tags, urls, owner: ownerOf(image) }) };
 }
+
+/**
+ * Whose purge it is, for the queue's fairness (src/cluster/purge-queue.ts): the image's owner,
+ * whoever made the change, because an owner's flood can only come from their own images.
+ */
+const ownerOf = (image: ImageRow) => (image.ownerId === null ? 'library' : `user:${image.ownerId}`);
 
 /** The purge of a preset's renditions: its tag, and `/img/t_{name}/…` of the public images it was rendered for. */
 export async function presetPurge(deps: Deps, name: string, reason: Extract<PurgeRequest['reason'], `preset-${string}`>): Promise<PendingPurge> {
@@ -57,7 +63,8 @@ export async function presetPurge(deps: Deps, name: string, reason: Extract<Purg
   } catch (err) {
     deps.log.warn({ err, preset: name, reason }, 'CDN purge: could not list the URLs; purging by tag only');
   }
-  return { send: () => cdn.purge({ reason, tags: [presetTag(name)], urls }) };
+  // Presets are the admins' (src/library/presets.routes.ts): theirs is one owner's share.
+  return { send: () => cdn.purge({ reason, tags: [presetTag(name)], urls, owner: 'presets' }) };
 }
 
 /** Config refuses PURGE_WEBHOOK_URL without PUBLIC_URL, so this is always the public base. */

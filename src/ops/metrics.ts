@@ -113,7 +113,7 @@ function registerCdnMetrics(registry: Registry, source: MetricsSource) {
   if (!cdn) return;
   new Counter({
     name: 'imgpath_cdn_purges_total',
-    help: 'CDN purges (PURGE_WEBHOOK_URL) by result: ok, failed (a call gave up after its tries), dropped (the queue was full)',
+    help: 'CDN purges (PURGE_WEBHOOK_URL) by result: ok, failed (a call gave up after its tries), dropped (the queue was full: folded into another purge, some URLs left out, tags sent)',
     labelNames: ['result'] as const,
     registers: [registry],
     collect() {

@@ -106,16 +106,60 @@ describe('CDN purge hook (PURGE_WEBHOOK_URL, issue 13 item 5)', () => {
     expect(JSON.parse(seen.at(-1)!.body).tags).toEqual(['img-next']);
   });
 
-  it('keeps at most 100 waiting, dropping the oldest with a warning; an empty purge sends nothing', async () => {
+  it('keeps at most 100 waiting, folding the newest instead of dropping the oldest: every tag is still sent; an empty purge sends nothing', async () => {
     const { p, warnings } = purger({ timeoutMs: 2000 });
     plan = [0];
     p.purge({ reason: 'image-deleted', tags: [], urls: [] });
     for (let i = 0; i < 102; i++) p.purge({ reason: 'image-deleted', tags: [`img-${i}`], urls: [] });
-    // the first is in flight (hung), 101 more arrived for 100 places: one dropped
-    expect(warnings.filter((w) => String(w.tags) === 'img-1')).toHaveLength(1);
+    // the first is in flight (hung), 101 more arrived for 100 places: two folded into one
+    expect(p.stats().queued).toBe(101);
     server.closeAllConnections();
     await p.idle();
-    expect(seen.length).toBeGreaterThanOrEqual(100);
+    expect(new Set(seen.flatMap((s) => JSON.parse(s.body).tags))).toEqual(new Set(Array.from({ length: 102 }, (_, i) => `img-${i}`)));
+    expect(warnings).toEqual([]);
+    expect(p.stats()).toMatchObject({ ok: 101, failed: 0, dropped: 0 });
+  }, 20_000);
+
+  it("fair between owners: one owner's flood neither pushes out nor holds back another's purge", async () => {
+    const { p } = purger({ timeoutMs: 2000 });
+    plan = [0];
+    p.purge({ reason: 'image-changed', tags: ['img-m0'], urls: [], owner: 'user:2' });
+    for (let i = 1; i <= 60; i++) p.purge({ reason: 'image-changed', tags: [`img-m${i}`], urls: [], owner: 'user:2' });
+    p.purge({ reason: 'image-deleted', tags: ['img-leaked'], urls: urls(3), owner: 'library' });
+    for (let i = 61; i <= 300; i++) p.purge({ reason: 'image-changed', tags: [`img-m${i}`], urls: [], owner: 'user:2' });
+    // The same image again joins its waiting purge: no new place, nothing sent twice.
+    p.purge({ reason: 'image-private', tags: ['img-m5'], urls: [], owner: 'user:2' });
+    expect(p.stats().queued).toBeLessThanOrEqual(101);
+    server.closeAllConnections();
+    await p.idle();
+    const bodies = seen.map((s) => JSON.parse(s.body));
+    // in flight, retried, then the other owner's turn
+    expect(bodies.slice(0, 3).map((b) => b.tags)).toEqual([['img-m0'], ['img-m0'], ['img-leaked']]);
+    expect(bodies[2]).toEqual({ reason: 'image-deleted', tags: ['img-leaked'], urls: urls(3) });
+    const tags = bodies.flatMap((b) => b.tags);
+    expect(new Set(tags).size).toBe(302);
+    expect(tags.filter((t) => t === 'img-m5')).toHaveLength(1);
+    expect(bodies.find((b) => b.tags.includes('img-m5')).reason).toBe('image-private');
+  }, 20_000);
+
+  it('a folded purge keeps its URLs up to 500, the more severe change first; the cut is counted and logged', async () => {
+    const { p, warnings } = purger({ timeoutMs: 2000 });
+    plan = [0];
+    const own = (i: number, n: number) => Array.from({ length: n }, (_, j) => `https://img.example.com/img/w_${j + 1}/m${i}`);
+    p.purge({ reason: 'image-changed', tags: ['img-first'], urls: [], owner: 'user:2' });
+    for (let i = 0; i < 100; i++) p.purge({ reason: 'image-changed', tags: [`img-m${i}`], urls: own(i, 100), owner: 'user:2' });
+    p.purge({ reason: 'image-deleted', tags: ['img-gone'], urls: own(999, 100), owner: 'user:2' });
+    for (let i = 100; i < 110; i++) p.purge({ reason: 'image-changed', tags: [`img-m${i}`], urls: own(i, 100), owner: 'user:2' });
+    expect(p.stats().dropped).toBeGreaterThan(0);
+    expect(warnings[0]).toMatchObject({ owner: 'user:2' });
+    server.closeAllConnections();
+    await p.idle();
+    const bodies = seen.map((s) => JSON.parse(s.body));
+    const gone = bodies.find((b) => b.tags.includes('img-gone'));
+    expect(gone.reason).toBe('image-deleted');
+    expect(gone.urls.slice(0, 100)).toEqual(own(999, 100));
+    expect(gone.urls.length).toBeLessThanOrEqual(500);
+    expect(new Set(bodies.flatMap((b) => b.tags)).size).toBe(112);
   }, 20_000);
 
   it('fastly: the tags as one Surrogate-Key batch (256 at most) with Fastly-Key, no body; URLs are not needed', async () => {
