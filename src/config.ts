@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { redactUrl } from './log.js';
 import { parseOrigins, type OriginConfig } from './origins/config.js';
 import { findJpegtran } from './render/baseline-copies.js';
 import type { RenderLimits } from './render/types.js';
@@ -426,7 +427,12 @@ function purgeWebhookProblem(c: Raw, env: Record<string, string | undefined>) {
     if (stray) throw new ConfigError([`${stray}: set, but PURGE_WEBHOOK_URL is unset, so nothing would be called`]);
     return;
   }
-  if (!/^https?:$/.test(new URL(c.PURGE_WEBHOOK_URL).protocol)) throw new ConfigError(['PURGE_WEBHOOK_URL: expected an http:// or https:// URL']);
+  const hook = new URL(c.PURGE_WEBHOOK_URL);
+  if (!/^https?:$/.test(hook.protocol)) throw new ConfigError(['PURGE_WEBHOOK_URL: expected an http:// or https:// URL']);
+  // fetch refuses such a URL, quoting it whole, so every purge would fail and log the password.
+  if (hook.username || hook.password) {
+    throw new ConfigError(['PURGE_WEBHOOK_URL: no user or password in the URL; put the secret in PURGE_WEBHOOK_TOKEN (sent as Authorization: Bearer)']);
+  }
   // The URLs to purge are the public ones: without PUBLIC_URL this server does not know them.
   if (!c.PUBLIC_URL) throw new ConfigError(['PUBLIC_URL: required with PURGE_WEBHOOK_URL (the URLs to purge are built on it)']);
   if ((c.PURGE_WEBHOOK_FORMAT === 'cloudflare' || c.PURGE_WEBHOOK_FORMAT === 'fastly') && !c.PURGE_WEBHOOK_TOKEN) {
@@ -467,17 +473,25 @@ function describeValue(v: string | undefined) {
 export function maskedConfig(config: Config): Record<string, unknown> {
   const secret = /KEY|SECRET|PASSWORD|TOKEN/;
   return Object.fromEntries(
-    Object.entries(config).map(([k, v]) => [k, k === 'DATABASE_URL' && typeof v === 'string' ? maskedUrl(v) : secret.test(k) && v !== undefined ? '***' : v]),
+    Object.entries(config).map(([k, v]) => [
+      k,
+      (k === 'DATABASE_URL' || k === 'PURGE_WEBHOOK_URL') && typeof v === 'string' ? maskedUrl(v) : secret.test(k) && v !== undefined ? '***' : v,
+    ]),
   );
 }
 
-/** A URL with its password (if any) as `***`: the host and database are worth seeing, the password never. */
+/**
+ * A URL with its password (if any) as `***` and credential query parameters (`?token=`) redacted:
+ * the host and database are worth seeing, the secrets never.
+ */
 export function maskedUrl(raw: string): string {
   try {
     const url = new URL(raw);
-    if (!url.password) return raw;
-    url.password = '***';
-    return url.href;
+    const tail = url.pathname + url.search;
+    const redacted = redactUrl(tail);
+    if (!url.password && redacted === tail) return raw;
+    if (url.password) url.password = '***';
+    return url.href.slice(0, url.href.length - tail.length - url.hash.length) + redacted + url.hash;
   } catch {
     return '***';
   }

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import { type Config, maskedUrl } from '../config.js';
 import type { Logger } from '../log.js';
 import { purgeQueue } from './purge-queue.js';
 
@@ -126,10 +126,14 @@ export function cdnPurger(o: PurgeOptions): CdnPurger {
         await res.arrayBuffer().catch(() => {});
         // A PURGE of something the proxy never cached answers 404: nothing left to forget.
         if (res.ok || (method === 'PURGE' && res.status === 404)) return;
-        throw new PurgeCallError(`${method} ${url} answered ${res.status}`, res.status >= 500 || res.status === 408 || res.status === 429, retryAfterMs(res));
+        throw new PurgeCallError(
+          `${method} ${maskedUrl(url)} answered ${res.status}`,
+          res.status >= 500 || res.status === 408 || res.status === 429,
+          retryAfterMs(res),
+        );
       },
       (err: Error) => {
-        throw new PurgeCallError(`${method} ${url}: ${err.cause instanceof Error ? err.cause.message : err.message}`, true);
+        throw new PurgeCallError(`${method} ${maskedUrl(url)}: ${err.cause instanceof Error ? err.cause.message : err.message}`, true);
       },
     );
 

@@ -31,8 +31,9 @@ type ImageReason = Extract<PurgeRequest['reason'], `image-${string}`>;
 /**
  * The purge of `image`. `names`: the names whose URLs to list (default: the random id and the
  * public id): a rename lists the old and the new public id, a remote original its `@origin/path`.
+ * `owner`: whose share of the purge queue it takes (default: the image's owner).
  */
-export async function imagePurge(deps: Deps, image: ImageRow, reason: ImageReason, names?: string[]): Promise<PendingPurge> {
+export async function imagePurge(deps: Deps, image: ImageRow, reason: ImageReason, names?: string[], owner = ownerOf(image)): Promise<PendingPurge> {
   const { cdn } = deps;
   if (!cdn) return NOTHING;
   const tags = [imageTag(image.id)];
@@ -42,7 +43,7 @@ export async function imagePurge(deps: Deps, image: ImageRow, reason: ImageReaso
   } catch (err) {
     deps.log.warn({ err, imageId: image.id, reason }, 'CDN purge: could not list the URLs; purging by tag only');
   }
-  return { send: () => cdn.purge({ reason, tags, urls, owner: ownerOf(image) }) };
+  return { send: () => cdn.purge({ reason, tags, urls, owner }) };
 }
 
 /**

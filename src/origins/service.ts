@@ -145,7 +145,8 @@ export class Origins {
     }
     await this.dropIfUnused(previous.hash);
     await deps.cache.purgeImage(id);
-    if (image.visibility === 'public') (await imagePurge(deps, image, 'image-changed', [id, `@${origin.name}/${path}`])).send();
+    // The origin's share, not the library's: whoever can change the bytes there never delays an admin's purge.
+    if (image.visibility === 'public') (await imagePurge(deps, image, 'image-changed', [id, `@${origin.name}/${path}`], `origin:${origin.name}`)).send();
     deps.events.changed.forEach((fn) => fn(image));
     return image;
   }

@@ -96,6 +96,16 @@ describe('CDN purge hook (PURGE_WEBHOOK_URL, issue 13 item 5)', () => {
     expect(warnings[0]).toMatchObject({ tags: ['img-b'] });
   });
 
+  it('a secret in the hook URL (?token=) never reaches the log', async () => {
+    const { p, warnings } = purger({ url: `${base}/hook?token=s3cret-q` });
+    plan = [403];
+    p.purge({ reason: 'image-deleted', tags: ['img-a'], urls: [] });
+    await p.idle();
+    expect(seen[0]!.url).toBe('/hook?token=s3cret-q');
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings)).not.toContain('s3cret-q');
+  });
+
   it('a CDN that never answers times out instead of holding the queue', async () => {
     const { p, warnings } = purger({ timeoutMs: 100 });
     plan = [0, 0, 0];

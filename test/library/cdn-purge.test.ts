@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ConfigError, loadConfig } from '../../src/config.js';
+import { type ConfigError, loadConfig, maskedConfig } from '../../src/config.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { auth } from './helpers.js';
 
@@ -259,5 +259,16 @@ describe('CDN purge hook: configuration', () => {
     expect(problem({ PURGE_WEBHOOK_TOKEN: 'x' })).toMatch(/^PURGE_WEBHOOK_TOKEN: set, but PURGE_WEBHOOK_URL is unset/);
     expect(problem({ PURGE_WEBHOOK_FORMAT: 'purge' })).toMatch(/^PURGE_WEBHOOK_FORMAT: set, but PURGE_WEBHOOK_URL is unset/);
     expect(problem({ ...base, PURGE_WEBHOOK_URL: 'ftp://cdn.example.com/' })).toMatch(/^PURGE_WEBHOOK_URL: expected an http/);
+  });
+
+  it('a password in the URL is refused at start (fetch refuses it and would log it with every purge), and never echoed', () => {
+    const said = problem({ ...base, PURGE_WEBHOOK_FORMAT: 'purge', PURGE_WEBHOOK_URL: 'http://purger:s3cret-pw@varnish.internal:6081/' });
+    expect(said).toMatch(/^PURGE_WEBHOOK_URL: .*PURGE_WEBHOOK_TOKEN/);
+    expect(said).not.toContain('s3cret-pw');
+  });
+
+  it('a secret in the URL query is masked by `imgpath config`', () => {
+    const shown = maskedConfig(loadConfig({ ...base, PURGE_WEBHOOK_URL: 'https://hooks.example.com/purge?zone=z&token=s3cret-q' }));
+    expect(shown.PURGE_WEBHOOK_URL).toBe('https://hooks.example.com/purge?zone=z&token=[redacted]');
   });
 });
