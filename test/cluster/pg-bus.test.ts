@@ -1,3 +1,4 @@
+import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ClusterChange } from '../../src/cluster/bus.js';
@@ -118,6 +119,39 @@ describe('the cluster bus on PostgreSQL LISTEN/NOTIFY (issue 13)', () => {
     await a.pool.query("INSERT INTO presets (name, options) VALUES ('after', 'w_1')");
     await expect.poll(() => rows(b.seen).at(-1), { timeout: 2000 }).toBe('presets insert after');
     await Promise.all([a.bus.close(), b.bus.close()]);
+  });
+
+  it('a listener that goes silent (a NAT or balancer forgot the idle connection: no FIN, no RST) is noticed by its heartbeat: resync, reconnect, receive again', async () => {
+    // A TCP relay to PostgreSQL that can stop passing bytes on the connections it has, keeping them open.
+    const pairs: Array<{ client: net.Socket; server: net.Socket; silent: boolean }> = [];
+    const relay = net.createServer((client) => {
+      const pair = { client, server: net.connect(server.port, '127.0.0.1'), silent: false };
+      pairs.push(pair);
+      client.on('data', (d) => pair.silent || pair.server.write(d));
+      pair.server.on('data', (d) => pair.silent || client.write(d));
+      for (const s of [client, pair.server]) s.on('error', () => {});
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const through = url.replace(`:${server.port}/`, `:${(relay.address() as net.AddressInfo).port}/`);
+    const a = node();
+    const pool = new pg.Pool({ connectionString: url, max: 1, application_name: 'quiet' });
+    pool.on('error', () => {});
+    pools.push(pool);
+    const b = pgBus(through, pool, { node: 'quiet', retryMs: 100, heartbeatMs: 200 });
+    const seen: ClusterChange[] = [];
+    b.subscribe((c) => seen.push(c));
+    await Promise.all([a.bus.ready, b.ready]);
+    for (const p of pairs) p.silent = true;
+    await a.pool.query("INSERT INTO presets (name, options) VALUES ('unheard', 'w_1')");
+    // Lost with the silent connection: every cache on that node starts again instead.
+    await expect.poll(() => seen.some((c) => c.kind === 'resync'), { timeout: 3000 }).toBe(true);
+    await expect.poll(() => pairs.length, { timeout: 3000 }).toBe(2);
+    await new Promise((r) => setTimeout(r, 300));
+    await a.pool.query("INSERT INTO presets (name, options) VALUES ('heard', 'w_1')");
+    await expect.poll(() => rows(seen).at(-1), { timeout: 2000 }).toBe('presets insert heard');
+    await Promise.all([a.bus.close(), b.close()]);
+    for (const p of pairs) p.client.destroy(), p.server.destroy();
+    relay.close();
   });
 
   it('a subscriber that throws does not stop the others, and close() ends the listener', async () => {
