@@ -150,7 +150,7 @@ describe('the cluster bus on PostgreSQL LISTEN/NOTIFY (issue 13)', () => {
     await a.pool.query("INSERT INTO presets (name, options) VALUES ('heard', 'w_1')");
     await expect.poll(() => rows(seen).at(-1), { timeout: 2000 }).toBe('presets insert heard');
     await Promise.all([a.bus.close(), b.close()]);
-    for (const p of pairs) p.client.destroy(), p.server.destroy();
+    for (const p of pairs) for (const s of [p.client, p.server]) s.destroy();
     relay.close();
   });
 
