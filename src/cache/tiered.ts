@@ -6,7 +6,7 @@ import { matches, type CacheTier, type CachedRendition, type PurgeMatch, type Re
 interface Inflight {
   promise: Promise<CachedRendition>;
   meta: RenditionMeta;
-  /** Set by a purge that raced this render: its result still answers its waiters but is not stored. */
+  /** Set by a purge that raced this render: its result still answers its waiters (uncacheable) but is not stored. */
   stale: boolean;
 }
 
@@ -87,7 +87,7 @@ export class TieredCache implements RenditionCache {
     if (cold) {
       this.counts.hits_disk++;
       if (!entry.stale) this.memory?.put(key, entry.meta, cold);
-      return { ...cold, tier: 'disk', renderMs: 0 };
+      return { ...cold, tier: 'disk', renderMs: 0, stale: entry.stale };
     }
     const far = await this.shared?.get(key).catch((err) => {
       this.onError(err, 'shared tier read');
@@ -96,7 +96,7 @@ export class TieredCache implements RenditionCache {
     if (far) {
       this.sharedCounts.hits_shared++;
       if (!entry.stale) this.keepLocally(key, entry, far);
-      return { ...far, tier: 'shared', renderMs: 0 };
+      return { ...far, tier: 'shared', renderMs: 0, stale: entry.stale };
     }
     this.counts.misses++;
     const started = performance.now();
@@ -112,7 +112,7 @@ export class TieredCache implements RenditionCache {
         this.rendering.delete(entry);
       }
     });
-    return { ...rendered, tier: 'miss', renderMs: performance.now() - started };
+    return { ...rendered, tier: 'miss', renderMs: performance.now() - started, stale: entry.stale };
   }
 
   private store(key: string, entry: Inflight, r: Rendition) {

@@ -20,6 +20,12 @@ export interface CachedRendition extends Rendition {
    * memory hit does not rebuild them; the headers that depend on who asked are added per request.
    */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * A purge raced it (its image deleted, made private or re-cropped, its preset edited while it
+   * was read or rendered): it still answers the requests that asked for it, but nobody may keep it
+   * (the CDN was purged before it was done, and would hold the old answer for a year).
+   */
+  stale?: boolean;
 }
 
 const CONTENT_TYPES: Record<OutputFormat, string> = {

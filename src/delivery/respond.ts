@@ -60,6 +60,8 @@ export function notModified(c: Context, deps: Deps, plan: DeliveryPlan): Respons
 export function imageResponse(c: Context, deps: Deps, plan: DeliveryPlan, r: CachedRendition, extra: Record<string, string> = {}): Response {
   // The rendition's own headers come ready with a memory hit (src/cache/memory.ts): only who-asked headers are built here.
   const headers = Object.assign(cacheHeaders(deps, plan), r.headers ?? renditionHeaders(r), extra);
+  // Made from the image as it was before a purge: its callers get it, no cache keeps it (the CDN was already purged).
+  if (r.stale) headers['Cache-Control'] = 'private, no-store';
   const requestId = requestIdOf(c);
   if (requestId === undefined) return new Response(c.req.method === 'HEAD' ? null : r.data, { status: 200, headers });
   headers['X-Request-Id'] = requestId;

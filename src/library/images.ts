@@ -136,7 +136,11 @@ export async function updateImage(deps: Deps, image: ImageRow, patch: ImagePatch
   const updated = (await deps.repos.images.update(image.id, { tags, collection: patch.collection, visibility: patch.visibility })) ?? image;
   deps.events.changed.forEach((fn) => fn(updated));
   // Public answers sit in the CDN for a year: made private, they must go. Tags and collection change no answer.
-  if (image.visibility === 'public' && updated.visibility === 'private') (await imagePurge(deps, image, 'image-private')).send();
+  if (image.visibility === 'public' && updated.visibility === 'private') {
+    // Here too: a render of it as a public image still running would answer after the CDN's purge, and be kept.
+    await deps.cache.purgeImage(image.id);
+    (await imagePurge(deps, image, 'image-private')).send();
+  }
   return updated;
 }
 
