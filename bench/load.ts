@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import autocannon from 'autocannon';
 import { forkTs, nextMessage, percentile, RssSampler } from './children.js';
 import type { RawJob, RawResult } from './raw-child.js';
@@ -12,6 +13,8 @@ export interface Sample {
   peakKb: number;
   /** Raw sharp only: bytes of all outputs together. */
   outBytes?: number;
+  /** CPU time (user + system) the target process spent during the run, in ms; 0 where /proc is unavailable. */
+  cpuMs?: number;
 }
 
 export interface Summary {
@@ -21,6 +24,11 @@ export interface Summary {
   ok: number;
   errors: number;
   peakMb: number;
+  /**
+   * The target's CPU time per answered request, in µs: unlike req/s, it hardly moves when other
+   * processes on a shared machine take the cores (0 when not measured).
+   */
+  cpuUs: number;
 }
 
 /** Rounds of one side added up: throughput over the summed time, percentiles over every request. */
@@ -35,6 +43,7 @@ export function summarize(samples: Sample[]): Summary {
     ok,
     errors: samples.reduce((n, s) => n + s.errors, 0),
     peakMb: Math.round(Math.max(0, ...samples.map((s) => s.peakKb)) / 1024),
+    cpuUs: ok > 0 ? (1000 * samples.reduce((n, s) => n + (s.cpuMs ?? 0), 0)) / ok : 0,
   };
 }
 
@@ -51,6 +60,7 @@ export async function http(opts: { url: string; paths: string[]; connections: nu
   // to whole seconds (20 misses in 1.1 s read as 2.0 s: a flat 10.0 req/s whatever the server did).
   const began = performance.now();
   let lastResponse = began;
+  const cpuBefore = cpuMsOf(opts.pid);
   // Without a callback autocannon returns its instance, which is also thenable (the types say one or the other).
   const instance = autocannon({
     url: opts.url,
@@ -67,8 +77,24 @@ export async function http(opts: { url: string; paths: string[]; connections: nu
   const result = await instance;
   clearTimeout(guard);
   const seconds = opts.amount ? (lastResponse - began) / 1000 : result.duration;
-  return { ok: result['2xx'], errors: result.errors + result.non2xx, seconds, latencies, peakKb: sampler.stop() };
+  const cpuMs = cpuMsOf(opts.pid) - cpuBefore;
+  return { ok: result['2xx'], errors: result.errors + result.non2xx, seconds, latencies, peakKb: sampler.stop(), cpuMs };
 }
+
+/** utime + stime of a process from /proc (Linux), in ms; 0 elsewhere. */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), counted from its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+/** USER_HZ: 100 on every Linux Node runs on. */
+const CLOCK_TICKS = 100;
 
 /** A long-lived raw-sharp process (see raw-child.ts). */
 export async function rawSharp(renderConcurrency: number) {

@@ -1,7 +1,10 @@
 /**
  * The real server in its own process (so the load generator never shares its event loop):
- * `startServer` with the environment the bench passes, then answers stats requests over IPC.
+ * `startServer` with the environment the bench passes, then answers stats requests over IPC, and
+ * records a CPU profile between `profile-start` and `profile-stop` (the load only, not start-up).
  */
+import fs from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { configFromProcess } from '../src/cli/env.js';
 import { startServer } from '../src/server.js';
 
@@ -14,9 +17,23 @@ process.send!({
   images: list.map((i) => ({ id: i.id, filename: i.filename, width: i.width, height: i.height, bytes: i.bytes })),
 });
 
-process.on('message', async (msg: { type: string }) => {
+let profiler: Session | undefined;
+
+process.on('message', async (msg: { type: string; file?: string }) => {
   if (msg.type === 'stats') {
-    process.send!({ type: 'stats', stats: running.deps.cache.stats(), maxRssKb: process.resourceUsage().maxRSS });
+    process.send!({ type: 'stats', stats: running.deps.cache.stats(), memo: running.deps.hits.stats(), maxRssKb: process.resourceUsage().maxRSS });
+  } else if (msg.type === 'profile-start') {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    process.send!({ type: 'profiling' });
+  } else if (msg.type === 'profile-stop') {
+    const { profile } = await profiler!.post('Profiler.stop');
+    profiler!.disconnect();
+    profiler = undefined;
+    await fs.writeFile(msg.file!, JSON.stringify(profile));
+    process.send!({ type: 'profiled' });
   } else if (msg.type === 'close') {
     await running.close();
     process.send!({ type: 'closed' }, () => process.exit(0));

@@ -21,6 +21,7 @@ import type { Origins } from './origins/service.js';
 import type { TaskRunner } from './library/tasks.js';
 import { LibraryPool } from './random/library-pool.js';
 import { cdnPurgerOf, type CdnPurger } from './cluster/cdn-purge.js';
+import { HitMemo } from './delivery/hit-memo.js';
 
 /** Everything the app needs from the outside world; tests build their own. */
 export interface Deps {
@@ -55,6 +56,8 @@ export interface Deps {
   random: RandomState;
   /** The CDN purge hook (PURGE_WEBHOOK_URL), called by the library where a change is made; absent when unset. */
   cdn?: CdnPurger;
+  /** /img answers kept for the same request again, answered before Hono (src/delivery/hit-memo.ts, front.ts). */
+  hits: HitMemo;
 }
 
 export interface RandomState {
@@ -121,9 +124,11 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
     events: overrides.events ?? emptyEvents(),
     random: undefined as never,
     cdn: overrides.cdn ?? cdnPurgerOf(config, log),
+    hits: undefined as never,
   };
   // The pool follows deps.events from the start, so it is made once the rest of deps exists.
   deps.random = overrides.random ?? { pool: new LibraryPool(deps), daily: { day: '', picks: new Map() } };
+  deps.hits = overrides.hits ?? new HitMemo(deps);
   // Other nodes' changes, applied to this node's caches as its own are (nothing to hear on SQLite).
   followCluster(deps);
   return deps;

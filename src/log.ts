@@ -1,6 +1,7 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config.js';
+import { batchedLines } from './log-batch.js';
 import { rotatingFile } from './log-file.js';
 
 export type { Logger };
@@ -65,6 +66,9 @@ function decodeSafe(s: string) {
   }
 }
 
+/** Lines to stdout are handed to the writer in batches (src/log-batch.ts): at most this many, at most this late. */
+const STDOUT_BATCH = { maxLines: 2048, delayMs: 100 };
+
 export type LogConfig = Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'LOG_FILE' | 'LOG_FILE_MAX_MB' | 'LOG_FILE_COUNT'>>;
 
 /**
@@ -81,7 +85,10 @@ export function createLogger(config: LogConfig, destination?: DestinationStream)
   // not stall the event loop. pino flushes what is buffered on process exit, and the shutdown
   // path awaits flushLogger before exiting. The terminal stays synchronous: it is for people.
   const console =
-    destination ?? (process.stdout.isTTY ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' }) : pino.destination({ fd: 1, sync: false }));
+    destination ??
+    (process.stdout.isTTY
+      ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' })
+      : batchedLines(pino.destination({ fd: 1, sync: false }), STDOUT_BATCH));
   if (!config.LOG_FILE) return pino(options, console);
   const file = rotatingFile(config.LOG_FILE, { maxBytes: (config.LOG_FILE_MAX_MB ?? 10) * 1024 * 1024, count: config.LOG_FILE_COUNT ?? 5 });
   return pino(

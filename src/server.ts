@@ -1,5 +1,6 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
+import { frontListener } from './delivery/front.js';
 import { createApp } from './app.js';
 import { flushUsage } from './auth/state.js';
 import { configureSharp, threadpoolCheck } from './cache/runtime.js';
@@ -47,10 +48,12 @@ export async function startServer(config: Config, overrides: Partial<Deps> = {})
     );
   } else deps.log.info({ uvThreadpoolSize: pool.size, renderConcurrency: config.RENDER_CONCURRENCY }, 'libuv threadpool');
   const app = createApp(deps);
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
-  });
-  const requests = trackRequests(server as Server);
+  // The tracker listens first: it must see (and, while draining, mark) a request before the hit
+  // memo answers it synchronously in the listener after it.
+  const server = createServer();
+  const requests = trackRequests(server);
+  server.on('request', frontListener(deps, app));
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   // A dedicated metrics port keeps scrapes off the public port (bind it to a private network).
   const metricsServer =
     config.METRICS_PORT > 0 && config.METRICS !== 'off'

@@ -3,11 +3,15 @@ import type { RenderLimiter } from './limiter.js';
 import type { MemoryTier } from './memory.js';
 import { matches, type CacheTier, type CachedRendition, type PurgeMatch, type Rendition, type RenditionCache, type RenditionMeta } from './types.js';
 
-interface Inflight {
-  promise: Promise<CachedRendition>;
+/** A read or render under way: a purge that races it marks it stale. */
+interface Pending {
   meta: RenditionMeta;
-  /** Set by a purge that raced this render: its result still answers its waiters (uncacheable) but is not stored. */
+  /** Set by a purge that raced this read or render: its result still answers its waiters but is not stored. */
   stale: boolean;
+}
+
+interface Inflight extends Pending {
+  promise: Promise<CachedRendition>;
 }
 
 export interface TieredCacheParts {
@@ -39,6 +43,8 @@ export class TieredCache implements RenditionCache {
   private readonly inflight = new Map<string, Inflight>();
   /** Renders still running, including those whose callers already got a 504 (gone from `inflight`): a purge must reach them too. */
   private readonly rendering = new Set<Inflight>();
+  /** Reads of `stored` (which are not in `inflight`: nobody may join them, they never render). */
+  private readonly reads = new Set<Pending>();
   private readonly memory: MemoryTier | null;
   private readonly disk: DiskTier | null;
   private readonly shared: DiskTier | null;
@@ -78,7 +84,46 @@ export class TieredCache implements RenditionCache {
     return entry.promise;
   }
 
+  /**
+   * A rendition already stored, never rendered: a memory hit synchronously (counted as `fetch`
+   * counts it), else a read of the disk and shared tiers; undefined when there is nothing to read
+   * or a render of `key` is in flight (the caller then takes `fetch`, which joins or renders).
+   * For the hit memo (src/delivery/hit-memo.ts), whose answers must never charge a render.
+   */
+  stored(key: string, meta: RenditionMeta): CachedRendition | Promise<CachedRendition | undefined> | undefined {
+    const hot = this.memory?.peekHit(key);
+    if (hot) {
+      this.counts.hits_memory++;
+      return hot;
+    }
+    if ((!this.disk && !this.shared) || this.inflight.has(key)) return undefined;
+    const read: Pending = { meta, stale: false };
+    this.reads.add(read);
+    return this.readCold(key, read).finally(() => this.reads.delete(read));
+  }
+
   private async load(key: string, entry: Inflight, render: () => Promise<Rendition>): Promise<CachedRendition> {
+    const stored = await this.readCold(key, entry);
+    if (stored) return stored;
+    this.counts.misses++;
+    const started = performance.now();
+    // Stored from inside the work rather than after the await: a render past its deadline answers
+    // 504 but still runs to the end (sharp cannot be interrupted), and its result should answer the retry.
+    const rendered = await this.limiter.run(async () => {
+      this.rendering.add(entry);
+      try {
+        const r = await render();
+        if (!entry.stale) this.store(key, entry, r);
+        return r;
+      } finally {
+        this.rendering.delete(entry);
+      }
+    });
+    return { ...rendered, tier: 'miss', renderMs: performance.now() - started, stale: entry.stale };
+  }
+
+  /** The disk tier's copy, else the shared tier's (kept on this node too), else undefined. */
+  private async readCold(key: string, entry: Pending): Promise<CachedRendition | undefined> {
     const cold = await this.disk?.get(key).catch((err) => {
       // An unreadable cache is a miss, not an outage: the original can still be rendered.
       this.onError(err, 'disk read');
@@ -98,24 +143,10 @@ export class TieredCache implements RenditionCache {
       if (!entry.stale) this.keepLocally(key, entry, far);
       return { ...far, tier: 'shared', renderMs: 0, stale: entry.stale };
     }
-    this.counts.misses++;
-    const started = performance.now();
-    // Stored from inside the work rather than after the await: a render past its deadline answers
-    // 504 but still runs to the end (sharp cannot be interrupted), and its result should answer the retry.
-    const rendered = await this.limiter.run(async () => {
-      this.rendering.add(entry);
-      try {
-        const r = await render();
-        if (!entry.stale) this.store(key, entry, r);
-        return r;
-      } finally {
-        this.rendering.delete(entry);
-      }
-    });
-    return { ...rendered, tier: 'miss', renderMs: performance.now() - started, stale: entry.stale };
+    return undefined;
   }
 
-  private store(key: string, entry: Inflight, r: Rendition) {
+  private store(key: string, entry: Pending, r: Rendition) {
     this.keepLocally(key, entry, r);
     this.shared?.put(key, entry.meta, r).catch((err) => {
       this.sharedCounts.shared_write_errors++;
@@ -123,7 +154,7 @@ export class TieredCache implements RenditionCache {
     });
   }
 
-  private keepLocally(key: string, entry: Inflight, r: Rendition) {
+  private keepLocally(key: string, entry: Pending, r: Rendition) {
     this.memory?.put(key, entry.meta, r);
     this.disk?.put(key, entry.meta, r).catch((err) => {
       this.counts.disk_write_errors++;
@@ -132,7 +163,7 @@ export class TieredCache implements RenditionCache {
   }
 
   private async purge(match: PurgeMatch, shared = true) {
-    for (const entry of [...this.inflight.values(), ...this.rendering]) if (matches(entry.meta, match)) entry.stale = true;
+    for (const entry of [...this.inflight.values(), ...this.rendering, ...this.reads]) if (matches(entry.meta, match)) entry.stale = true;
     const [fromMemory, fromDisk, fromShared] = await Promise.all([
       this.memory?.purge(match) ?? 0,
       this.disk?.purge(match) ?? 0,

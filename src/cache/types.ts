@@ -61,6 +61,12 @@ export interface RenditionMeta {
  */
 export interface RenditionCache {
   fetch(key: string, meta: RenditionMeta, render: () => Promise<Rendition>): Promise<CachedRendition>;
+  /**
+   * What `fetch` would answer without rendering: a memory hit synchronously, a disk or shared hit
+   * as a promise, undefined (or a promise of it) when only a render would do. Optional: without
+   * it the hit memo (src/delivery/hit-memo.ts) never answers.
+   */
+  stored?(key: string, meta: RenditionMeta): CachedRendition | Promise<CachedRendition | undefined> | undefined;
   /** Where `key` would be answered from right now, without reading or rendering (the `.json` dry run). */
   tierOf(key: string): Promise<CacheTier>;
   /** Every rendition of the image (or watermarked with it) in every tier, the shared one included. */

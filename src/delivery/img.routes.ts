@@ -3,7 +3,8 @@ import type { AuthVariables } from '../auth/authenticate.js';
 import { signedImagePath, verifySignature, type SigningKey } from '../auth/signature.js';
 import type { Deps } from '../deps.js';
 import { checkOptionsAllowed, canSee } from '../auth/access.js';
-import type { Authority } from '../auth/principal.js';
+import type { Authority, Principal } from '../auth/principal.js';
+import { presentedCredential } from '../auth/credentials.js';
 import type { ImageRow } from '../db/schema.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { originsOf } from '../origins/service.js';
@@ -11,8 +12,9 @@ import { signingForm, type Spec } from '../spec/index.js';
 import { baseUrl } from '../library/urls.js';
 import { findRenamed } from '../library/public-ids.js';
 import { nameOf } from '../library/urls.js';
-import { findImage, parseOptions, planDelivery, renderVia } from '../core/index.js';
+import { findImage, parseOptions, planDelivery, renderVia, type DeliveryPlan } from '../core/index.js';
 import { imageTag, tagHeaders } from '../core/tags.js';
+import { rememberAnswer, type AnswerFacts } from './hit-memo.js';
 import { imageResponse, notModified, varyOf } from './respond.js';
 import { readClientHints } from './hints.js';
 import { parseDeliveryPath, type DeliveryPath } from './path.js';
@@ -22,12 +24,14 @@ export function imgRoutes(deps: Deps) {
   const origins = originsOf(deps);
 
   app.get('/img/*', async function deliverImage(c) {
+    // Read before any row: a write from here on makes the hit memo's copy of this answer stale.
+    const mark = deps.repos.changes();
     // The raw (still percent-encoded) path: a signature covers the bytes the client sent.
     const raw = new URL(c.req.url).pathname.slice('/img/'.length);
     const path = parseDeliveryPath(raw, c.req.query('explain') === '1');
     const principal = c.get('principal');
-    const authority: Authority =
-      path.signature !== undefined && checkSignature(deps, path.signature, path.signedPart) ? { kind: 'signed', caller: principal } : principal;
+    const signedWith = path.signature !== undefined ? checkSignature(deps, path.signature, path.signedPart) : undefined;
+    const authority: Authority = signedWith ? { kind: 'signed', caller: principal } : principal;
     const spec = parseOptions(deps, path.options, path.ext);
     let found: ImageRow;
     if (path.origin) {
@@ -55,12 +59,38 @@ export function imgRoutes(deps: Deps) {
         vary: varyOf(plan) ?? null,
       });
     }
+    const facts = !path.origin && !mutable && c.req.method === 'GET' ? answerFacts(c, plan, mark, principal, signedWith) : undefined;
     const fresh = notModified(c, deps, plan);
-    if (fresh) return fresh;
-    return imageResponse(c, deps, plan, await renderVia(deps, plan));
+    if (fresh) return facts ? rememberAnswer(fresh, facts) : fresh;
+    const res = imageResponse(c, deps, plan, await renderVia(deps, plan));
+    return facts ? rememberAnswer(res, facts) : res;
   });
 
   return app;
+}
+
+/**
+ * What the hit memo (src/delivery/hit-memo.ts) needs to answer this request again, when it may:
+ * the caller is anonymous or an API key (session and policy tokens have lifetimes and states of
+ * their own, and always take the full path).
+ */
+function answerFacts(c: Context, plan: DeliveryPlan, mark: string, principal: Principal, signedWith: SigningKey | undefined): AnswerFacts | undefined {
+  if (principal.kind !== 'anonymous' && principal.kind !== 'key') return undefined;
+  const facts: AnswerFacts = {
+    mark,
+    renditionKey: plan.key,
+    meta: { imageId: plan.image.id, options: plan.canonical, preset: plan.preset },
+    etag: plan.etag,
+    perSecond: plan.expiresAt !== undefined || plan.credentialExpiresAt !== undefined || plan.maxAge !== undefined,
+  };
+  if (plan.expiresAt !== undefined) facts.expiresAt = plan.expiresAt;
+  if (signedWith) facts.signedWith = signedWith;
+  if (principal.kind === 'key') {
+    const secret = presentedCredential(c.req, { tokenInQuery: true })?.secret;
+    if (secret === undefined) return undefined;
+    facts.apiKey = { id: principal.keyId, secret };
+  }
+  return facts;
 }
 
 /**
@@ -111,21 +141,23 @@ function checkBeforeFetch(deps: Deps, authority: Authority, spec: Spec, row: Pic
 const signatureVerdicts = new Map<string, SigningKey>();
 const SIGNATURE_VERDICTS_MAX = 10_000;
 
-function checkSignature(deps: Deps, signature: string, signedPart: string): true {
+/** The signing key that verifies `signature`, or a 403. */
+function checkSignature(deps: Deps, signature: string, signedPart: string): SigningKey {
   const keys = deps.secrets.signingKeys;
   const id = `${signature}\n${signedPart}`;
   const known = signatureVerdicts.get(id);
   if (known) {
     const key = keys.find((k) => k.kid === known.kid);
-    if (key && key.secret === known.secret) return true;
+    if (key && key.secret === known.secret) return known;
     signatureVerdicts.delete(id);
   }
   const check = verifySignature(signature, signedPart, keys);
   if (check.ok) {
     if (signatureVerdicts.size >= SIGNATURE_VERDICTS_MAX) signatureVerdicts.clear();
     const key = keys.find((k) => k.kid === check.kid)!;
-    signatureVerdicts.set(id, { kid: key.kid, secret: key.secret });
-    return true;
+    const verdict = { kid: key.kid, secret: key.secret };
+    signatureVerdicts.set(id, verdict);
+    return verdict;
   }
   // Development only: show the string the server signed and which part differs, so a developer
   // can compare with their signer. Never the expected MAC (that would sign anything for anyone),

@@ -51,10 +51,14 @@ export function cacheHeaders(deps: Deps, plan: DeliveryPlan): Record<string, str
 
 export function notModified(c: Context, deps: Deps, plan: DeliveryPlan): Response | undefined {
   const inm = c.req.header('if-none-match');
-  if (!inm) return undefined;
-  const tags = inm.split(',').map((t) => t.trim().replace(/^W\//, ''));
-  if (!tags.includes(plan.etag) && !tags.includes('*')) return undefined;
+  if (!inm || !etagMatches(inm, plan.etag)) return undefined;
   return new Response(null, { status: 304, headers: cacheHeaders(deps, plan) });
+}
+
+/** Whether an If-None-Match value names `etag` (weakly compared, as GET allows) or is `*`. */
+export function etagMatches(ifNoneMatch: string, etag: string): boolean {
+  const tags = ifNoneMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  return tags.includes(etag) || tags.includes('*');
 }
 
 export function imageResponse(c: Context, deps: Deps, plan: DeliveryPlan, r: CachedRendition, extra: Record<string, string> = {}): Response {

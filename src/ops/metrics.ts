@@ -12,7 +12,14 @@ export interface Metrics {
   /** The text exposition of every metric, with one fresh cache.stats() snapshot. */
   scrape(): Promise<string>;
   observeRequest(r: RequestObservation): void;
+  /** The series of one method, route, status and tier, for a caller that records many of them (the hit memo). */
+  requestSeries(method: string, route: string, status: number, tier: string): RequestSeries;
   observeRender(format: string, seconds: number): void;
+}
+
+/** Where one kind of request is counted: `observe` is a few additions. */
+export interface RequestSeries {
+  observe(seconds: number, bytes: number): void;
 }
 
 export interface RequestObservation {
@@ -38,30 +45,37 @@ export function createMetrics(source: MetricsSource): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({
+  const requests = new RequestAggregate();
+  new Counter({
     name: 'imgpath_http_requests_total',
     help: 'HTTP requests by method, matched route and status',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of requests.series()) this.inc({ method: s.method, route: s.route, status: String(s.status) }, s.count);
+    },
   });
-  const duration = new Histogram({
-    name: 'imgpath_http_request_duration_seconds',
-    help: 'Time from request to response headers, by method and matched route',
-    labelNames: ['method', 'route'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
-  });
-  const bytes = new Counter({
+  registry.registerMetric(durationHistogram(requests) as never);
+  new Counter({
     name: 'imgpath_bytes_served_total',
     help: 'Response body bytes sent, by cache tier of image responses (none for other responses)',
     labelNames: ['tier'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of requests.series()) if (s.bytes > 0) this.inc({ tier: s.tier }, s.bytes);
+    },
   });
-  const imageResponses = new Counter({
+  new Counter({
     name: 'imgpath_image_responses_total',
     help: 'Image responses by cache tier as told to the client (X-Cache); coalesced waiters count as miss',
     labelNames: ['tier'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of requests.series()) if (s.tier !== 'none') this.inc({ tier: s.tier }, s.count);
+    },
   });
   const render = new Histogram({
     name: 'imgpath_render_duration_seconds',
@@ -95,11 +109,10 @@ export function createMetrics(source: MetricsSource): Metrics {
       return registry.metrics();
     },
     observeRequest(r) {
-      const status = String(r.status);
-      requests.inc({ method: r.method, route: r.route, status });
-      duration.observe({ method: r.method, route: r.route }, r.seconds);
-      if (r.bytes > 0) bytes.inc({ tier: r.tier }, r.bytes);
-      if (r.tier !== 'none') imageResponses.inc({ tier: r.tier });
+      requests.of(r.method, r.route, r.status, r.tier).observe(r.seconds, r.bytes);
+    },
+    requestSeries(method, route, status, tier) {
+      return requests.of(method, route, status, tier);
     },
     observeRender(format, seconds) {
       render.observe({ format }, seconds);
@@ -130,6 +143,113 @@ function registerCdnMetrics(registry: Registry, source: MetricsSource) {
       this.set(cdn.stats().queued);
     },
   });
+}
+
+/** Upper bounds of the request duration histogram, in seconds. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** The duration histogram of one method and route (summed in observation order, as prom-client would). */
+interface RouteDurations {
+  labels: { method: string; route: string };
+  /** Observations per bucket (not cumulative); the last one past every bound (+Inf). */
+  buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+class Series implements RequestSeries {
+  count = 0;
+  bytes = 0;
+  constructor(
+    readonly method: string,
+    readonly route: string,
+    readonly status: number,
+    readonly tier: string,
+    private readonly durations: RouteDurations,
+  ) {}
+
+  observe(seconds: number, bytes: number) {
+    this.count++;
+    if (bytes > 0) this.bytes += bytes;
+    const d = this.durations;
+    d.count++;
+    d.sum += seconds;
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]) i++;
+    d.buckets[i]++;
+  }
+}
+
+/**
+ * Request observations summed per (method, route, status, tier) in plain numbers, read by the
+ * registry at scrape time: prom-client's own inc/observe hash their label objects on every call,
+ * which cost a cache hit ~5 µs for four series (issue 14). The exposition is the same.
+ */
+class RequestAggregate {
+  private readonly byKey = new Map<string, Map<string, { durations: RouteDurations; series: Map<number, Map<string, Series>> }>>();
+  private readonly all: Series[] = [];
+  readonly durations: RouteDurations[] = [];
+
+  of(method: string, route: string, status: number, tier: string): Series {
+    let routes = this.byKey.get(method);
+    if (!routes) this.byKey.set(method, (routes = new Map()));
+    let r = routes.get(route);
+    if (!r) {
+      const durations = { labels: { method, route }, buckets: new Float64Array(DURATION_BUCKETS.length + 1), sum: 0, count: 0 };
+      this.durations.push(durations);
+      routes.set(route, (r = { durations, series: new Map() }));
+    }
+    let tiers = r.series.get(status);
+    if (!tiers) r.series.set(status, (tiers = new Map()));
+    let s = tiers.get(tier);
+    if (!s) {
+      tiers.set(tier, (s = new Series(method, route, status, tier, r.durations)));
+      this.all.push(s);
+    }
+    return s;
+  }
+
+  series(): readonly Series[] {
+    return this.all;
+  }
+}
+
+/**
+ * `imgpath_http_request_duration_seconds` from the aggregate, in the shape prom-client's own
+ * Histogram hands the registry (same lines, same label order), since prom-client has no way to
+ * add a bucket's count at once.
+ */
+function durationHistogram(requests: RequestAggregate) {
+  const name = 'imgpath_http_request_duration_seconds';
+  const help = 'Time from request to response headers, by method and matched route';
+  const exposition = () => {
+    const values: Array<{ labels: Record<string, string | number>; sharedLabels: Record<string, string>; value: number; metricName: string }> = [];
+    for (const h of requests.durations) {
+      let acc = 0;
+      DURATION_BUCKETS.forEach((le, i) => {
+        acc += h.buckets[i];
+        values.push({ labels: { le }, sharedLabels: h.labels, value: acc, metricName: `${name}_bucket` });
+      });
+      values.push({ labels: { le: '+Inf' }, sharedLabels: h.labels, value: h.count, metricName: `${name}_bucket` });
+      values.push({ labels: {}, sharedLabels: h.labels, value: h.sum, metricName: `${name}_sum` });
+      values.push({ labels: {}, sharedLabels: h.labels, value: h.count, metricName: `${name}_count` });
+    }
+    return { name, help, type: 'histogram', aggregator: 'sum', values };
+  };
+  return {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    async getForPromString() {
+      return exposition();
+    },
+    async get() {
+      const data = exposition();
+      return { ...data, values: data.values.map(({ sharedLabels, labels, ...v }) => ({ ...v, labels: { ...labels, ...sharedLabels } })) };
+    },
+    reset() {},
+  };
 }
 
 /**

@@ -1,0 +1,209 @@
+/**
+ * Cache hits against their floor, shared by `npm run bench:hit` (bench/hit.ts) and `npm run bench`
+ * (bench/run.ts): the three ways a hit arrives (signed URL, `?key=` API key, anonymous public
+ * preset `t_…`), each in short rounds alternating ABBA with bare node:http answering the same
+ * bytes (static-child.ts); and disk hits (a process with the memory tier off, over the same cache
+ * folder) against memory hits of the same URL. It reports; it never asserts.
+ */
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { signedImagePath } from '../src/auth/signature.js';
+import { forkTs, nextMessage } from './children.js';
+import { http, summarize, type Sample, type Summary } from './load.js';
+
+export const HIT_KINDS = ['signed', 'key', 'preset'] as const;
+export type HitKind = (typeof HIT_KINDS)[number];
+
+export interface HitBenchOptions {
+  connections: number;
+  rounds: number;
+  /** Seconds per round and side. */
+  seconds: number;
+  kinds: readonly HitKind[];
+  /** Also disk hits (MEMORY_CACHE_MB=0) against memory hits of the anonymous preset URL. */
+  disk: boolean;
+  /** Write one CPU profile of the server per kind here (the load only); the floor rounds are then skipped. */
+  profileDir?: string;
+  /** LOG_LEVEL of the servers (info: every hit writes its access line, as in production). */
+  logLevel?: string;
+  write(text: string): void;
+}
+
+export interface HitRow {
+  name: string;
+  server: Summary;
+  /** The floor (bare node:http) for the hit kinds, the memory hit for `disk`; absent when profiling. */
+  ref?: Summary;
+  refName: string;
+}
+
+const ADMIN_KEY = 'bench-admin-key-0123456789';
+const SIGNING = { kid: 'bench', secret: 'bench-signing-secret-0123456789abcdef' };
+const OPTIONS = 'w_300,f_webp';
+
+interface Proc {
+  child: ChildProcess;
+  url: string;
+}
+
+async function stop(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  if (child.connected) child.send({ type: 'close' });
+  else child.kill();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export const hitLine = (label: string, s: Summary) =>
+  `  ${label.padEnd(16)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(1).padStart(5)} ms  p99 ${s.p99.toFixed(1).padStart(5)} ms  CPU ${s.cpuUs.toFixed(0).padStart(4)} µs/req  errors ${s.errors}\n`;
+
+export function hitTable(rows: HitRow[]): string {
+  const cells = rows.map((r) => {
+    const ratio = r.ref ? `${(r.server.rps / r.ref.rps).toFixed(2)}x` : '—';
+    // The CPU ratio (reference µs per request / server's) is what req/s would be on an idle machine.
+    const cpuRatio = r.ref && r.server.cpuUs > 0 ? `${(r.ref.cpuUs / r.server.cpuUs).toFixed(2)}x` : '—';
+    return `| ${r.name} | ${r.server.rps.toFixed(0)} | ${r.server.p50.toFixed(1)} | ${r.server.p99.toFixed(1)} | ${r.server.cpuUs.toFixed(0)} | ${r.refName} | ${r.ref ? r.ref.rps.toFixed(0) : '—'} | ${r.ref ? r.ref.p99.toFixed(1) : '—'} | ${r.ref ? r.ref.cpuUs.toFixed(0) : '—'} | ${ratio} | ${cpuRatio} |`;
+  });
+  return `| hit | req/s | p50 ms | p99 ms | CPU µs/req | reference | ref req/s | ref p99 ms | ref CPU µs/req | ratio | CPU ratio |\n|---|---|---|---|---|---|---|---|---|---|---|\n${cells.join('\n')}\n`;
+}
+
+export async function hitBench(opts: HitBenchOptions): Promise<HitRow[]> {
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-hit-'));
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: path.join(tmp, 'data'),
+    CACHE_DIR: path.join(tmp, 'cache'),
+    IMPORT_SAMPLES: 'true',
+    INBOX_DIR: 'off',
+    LOG_LEVEL: opts.logLevel ?? 'info',
+    NODE_ENV: 'production',
+    ADMIN_API_KEY: ADMIN_KEY,
+    SIGNING_KEYS: `${SIGNING.kid}:${SIGNING.secret}`,
+    JWT_SECRET: 'bench-jwt-secret-0123456789abcdef0123456789',
+  };
+  const children: ChildProcess[] = [];
+  const start = async (extra: Record<string, string> = {}) => {
+    const child = forkTs('server-child.ts', { ...env, ...extra });
+    children.push(child);
+    const ready = await nextMessage<{ url: string; images: Array<{ id: string; filename: string | null }> }>(child, 'ready', 120_000);
+    return { child, url: ready.url, images: ready.images };
+  };
+  const rows: HitRow[] = [];
+  try {
+    const server = await start();
+    const id = server.images.find((i) => i.filename === 'sunset-12mp.jpg')!.id;
+    const put = await fetch(`${server.url}/presets`, {
+      method: 'POST',
+      headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'hit', options: OPTIONS }),
+    });
+    if (!put.ok) throw new Error(`POST /presets: ${put.status} ${await put.text()}`);
+    const paths: Record<HitKind, string> = {
+      signed: signedImagePath(id, OPTIONS, SIGNING),
+      key: `/img/${OPTIONS}/${id}?key=${ADMIN_KEY}`,
+      preset: `/img/t_hit/${id}`,
+    };
+    // Render once, then every kind must answer the same bytes from the memory tier.
+    const body = await warm(server, Object.values(paths), 'HIT-MEMORY');
+    const bare = forkTs('static-child.ts');
+    children.push(bare);
+    bare.send({ body: body.toString('base64'), contentType: 'image/webp' });
+    const floor: Proc = { child: bare, url: (await nextMessage<{ url: string }>(bare)).url };
+
+    opts.write(
+      `hits: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}; ` +
+        `${opts.connections} connections, ${opts.rounds}x${opts.seconds}s ABBA rounds per kind; load average ${loadavg()}` +
+        `${opts.profileDir ? '; server profiled, floor skipped' : ''}\n`,
+    );
+    for (const kind of opts.kinds) {
+      const a = () => http({ url: server.url, paths: [paths[kind]], connections: opts.connections, seconds: opts.seconds, pid: server.child.pid! });
+      const b = () => http({ url: floor.url, paths: ['/'], connections: opts.connections, seconds: opts.seconds, pid: bare.pid! });
+      if (opts.profileDir) {
+        const file = path.resolve(opts.profileDir, `hit-${kind}.cpuprofile`);
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        server.child.send({ type: 'profile-start' });
+        await nextMessage(server.child, 'profiling');
+        const as: Sample[] = [];
+        for (let k = 0; k < opts.rounds; k++) as.push(await a());
+        server.child.send({ type: 'profile-stop', file });
+        await nextMessage(server.child, 'profiled');
+        const s = summarize(as);
+        opts.write(`${kind}  ${paths[kind].replace(ADMIN_KEY, '…')}  (profile: ${path.relative(process.cwd(), file)})\n${hitLine('server', s)}`);
+        rows.push({ name: kind, server: s, refName: 'node:http' });
+        continue;
+      }
+      const [s, f] = await alternate(opts.rounds, a, b);
+      server.child.send({ type: 'stats' });
+      const { memo } = await nextMessage<{ memo: Record<string, number> }>(server.child, 'stats');
+      opts.write(
+        `${kind}  ${paths[kind].replace(ADMIN_KEY, '…')}\n${hitLine('server', s)}${hitLine('node:http floor', f)}  ratio ${(s.rps / f.rps).toFixed(2)}x; hit memo so far ${JSON.stringify(memo)}\n`,
+      );
+      rows.push({ name: kind, server: s, ref: f, refName: 'node:http' });
+    }
+    if (opts.disk && !opts.profileDir) {
+      // A second process over the same data and cache folders with its memory tier off: each of its hits reads the disk tier.
+      const disk = await start({ MEMORY_CACHE_MB: '0' });
+      await warm(disk, [paths.preset], 'HIT-DISK');
+      const a = () => http({ url: disk.url, paths: [paths.preset], connections: opts.connections, seconds: opts.seconds, pid: disk.child.pid! });
+      const b = () => http({ url: server.url, paths: [paths.preset], connections: opts.connections, seconds: opts.seconds, pid: server.child.pid! });
+      const [d, m] = await alternate(opts.rounds, a, b);
+      opts.write(
+        `disk  ${paths.preset} (MEMORY_CACHE_MB=0 process vs the memory one)\n${hitLine('disk hit', d)}${hitLine('memory hit', m)}  ratio ${(d.rps / m.rps).toFixed(2)}x\n`,
+      );
+      rows.push({ name: 'disk', server: d, ref: m, refName: 'memory hit' });
+    }
+    opts.write(`load average at end ${loadavg()}\n`);
+  } finally {
+    for (const child of children) await stop(child).catch(() => child.kill('SIGKILL'));
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** Requests each path until it answers from `tier` (a miss renders and stores it first); the bytes, the same for every path. */
+async function warm(server: { url: string }, paths: string[], tier: string): Promise<Buffer> {
+  let body: Buffer | undefined;
+  for (const p of paths) {
+    for (let i = 0; ; i++) {
+      const res = await fetch(`${server.url}${p}`);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      if (res.status !== 200) throw new Error(`${p}: ${res.status} ${bytes}`);
+      if (body && !bytes.equals(body)) throw new Error(`${p}: different bytes`);
+      body = bytes;
+      if (res.headers.get('x-cache') === tier) break;
+      if (i === 20) throw new Error(`${p}: X-Cache ${res.headers.get('x-cache')}, never ${tier}`);
+      // The disk copy is written in the background after a render.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return body!;
+}
+
+/** ABBA: round k runs `a` first when k is even, `b` first when odd. */
+async function alternate(rounds: number, a: () => Promise<Sample>, b: () => Promise<Sample>) {
+  const as: Sample[] = [];
+  const bs: Sample[] = [];
+  for (let k = 0; k < rounds; k++) {
+    if (k % 2 === 0) {
+      as.push(await a());
+      bs.push(await b());
+    } else {
+      bs.push(await b());
+      as.push(await a());
+    }
+  }
+  return [summarize(as), summarize(bs)] as const;
+}
+
+function loadavg() {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
