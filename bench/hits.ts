@@ -124,16 +124,12 @@ export async function hitBench(opts: HitBenchOptions): Promise<HitRow[]> {
     for (const kind of opts.kinds) {
       const a = () => http({ url: server.url, paths: [paths[kind]], connections: opts.connections, seconds: opts.seconds, pid: server.child.pid! });
       const b = () => http({ url: floor.url, paths: ['/'], connections: opts.connections, seconds: opts.seconds, pid: bare.pid! });
+      // Unmeasured: the first second of load compiles the hot path (and teaches the memo) on either side.
+      await http({ url: server.url, paths: [paths[kind]], connections: opts.connections, seconds: 1, pid: server.child.pid! });
+      await http({ url: floor.url, paths: ['/'], connections: opts.connections, seconds: 1, pid: bare.pid! });
       if (opts.profileDir) {
         const file = path.resolve(opts.profileDir, `hit-${kind}.cpuprofile`);
-        await fs.mkdir(path.dirname(file), { recursive: true });
-        server.child.send({ type: 'profile-start' });
-        await nextMessage(server.child, 'profiling');
-        const as: Sample[] = [];
-        for (let k = 0; k < opts.rounds; k++) as.push(await a());
-        server.child.send({ type: 'profile-stop', file });
-        await nextMessage(server.child, 'profiled');
-        const s = summarize(as);
+        const s = summarize(await profiled(server.child, file, opts.rounds, a));
         opts.write(`${kind}  ${paths[kind].replace(ADMIN_KEY, '…')}  (profile: ${path.relative(process.cwd(), file)})\n${hitLine('server', s)}`);
         rows.push({ name: kind, server: s, refName: 'node:http' });
         continue;
@@ -146,17 +142,25 @@ export async function hitBench(opts: HitBenchOptions): Promise<HitRow[]> {
       );
       rows.push({ name: kind, server: s, ref: f, refName: 'node:http' });
     }
-    if (opts.disk && !opts.profileDir) {
+    if (opts.disk) {
       // A second process over the same data and cache folders with its memory tier off: each of its hits reads the disk tier.
       const disk = await start({ MEMORY_CACHE_MB: '0' });
       await warm(disk, [paths.preset], 'HIT-DISK');
       const a = () => http({ url: disk.url, paths: [paths.preset], connections: opts.connections, seconds: opts.seconds, pid: disk.child.pid! });
       const b = () => http({ url: server.url, paths: [paths.preset], connections: opts.connections, seconds: opts.seconds, pid: server.child.pid! });
-      const [d, m] = await alternate(opts.rounds, a, b);
-      opts.write(
-        `disk  ${paths.preset} (MEMORY_CACHE_MB=0 process vs the memory one)\n${hitLine('disk hit', d)}${hitLine('memory hit', m)}  ratio ${(d.rps / m.rps).toFixed(2)}x\n`,
-      );
-      rows.push({ name: 'disk', server: d, ref: m, refName: 'memory hit' });
+      await http({ url: disk.url, paths: [paths.preset], connections: opts.connections, seconds: 1, pid: disk.child.pid! });
+      if (opts.profileDir) {
+        const file = path.resolve(opts.profileDir, 'hit-disk.cpuprofile');
+        const d = summarize(await profiled(disk.child, file, opts.rounds, a));
+        opts.write(`disk  ${paths.preset} (MEMORY_CACHE_MB=0; profile: ${path.relative(process.cwd(), file)})\n${hitLine('disk hit', d)}`);
+        rows.push({ name: 'disk', server: d, refName: 'memory hit' });
+      } else {
+        const [d, m] = await alternate(opts.rounds, a, b);
+        opts.write(
+          `disk  ${paths.preset} (MEMORY_CACHE_MB=0 process vs the memory one)\n${hitLine('disk hit', d)}${hitLine('memory hit', m)}  ratio ${(d.rps / m.rps).toFixed(2)}x\n`,
+        );
+        rows.push({ name: 'disk', server: d, ref: m, refName: 'memory hit' });
+      }
     }
     opts.write(`load average at end ${loadavg()}\n`);
   } finally {
@@ -164,6 +168,18 @@ export async function hitBench(opts: HitBenchOptions): Promise<HitRow[]> {
     await fs.rm(tmp, { recursive: true, force: true });
   }
   return rows;
+}
+
+/** `rounds` runs of `run` with the server child's CPU profile recorded around them, written to `file`. */
+async function profiled(child: ChildProcess, file: string, rounds: number, run: () => Promise<Sample>): Promise<Sample[]> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  child.send({ type: 'profile-start' });
+  await nextMessage(child, 'profiling');
+  const samples: Sample[] = [];
+  for (let k = 0; k < rounds; k++) samples.push(await run());
+  child.send({ type: 'profile-stop', file });
+  await nextMessage(child, 'profiled');
+  return samples;
 }
 
 /** Requests each path until it answers from `tier` (a miss renders and stores it first); the bytes, the same for every path. */

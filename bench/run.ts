@@ -13,10 +13,13 @@ import sharp from 'sharp';
 import { forkTs, nextMessage } from './children.js';
 import { formatHotPath, formatPropagation, hotPathOnBothDatabases, purgePropagation } from './cluster.js';
 import { http, rawSharp, type Summary } from './load.js';
+import { HIT_KINDS, hitBench, hitTable } from './hits.js';
 import { formatFlood, loginCost, loginFlood } from './login-flood.js';
 import { alternate, counters, line, missScenarios, type ServerProc } from './miss.js';
 
 const CONNECTIONS_HIT = 10;
+/** Issue 14 measures hits against the node:http floor at this many connections. */
+const CONNECTIONS_HIT_FLOOR = 64;
 const MISS_ROUNDS = 4;
 const HIT_ROUNDS = 6;
 const HIT_ROUND_SECONDS = 2;
@@ -87,7 +90,7 @@ process.stdout.write(
     `  machine   ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}; load average at start ${load()}`,
     `  runtime   Node ${process.version}, sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '(default 4)'}, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '(default)'}`,
     `  settings  RENDER_CONCURRENCY=${renderConcurrency}, sharp threads per render ${Math.max(1, Math.floor(cores / renderConcurrency))}, libvips cache off; ` +
-      `misses: ${CONNECTIONS_MISS} in flight, ${MISS_ROUNDS} alternating rounds; hits: ${CONNECTIONS_HIT} connections, ${HIT_ROUNDS}x${HIT_ROUND_SECONDS}s alternating rounds`,
+      `misses: ${CONNECTIONS_MISS} in flight, ${MISS_ROUNDS} alternating rounds; hits: ${CONNECTIONS_HIT} connections, ${HIT_ROUNDS}x${HIT_ROUND_SECONDS}s alternating rounds, then ${CONNECTIONS_HIT_FLOOR} connections per hit kind`,
     '',
   ].join('\n'),
 );
@@ -118,6 +121,20 @@ try {
   report('hit-memory', mem, 'bare node:http', floor, `one ${hotBytes.length}-byte w_300 WebP URL repeated; ${(mem.rps / cores).toFixed(0)} req/s per core`);
   process.stdout.write(`  counters of the first server: ${JSON.stringify(await counters(first))}\n`);
   await stopServer(first);
+
+  // Issue 14's measure: 64 connections, the three ways a hit arrives, each against the floor in
+  // the same run; then disk hits against memory hits (a server of its own, bench/hits.ts).
+  process.stdout.write('\n── cache hits at 64 connections: signed URL, ?key= API key, anonymous preset; reference = bare node:http\n');
+  const hits = await hitBench({
+    connections: CONNECTIONS_HIT_FLOOR,
+    rounds: 4,
+    seconds: HIT_ROUND_SECONDS,
+    kinds: HIT_KINDS,
+    disk: true,
+    write: (text) => process.stdout.write(text.replace(/^(?=.)/gm, '  ')),
+  });
+  process.stdout.write(`\n${hitTable(hits)}`);
+  for (const h of hits) if (h.ref) results.push({ name: `hit64-${h.name}`, server: h.server, ref: h.ref, refName: h.refName });
 
   process.stdout.write('\n── restart: a new server process over the same DATA_DIR and CACHE_DIR (memory tier empty)\n');
   const second = await startServer();
@@ -168,7 +185,7 @@ try {
 process.stdout.write('\nsummary (ratio = server / reference throughput)\n');
 for (const r of results) {
   process.stdout.write(
-    `  ${r.name.padEnd(11)} ${r.server.rps.toFixed(1).padStart(8)} req/s  p99 ${r.server.p99.toFixed(1).padStart(7)} ms  peak RSS ${String(r.server.peakMb).padStart(4)} MB` +
+    `  ${r.name.padEnd(13)} ${r.server.rps.toFixed(1).padStart(8)} req/s  p99 ${r.server.p99.toFixed(1).padStart(7)} ms  peak RSS ${String(r.server.peakMb).padStart(4)} MB` +
       `   vs ${r.refName.padEnd(14)} ${r.ref.rps.toFixed(1).padStart(8)} req/s  p99 ${r.ref.p99.toFixed(1).padStart(7)} ms   ratio ${(r.server.rps / r.ref.rps).toFixed(2)}x\n`,
   );
 }

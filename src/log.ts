@@ -66,8 +66,8 @@ function decodeSafe(s: string) {
   }
 }
 
-/** Lines to stdout are handed to the writer in batches (src/log-batch.ts): at most this many, at most this late. */
-const STDOUT_BATCH = { maxLines: 2048, delayMs: 100 };
+/** Lines to stdout are handed to the writer in batches (src/log-batch.ts), none later than this. */
+const STDOUT_BATCH_DELAY_MS = 100;
 
 export type LogConfig = Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'LOG_FILE' | 'LOG_FILE_MAX_MB' | 'LOG_FILE_COUNT'>>;
 
@@ -88,7 +88,7 @@ export function createLogger(config: LogConfig, destination?: DestinationStream)
     destination ??
     (process.stdout.isTTY
       ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' })
-      : batchedLines(pino.destination({ fd: 1, sync: false }), STDOUT_BATCH));
+      : batchedLines({ fd: 1, delayMs: STDOUT_BATCH_DELAY_MS }, (o) => pino.destination({ ...o, sync: false })));
   if (!config.LOG_FILE) return pino(options, console);
   const file = rotatingFile(config.LOG_FILE, { maxBytes: (config.LOG_FILE_MAX_MB ?? 10) * 1024 * 1024, count: config.LOG_FILE_COUNT ?? 5 });
   return pino(

@@ -92,7 +92,14 @@ export class ApiKeys {
    */
   verify(secret: string): VerifiedKey | undefined | Promise<VerifiedKey | undefined> {
     if (secret.length < 16 || secret.length > 256) return undefined;
-    const hash = hashKey(secret);
+    return this.verifyHash(hashKey(secret));
+  }
+
+  /**
+   * `verify` for a secret already hashed (hashKey) by a caller that keeps the hash, as the hit memo
+   * does (src/delivery/hit-memo.ts): a remembered verdict then costs a Map lookup, not a SHA-256.
+   */
+  verifyHash(hash: string): VerifiedKey | undefined | Promise<VerifiedKey | undefined> {
     const now = this.clock();
     const known = this.verdicts.get(hash);
     const changes = this.repo.changes();

@@ -1,4 +1,5 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { OutputFormat } from '../spec/index.js';
 import { atomicWrite } from '../storage/atomic.js';
@@ -42,7 +43,7 @@ export class FilePlace implements RenditionPlace {
   }
 
   async remove(key: string, format: string) {
-    await fs.rm(this.file(key, format), { force: true });
+    await fsp.rm(this.file(key, format), { force: true });
   }
 }
 
@@ -68,15 +69,25 @@ export class BlobPlace implements RenditionPlace {
 }
 
 /**
+ * Renditions up to this size are read synchronously: from the page cache (where a hot rendition
+ * is) a read of a few KB costs microseconds, while the three thread-pool round trips of an
+ * asynchronous open, read and close cost a disk hit most of its time, and on a busy machine each
+ * hands the core away (issue 14). The disk tier's index is read synchronously already (SQLite), so
+ * a cold disk stalls a hit there too; larger renditions are read asynchronously all the same.
+ */
+export const SYNC_READ_MAX_BYTES = 64 * 1024;
+
+/**
  * The file's bytes when it holds exactly `bytes` of them, else undefined (missing, torn,
  * truncated or grown). One read of `bytes + 1` answers both "too short" and "too long"
  * without a separate stat: open, read, close, where readFile needs open, stat, read, read, close.
  */
 async function readExactly(file: string, bytes: number): Promise<Buffer | undefined> {
   if (bytes <= 0) return undefined;
-  let handle: fs.FileHandle;
+  if (bytes <= SYNC_READ_MAX_BYTES) return readExactlySync(file, bytes);
+  let handle: fsp.FileHandle;
   try {
-    handle = await fs.open(file, 'r');
+    handle = await fsp.open(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -89,5 +100,22 @@ async function readExactly(file: string, bytes: number): Promise<Buffer | undefi
     return filled === bytes ? buf.subarray(0, bytes) : undefined;
   } finally {
     await handle.close();
+  }
+}
+
+function readExactlySync(file: string, bytes: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const buf = Buffer.allocUnsafeSlow(bytes + 1);
+    const filled = fs.readSync(fd, buf, 0, buf.length, 0);
+    return filled === bytes ? buf.subarray(0, bytes) : undefined;
+  } finally {
+    fs.closeSync(fd);
   }
 }

@@ -51,8 +51,8 @@ export interface AnswerFacts {
   expiresAt?: number;
   /** Cache-Control counts down (an expiry, a credential's end, a max-age): valid for this clock second only. */
   perSecond: boolean;
-  /** The API key charged, and the secret presented for it. */
-  apiKey?: { id: string; secret: string };
+  /** The API key charged, and the hash of the secret presented for it (hashKey). */
+  apiKey?: { id: string; hash: string };
   /** The signing key that verified the URL's signature. */
   signedWith?: SigningKey;
 }
@@ -160,7 +160,7 @@ export class HitMemo {
     if (signed && !this.deps.secrets.signingKeys.some((k) => k.kid === signed.kid && k.secret === signed.secret)) return false;
     const apiKey = entry.apiKey;
     if (apiKey) {
-      const verdict = this.deps.keys.verify(apiKey.secret);
+      const verdict = this.deps.keys.verifyHash(apiKey.hash);
       if (verdict instanceof Promise) {
         // Not remembered any more: the full path asks the database (this lookup's answer is dropped).
         verdict.catch(() => {});

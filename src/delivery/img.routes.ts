@@ -5,6 +5,7 @@ import type { Deps } from '../deps.js';
 import { checkOptionsAllowed, canSee } from '../auth/access.js';
 import type { Authority, Principal } from '../auth/principal.js';
 import { presentedCredential } from '../auth/credentials.js';
+import { hashKey } from '../auth/keys.js';
 import type { ImageRow } from '../db/schema.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { originsOf } from '../origins/service.js';
@@ -88,7 +89,7 @@ function answerFacts(c: Context, plan: DeliveryPlan, mark: string, principal: Pr
   if (principal.kind === 'key') {
     const secret = presentedCredential(c.req, { tokenInQuery: true })?.secret;
     if (secret === undefined) return undefined;
-    facts.apiKey = { id: principal.keyId, secret };
+    facts.apiKey = { id: principal.keyId, hash: hashKey(secret) };
   }
   return facts;
 }

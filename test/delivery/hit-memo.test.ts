@@ -30,10 +30,7 @@ interface MemoApp extends TestApp {
 
 async function memoApp(env: Record<string, string> = {}, log?: ReturnType<typeof createLogger>): Promise<MemoApp> {
   const clock = { now: Math.floor(Date.now() / 1000) };
-  const t = await testApp(
-    { SIGNING_KEYS: `${SIGNING.kid}:${SIGNING.secret}`, ...env },
-    { deps: { clock: () => clock.now, ...(log ? { log } : {}) } },
-  );
+  const t = await testApp({ SIGNING_KEYS: `${SIGNING.kid}:${SIGNING.secret}`, ...env }, { deps: { clock: () => clock.now, ...(log ? { log } : {}) } });
   const server: Server = createServer(frontListener(t.deps, t.app));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
@@ -127,7 +124,9 @@ describe('the hit memo', () => {
     t = await memoApp();
     pub = await t.seed('dune-2mp.jpg');
     priv = await t.seed('friends-portrait.jpg', { visibility: 'private' });
-    expect((await t.request('/presets', { method: 'POST', headers: admin(t), body: JSON.stringify({ name: 'memo', options: 'w_64' }) })).status).toBeLessThan(300);
+    expect((await t.request('/presets', { method: 'POST', headers: admin(t), body: JSON.stringify({ name: 'memo', options: 'w_64' }) })).status).toBeLessThan(
+      300,
+    );
   });
   afterAll(() => t.close());
 
@@ -231,11 +230,15 @@ describe('the hit memo', () => {
   });
 
   it('an edited preset renders its new options on the next request', async () => {
-    expect((await t.request('/presets', { method: 'POST', headers: admin(t), body: JSON.stringify({ name: 'edited', options: 'w_64' }) })).status).toBeLessThan(300);
+    expect((await t.request('/presets', { method: 'POST', headers: admin(t), body: JSON.stringify({ name: 'edited', options: 'w_64' }) })).status).toBeLessThan(
+      300,
+    );
     const path = `/img/t_edited/${pub}`;
     const before = await memoised(t, path);
     expect((await sharp(before.body).metadata()).width).toBe(64);
-    expect((await t.request('/presets', { method: 'POST', headers: admin(t), body: JSON.stringify({ name: 'edited', options: 'w_96' }) })).status).toBeLessThan(300);
+    expect((await t.request('/presets', { method: 'POST', headers: admin(t), body: JSON.stringify({ name: 'edited', options: 'w_96' }) })).status).toBeLessThan(
+      300,
+    );
     const after = await notMemoised(t, path);
     expect(after.status).toBe(200);
     expect(after.headers.get('etag')).not.toBe(before.headers.get('etag'));
@@ -351,7 +354,13 @@ describe('what the memo answers still counts', () => {
 
     const requests = lines.filter((l) => l.msg === 'request' && l.route === '/img/*');
     const text = await (await t.request('/metrics')).text();
-    const sample = (series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.slice(series.length + 1) ?? 0);
+    const sample = (series: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${series} `))
+          ?.slice(series.length + 1) ?? 0,
+      );
     const ok = requests.filter((l) => l.status === 200);
     expect(sample('imgpath_http_requests_total{method="GET",route="/img/*",status="200"}')).toBe(ok.length);
     expect(sample('imgpath_http_requests_total{method="GET",route="/img/*",status="304"}')).toBe(1);
