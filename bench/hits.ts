@@ -37,6 +37,8 @@ export interface HitRow {
   /** The floor (bare node:http) for the hit kinds, the memory hit for `disk`; absent when profiling. */
   ref?: Summary;
   refName: string;
+  /** node:http answering imgpath's very headers (hit kinds only, not when profiling). */
+  sameHeaders?: Summary;
 }
 
 const ADMIN_KEY = 'bench-admin-key-0123456789';
@@ -62,13 +64,30 @@ export const hitLine = (label: string, s: Summary) =>
   `  ${label.padEnd(16)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(1).padStart(5)} ms  p99 ${s.p99.toFixed(1).padStart(5)} ms  CPU ${s.cpuUs.toFixed(0).padStart(4)} µs/req  errors ${s.errors}\n`;
 
 export function hitTable(rows: HitRow[]): string {
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
   const cells = rows.map((r) => {
-    const ratio = r.ref ? `${(r.server.rps / r.ref.rps).toFixed(2)}x` : '—';
-    // The CPU ratio (reference µs per request / server's) is what req/s would be on an idle machine.
-    const cpuRatio = r.ref && r.server.cpuUs > 0 ? `${(r.ref.cpuUs / r.server.cpuUs).toFixed(2)}x` : '—';
-    return `| ${r.name} | ${r.server.rps.toFixed(0)} | ${r.server.p50.toFixed(1)} | ${r.server.p99.toFixed(1)} | ${r.server.cpuUs.toFixed(0)} | ${r.refName} | ${r.ref ? r.ref.rps.toFixed(0) : '—'} | ${r.ref ? r.ref.p99.toFixed(1) : '—'} | ${r.ref ? r.ref.cpuUs.toFixed(0) : '—'} | ${ratio} | ${cpuRatio} |`;
+    const ref = r.ref;
+    const same = r.sameHeaders;
+    return [
+      r.name,
+      r.server.rps.toFixed(0),
+      r.server.p50.toFixed(1),
+      r.server.p99.toFixed(1),
+      r.server.cpuUs.toFixed(0),
+      r.refName,
+      ref ? ref.rps.toFixed(0) : '—',
+      ref ? ref.p99.toFixed(1) : '—',
+      ref ? ref.cpuUs.toFixed(0) : '—',
+      ref ? x(r.server.rps, ref.rps) : '—',
+      // Reference µs per request / the server's: what the ratio would be on cores of its own.
+      ref && r.server.cpuUs > 0 ? x(ref.cpuUs, r.server.cpuUs) : '—',
+      same ? `${same.rps.toFixed(0)} (${x(r.server.rps, same.rps)})` : '—',
+    ].join(' | ');
   });
-  return `| hit | req/s | p50 ms | p99 ms | CPU µs/req | reference | ref req/s | ref p99 ms | ref CPU µs/req | ratio | CPU ratio |\n|---|---|---|---|---|---|---|---|---|---|---|\n${cells.join('\n')}\n`;
+  return (
+    '| hit | req/s | p50 ms | p99 ms | CPU µs/req | reference | ref req/s | ref p99 ms | ref CPU µs/req | ratio | CPU ratio | node:http with imgpath headers req/s (ratio) |\n' +
+    `|---|---|---|---|---|---|---|---|---|---|---|---|\n${cells.map((c) => `| ${c} |`).join('\n')}\n`
+  );
 }
 
 export async function hitBench(opts: HitBenchOptions): Promise<HitRow[]> {
@@ -110,11 +129,10 @@ export async function hitBench(opts: HitBenchOptions): Promise<HitRow[]> {
       preset: `/img/t_hit/${id}`,
     };
     // Render once, then every kind must answer the same bytes from the memory tier.
-    const body = await warm(server, Object.values(paths), 'HIT-MEMORY');
-    const bare = forkTs('static-child.ts');
-    children.push(bare);
-    bare.send({ body: body.toString('base64'), contentType: 'image/webp' });
-    const floor: Proc = { child: bare, url: (await nextMessage<{ url: string }>(bare)).url };
+    const { body, headers } = await warm(server, Object.values(paths), 'HIT-MEMORY');
+    const floor = await staticChild(children, { body: body.toString('base64'), contentType: 'image/webp' });
+    const sameHeaders = await staticChild(children, { body: body.toString('base64'), contentType: 'image/webp', headers });
+    const bare = floor.child;
 
     opts.write(
       `hits: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}; ` +
@@ -134,13 +152,16 @@ export async function hitBench(opts: HitBenchOptions): Promise<HitRow[]> {
         rows.push({ name: kind, server: s, refName: 'node:http' });
         continue;
       }
-      const [s, f] = await alternate(opts.rounds, a, b);
+      const c = () => http({ url: sameHeaders.url, paths: ['/'], connections: opts.connections, seconds: opts.seconds, pid: sameHeaders.child.pid! });
+      await http({ url: sameHeaders.url, paths: ['/'], connections: opts.connections, seconds: 1, pid: sameHeaders.child.pid! });
+      const [s, f, h] = await alternate3(opts.rounds, a, b, c);
       server.child.send({ type: 'stats' });
       const { memo } = await nextMessage<{ memo: Record<string, number> }>(server.child, 'stats');
       opts.write(
-        `${kind}  ${paths[kind].replace(ADMIN_KEY, '…')}\n${hitLine('server', s)}${hitLine('node:http floor', f)}  ratio ${(s.rps / f.rps).toFixed(2)}x; hit memo so far ${JSON.stringify(memo)}\n`,
+        `${kind}  ${paths[kind].replace(ADMIN_KEY, '…')}\n${hitLine('server', s)}${hitLine('node:http floor', f)}${hitLine('same headers', h)}` +
+          `  ratio ${(s.rps / f.rps).toFixed(2)}x (to node:http with imgpath's headers ${(s.rps / h.rps).toFixed(2)}x); hit memo so far ${JSON.stringify(memo)}\n`,
       );
-      rows.push({ name: kind, server: s, ref: f, refName: 'node:http' });
+      rows.push({ name: kind, server: s, ref: f, refName: 'node:http', sameHeaders: h });
     }
     if (opts.disk) {
       // A second process over the same data and cache folders with its memory tier off: each of its hits reads the disk tier.
@@ -182,9 +203,24 @@ async function profiled(child: ChildProcess, file: string, rounds: number, run: 
   return samples;
 }
 
-/** Requests each path until it answers from `tier` (a miss renders and stores it first); the bytes, the same for every path. */
-async function warm(server: { url: string }, paths: string[], tier: string): Promise<Buffer> {
+/** A static-child.ts floor answering `job`. */
+async function staticChild(children: ChildProcess[], job: { body: string; contentType: string; headers?: Array<[string, string]> }): Promise<Proc> {
+  const child = forkTs('static-child.ts');
+  children.push(child);
+  child.send(job);
+  return { child, url: (await nextMessage<{ url: string }>(child)).url };
+}
+
+/** Headers a server answers per request or per connection, left out of what a floor repeats. */
+const PER_REQUEST = new Set(['date', 'connection', 'keep-alive', 'x-request-id', 'transfer-encoding']);
+
+/**
+ * Requests each path until it answers from `tier` (a miss renders and stores it first); the bytes,
+ * the same for every path, and the last answer's headers less those made per request.
+ */
+async function warm(server: { url: string }, paths: string[], tier: string): Promise<{ body: Buffer; headers: Array<[string, string]> }> {
   let body: Buffer | undefined;
+  let headers: Array<[string, string]> = [];
   for (const p of paths) {
     for (let i = 0; ; i++) {
       const res = await fetch(`${server.url}${p}`);
@@ -192,13 +228,25 @@ async function warm(server: { url: string }, paths: string[], tier: string): Pro
       if (res.status !== 200) throw new Error(`${p}: ${res.status} ${bytes}`);
       if (body && !bytes.equals(body)) throw new Error(`${p}: different bytes`);
       body = bytes;
+      headers = [...res.headers].filter(([name]) => !PER_REQUEST.has(name));
       if (res.headers.get('x-cache') === tier) break;
       if (i === 20) throw new Error(`${p}: X-Cache ${res.headers.get('x-cache')}, never ${tier}`);
       // The disk copy is written in the background after a render.
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return body!;
+  return { body: body!, headers };
+}
+
+/** ABC then CBA: three sides alternating, so a change in the machine's load meets each alike. */
+async function alternate3(rounds: number, a: () => Promise<Sample>, b: () => Promise<Sample>, c: () => Promise<Sample>) {
+  const out: Sample[][] = [[], [], []];
+  const sides = [a, b, c];
+  for (let k = 0; k < rounds; k++) {
+    const order = k % 2 === 0 ? [0, 1, 2] : [2, 1, 0];
+    for (const i of order) out[i].push(await sides[i]());
+  }
+  return out.map(summarize) as [Summary, Summary, Summary];
 }
 
 /** ABBA: round k runs `a` first when k is even, `b` first when odd. */

@@ -3,9 +3,10 @@ import type { Deps } from '../deps.js';
 import { responseBytes } from '../responses.js';
 import { type CredentialSources, presentedCredential, resolveCredential } from './credentials.js';
 import { ANONYMOUS, type Principal } from './principal.js';
-import { clientIp, requestScope, scopeFor } from './state.js';
+import { clientIp, type RequestScope, scopeFor } from './state.js';
 
-export type AuthVariables = { principal: Principal };
+/** `scope`: who the request is charged to (rate limits, key usage), set with the principal. */
+export type AuthVariables = { principal: Principal; scope: RequestScope };
 
 export type AuthenticateOptions = CredentialSources;
 
@@ -24,8 +25,9 @@ export function authenticate(deps: Deps, opts: AuthenticateOptions = {}): Middle
     c.set('principal', principal);
     // Every use of a key counts here, whichever route family it came through.
     const scope = scopeFor(principal, clientIp(c, deps.config.TRUST_PROXY));
+    c.set('scope', scope);
     if (scope.keyId) usage.request(scope.keyId);
-    await requestScope.run(scope, next);
+    await next();
     if (scope.keyId && c.req.method !== 'HEAD') usage.bytes(scope.keyId, responseBytes(c.res));
   };
 }

@@ -3,7 +3,6 @@ import type { Deps } from '../deps.js';
 import { RateLimitedError } from '../errors.js';
 import type { Env } from '../http.js';
 import { rateHeaders } from './ratelimit.js';
-import { requestScope } from './state.js';
 
 /**
  * RATE_LIMIT_API_PER_MIN per key / user / client address, on the routes it is mounted on: the
@@ -15,7 +14,7 @@ import { requestScope } from './state.js';
 export function limitApi(deps: Pick<Deps, 'auth'>): MiddlewareHandler<Env> {
   const limiter = deps.auth.api;
   return async function limitApi(c, next) {
-    const scope = requestScope.getStore();
+    const scope = c.get('scope');
     if (!limiter.enabled || !scope || scope.exempt) return next();
     const d = limiter.take(scope.subject);
     if (!d.ok) throw new RateLimitedError(d.retryAfterSeconds, rateHeaders(d));

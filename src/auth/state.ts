@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Context } from 'hono';
 import type { Deps } from '../deps.js';
 import { isAdmin, type Principal } from './principal.js';
@@ -42,12 +41,6 @@ export interface RequestScope {
   exempt: boolean;
 }
 
-/**
- * The current request's scope, set by the authenticate middleware. A cache miss is decided deep
- * inside the rendition cache; reading the caller from here keeps the cache interface free of auth.
- */
-export const requestScope = new AsyncLocalStorage<RequestScope>();
-
 export function scopeFor(p: Principal, ip: string): RequestScope {
   const exempt = isAdmin(p);
   if (p.kind === 'key') return { subject: `key:${p.keyId}`, keyId: p.keyId, exempt };
@@ -72,12 +65,12 @@ export function clientIp(c: Context, trustProxy: boolean): string {
 /**
  * The delivery path takes this hook when it asks the cache for a rendition and calls it only
  * when the cache really renders (a miss; hits never count): it throttles the caller per
- * RATE_LIMIT_MISS_PER_MIN and counts the render against their key. The caller is captured when
- * the hook is made, because the cache may start a queued render from another request's context.
- * Outside a request (CLI, background tasks) the hook does nothing.
+ * RATE_LIMIT_MISS_PER_MIN and counts the render against their key. `scope` is who the request
+ * (or the task) is charged to, passed down as a value: an AsyncLocalStorage carried it before,
+ * and its async hooks cost every request in the process a quarter of a cache hit (issue 14).
+ * Without a scope (the CLI, the server's own work) the hook does nothing.
  */
-export function cacheMissCharge(deps: Pick<Deps, 'auth'>): () => void {
-  const scope = requestScope.getStore();
+export function cacheMissCharge(deps: Pick<Deps, 'auth'>, scope: RequestScope | undefined): () => void {
   if (!scope) return () => {};
   return () => {
     const state = deps.auth;

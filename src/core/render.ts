@@ -1,4 +1,4 @@
-import { cacheMissCharge } from '../auth/state.js';
+import { cacheMissCharge, type RequestScope } from '../auth/state.js';
 import type { CachedRendition, Rendition } from '../cache/types.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -11,10 +11,11 @@ import type { DeliveryPlan } from './plan.js';
 /**
  * The rendition of a plan through the cache tiers (memory, disk, one coalesced render). Its
  * `tier` says where it came from, for the surface to report (X-Cache, metrics) as it likes.
+ * `charged`: who a render is charged to (RATE_LIMIT_MISS_PER_MIN, the key's usage); nobody for
+ * the server's own work.
  */
-export function renderVia(deps: Deps, plan: DeliveryPlan): Promise<CachedRendition> {
-  // Bound to this request now: a queued render is started later from another request's context.
-  const chargeMiss = cacheMissCharge(deps);
+export function renderVia(deps: Deps, plan: DeliveryPlan, charged?: RequestScope): Promise<CachedRendition> {
+  const chargeMiss = cacheMissCharge(deps, charged);
   return deps.cache.fetch(plan.key, { imageId: plan.image.id, options: plan.canonical, preset: plan.preset }, async () => {
     // Only a miss reaches here: throttles the caller (RATE_LIMIT_MISS_PER_MIN) and counts the render.
     chargeMiss();

@@ -36,7 +36,7 @@ export function imgRoutes(deps: Deps) {
     const spec = parseOptions(deps, path.options, path.ext);
     let found: ImageRow;
     if (path.origin) {
-      found = await origins.image(path.origin.name, path.origin.path, (row) => checkBeforeFetch(deps, authority, spec, row));
+      found = await origins.image(path.origin.name, path.origin.path, (row) => checkBeforeFetch(deps, authority, spec, row), c.get('scope'));
     } else {
       const image = await findImage(deps, path.id);
       if (!image) return renamedOrMissing(c, deps, path, authority, raw);
@@ -63,7 +63,7 @@ export function imgRoutes(deps: Deps) {
     const facts = !path.origin && !mutable && c.req.method === 'GET' ? answerFacts(c, plan, mark, principal, signedWith) : undefined;
     const fresh = notModified(c, deps, plan);
     if (fresh) return facts ? rememberAnswer(fresh, facts) : fresh;
-    const res = imageResponse(c, deps, plan, await renderVia(deps, plan));
+    const res = imageResponse(c, deps, plan, await renderVia(deps, plan, c.get('scope')));
     return facts ? rememberAnswer(res, facts) : res;
   });
 

@@ -27,9 +27,14 @@ export function infoRoutes(deps: Deps) {
     if (!origin && !isImageKey(rest)) throw new NotFoundError(`No route for GET ${c.req.path}`, 'not_found');
     let found: ImageRow;
     if (origin) {
-      found = await origins.image(origin[1], origin[2], (row) => {
-        if (!canSee(principal, row)) throw new NotFoundError(`No image ${row.id}`, 'image_not_found');
-      });
+      found = await origins.image(
+        origin[1],
+        origin[2],
+        (row) => {
+          if (!canSee(principal, row)) throw new NotFoundError(`No image ${row.id}`, 'image_not_found');
+        },
+        c.get('scope'),
+      );
     } else {
       const image = await findImage(deps, rest);
       if (!image) {

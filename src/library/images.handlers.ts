@@ -130,6 +130,6 @@ export function transformImage(deps: Deps): RouteHandler<typeof transform, Env> 
       c.header('Location', `/tasks/${task.id}`);
       return c.json(taskView(task), 202);
     }
-    return c.json(await namingFields(body, () => makeVariant(deps, { principal, image, spec, accept, base })), 200);
+    return c.json(await namingFields(body, () => makeVariant(deps, { principal, image, spec, accept, base, charged: c.get('scope') })), 200);
   };
 }

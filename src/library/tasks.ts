@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolveCallerRef, type CallerRef } from '../auth/caller-ref.js';
 import { requireCaller } from '../auth/access.js';
+import { scopeFor } from '../auth/state.js';
 import type { TaskRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError, OverloadedError, StorageUnavailableError } from '../errors.js';
@@ -39,7 +40,8 @@ const HANDLERS: Record<string, Handler> = {
     const principal = requireCaller(await resolveCallerRef(deps, input.caller), 'upload', 'deliver');
     const image = await managedImage(deps, principal, input.imageId);
     const spec = parseOptions(deps, input.options);
-    return makeVariant(deps, { principal, image, spec, accept: input.accept, base: input.base });
+    // Charged to its caller as the route's own render is (a caller is a key or a user: no address needed).
+    return makeVariant(deps, { principal, image, spec, accept: input.accept, base: input.base, charged: scopeFor(principal, '') });
   },
 };
 

@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.js';
+import type { RequestScope } from '../auth/state.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
@@ -24,11 +25,11 @@ export interface TransformResult {
  */
 export async function makeVariant(
   deps: Deps,
-  args: { principal: Principal; image: ImageRow; spec: Spec; accept?: string; base: string },
+  args: { principal: Principal; image: ImageRow; spec: Spec; accept?: string; base: string; charged?: RequestScope },
 ): Promise<TransformResult> {
   const { image } = args;
   const plan = await planDelivery(deps, { authority: { kind: 'internal', for: args.principal }, image, spec: args.spec, accept: args.accept });
-  const out = await renderVia(deps, plan);
+  const out = await renderVia(deps, plan, args.charged);
   const bytes = out.data.length;
   // False when the image was deleted while rendering (a slow async task): nothing to record against.
   const recorded = await deps.repos.images.recordVariant({

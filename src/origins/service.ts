@@ -1,4 +1,4 @@
-import { cacheMissCharge } from '../auth/state.js';
+import { cacheMissCharge, type RequestScope } from '../auth/state.js';
 import type { ImageRow, OriginImageRow } from '../db/schema.js';
 import { findImage } from '../core/index.js';
 import type { Deps } from '../deps.js';
@@ -36,9 +36,10 @@ export class Origins {
 
   /**
    * The image for `@name/path`, fetched on first use. `gate` runs before that first fetch with the
-   * row the image would get, so a caller who could not see it or use the options costs no fetch.
+   * row the image would get, so a caller who could not see it or use the options costs no fetch;
+   * the fetch is charged to `charged` as a render would be.
    */
-  async image(name: string, rawPath: string, gate: (row: Pick<ImageRow, 'id' | 'ownerId' | 'visibility'>) => void): Promise<ImageRow> {
+  async image(name: string, rawPath: string, gate: (row: Pick<ImageRow, 'id' | 'ownerId' | 'visibility'>) => void, charged?: RequestScope): Promise<ImageRow> {
     const origin = this.deps.config.origins.get(name);
     if (!origin) throw new NotFoundError(`No origin @${name} is configured`, 'unknown_origin');
     const { path, url } = resolveOriginPath(origin.base, rawPath);
@@ -48,7 +49,7 @@ export class Origins {
     if (known && known.id === id) return known;
     gate({ id, ownerId: null, visibility: this.deps.config.DEFAULT_VISIBILITY });
     // A first fetch is a miss like a render: it counts against RATE_LIMIT_MISS_PER_MIN.
-    cacheMissCharge(this.deps)();
+    cacheMissCharge(this.deps, charged)();
     return this.once(id, async () => {
       const answer = await this.fetch(origin, url);
       if (answer.kind !== 'ok') throw new NotFoundError(`No file ${path} at origin @${name}`, 'image_not_found');

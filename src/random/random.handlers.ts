@@ -133,7 +133,7 @@ async function serveBytes(c: Context<Env>, deps: Deps, principal: Principal, ima
     accept: c.req.header('accept'),
     hints: readClientHints((name) => c.req.header(name)),
   });
-  const rendition = await renderVia(deps, plan);
+  const rendition = await renderVia(deps, plan, c.get('scope'));
   // A random answer changes on every request: the immutable caching of /img must not stick to it.
   return imageResponse(c, deps, plan, rendition, { ...noStore, 'X-Image-Id': image.id });
 }
