@@ -2,7 +2,7 @@ import type { RenditionsRepo } from '../repos/renditions.js';
 import type { OutputFormat } from '../spec/index.js';
 import type { BlobStore } from '../storage/store.js';
 import { BlobPlace, FilePlace, type RenditionPlace } from './place.js';
-import { matches, type PurgeMatch, type Rendition, type RenditionMeta, type RenditionTier } from './types.js';
+import { matches, type PurgeMatch, type Rendition, type RenditionMeta, type RenditionTier, type StoredCopy } from './types.js';
 
 export interface DiskTierOptions {
   /** How often batched `last_access` updates reach SQLite; a hit never writes to the DB itself. */
@@ -104,6 +104,20 @@ export class DiskTier implements RenditionTier {
     }
     this.touches.set(key, this.now());
     return { data, format: row.format as OutputFormat, width: row.width, height: row.height };
+  }
+
+  /**
+   * `get` for a caller that already knows what the index says of `key` (format, size): the file is
+   * read without the index lookup, and is still refused unless it has exactly that size. Undefined
+   * (nothing touched, nothing dropped) when it does not: the caller then asks `get`, which sorts
+   * out a torn file. For the hit memo, whose copy of those facts holds only while the database is
+   * unchanged (src/delivery/hit-memo.ts).
+   */
+  async getKnown(key: string, known: StoredCopy): Promise<Rendition | undefined> {
+    const data = await this.place.read(key, known.format, known.bytes);
+    if (!data) return undefined;
+    this.touches.set(key, this.now());
+    return { data, format: known.format, width: known.width, height: known.height };
   }
 
   put(key: string, meta: RenditionMeta, r: Rendition): Promise<void> {

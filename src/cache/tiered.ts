@@ -1,7 +1,16 @@
 import type { DiskTier } from './disk.js';
 import type { RenderLimiter } from './limiter.js';
 import type { MemoryTier } from './memory.js';
-import { matches, type CacheTier, type CachedRendition, type PurgeMatch, type Rendition, type RenditionCache, type RenditionMeta } from './types.js';
+import {
+  matches,
+  type CacheTier,
+  type CachedRendition,
+  type PurgeMatch,
+  type Rendition,
+  type RenditionCache,
+  type RenditionMeta,
+  type StoredCopy,
+} from './types.js';
 
 /** A read or render under way: a purge that races it marks it stale. */
 interface Pending {
@@ -88,9 +97,11 @@ export class TieredCache implements RenditionCache {
    * A rendition already stored, never rendered: a memory hit synchronously (counted as `fetch`
    * counts it), else a read of the disk and shared tiers; undefined when there is nothing to read
    * or a render of `key` is in flight (the caller then takes `fetch`, which joins or renders).
-   * For the hit memo (src/delivery/hit-memo.ts), whose answers must never charge a render.
+   * For the hit memo (src/delivery/hit-memo.ts), whose answers must never charge a render; given
+   * `known` (what the disk tier's index said of this key last time) the disk copy is read without
+   * asking the index again.
    */
-  stored(key: string, meta: RenditionMeta): CachedRendition | Promise<CachedRendition | undefined> | undefined {
+  stored(key: string, meta: RenditionMeta, known?: StoredCopy): CachedRendition | Promise<CachedRendition | undefined> | undefined {
     const hot = this.memory?.peekHit(key);
     if (hot) {
       this.counts.hits_memory++;
@@ -99,7 +110,15 @@ export class TieredCache implements RenditionCache {
     if ((!this.disk && !this.shared) || this.inflight.has(key)) return undefined;
     const read: Pending = { meta, stale: false };
     this.reads.add(read);
-    return this.readCold(key, read).finally(() => this.reads.delete(read));
+    return this.readStored(key, read, known).finally(() => this.reads.delete(read));
+  }
+
+  private async readStored(key: string, read: Pending, known: StoredCopy | undefined): Promise<CachedRendition | undefined> {
+    const direct = known && (await this.disk?.getKnown(key, known).catch(() => undefined));
+    if (!direct) return this.readCold(key, read);
+    this.counts.hits_disk++;
+    if (!read.stale) this.memory?.put(key, read.meta, direct);
+    return { ...direct, tier: 'disk', renderMs: 0 };
   }
 
   private async load(key: string, entry: Inflight, render: () => Promise<Rendition>): Promise<CachedRendition> {

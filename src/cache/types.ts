@@ -46,6 +46,14 @@ export function renditionHeaders(r: Omit<CachedRendition, 'headers'>): Record<st
   };
 }
 
+/** What the disk tier's index holds of a rendition besides its bytes (`stored` skips the lookup given it). */
+export interface StoredCopy {
+  format: OutputFormat;
+  width: number;
+  height: number;
+  bytes: number;
+}
+
 export interface RenditionMeta {
   imageId: string;
   /** Canonical options (what the key was made from), recorded for purges and the API. */
@@ -66,7 +74,7 @@ export interface RenditionCache {
    * as a promise, undefined (or a promise of it) when only a render would do. Optional: without
    * it the hit memo (src/delivery/hit-memo.ts) never answers.
    */
-  stored?(key: string, meta: RenditionMeta): CachedRendition | Promise<CachedRendition | undefined> | undefined;
+  stored?(key: string, meta: RenditionMeta, known?: StoredCopy): CachedRendition | Promise<CachedRendition | undefined> | undefined;
   /** Where `key` would be answered from right now, without reading or rendering (the `.json` dry run). */
   tierOf(key: string): Promise<CacheTier>;
   /** Every rendition of the image (or watermarked with it) in every tier, the shared one included. */

@@ -52,6 +52,7 @@ export function frontListener(deps: Deps, app: { fetch: Fetch }): (incoming: Inc
     if (r) outgoing.end(r.data);
     else outgoing.end();
     const bytes = r ? r.data.length : 0;
+    if (r?.tier === 'disk' && !entry.diskCopy) entry.diskCopy = { format: r.format, width: r.width, height: r.height, bytes };
     if (apiKey !== undefined) usage.bytes(apiKey, bytes);
     memo.answered();
     record.finish({
@@ -75,7 +76,7 @@ export function frontListener(deps: Deps, app: { fetch: Fetch }): (incoming: Inc
       send(entry, incoming, outgoing, started, undefined);
       return true;
     }
-    const stored = deps.cache.stored?.(entry.renditionKey, entry.meta);
+    const stored = deps.cache.stored?.(entry.renditionKey, entry.meta, entry.diskCopy);
     if (stored === undefined) return false;
     if (!(stored instanceof Promise)) {
       send(entry, incoming, outgoing, started, stored);

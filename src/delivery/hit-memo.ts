@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { SigningKey } from '../auth/signature.js';
-import type { CachedRendition, RenditionMeta } from '../cache/types.js';
+import type { CachedRendition, RenditionMeta, StoredCopy } from '../cache/types.js';
 import type { Deps } from '../deps.js';
 import { pathAndQuery } from '../ops/observe.js';
 import { redactUrl } from '../log.js';
@@ -78,6 +78,12 @@ export interface MemoEntry extends AnswerFacts {
   ok?: { of: CachedRendition; headers: string[] };
   /** Who-asked headers of a 200 (cache policy, CORS, Vary), flat, without the rendition's own. */
   base: string[];
+  /**
+   * What the disk tier's index said of the rendition when this entry last read it from disk: the
+   * next disk read skips the index lookup. As good as the entry: any change to the database (an
+   * eviction, a purge) moves the change mark, and a file of another size is refused anyway.
+   */
+  diskCopy?: StoredCopy;
 }
 
 export interface HitMemoStats {

@@ -1,4 +1,6 @@
+import fsp from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import path_ from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
@@ -379,6 +381,17 @@ describe('what the memo answers still counts', () => {
     const disk = await memoised(t, path);
     expect(disk.headers.get('x-cache')).toBe('HIT-DISK');
     expect(disk.body.equals(miss.body)).toBe(true);
-    expect(t.deps.cache.stats().hits_disk).toBeGreaterThanOrEqual(1);
+    const again = await memoised(t, path); // the index's facts now come with the memo's entry
+    expect(again.headers.get('x-cache')).toBe('HIT-DISK');
+    expect(again.body.equals(miss.body)).toBe(true);
+    expect(t.deps.cache.stats().hits_disk).toBeGreaterThanOrEqual(2);
+    // A file gone behind the index's back is rendered again, not answered from what the memo knew.
+    const files = (await fsp.readdir(path_.join(t.dir, 'cache'), { recursive: true })).filter((f) => f.endsWith('.jpg'));
+    expect(files).toHaveLength(1);
+    await fsp.rm(path_.join(t.dir, 'cache', files[0]));
+    const rendered = await get(t, path);
+    expect(rendered.status).toBe(200);
+    expect(rendered.headers.get('x-cache')).toBe('MISS');
+    expect(rendered.body.equals(miss.body)).toBe(true);
   });
 });
