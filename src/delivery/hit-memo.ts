@@ -110,6 +110,8 @@ export class HitMemo {
   learn(incoming: IncomingMessage, req: Request, res: Response): void {
     const facts = answers.get(res);
     if (!facts || incoming.method !== 'GET' || (res.status !== 200 && res.status !== 304) || incoming.url === undefined) return;
+    // A render raced by a purge answers once, uncacheable (respond.ts): nobody keeps it, this memo included.
+    if (res.headers.get('cache-control')?.includes('no-store')) return;
     const now = this.rotate();
     if (this.current.size >= MEMO_MAX) return;
     const base: string[] = [];

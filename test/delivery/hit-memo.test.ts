@@ -394,4 +394,24 @@ describe('what the memo answers still counts', () => {
     expect(rendered.headers.get('x-cache')).toBe('MISS');
     expect(rendered.body.equals(miss.body)).toBe(true);
   });
+
+  it('a render raced by a purge (answered private, no-store) is never learned', async () => {
+    const a = await memoApp();
+    t = a;
+    expect((await a.request('/presets', { method: 'POST', headers: admin(a), body: JSON.stringify({ name: 'slow', options: 'e_blur:40,g_auto,f_png' }) })).status).toBe(201);
+    const id = await a.seed('sunset-12mp.jpg', { visibility: 'public' });
+    const path = `/img/t_slow/${id}`;
+    const learned = a.deps.hits.stats().learned;
+    const pending = get(a, path);
+    await expect.poll(() => a.deps.cache.stats().in_flight, { interval: 2, timeout: 10_000 }).toBe(1);
+    const moved = await a.request(`/images/${id}/focal-point`, { method: 'PUT', headers: admin(a), body: JSON.stringify({ x: 0.1, y: 0.1 }) });
+    expect(moved.status).toBe(200);
+    const raced = await pending;
+    expect(raced.status).toBe(200);
+    expect(raced.headers.get('cache-control')).toBe('private, no-store');
+    expect(a.deps.hits.stats().learned).toBe(learned);
+    // The next request renders with the new focal point and is public again.
+    const next = await get(a, path);
+    expect(next.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+  }, 30_000);
 });
