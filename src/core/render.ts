@@ -25,26 +25,34 @@ export function renderVia(deps: Deps, plan: DeliveryPlan, charged?: RequestScope
 
 async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   const { image, spec, format } = plan;
-  const original = await readOriginal(deps, image);
-  if (!original) {
-    deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
-    throw new AppError(500, 'original_missing', `The original of ${image.id} is missing from storage`);
-  }
+  // A progressive JPEG decodes from its baseline copy (the same pixels at a fraction of the cost);
+  // while that copy is held, the original is not read at all.
+  const held = deps.baselineCopies.held(image.hash, image.format);
+  const original = held ? undefined : await mustReadOriginal(deps, image);
   const watermark = spec.wm ? await loadWatermark(deps, spec.wm) : undefined;
   const focal = image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : undefined;
   const started = performance.now();
-  // A progressive JPEG decodes from its baseline copy: the same pixels at a fraction of the cost.
-  const input = await deps.baselineCopies.decodable(image.hash, image.format, original);
+  const input = held ?? (await deps.baselineCopies.decodable(image.hash, image.format, original!));
   const out = await render(input, spec, { format, limits: deps.config.limits, watermark, focal, stored: image });
   // Recorded here, once per actual render: coalesced waiters and hits never reach this line.
   deps.metrics?.observeRender(out.format, (performance.now() - started) / 1000);
   // Never larger than the source for nothing: when the options changed no pixel (a pure
   // re-encode, `unchanged`) and the format is the source's, more bytes -> the source bytes,
   // provided they carry no metadata (GPS) or rotation that must be stripped.
-  if (out.unchanged && image.clean && out.format === image.format && out.data.length > original.length) {
-    return { ...out, data: original };
+  if (out.unchanged && image.clean && out.format === image.format) {
+    const source = original ?? (await mustReadOriginal(deps, image));
+    if (out.data.length > source.length) return { ...out, data: source };
   }
   return out;
+}
+
+async function mustReadOriginal(deps: Deps, image: ImageRow): Promise<Buffer> {
+  const original = await readOriginal(deps, image);
+  if (!original) {
+    deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
+    throw new AppError(500, 'original_missing', `The original of ${image.id} is missing from storage`);
+  }
+  return original;
 }
 
 /** An original's bytes (undefined when absent); a store that fails (EIO, S3 down) is a 503 to retry, not a 500. */

@@ -38,14 +38,19 @@ export class BaselineCopies {
     return this.opts.jpegtran !== null && this.opts.maxBytes > 0;
   }
 
+  /** The baseline copy of the original `hash` when one is held: the original need not even be read. */
+  held(hash: string, format: string): Buffer | undefined {
+    if (!this.enabled || format !== 'jpeg') return undefined;
+    const known = this.copies.get(hash);
+    if (known) this.counters.used++;
+    return known;
+  }
+
   /** The bytes to decode for the original `hash` of `format`: its baseline copy when it has or gets one, else the original. */
   async decodable(hash: string, format: string, original: Buffer): Promise<Buffer> {
     if (!this.enabled || format !== 'jpeg') return original;
-    const known = this.copies.get(hash);
-    if (known) {
-      this.counters.used++;
-      return known;
-    }
+    const known = this.held(hash, format);
+    if (known) return known;
     if (this.none.has(hash)) return original;
     let pending = this.making.get(hash);
     if (!pending) {

@@ -39,4 +39,27 @@ describe('misses on a progressive JPEG original', () => {
     expect(withCopies.deps.baselineCopies.stats()).toMatchObject({ made: 1, used: 4, failed: 0, entries: 1 });
     expect(without.deps.baselineCopies.stats()).toMatchObject({ made: 0, used: 0 });
   });
+
+  it('while the copy is held, a miss does not read the original again; a pure re-encode still compares with it', async () => {
+    const t = withCopies;
+    const store = t.deps.store;
+    const read = store.get.bind(store);
+    let reads = 0;
+    store.get = (key) => {
+      reads++;
+      return read(key);
+    };
+    try {
+      const res = await t.app.request(`/img/w_222,f_webp/${ids.get(t)}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('X-Cache')).toBe('MISS');
+      expect(reads).toBe(0);
+      // No pixel changed and the same format: the answer is never larger than the original, which is read for that.
+      const same = await t.app.request(`/img/f_jpg/${ids.get(t)}`);
+      expect(same.status).toBe(200);
+      expect(reads).toBe(1);
+    } finally {
+      store.get = read;
+    }
+  });
 });
