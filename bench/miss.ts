@@ -17,7 +17,8 @@ import type { RawJob } from './raw-child.js';
 export interface ServerProc {
   child: ChildProcess;
   url: string;
-  images: Array<{ id: string; filename: string | null; width: number; height: number; bytes: number }>;
+  /** `file`: where raw sharp reads it when it is not a sample (the large original). */
+  images: Array<{ id: string; filename: string | null; width: number; height: number; bytes: number; file?: string }>;
 }
 
 export type RawSharp = Awaited<ReturnType<typeof rawSharp>>;
@@ -65,6 +66,18 @@ export interface MissOptions {
   report: (name: string, server: Summary, refName: string, ref: Summary, note: string) => void;
 }
 
+/**
+ * The large original of the `large-jpeg` scenario: a 20 MP baseline JPEG (the sunset sample
+ * upscaled to 5472x3648, q90), written into `dir` for the server (BENCH_LARGE_ORIGINAL) and raw
+ * sharp alike. Baseline on purpose: a progressive original decodes from its baseline copy in
+ * imgpath, so only a baseline one shows what a big decode costs on both sides.
+ */
+export async function largeOriginal(dir: string): Promise<string> {
+  const file = path.join(dir, 'large-20mp.jpg');
+  await sharp(path.join(SAMPLES_DIR, 'sunset-12mp.jpg')).resize(5472, 3648).jpeg({ quality: 90, progressive: false, mozjpeg: false }).toFile(file);
+  return file;
+}
+
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 async function averageBytes(url: string, paths: string[]) {
@@ -83,7 +96,7 @@ async function missScenario(
   ops: RawJob['ops'],
 ) {
   const f = format === 'jpeg' ? 'jpg' : format;
-  const file = path.join(SAMPLES_DIR, image.filename!);
+  const file = image.file ?? path.join(SAMPLES_DIR, image.filename!);
   const per = Math.ceil(ops.length / opts.rounds);
   const chunk = (k: number) => ops.slice(k * per, (k + 1) * per);
   const rendered: string[] = [];

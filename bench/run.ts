@@ -15,7 +15,7 @@ import { formatHotPath, formatPropagation, hotPathOnBothDatabases, purgePropagat
 import { http, rawSharp, type Summary } from './load.js';
 import { HIT_KINDS, hitBench, hitTable } from './hits.js';
 import { formatFlood, loginCost, loginFlood } from './login-flood.js';
-import { alternate, counters, line, missScenarios, type ServerProc } from './miss.js';
+import { alternate, counters, largeOriginal, line, missScenarios, type ServerProc } from './miss.js';
 
 const CONNECTIONS_HIT = 10;
 /** Issue 14 measures hits against the node:http floor at this many connections. */
@@ -32,6 +32,7 @@ const renderConcurrency = Number(process.env.RENDER_CONCURRENCY ?? cores);
 const CONNECTIONS_MISS = Number(process.env.BENCH_MISS_CONCURRENCY ?? renderConcurrency);
 
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-bench-'));
+const large = await largeOriginal(tmp);
 const baseEnv = {
   ...process.env,
   HOST: '127.0.0.1',
@@ -47,6 +48,7 @@ const baseEnv = {
   RATE_LIMIT_MISS_PER_MIN: '0',
   RATE_LIMIT_API_PER_MIN: '0',
   RENDER_CONCURRENCY: String(renderConcurrency),
+  BENCH_LARGE_ORIGINAL: large,
 };
 const servers: ServerProc[] = [];
 

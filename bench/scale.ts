@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { forkTs, nextMessage, ROOT } from './children.js';
 import { rawSharp, type Summary } from './load.js';
-import { line, missScenarios, type MissResult, type ServerProc } from './miss.js';
+import { largeOriginal, line, missScenarios, type MissResult, type ServerProc } from './miss.js';
 
 const rounds = Number(process.env.BENCH_SCALE_ROUNDS ?? 4);
 const fraction = Number(process.env.BENCH_SCALE_FRACTION ?? 1);
@@ -34,6 +34,7 @@ async function one() {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-scale-'));
   const child = forkTs('server-child.ts', {
     ...process.env,
+    BENCH_LARGE_ORIGINAL: await largeOriginal(tmp),
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: path.join(tmp, 'data'),

@@ -4,17 +4,29 @@
  * records a CPU profile between `profile-start` and `profile-stop` (the load only, not start-up).
  */
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { configFromProcess } from '../src/cli/env.js';
+import { ingest } from '../src/library/ingest.js';
 import { startServer } from '../src/server.js';
 
 const running = await startServer(configFromProcess());
+// The large original of the miss scenarios (bench/miss.ts largeOriginal), made by the bench, stored like an upload.
+const large = process.env.BENCH_LARGE_ORIGINAL;
+if (large) await ingest(running.deps, await fs.readFile(large), { filename: path.basename(large), visibility: 'public' });
 // Through the repositories: with DATABASE_URL the library is not in this node's SQLite file.
 const { rows: list } = await running.deps.repos.images.page({ offset: 0, limit: 10_000 });
 process.send!({
   type: 'ready',
   url: running.url,
-  images: list.map((i) => ({ id: i.id, filename: i.filename, width: i.width, height: i.height, bytes: i.bytes })),
+  images: list.map((i) => ({
+    id: i.id,
+    filename: i.filename,
+    width: i.width,
+    height: i.height,
+    bytes: i.bytes,
+    file: large && i.filename === path.basename(large) ? large : undefined,
+  })),
 });
 
 let profiler: Session | undefined;

@@ -398,7 +398,9 @@ describe('what the memo answers still counts', () => {
   it('a render raced by a purge (answered private, no-store) is never learned', async () => {
     const a = await memoApp();
     t = a;
-    expect((await a.request('/presets', { method: 'POST', headers: admin(a), body: JSON.stringify({ name: 'slow', options: 'e_blur:40,g_auto,f_png' }) })).status).toBe(201);
+    expect(
+      (await a.request('/presets', { method: 'POST', headers: admin(a), body: JSON.stringify({ name: 'slow', options: 'e_blur:40,g_auto,f_png' }) })).status,
+    ).toBe(201);
     const id = await a.seed('sunset-12mp.jpg', { visibility: 'public' });
     const path = `/img/t_slow/${id}`;
     const learned = a.deps.hits.stats().learned;
