@@ -23,7 +23,7 @@ RUN npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: no compiler, no dev dependencies, not root ----
 FROM node:22-bookworm-slim
-# jpegtran: lossless baseline copies of progressive JPEG originals, decoded in their place (BASELINE_COPY_MB).
+# jpegtran: lossless baseline copies of progressive JPEG originals, decoded in their place (ORIGINALS_CACHE_MB).
 RUN apt-get update && apt-get install -y --no-install-recommends libjpeg-turbo-progs && rm -rf /var/lib/apt/lists/*
 # MALLOC_ARENA_MAX: glibc's per-thread arenas inflate RSS under sustained renders (bench: ~600 MB -> ~370 MB).
 # UV_THREADPOOL_SIZE: each running render holds a libuv pool thread, and cache hits and original reads

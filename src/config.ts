@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { redactUrl } from './log.js';
 import { parseOrigins, type OriginConfig } from './origins/config.js';
-import { findJpegtran } from './render/baseline-copies.js';
+import { findOnPath } from './executables.js';
 import type { RenderLimits } from './render/types.js';
 import type { HintConfig, WidthSteps } from './spec/hints.js';
 
@@ -117,10 +117,10 @@ export const configSchema = z.object({
   MEMORY_CACHE_MB: int(0, 65_536).default(256),
   DISK_CACHE_MB: int(0, 10_000_000).default(2048),
   /**
-   * Baseline copies of progressive JPEG originals, made by jpegtran (src/render/baseline-copies.ts):
-   * the budget of those kept in memory. 0 turns them off; so does no jpegtran on PATH.
+   * Originals kept in memory for the next miss, progressive JPEGs as their jpegtran baseline copies
+   * (src/render/originals-cache.ts). 0 turns both off; no jpegtran on PATH turns the copies off.
    */
-  BASELINE_COPY_MB: int(0, 65_536).default(32),
+  ORIGINALS_CACHE_MB: int(0, 65_536).default(32),
 
   // Limits. Each one stops a way to make the server do unbounded work.
   /** Decompression bombs: a 100 KB PNG can declare 50000x50000 pixels. */
@@ -344,7 +344,7 @@ export interface Config extends Raw {
    * `$CACHE_DIR/index.db`, beside the files it indexes (they are this node's, not the cluster's).
    */
   indexFile: string;
-  /** jpegtran on PATH when BASELINE_COPY_MB is on (found once, here), else null. */
+  /** jpegtran on PATH when ORIGINALS_CACHE_MB is on (found once, here), else null. */
   jpegtran: string | null;
   dev: boolean;
 }
@@ -410,7 +410,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     inboxDir: inbox === 'off' ? null : path.resolve(inbox),
     dbFile: path.join(dataDir, 'imgpath.db'),
     indexFile: c.DATABASE_URL ? path.join(path.resolve(c.CACHE_DIR), 'index.db') : path.join(dataDir, 'imgpath.db'),
-    jpegtran: c.BASELINE_COPY_MB > 0 ? findJpegtran(env.PATH) : null,
+    jpegtran: c.ORIGINALS_CACHE_MB > 0 ? findOnPath('jpegtran', env.PATH) : null,
     dev: c.NODE_ENV === 'development',
     ALLOW_REGISTRATION: c.ALLOW_REGISTRATION ?? c.NODE_ENV !== 'production',
     cors: { api: corsPolicy(c.CORS_ORIGINS ?? 'off'), images: corsPolicy(c.CORS_IMAGE_ORIGINS) },

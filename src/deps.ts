@@ -12,7 +12,7 @@ import { openDb, type Db } from './db/client.js';
 import { createLogger, type Logger } from './log.js';
 import type { Repos } from './repos/index.js';
 import { openData, type OpenedData } from './repos/open.js';
-import { BaselineCopies } from './render/baseline-copies.js';
+import { OriginalsCache } from './render/originals-cache.js';
 import { LocalStore } from './storage/local.js';
 import type { BlobStore } from './storage/store.js';
 import type { ImageRow } from './db/schema.js';
@@ -34,8 +34,8 @@ export interface Deps {
   bus: ChangeBus;
   store: BlobStore;
   cache: RenditionCache;
-  /** Baseline copies of progressive JPEG originals, decoded in their place (src/render/baseline-copies.ts). */
-  baselineCopies: BaselineCopies;
+  /** Originals kept for the next miss, progressive JPEGs as their baseline copies (src/render/originals-cache.ts). */
+  originals: OriginalsCache;
   secrets: Secrets;
   keys: ApiKeys;
   /** Every password hash and check, through one bounded queue of its own (src/auth/hash-queue.ts). */
@@ -108,10 +108,10 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
     bus: overrides.bus ?? data.bus,
     store,
     cache: overrides.cache ?? (await createCache(config, repos.renditions, log, shared)),
-    baselineCopies:
-      overrides.baselineCopies ??
-      new BaselineCopies({
-        maxBytes: config.BASELINE_COPY_MB * 1024 * 1024,
+    originals:
+      overrides.originals ??
+      new OriginalsCache({
+        maxBytes: config.ORIGINALS_CACHE_MB * 1024 * 1024,
         jpegtran: config.jpegtran,
         onError: (err) => log.warn({ err }, 'baseline copy of a progressive JPEG failed; decoding the original'),
       }),

@@ -25,14 +25,14 @@ export function renderVia(deps: Deps, plan: DeliveryPlan, charged?: RequestScope
 
 async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   const { image, spec, format } = plan;
-  // A progressive JPEG decodes from its baseline copy (the same pixels at a fraction of the cost);
-  // while that copy is held, the original is not read at all.
-  const held = deps.baselineCopies.held(image.hash, image.format);
+  // Held in memory since an earlier miss: not read again (a progressive JPEG as its baseline copy,
+  // the same pixels at a fraction of the decoding cost).
+  const held = deps.originals.held(image.hash);
   const original = held ? undefined : await mustReadOriginal(deps, image);
   const watermark = spec.wm ? await loadWatermark(deps, spec.wm) : undefined;
   const focal = image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : undefined;
   const started = performance.now();
-  const input = held ?? (await deps.baselineCopies.decodable(image.hash, image.format, original!));
+  const input = held ?? (await deps.originals.decodable(image.hash, image.format, original!));
   const out = await render(input, spec, { format, limits: deps.config.limits, watermark, focal, stored: image });
   // Recorded here, once per actual render: coalesced waiters and hits never reach this line.
   deps.metrics?.observeRender(out.format, (performance.now() - started) / 1000);

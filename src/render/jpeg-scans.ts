@@ -1,6 +1,6 @@
 /**
  * A JPEG's frame and scans, read from its markers without decoding: enough to tell a progressive
- * JPEG whose coefficients a lossless transcode to baseline keeps exactly (see baseline-copies.ts).
+ * JPEG whose coefficients a lossless transcode to baseline keeps exactly (see originals-cache.ts).
  */
 
 /** SOFn markers that are not progressive Huffman (baseline, extended, lossless, arithmetic…). */

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { atomicWrite } from './atomic.js';
+import { readWhole } from './read.js';
 import type { BlobStore } from './store.js';
 
 export class LocalStore implements BlobStore {
@@ -14,13 +15,8 @@ export class LocalStore implements BlobStore {
     return file;
   }
 
-  async get(key: string) {
-    try {
-      return await fs.readFile(this.file(key));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+  get(key: string) {
+    return readWhole(this.file(key));
   }
 
   async put(key: string, data: Buffer) {

@@ -12,7 +12,7 @@ const ids = new Map<TestApp, string>();
 
 beforeAll(async () => {
   withCopies = await testApp({ PATH: process.env.PATH ?? '', ALLOW_UNSIGNED_TRANSFORMS: 'true' });
-  without = await testApp({ BASELINE_COPY_MB: '0', ALLOW_UNSIGNED_TRANSFORMS: 'true' });
+  without = await testApp({ ORIGINALS_CACHE_MB: '0', ALLOW_UNSIGNED_TRANSFORMS: 'true' });
   for (const t of [withCopies, without]) ids.set(t, await t.seed('friends-portrait.jpg'));
 });
 afterAll(async () => {
@@ -36,8 +36,8 @@ describe('misses on a progressive JPEG original', () => {
 
   it('make the copy once and decode it on every later miss', () => {
     expect(withCopies.deps.config.jpegtran).not.toBeNull();
-    expect(withCopies.deps.baselineCopies.stats()).toMatchObject({ made: 1, used: 4, failed: 0, entries: 1 });
-    expect(without.deps.baselineCopies.stats()).toMatchObject({ made: 0, used: 0 });
+    expect(withCopies.deps.originals.stats()).toMatchObject({ made: 1, used: 4, failed: 0, entries: 1 });
+    expect(without.deps.originals.stats()).toMatchObject({ made: 0, used: 0 });
   });
 
   it('while the copy is held, a miss does not read the original again; a pure re-encode still compares with it', async () => {
@@ -60,6 +60,31 @@ describe('misses on a progressive JPEG original', () => {
       expect(reads).toBe(1);
     } finally {
       store.get = read;
+    }
+  });
+});
+
+describe('originals kept for the next miss (ORIGINALS_CACHE_MB)', () => {
+  it.each(['dune-2mp.jpg', 'dragonfly-alpha.png'])('%s: read from storage by the first miss only; with the cache off, by every miss', async (name) => {
+    for (const t of [withCopies, without]) {
+      const id = await t.seed(name);
+      const store = t.deps.store;
+      const read = store.get.bind(store);
+      let reads = 0;
+      store.get = (key) => {
+        reads++;
+        return read(key);
+      };
+      try {
+        for (const w of [101, 202, 303]) {
+          const res = await t.app.request(`/img/w_${w},f_webp/${id}`);
+          expect(res.status).toBe(200);
+          expect(res.headers.get('X-Cache')).toBe('MISS');
+        }
+        expect(reads).toBe(t === withCopies ? 1 : 3);
+      } finally {
+        store.get = read;
+      }
     }
   });
 });

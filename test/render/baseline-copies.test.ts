@@ -1,14 +1,15 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { BaselineCopies, findJpegtran } from '../../src/render/baseline-copies.js';
+import { findOnPath } from '../../src/executables.js';
+import { OriginalsCache } from '../../src/render/originals-cache.js';
 import { render } from '../../src/render/index.js';
 import { isCompleteProgressiveJpeg } from '../../src/render/jpeg-scans.js';
 import { parseSpec, type OutputFormat } from '../../src/spec/index.js';
 import { LIMITS, orientedJpeg, samples } from './fixtures.js';
 
 // scripts/install-test-deps.sh installs it (libjpeg-turbo-progs), as the Dockerfile does.
-const jpegtran = findJpegtran(process.env.PATH);
-const copies = () => new BaselineCopies({ maxBytes: 64 * 1024 * 1024, jpegtran });
+const jpegtran = findOnPath('jpegtran', process.env.PATH);
+const copies = () => new OriginalsCache({ maxBytes: 64 * 1024 * 1024, jpegtran });
 
 describe('isCompleteProgressiveJpeg', () => {
   it('tells progressive JPEGs from everything else', async () => {
@@ -70,18 +71,38 @@ describe('baseline copies of progressive JPEG originals', () => {
     expect(new Set(got).size).toBe(1);
     expect(await c.decodable('dune', 'jpeg', samples.dune)).toBe(samples.dune);
     expect(await c.decodable('dragonfly', 'png', samples.dragonfly)).toBe(samples.dragonfly);
-    expect(c.stats()).toMatchObject({ made: 1, used: 3, failed: 0, entries: 1 });
+    // Every original is kept for the next miss: the progressive one as its copy, the others as they are.
+    expect(c.stats()).toMatchObject({ made: 1, used: 3, failed: 0, entries: 3 });
+    expect(c.held('sunset')).toBe(got[0]);
+    expect(c.held('dune')).toBe(samples.dune);
+    expect(c.held('dragonfly')).toBe(samples.dragonfly);
+    expect(c.held('never-seen')).toBeUndefined();
+    expect(c.stats()).toMatchObject({ used: 4, reused: 3 });
+  });
+
+  it('keep originals within their byte budget, least recently used first out; a budget of 0 keeps nothing', async () => {
+    const c = new OriginalsCache({ maxBytes: samples.dune.length + samples.dragonfly.length, jpegtran: null });
+    await c.decodable('dune', 'jpeg', samples.dune);
+    await c.decodable('dragonfly', 'png', samples.dragonfly);
+    expect(c.held('dune')).toBe(samples.dune); // now the most recent
+    await c.decodable('portrait', 'jpeg', samples.portrait);
+    expect(c.held('dragonfly')).toBeUndefined();
+    expect(c.stats().bytes).toBeLessThanOrEqual(samples.dune.length + samples.dragonfly.length);
+    const off = new OriginalsCache({ maxBytes: 0, jpegtran });
+    await off.decodable('dune', 'jpeg', samples.dune);
+    expect(off.held('dune')).toBeUndefined();
+    expect(off.stats()).toMatchObject({ entries: 0, made: 0 });
   });
 
   it('fall back to the original when jpegtran is missing, refuses the bytes or copies are off', async () => {
-    const missing = new BaselineCopies({ maxBytes: 1 << 20, jpegtran: '/nonexistent/jpegtran' });
+    const missing = new OriginalsCache({ maxBytes: 1 << 20, jpegtran: '/nonexistent/jpegtran' });
     const errors: unknown[] = [];
-    const broken = new BaselineCopies({ maxBytes: 64 << 20, jpegtran, onError: (e) => errors.push(e) });
+    const broken = new OriginalsCache({ maxBytes: 64 << 20, jpegtran, onError: (e) => errors.push(e) });
     const truncated = Buffer.concat([samples.portrait.subarray(0, samples.portrait.length - 2000), Buffer.from([0xff, 0xd9])]);
     expect(await missing.decodable('sunset', 'jpeg', samples.portrait)).toBe(samples.portrait);
     expect(await broken.decodable('truncated', 'jpeg', truncated)).toBe(truncated);
     expect(errors.length + Number(!isCompleteProgressiveJpeg(truncated))).toBeGreaterThan(0);
-    expect(await new BaselineCopies({ maxBytes: 0, jpegtran }).decodable('sunset', 'jpeg', samples.portrait)).toBe(samples.portrait);
-    expect(await new BaselineCopies({ maxBytes: 64 << 20, jpegtran: null }).decodable('sunset', 'jpeg', samples.portrait)).toBe(samples.portrait);
+    expect(await new OriginalsCache({ maxBytes: 0, jpegtran }).decodable('sunset', 'jpeg', samples.portrait)).toBe(samples.portrait);
+    expect(await new OriginalsCache({ maxBytes: 64 << 20, jpegtran: null }).decodable('sunset', 'jpeg', samples.portrait)).toBe(samples.portrait);
   });
 });

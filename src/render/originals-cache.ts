@@ -1,27 +1,32 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { isCompleteProgressiveJpeg } from './jpeg-scans.js';
 
 /**
- * Baseline copies of progressive JPEG originals, made losslessly by `jpegtran` and decoded in
- * their place. A progressive JPEG cannot be decoded in one pass: libjpeg reads every scan into a
+ * Originals as renders decode them, kept in memory for the next miss (ORIGINALS_CACHE_MB), keyed
+ * by content hash (the bytes never change under it). A burst of misses on one original (the
+ * widths of a srcset, a new page) reads it once: a read of a few MB costs more than its size
+ * suggests, the fresh pages it lands in fault in one by one (a 2 MB original: 5-8 ms per miss on
+ * the bench VM against 0.4 ms into memory already touched), and from S3 it is a GET each time.
+ *
+ * A progressive JPEG is kept as its baseline copy, made losslessly by `jpegtran` and decoded in
+ * its place. A progressive JPEG cannot be decoded in one pass: libjpeg reads every scan into a
  * whole-image coefficient buffer first, so even a 1/8 shrink-on-load decodes everything (12 MP:
  * ~10x the CPU of the same picture in baseline, +50 MB per render in flight). jpegtran rewrites
- * the same DCT coefficients as a baseline file (~0.2 s of CPU for 12 MP, once per original), whose
- * decode gives the very same pixels: every rendition stays byte-identical.
- *
- * Keyed by the original's content hash (its bytes never change under it), bounded in bytes, made
- * once per original however many misses ask at the same time. Without jpegtran on PATH (or with
- * BASELINE_COPY_MB=0) originals are decoded as they are.
+ * the same DCT coefficients as a baseline file (~0.2 s of CPU for 12 MP, once per original),
+ * whose decode gives the very same pixels: every rendition stays byte-identical. Made once per
+ * original however many misses ask at the same time; without jpegtran on PATH originals are
+ * kept and decoded as they are. ORIGINALS_CACHE_MB=0 turns both off.
  */
-export class BaselineCopies {
-  private readonly copies: LRUCache<string, Buffer>;
+export class OriginalsCache {
+  /** What to decode, per original: its bytes, or its baseline copy. */
+  private readonly kept: LRUCache<string, Buffer>;
   /** Originals that get no copy (not a complete progressive JPEG, or jpegtran refused it). */
   private readonly none = new LRUCache<string, true>({ max: 10_000 });
   private readonly making = new Map<string, Promise<Buffer | undefined>>();
-  readonly counters = { made: 0, used: 0, failed: 0 };
+  private readonly copies = new WeakSet<Buffer>();
+  /** made / used / failed: baseline copies; reused: misses that read no original. */
+  readonly counters = { made: 0, used: 0, failed: 0, reused: 0 };
 
   constructor(
     private readonly opts: {
@@ -31,36 +36,49 @@ export class BaselineCopies {
       onError?: (err: unknown) => void;
     },
   ) {
-    this.copies = new LRUCache<string, Buffer>({ maxSize: Math.max(1, opts.maxBytes), sizeCalculation: (b) => b.length });
+    this.kept = new LRUCache<string, Buffer>({ maxSize: Math.max(1, opts.maxBytes), sizeCalculation: (b) => b.length });
   }
 
   get enabled() {
-    return this.opts.jpegtran !== null && this.opts.maxBytes > 0;
+    return this.opts.maxBytes > 0;
   }
 
-  /** The baseline copy of the original `hash` when one is held: the original need not even be read. */
-  held(hash: string, format: string): Buffer | undefined {
-    if (!this.enabled || format !== 'jpeg') return undefined;
-    const known = this.copies.get(hash);
-    if (known) this.counters.used++;
+  private get copying() {
+    return this.opts.jpegtran !== null && this.enabled;
+  }
+
+  /** What to decode for the original `hash` when it is held: the original need not even be read. */
+  held(hash: string): Buffer | undefined {
+    const known = this.enabled ? this.kept.get(hash) : undefined;
+    if (known) {
+      this.counters.reused++;
+      if (this.copies.has(known)) this.counters.used++;
+    }
     return known;
   }
 
-  /** The bytes to decode for the original `hash` of `format`: its baseline copy when it has or gets one, else the original. */
+  /**
+   * The bytes to decode for the original `hash` of `format`, given as read: its baseline copy
+   * when it has or gets one, else the original; either is kept for the next miss.
+   */
   async decodable(hash: string, format: string, original: Buffer): Promise<Buffer> {
-    if (!this.enabled || format !== 'jpeg') return original;
-    const known = this.held(hash, format);
-    if (known) return known;
-    if (this.none.has(hash)) return original;
+    if (!this.enabled) return original;
+    if (!this.copying || format !== 'jpeg' || this.none.has(hash)) return this.keep(hash, original);
     let pending = this.making.get(hash);
     if (!pending) {
       pending = this.make(hash, original).finally(() => this.making.delete(hash));
       this.making.set(hash, pending);
     }
     const copy = await pending;
-    if (!copy) return original;
+    if (!copy) return this.keep(hash, original);
     this.counters.used++;
     return copy;
+  }
+
+  private keep(hash: string, bytes: Buffer): Buffer {
+    // One over the whole budget is refused by the LRU (silently): it still serves this render.
+    this.kept.set(hash, bytes);
+    return bytes;
   }
 
   private async make(hash: string, original: Buffer): Promise<Buffer | undefined> {
@@ -72,9 +90,8 @@ export class BaselineCopies {
       const copy = await transcode(this.opts.jpegtran!, original);
       if (isCompleteProgressiveJpeg(copy) || copy[0] !== 0xff || copy[1] !== 0xd8) throw new Error('jpegtran did not write a baseline JPEG');
       this.counters.made++;
-      // A copy over the whole budget is refused by the LRU (silently): it still serves this render.
-      this.copies.set(hash, copy);
-      return copy;
+      this.copies.add(copy);
+      return this.keep(hash, copy);
     } catch (err) {
       this.counters.failed++;
       this.none.set(hash, true);
@@ -84,7 +101,7 @@ export class BaselineCopies {
   }
 
   stats() {
-    return { ...this.counters, entries: this.copies.size, bytes: this.copies.calculatedSize };
+    return { ...this.counters, entries: this.kept.size, bytes: this.kept.calculatedSize };
   }
 }
 
@@ -112,19 +129,4 @@ function transcode(jpegtran: string, input: Buffer, timeoutMs = 30_000): Promise
     child.stdin.on('error', () => {});
     child.stdin.end(input);
   });
-}
-
-/** `jpegtran` on PATH (libjpeg-turbo-progs), or null. */
-export function findJpegtran(envPath: string | undefined): string | null {
-  for (const dir of (envPath ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const file = path.join(dir, 'jpegtran');
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
 }
