@@ -33,7 +33,14 @@ let profiler: Session | undefined;
 
 process.on('message', async (msg: { type: string; file?: string }) => {
   if (msg.type === 'stats') {
-    process.send!({ type: 'stats', stats: running.deps.cache.stats(), memo: running.deps.hits.stats(), maxRssKb: process.resourceUsage().maxRSS });
+    process.send!({
+      type: 'stats',
+      stats: running.deps.cache.stats(),
+      memo: running.deps.hits.stats(),
+      originals: running.deps.originals.stats(),
+      memoryBudgetMb: running.deps.config.MEMORY_CACHE_MB,
+      maxRssKb: process.resourceUsage().maxRSS,
+    });
   } else if (msg.type === 'profile-start') {
     profiler = new Session();
     profiler.connect();
