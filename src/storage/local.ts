@@ -15,7 +15,7 @@ export class LocalStore implements BlobStore {
     return file;
   }
 
-  get(key: string) {
+  async get(key: string) {
     return readWhole(this.file(key));
   }
 

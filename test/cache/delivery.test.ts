@@ -164,12 +164,14 @@ describe('rendition cache over HTTP', () => {
     t = await testApp({ ...UNSIGNED, RENDER_CONCURRENCY: '1', RENDER_QUEUE: '1' });
     const id = await t.seed('dune-2mp.jpg');
     expect((await t.request(`/img/w_50/${id}`)).status).toBe(200);
+    // Renders held on reading an original no miss has read yet (a read one stays in memory).
+    const unread = await t.seed('friends-portrait.jpg');
     const store = new HeldStore(t.deps.store);
     t.deps.store = store;
     store.hold();
-    const running = t.request(`/img/w_60/${id}`);
-    const queued = t.request(`/img/w_70/${id}`);
-    const refused = await t.request(`/img/w_80/${id}`);
+    const running = t.request(`/img/w_60/${unread}`);
+    const queued = t.request(`/img/w_70/${unread}`);
+    const refused = await t.request(`/img/w_80/${unread}`);
     expect(refused.status).toBe(503);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(refused.headers.get('cache-control')).toBe('no-store');
@@ -182,7 +184,7 @@ describe('rendition cache over HTTP', () => {
     store.let();
     expect((await running).status).toBe(200);
     expect((await queued).status).toBe(200);
-    expect((await t.request(`/img/w_80/${id}`)).status).toBe(200);
+    expect((await t.request(`/img/w_80/${unread}`)).status).toBe(200);
   });
 
   it('abandons a render past RENDER_TIMEOUT_MS with 504 and keeps serving', async () => {
@@ -190,10 +192,12 @@ describe('rendition cache over HTTP', () => {
     t = await testApp({ ...UNSIGNED, RENDER_TIMEOUT_MS: '2500' });
     const id = await t.seed('dune-2mp.jpg');
     expect((await t.request(`/img/w_50/${id}`)).status).toBe(200);
+    // An original no miss has read yet: one already read is kept in memory (ORIGINALS_CACHE_MB) and never reaches the held store.
+    const unread = await t.seed('friends-portrait.jpg');
     const store = new HeldStore(t.deps.store);
     t.deps.store = store;
     store.hold();
-    const late = await t.request(`/img/w_90/${id}`);
+    const late = await t.request(`/img/w_90/${unread}`);
     expect(late.status).toBe(504);
     expect(late.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(((await late.json()) as { error: { code: string } }).error.code).toBe('render_timeout');
@@ -204,7 +208,7 @@ describe('rendition cache over HTTP', () => {
     // The abandoned render still finishes; its result answers the retry instead of a second render.
     const cache = t.deps.cache;
     await vi.waitFor(() => expect(cache.stats().in_flight).toBe(0), { timeout: 10_000 });
-    const ok = await t.request(`/img/w_90/${id}`);
+    const ok = await t.request(`/img/w_90/${unread}`);
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-cache')).toBe('HIT-MEMORY');
     expect(await sharp(Buffer.from(await ok.arrayBuffer())).metadata()).toMatchObject({ width: 90 });
