@@ -16,6 +16,7 @@ import { http, rawSharp, type Summary } from './load.js';
 import { HIT_KINDS, hitBench, hitTable } from './hits.js';
 import { formatFlood, loginCost, loginFlood } from './login-flood.js';
 import { alternate, counters, largeOriginal, line, missScenarios, type ServerProc } from './miss.js';
+import { sustainedMisses } from './sustained.js';
 
 const CONNECTIONS_HIT = 10;
 /** Issue 14 measures hits against the node:http floor at this many connections. */
@@ -171,6 +172,10 @@ try {
   const flood = await loginFlood(target, { renders: 40, connections: 10, maxLogins: 300, maxSeconds: 30 });
   process.stdout.write(`${formatFlood(flood, 10)}\n`);
   await stopServer(auth);
+
+  // Issue 14 item 3: RSS of a server on its defaults under sustained misses, its memory tier filled.
+  process.stdout.write('\n── sustained misses on the defaults: peak RSS, the memory tier filled and turned over (bench/sustained.ts)\n');
+  await sustainedMisses({ seconds: Number(process.env.SUSTAINED_SECONDS ?? 60), write: (t) => process.stdout.write(t) });
 
   // Issue 13: the same hot path with the library in PostgreSQL, and nodes learning of each
   // other's changes through LISTEN/NOTIFY. Reported only where PostgreSQL is installed.
