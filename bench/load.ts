@@ -104,9 +104,11 @@ export async function rawSharp(renderConcurrency: number) {
   return {
     async run(job: Omit<RawJob, 'type'>): Promise<Sample> {
       const sampler = new RssSampler(child.pid!).start();
+      const cpuBefore = cpuMsOf(child.pid!);
       child.send({ type: 'job', ...job } satisfies RawJob);
       const r = await nextMessage<RawResult>(child, 'result', (job.maxSeconds + 60) * 1000);
-      return { ok: r.ok, errors: r.errors, seconds: r.seconds, latencies: r.latenciesMs, peakKb: Math.max(sampler.stop(), 0), outBytes: r.outBytes };
+      const cpuMs = cpuMsOf(child.pid!) - cpuBefore;
+      return { ok: r.ok, errors: r.errors, seconds: r.seconds, latencies: r.latenciesMs, peakKb: Math.max(sampler.stop(), 0), outBytes: r.outBytes, cpuMs };
     },
     close() {
       if (child.connected) child.send({ type: 'close' });

@@ -45,7 +45,8 @@ export async function alternate(rounds: number, a: (k: number) => Promise<Sample
 }
 
 export const line = (label: string, s: Summary, extra = '') =>
-  `  ${label.padEnd(22)} ${s.rps.toFixed(1).padStart(8)} req/s  p50 ${s.p50.toFixed(1).padStart(7)} ms  p99 ${s.p99.toFixed(1).padStart(7)} ms  errors ${String(s.errors).padStart(3)}  peak RSS ${String(s.peakMb).padStart(4)} MB${extra}\n`;
+  `  ${label.padEnd(22)} ${s.rps.toFixed(1).padStart(8)} req/s  p50 ${s.p50.toFixed(1).padStart(7)} ms  p99 ${s.p99.toFixed(1).padStart(7)} ms  errors ${String(s.errors).padStart(3)}  peak RSS ${String(s.peakMb).padStart(4)} MB` +
+  `${s.cpuUs ? `  CPU ${(s.cpuUs / 1000).toFixed(1).padStart(6)} ms/op` : ''}${extra}\n`;
 
 export interface MissResult {
   name: string;
