@@ -8,8 +8,13 @@ interface Entry {
   hit: CachedRendition;
 }
 
-/** Buffer bookkeeping (object, key string, LRU node) so thousands of tiny renditions still respect the budget. */
-const ENTRY_OVERHEAD = 256;
+/**
+ * What an entry costs besides its bytes: the key, the meta, the hit object with its frozen
+ * headers, the LRU node, the buffer's own bookkeeping. Measured: 1.2 KB of JS heap per entry and
+ * 2.8 KB of RSS with the allocator's share (20,000 16-byte renditions); at 256 B, a tier of 40 KB
+ * renditions held 6 % more than its budget, and one of thumbnails far more.
+ */
+const ENTRY_OVERHEAD = 2048;
 
 /**
  * The bytes in an allocation of their own length. sharp hands over libvips' own output buffer
