@@ -64,7 +64,7 @@ export class DiskTier implements RenditionTier {
     this.now = opts.now ?? Date.now;
     this.lowWater = opts.lowWater ?? 0.9;
     this.onError = opts.onError ?? (() => {});
-    this.timer = setInterval(() => void this.flushTouches().then(() => (this.name === 'shared' ? this.resync() : undefined)), opts.flushMs ?? 5000);
+    this.timer = setInterval(() => void this.tick(), opts.flushMs ?? 5000);
     this.timer.unref();
     // Temp files a crash left mid-write are swept at server start and by `cache prune` (ops/leftovers.ts).
   }
@@ -79,6 +79,18 @@ export class DiskTier implements RenditionTier {
   file(key: string, format: string) {
     if (!(this.place instanceof FilePlace)) throw new Error('the shared tier has no files');
     return this.place.file(key, format);
+  }
+
+  /**
+   * The periodic flush (and the shared tier's resync). Never rejects: a timer has nobody to answer
+   * to, and a tick that began just before close() may find the database gone (seen in CI).
+   */
+  private async tick() {
+    await this.flushTouches();
+    if (this.name !== 'shared' || this.closed) return;
+    await this.resync().catch((err) => {
+      if (!this.closed) this.onError(err, 'index resync');
+    });
   }
 
   /** Another process (`imgpath cache prune`) may have changed the index: re-read the totals. */
