@@ -79,6 +79,29 @@ export async function largeOriginal(dir: string): Promise<string> {
   return file;
 }
 
+/**
+ * The environment of a bench server over temp dirs in `dir`: samples imported, unsigned
+ * transforms allowed, rate limits off (the bench measures rendering and caching, not the
+ * per-IP limits), the large original made and stored; the rest as the caller's environment says.
+ */
+export async function benchServerEnv(dir: string): Promise<NodeJS.ProcessEnv> {
+  return {
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: path.join(dir, 'data'),
+    CACHE_DIR: path.join(dir, 'cache'),
+    ALLOW_UNSIGNED_TRANSFORMS: 'true',
+    IMPORT_SAMPLES: 'true',
+    INBOX_DIR: 'off',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    RATE_LIMIT_MISS_PER_MIN: '0',
+    RATE_LIMIT_API_PER_MIN: '0',
+    BENCH_LARGE_ORIGINAL: await largeOriginal(dir),
+  };
+}
+
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 async function averageBytes(url: string, paths: string[]) {

@@ -15,7 +15,7 @@ import { formatHotPath, formatPropagation, hotPathOnBothDatabases, purgePropagat
 import { http, rawSharp, type Summary } from './load.js';
 import { HIT_KINDS, hitBench, hitTable } from './hits.js';
 import { formatFlood, loginCost, loginFlood } from './login-flood.js';
-import { alternate, counters, largeOriginal, line, missScenarios, type ServerProc } from './miss.js';
+import { alternate, benchServerEnv, counters, line, missScenarios, type ServerProc } from './miss.js';
 import { sustainedMisses } from './sustained.js';
 
 const CONNECTIONS_HIT = 10;
@@ -33,24 +33,7 @@ const renderConcurrency = Number(process.env.RENDER_CONCURRENCY ?? cores);
 const CONNECTIONS_MISS = Number(process.env.BENCH_MISS_CONCURRENCY ?? renderConcurrency);
 
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-bench-'));
-const large = await largeOriginal(tmp);
-const baseEnv = {
-  ...process.env,
-  HOST: '127.0.0.1',
-  PORT: '0',
-  DATA_DIR: path.join(tmp, 'data'),
-  CACHE_DIR: path.join(tmp, 'cache'),
-  ALLOW_UNSIGNED_TRANSFORMS: 'true',
-  IMPORT_SAMPLES: 'true',
-  INBOX_DIR: 'off',
-  LOG_LEVEL: 'warn',
-  NODE_ENV: 'production',
-  // The bench measures rendering and caching, not the per-IP miss rate limit.
-  RATE_LIMIT_MISS_PER_MIN: '0',
-  RATE_LIMIT_API_PER_MIN: '0',
-  RENDER_CONCURRENCY: String(renderConcurrency),
-  BENCH_LARGE_ORIGINAL: large,
-};
+const baseEnv = { ...(await benchServerEnv(tmp)), RENDER_CONCURRENCY: String(renderConcurrency) };
 const servers: ServerProc[] = [];
 
 async function startServer(env: Record<string, string> = {}): Promise<ServerProc> {

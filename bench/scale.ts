@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { forkTs, nextMessage, ROOT } from './children.js';
 import { rawSharp, type Summary } from './load.js';
-import { largeOriginal, line, missScenarios, type MissResult, type ServerProc } from './miss.js';
+import { benchServerEnv, line, missScenarios, type MissResult, type ServerProc } from './miss.js';
 
 const rounds = Number(process.env.BENCH_SCALE_ROUNDS ?? 4);
 const fraction = Number(process.env.BENCH_SCALE_FRACTION ?? 1);
@@ -32,21 +32,7 @@ function cpuList(list: string): number[] {
 async function one() {
   const concurrency = Number(process.env.RENDER_CONCURRENCY);
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-scale-'));
-  const child = forkTs('server-child.ts', {
-    ...process.env,
-    BENCH_LARGE_ORIGINAL: await largeOriginal(tmp),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATA_DIR: path.join(tmp, 'data'),
-    CACHE_DIR: path.join(tmp, 'cache'),
-    ALLOW_UNSIGNED_TRANSFORMS: 'true',
-    IMPORT_SAMPLES: 'true',
-    INBOX_DIR: 'off',
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-    RATE_LIMIT_MISS_PER_MIN: '0',
-    RATE_LIMIT_API_PER_MIN: '0',
-  });
+  const child = forkTs('server-child.ts', await benchServerEnv(tmp));
   const raw = await rawSharp(concurrency);
   try {
     const ready = await nextMessage<{ url: string; images: ServerProc['images'] }>(child, 'ready', 120_000);

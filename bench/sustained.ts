@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { forkTs, nextMessage } from './children.js';
 import { http } from './load.js';
-import { largeOriginal, type ServerProc } from './miss.js';
+import { benchServerEnv, type ServerProc } from './miss.js';
 
 export interface SustainedResult {
   restMb: number;
@@ -31,21 +31,8 @@ const rssMb = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await fs.readF
 
 export async function sustainedMisses(opts: { seconds: number; write: (text: string) => void }): Promise<SustainedResult> {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-sustained-'));
-  const child = forkTs('server-child.ts', {
-    ...process.env,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATA_DIR: path.join(tmp, 'data'),
-    CACHE_DIR: path.join(tmp, 'cache'),
-    ALLOW_UNSIGNED_TRANSFORMS: 'true',
-    IMPORT_SAMPLES: 'true',
-    INBOX_DIR: 'off',
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-    RATE_LIMIT_MISS_PER_MIN: '0',
-    RATE_LIMIT_API_PER_MIN: '0',
-    BENCH_LARGE_ORIGINAL: await largeOriginal(tmp),
-  });
+  // Nothing overridden but the bench's own switches: the defaults are what is measured.
+  const child = forkTs('server-child.ts', await benchServerEnv(tmp));
   try {
     const ready = await nextMessage<{ url: string; images: ServerProc['images'] }>(child, 'ready', 120_000);
     const pid = child.pid!;

@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { OutputFormat } from '../spec/index.js';
 import { atomicWrite } from '../storage/atomic.js';
+import { openIfExists } from '../storage/read.js';
 import type { BlobStore } from '../storage/store.js';
 
 /**
@@ -85,13 +86,8 @@ export const SYNC_READ_MAX_BYTES = 64 * 1024;
 async function readExactly(file: string, bytes: number): Promise<Buffer | undefined> {
   if (bytes <= 0) return undefined;
   if (bytes <= SYNC_READ_MAX_BYTES) return readExactlySync(file, bytes);
-  let handle: fsp.FileHandle;
-  try {
-    handle = await fsp.open(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const handle = await openIfExists(file);
+  if (!handle) return undefined;
   try {
     const buf = Buffer.allocUnsafeSlow(bytes + 1);
     // Regular files answer a read in full up to end-of-file (Linux caps a single read near 2 GiB,

@@ -25,34 +25,38 @@ export function renderVia(deps: Deps, plan: DeliveryPlan, charged?: RequestScope
 
 async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   const { image, spec, format } = plan;
-  // Held in memory since an earlier miss: not read again (a progressive JPEG as its baseline copy,
-  // the same pixels at a fraction of the decoding cost).
-  const held = deps.originals.held(image.hash);
-  const original = held ? undefined : await mustReadOriginal(deps, image);
+  const input = await decodableOriginal(deps, image);
+  if (!input) {
+    deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
+    throw new AppError(500, 'original_missing', `The original of ${image.id} is missing from storage`);
+  }
   const watermark = spec.wm ? await loadWatermark(deps, spec.wm) : undefined;
   const focal = image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : undefined;
   const started = performance.now();
-  const input = held ?? (await deps.originals.decodable(image.hash, image.format, original!));
   const out = await render(input, spec, { format, limits: deps.config.limits, watermark, focal, stored: image });
   // Recorded here, once per actual render: coalesced waiters and hits never reach this line.
   deps.metrics?.observeRender(out.format, (performance.now() - started) / 1000);
   // Never larger than the source for nothing: when the options changed no pixel (a pure
   // re-encode, `unchanged`) and the format is the source's, more bytes -> the source bytes,
-  // provided they carry no metadata (GPS) or rotation that must be stripped.
-  if (out.unchanged && image.clean && out.format === image.format) {
-    const source = original ?? (await mustReadOriginal(deps, image));
-    if (out.data.length > source.length) return { ...out, data: source };
+  // provided they carry no metadata (GPS) or rotation that must be stripped. The row knows the
+  // source's size, so the original is read only when it is the answer (`input` may be its baseline copy).
+  if (out.unchanged && image.clean && out.format === image.format && out.data.length > image.bytes) {
+    const source = await readOriginal(deps, image);
+    if (source) return { ...out, data: source };
   }
   return out;
 }
 
-async function mustReadOriginal(deps: Deps, image: ImageRow): Promise<Buffer> {
+/**
+ * The bytes to decode for an image's original (undefined when storage has none): held in memory
+ * since an earlier miss, else read and kept (a progressive JPEG as its baseline copy, the same
+ * pixels at a fraction of the decoding cost).
+ */
+async function decodableOriginal(deps: Deps, image: ImageRow): Promise<Buffer | undefined> {
+  const held = deps.originals.held(image.hash);
+  if (held) return held;
   const original = await readOriginal(deps, image);
-  if (!original) {
-    deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
-    throw new AppError(500, 'original_missing', `The original of ${image.id} is missing from storage`);
-  }
-  return original;
+  return original && deps.originals.decodable(image.hash, image.format, original);
 }
 
 /** An original's bytes (undefined when absent); a store that fails (EIO, S3 down) is a 503 to retry, not a 500. */
@@ -68,7 +72,7 @@ async function readOriginal(deps: Deps, image: ImageRow): Promise<Buffer | undef
 
 async function loadWatermark(deps: Deps, id: string) {
   const wm = await findImage(deps, id);
-  const bytes = wm && (await readOriginal(deps, wm));
+  const bytes = wm && (await decodableOriginal(deps, wm));
   if (!bytes) throw new BadOptionError('wm', `Watermark image ${id} does not exist`, 'the id of an image in the library');
   return bytes;
 }

@@ -7,13 +7,8 @@ import fsp from 'node:fs/promises';
  * its original (issue 14: a 20 MP original was 0.79x raw sharp for this alone).
  */
 export async function readWhole(file: string): Promise<Buffer | undefined> {
-  let handle: fsp.FileHandle;
-  try {
-    handle = await fsp.open(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const handle = await openIfExists(file);
+  if (!handle) return undefined;
   try {
     const { size } = await handle.stat();
     const buf = Buffer.allocUnsafe(size);
@@ -27,5 +22,15 @@ export async function readWhole(file: string): Promise<Buffer | undefined> {
     return filled === size ? buf : buf.subarray(0, filled);
   } finally {
     await handle.close();
+  }
+}
+
+/** The file opened for reading, or undefined when it does not exist (any other error throws). */
+export async function openIfExists(file: string): Promise<fsp.FileHandle | undefined> {
+  try {
+    return await fsp.open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
