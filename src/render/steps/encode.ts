@@ -56,7 +56,9 @@ export function encode(ctx: RenderContext): void {
       img.avif({ quality: q ?? AUTO_QUALITY.avif, effort: AVIF_EFFORT });
       break;
     case 'gif':
-      img.gif({ ...animation });
+      // A palette of the render's own colours: sharp reuses a GIF source's palette by default,
+      // which maps any colour change (e_grayscale, e_tint, bg_, a watermark) back onto the old colours.
+      img.gif({ ...animation, reuse: false });
       break;
   }
 }
