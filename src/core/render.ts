@@ -33,7 +33,9 @@ async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   const watermark = spec.wm ? await loadWatermark(deps, spec.wm) : undefined;
   const focal = image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : undefined;
   const started = performance.now();
-  const out = await render(input, spec, { format, limits: deps.config.limits, watermark, focal, stored: image });
+  const { limits } = deps.config;
+  const reduced = (shrink: number) => deps.originals.reduced(image.hash, image.format, input, image, shrink, limits.maxInputPixels);
+  const out = await render(input, spec, { format, limits, watermark, focal, stored: image, reduced });
   // Recorded here, once per actual render: coalesced waiters and hits never reach this line.
   deps.metrics?.observeRender(out.format, (performance.now() - started) / 1000);
   // Never larger than the source for nothing: when the options changed no pixel (a pure

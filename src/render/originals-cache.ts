@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { LRUCache } from 'lru-cache';
 import { isCompleteProgressiveJpeg } from './jpeg-scans.js';
+import { type Reduced, reduce, reductionFor } from './reduced.js';
 
 /**
  * Originals as renders decode them, kept in memory for the next miss (ORIGINALS_CACHE_MB), keyed
@@ -16,17 +17,29 @@ import { isCompleteProgressiveJpeg } from './jpeg-scans.js';
  * the same DCT coefficients as a baseline file (~0.2 s of CPU for 12 MP, once per original),
  * whose decode gives the very same pixels: every rendition stays byte-identical. Made once per
  * original however many misses ask at the same time; without jpegtran on PATH originals are
- * kept and decoded as they are. ORIGINALS_CACHE_MB=0 turns both off.
+ * kept and decoded as they are.
+ *
+ * An original that keeps being shrunk is also kept decoded at 1/2, 1/4 or 1/8 of its size
+ * (`reduced`, see reduced.ts): the next renders that shrink it as much start from those pixels
+ * instead of decoding it again. ORIGINALS_CACHE_MB=0 turns all three off.
  */
 export class OriginalsCache {
-  /** What to decode, per original: its bytes, or its baseline copy. */
-  private readonly kept: LRUCache<string, Buffer>;
+  /** What to decode, per original (by hash): its bytes, or its baseline copy; and its reductions (`hash@k`). */
+  private readonly kept: LRUCache<string, Buffer | Reduced>;
   /** Originals that get no copy (not a complete progressive JPEG, or jpegtran refused it). */
   private readonly none = new LRUCache<string, true>({ max: 10_000 });
   private readonly making = new Map<string, Promise<Buffer | undefined>>();
   private readonly copies = new WeakSet<Buffer>();
-  /** made / used / failed: baseline copies; reused: misses that read no original. */
-  readonly counters = { made: 0, used: 0, failed: 0, reused: 0 };
+  /** Reductions asked for once (`hash@k`): made on the second ask, so a one-off render pays nothing for them. */
+  private readonly asked = new LRUCache<string, true>({ max: 10_000 });
+  /** Originals no reduction can stand in for (see reduced.ts `reduce`). */
+  private readonly unreducible = new LRUCache<string, true>({ max: 10_000 });
+  private readonly reducing = new Map<string, Promise<Reduced | undefined>>();
+  /**
+   * made / used / failed: baseline copies; reused: misses that read no original;
+   * reductionsMade / reductionsUsed: renders started from a reduction (made: the decodes that made one).
+   */
+  readonly counters = { made: 0, used: 0, failed: 0, reused: 0, reductionsMade: 0, reductionsUsed: 0 };
 
   constructor(
     private readonly opts: {
@@ -36,7 +49,10 @@ export class OriginalsCache {
       onError?: (err: unknown) => void;
     },
   ) {
-    this.kept = new LRUCache<string, Buffer>({ maxSize: Math.max(1, opts.maxBytes), sizeCalculation: (b) => b.length });
+    this.kept = new LRUCache<string, Buffer | Reduced>({
+      maxSize: Math.max(1, opts.maxBytes),
+      sizeCalculation: (v) => (Buffer.isBuffer(v) ? v.length : v.data.length),
+    });
   }
 
   get enabled() {
@@ -49,7 +65,8 @@ export class OriginalsCache {
 
   /** What to decode for the original `hash` when it is held: the original need not even be read. */
   held(hash: string): Buffer | undefined {
-    const known = this.enabled ? this.kept.get(hash) : undefined;
+    const found = this.enabled ? this.kept.get(hash) : undefined;
+    const known = Buffer.isBuffer(found) ? found : undefined;
     if (known) {
       this.counters.reused++;
       if (this.copies.has(known)) this.counters.used++;
@@ -95,6 +112,58 @@ export class OriginalsCache {
     } catch (err) {
       this.counters.failed++;
       this.none.set(hash, true);
+      this.opts.onError?.(err);
+      return undefined;
+    }
+  }
+
+  /**
+   * Pixels of the original `hash` (whose bytes to decode are `input`, `size` once auto-oriented)
+   * at 1/k of its size, for a render whose first step shrinks it by `shrink`; undefined when no
+   * reduction fits that shrink, the original cannot have one, or this is the first time that
+   * reduction is asked for (then the render decodes `input` as usual).
+   */
+  async reduced(
+    hash: string,
+    format: string,
+    input: Buffer,
+    size: { width: number; height: number },
+    shrink: number,
+    maxInputPixels: number,
+  ): Promise<Reduced | undefined> {
+    const k = this.enabled ? reductionFor(format, shrink) : undefined;
+    if (k === undefined || this.unreducible.has(hash)) return undefined;
+    const key = `${hash}@${k}`;
+    let found = this.kept.get(key) as Reduced | undefined;
+    if (!found) {
+      if (!this.asked.has(key)) {
+        this.asked.set(key, true);
+        return undefined;
+      }
+      let pending = this.reducing.get(key);
+      if (!pending) {
+        pending = this.makeReduced(hash, key, input, size, k, maxInputPixels).finally(() => this.reducing.delete(key));
+        this.reducing.set(key, pending);
+      }
+      found = await pending;
+      if (!found) return undefined;
+    }
+    this.counters.reductionsUsed++;
+    return found;
+  }
+
+  private async makeReduced(hash: string, key: string, input: Buffer, size: { width: number; height: number }, k: number, maxInputPixels: number) {
+    try {
+      const made = await reduce(input, size, k, maxInputPixels);
+      if (!made) {
+        this.unreducible.set(hash, true);
+        return undefined;
+      }
+      this.counters.reductionsMade++;
+      this.kept.set(key, made);
+      return made;
+    } catch (err) {
+      this.unreducible.set(hash, true);
       this.opts.onError?.(err);
       return undefined;
     }

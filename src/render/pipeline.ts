@@ -5,7 +5,8 @@ import { guard } from './errors.js';
 import { canvas } from './steps/canvas.js';
 import { effects, effectsRunAfterComposite } from './steps/effects.js';
 import { encode, flattenIfOpaque } from './steps/encode.js';
-import { deferredRotation, geometry } from './steps/geometry.js';
+import { fromReduced } from './reduced.js';
+import { deferredRotation, geometry, wholeSourceShrink } from './steps/geometry.js';
 import { load, readHeader } from './steps/load.js';
 import { watermark } from './steps/watermark.js';
 import type { RenderOptions, RenderResult } from './types.js';
@@ -33,6 +34,9 @@ export async function render(input: Buffer, spec: Spec, opts: RenderOptions): Pr
       fill: fillColour(spec, opts.format),
       overlays: [],
     };
+    const shrink = opts.reduced && wholeSourceShrink(source, ctx.layout);
+    const reduced = shrink === undefined ? undefined : await opts.reduced!(shrink);
+    if (reduced) ctx.img = fromReduced(reduced, opts.limits.maxInputPixels);
     flattenIfOpaque(ctx);
     geometry(ctx);
     if (ctx.deferredAngle !== undefined) {

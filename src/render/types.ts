@@ -1,4 +1,5 @@
 import type { OutputFormat, SpecLimits } from '../spec/index.js';
+import type { Reduced } from './reduced.js';
 
 /** Every limit a render honours: the input ones (checked on the header) and the output caps (in the planner). */
 export interface RenderLimits extends SpecLimits {
@@ -17,6 +18,11 @@ export interface RenderOptions {
   focal?: { x: number; y: number };
   /** What the library recorded of these very bytes when they were stored (`probe`): the render then reads no header. */
   stored?: StoredFacts;
+  /**
+   * A smaller decode of the same source to start from when the first step shrinks the whole of it
+   * by `shrink` (see reduced.ts), or undefined to decode the input.
+   */
+  reduced?: (shrink: number) => Promise<Reduced | undefined>;
 }
 
 /** `probe`'s facts as the images table keeps them (format, auto-oriented size of one frame, frames, alpha). */

@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample, testApp, type TestApp } from '../helpers/app.js';
 
@@ -37,7 +38,7 @@ async function countingReads(t: TestApp, during: (reads: () => number) => Promis
 }
 
 describe('misses on a progressive JPEG original', () => {
-  it.each(['w_300,f_webp', 'c_fill,w_160,h_160,f_jpg,q_70', 'w_640,f_avif', 'w_120,r_90,f_png'])(
+  it.each(['w_300,f_webp', 'c_fill,w_160,h_160,f_jpg,q_70', 'w_640,f_avif', 'w_1200,r_90,f_png'])(
     '%s: the same bytes with and without the copy',
     async (options) => {
       const get = async (t: TestApp) => {
@@ -88,5 +89,35 @@ describe('originals kept for the next miss (ORIGINALS_CACHE_MB)', () => {
         expect(reads()).toBe(t === withCopies ? 1 : 3);
       });
     }
+  });
+});
+
+describe('an original shrunk again and again starts from its reduction (ORIGINALS_CACHE_MB)', () => {
+  it('the second miss that shrinks it as much makes the reduction, later ones start from it; every answer is the asked size', async () => {
+    const t = withCopies;
+    const id = await t.seed('sunset-12mp.jpg');
+    const before = t.deps.originals.stats();
+    // 4272 px wide: w_200..w_400 shrink 10x or more, so sharp itself would decode these at 1/8.
+    for (const w of [200, 260, 320, 400]) {
+      const res = await t.app.request(`/img/w_${w},f_webp/${id}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('X-Cache')).toBe('MISS');
+      expect(await sharp(Buffer.from(await res.arrayBuffer())).metadata()).toMatchObject({ format: 'webp', width: w, height: Math.round((w * 2848) / 4272) });
+    }
+    const after = t.deps.originals.stats();
+    expect(after.reductionsMade - before.reductionsMade).toBe(1);
+    expect(after.reductionsUsed - before.reductionsUsed).toBe(3);
+    // Not for a region cut from the source (source pixels) nor for a size sharp does not shrink on load.
+    for (const options of ['c_crop,x_100,y_100,w_2000,h_1000', 'rg_0:0:2000:1000,w_100', 'w_2000']) {
+      const res = await t.app.request(`/img/${options}/${id}`);
+      expect(res.status, options).toBe(200);
+    }
+    expect(t.deps.originals.stats().reductionsUsed).toBe(after.reductionsUsed);
+  });
+
+  it('off with ORIGINALS_CACHE_MB=0', async () => {
+    const id = await without.seed('sunset-12mp.jpg');
+    for (const w of [200, 260, 320]) expect((await without.app.request(`/img/w_${w}/${id}`)).status).toBe(200);
+    expect(without.deps.originals.stats()).toMatchObject({ reductionsMade: 0, reductionsUsed: 0 });
   });
 });

@@ -167,6 +167,21 @@ function containInner(source: Size, layout: RenderContext['layout'], box: Size):
   };
 }
 
+/**
+ * By how much the first step shrinks the whole source (the smaller of the two axes' factors), or
+ * undefined when the first step is not a resize of the whole source: a region cut first is in
+ * source pixels, and an animation is every frame. Every later step works on the resized image in
+ * output pixels, so any smaller copy with at least the resize's pixels gives the same result.
+ */
+export function wholeSourceShrink(source: RenderContext['source'], layout: RenderContext['layout']): number | undefined {
+  const r = layout.resize;
+  if (!r || layout.crop || source.animated) return undefined;
+  const swap = layout.rotate90 === 90 || layout.rotate90 === 270;
+  const frame = swap ? { width: source.height, height: source.width } : source;
+  const content = r.fit === 'cover' ? (layout.cover ?? r) : r.fit === 'contain' ? containInner(source, layout, r) : r;
+  return Math.min(frame.width / content.width, frame.height / content.height);
+}
+
 /** The arbitrary-angle turn that could not share the first pass. */
 export function deferredRotation(ctx: RenderContext): void {
   if (ctx.deferredAngle !== undefined) ctx.img.rotate(ctx.deferredAngle, { background: ctx.fill });
