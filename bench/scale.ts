@@ -72,7 +72,7 @@ async function all() {
     process.stdout.write(`\n── RENDER_CONCURRENCY=${n}, taskset -c ${cpus}\n`);
     const child = spawn('taskset', ['-c', cpus, process.execPath, '--import', 'tsx', path.join(ROOT, 'bench', 'scale.ts')], {
       cwd: ROOT,
-      env: { ...process.env, RENDER_CONCURRENCY: String(n), BENCH_SCALE_ONE: '1', BENCH_AVIF_QUALITY: '0' },
+      env: { ...process.env, RENDER_CONCURRENCY: String(n), BENCH_SCALE_ONE: '1', BENCH_QUALITY: '0' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const { results } = await nextMessage<{ results: MissResult[] }>(child, 'results', 60 * 60_000);

@@ -119,8 +119,9 @@ export const configSchema = z.object({
   MEMORY_CACHE_MB: int(0, 65_536).default(64),
   DISK_CACHE_MB: int(0, 10_000_000).default(2048),
   /**
-   * Originals kept in memory for the next miss, progressive JPEGs as their jpegtran baseline copies
-   * (src/render/originals-cache.ts). 0 turns both off; no jpegtran on PATH turns the copies off.
+   * Originals kept in memory for the next miss, progressive JPEGs as their jpegtran baseline copies,
+   * and originals shrunk again and again as their reductions (src/render/originals-cache.ts,
+   * reduced.ts). 0 turns all three off; no jpegtran on PATH turns the copies off.
    */
   ORIGINALS_CACHE_MB: int(0, 65_536).default(32),
 

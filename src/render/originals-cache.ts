@@ -133,6 +133,8 @@ export class OriginalsCache {
   ): Promise<Reduced | undefined> {
     const k = this.enabled ? reductionFor(format, shrink) : undefined;
     if (k === undefined || this.unreducible.has(hash)) return undefined;
+    // One the budget could not keep would be made again by every render: each would pay for two.
+    if (Math.round(size.width / k) * Math.round(size.height / k) * 4 > this.opts.maxBytes / 2) return undefined;
     const key = `${hash}@${k}`;
     let found = this.kept.get(key) as Reduced | undefined;
     if (!found) {

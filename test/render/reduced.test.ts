@@ -148,6 +148,11 @@ describe('OriginalsCache keeps reductions', () => {
     // Too little shrink for any.
     expect(await cache.reduced('h1', 'jpeg', dune, facts, 2, LIMITS.maxInputPixels)).toBeUndefined();
 
+    // A reduction the budget could not keep (over half of it, at 4 bytes a pixel) is never made.
+    const small = new OriginalsCache({ maxBytes: 2 * 150 * 94 * 4 - 1, jpegtran: null });
+    for (let i = 0; i < 3; i++) expect(await small.reduced('h1', 'jpeg', dune, facts, 10, LIMITS.maxInputPixels)).toBeUndefined();
+    expect(small.stats()).toMatchObject({ reductionsMade: 0, entries: 0 });
+
     const off = new OriginalsCache({ maxBytes: 0, jpegtran: null });
     for (let i = 0; i < 3; i++) expect(await off.reduced('h1', 'jpeg', dune, facts, 10, LIMITS.maxInputPixels)).toBeUndefined();
   });
