@@ -34,7 +34,7 @@ export async function render(input: Buffer, spec: Spec, opts: RenderOptions): Pr
       fill: fillColour(spec, opts.format),
       overlays: [],
     };
-    const shrink = opts.reduced && wholeSourceShrink(source, ctx.layout);
+    const shrink = opts.reduced && wholeSourceShrink(ctx);
     const reduced = shrink === undefined ? undefined : await opts.reduced!(shrink);
     if (reduced) ctx.img = fromReduced(reduced, opts.limits.maxInputPixels);
     flattenIfOpaque(ctx);

@@ -171,11 +171,15 @@ function containInner(source: Size, layout: RenderContext['layout'], box: Size):
  * By how much the first step shrinks the whole source (the smaller of the two axes' factors), or
  * undefined when the first step is not a resize of the whole source: a region cut first is in
  * source pixels, and an animation is every frame. Every later step works on the resized image in
- * output pixels, so any smaller copy with at least the resize's pixels gives the same result.
+ * output pixels, so any smaller copy with at least the resize's pixels gives the same result;
+ * except a crop whose window saliency or entropy picks from those pixels: resampled twice they
+ * pick another window, and the same URL would change its crop with the cache's state.
  */
-export function wholeSourceShrink(source: RenderContext['source'], layout: RenderContext['layout']): number | undefined {
+export function wholeSourceShrink(ctx: RenderContext): number | undefined {
+  const { source, layout } = ctx;
   const r = layout.resize;
   if (!r || layout.crop || source.animated) return undefined;
+  if (r.fit === 'cover' && placement(ctx).kind === 'strategy') return undefined;
   const swap = layout.rotate90 === 90 || layout.rotate90 === 270;
   const frame = swap ? { width: source.height, height: source.width } : source;
   const content = r.fit === 'cover' ? (layout.cover ?? r) : r.fit === 'contain' ? containInner(source, layout, r) : r;
