@@ -150,7 +150,10 @@ function planOnce(deps: Deps, args: PlanArgs, looked: Looked): DeliveryPlan {
     contentDpr: contentDpr(css, size),
     size,
     key,
-    etag: `"${key.slice(0, 27)}"`,
+    // Weak: it names the picture a URL renders, known before any work (a 304 needs no render),
+    // not its bytes, which can differ by a level between two renders (one started from a
+    // reduction, another node, another libvips).
+    etag: `W/"${key.slice(0, 27)}"`,
     preset,
     cacheTag: cacheTagOf(image.id, args.spec.wm ? looked.watermark?.id : undefined, preset),
     expiresAt: args.spec.exp,

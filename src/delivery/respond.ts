@@ -55,10 +55,12 @@ export function notModified(c: Context, deps: Deps, plan: DeliveryPlan): Respons
   return new Response(null, { status: 304, headers: cacheHeaders(deps, plan) });
 }
 
+const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+
 /** Whether an If-None-Match value names `etag` (weakly compared, as GET allows) or is `*`. */
 export function etagMatches(ifNoneMatch: string, etag: string): boolean {
-  const tags = ifNoneMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
-  return tags.includes(etag) || tags.includes('*');
+  const tags = ifNoneMatch.split(',').map(opaque);
+  return tags.includes(opaque(etag)) || tags.includes('*');
 }
 
 export function imageResponse(c: Context, deps: Deps, plan: DeliveryPlan, r: CachedRendition, extra: Record<string, string> = {}): Response {

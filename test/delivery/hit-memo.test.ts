@@ -268,7 +268,8 @@ describe('the hit memo', () => {
     const path = `/img/t_memo/${pub}`;
     const ok = await memoised(t, path);
     const etag = ok.headers.get('etag')!;
-    for (const inm of [etag, `W/${etag}`, `"nope", ${etag}`, '*']) {
+    expect(etag).toMatch(/^W\/"/);
+    for (const inm of [etag, etag.slice(2), `"nope", ${etag}`, '*']) {
       const res = await memoised(t, path, { 'If-None-Match': inm });
       expect(res.status).toBe(304);
       expect(res.body.length).toBe(0);
