@@ -25,7 +25,9 @@ export type RawSharp = Awaited<ReturnType<typeof rawSharp>>;
 
 export async function counters(s: ServerProc) {
   s.child.send({ type: 'stats' });
-  return (await nextMessage<{ stats: Record<string, number> }>(s.child, 'stats')).stats;
+  const m = await nextMessage<{ stats: Record<string, number>; originals: Record<string, number> }>(s.child, 'stats');
+  const counted: Record<string, number> = { ...m.stats, reductionsMade: m.originals.reductionsMade, reductionsUsed: m.originals.reductionsUsed };
+  return counted;
 }
 
 /** ABBA: round k runs `a` first when k is even, `b` first when odd. */
@@ -157,7 +159,8 @@ async function missScenario(
     'raw sharp',
     r,
     `${image.filename} ${image.width}x${image.height} → ${ops[0].width}${ops.length > 1 && ops[1].width !== ops[0].width ? `..${ops[ops.length - 1].width}` : ''} px ${format}; ` +
-      `${after.renders - before.renders} renders, ${after.rejected - before.rejected} rejected; average output ${kb(serverBytes)} (raw sharp ${kb(refAvg)})`,
+      `${after.renders - before.renders} renders (${after.reductionsUsed - before.reductionsUsed} from a reduction, ${after.reductionsMade - before.reductionsMade} made), ` +
+      `${after.rejected - before.rejected} rejected; average output ${kb(serverBytes)} (raw sharp ${kb(refAvg)})`,
   );
   return { rendered, result: { name, server: s, ref: r, serverBytes, refBytes: refAvg } satisfies MissResult };
 }
