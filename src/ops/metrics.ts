@@ -34,7 +34,7 @@ export interface RequestObservation {
 }
 
 /** Where scrape-time numbers come from; `Deps` satisfies it. */
-export type MetricsSource = Pick<Deps, 'cache' | 'repos' | 'log' | 'cdn'>;
+export type MetricsSource = Pick<Deps, 'cache' | 'repos' | 'log' | 'cdn'> & Partial<Pick<Deps, 'originals'>>;
 
 /** The app's metrics, created on first use and kept in `deps.metrics`. */
 export function metricsOf(deps: Deps): Metrics {
@@ -101,6 +101,7 @@ export function createMetrics(source: MetricsSource): Metrics {
 
   const cache = registerCacheMetrics(registry, source);
   registerCdnMetrics(registry, source);
+  registerOriginalsMetrics(registry, source);
 
   return {
     registry,
@@ -118,6 +119,34 @@ export function createMetrics(source: MetricsSource): Metrics {
       render.observe({ format }, seconds);
     },
   };
+}
+
+/** The originals cache's counts (src/render/originals-cache.ts), read at scrape time. */
+function registerOriginalsMetrics(registry: Registry, source: MetricsSource) {
+  const { originals } = source;
+  if (!originals) return;
+  new Gauge({
+    name: 'imgpath_originals_cache_bytes',
+    help: 'Bytes held by the originals cache (ORIGINALS_CACHE_MB): originals, baseline copies and reductions',
+    registers: [registry],
+    collect() {
+      this.set(originals.stats().bytes);
+    },
+  });
+  new Counter({
+    name: 'imgpath_originals_cache_total',
+    help:
+      'Originals cache events: reused (a miss read no original), copy_made / copy_failed (baseline copies of progressive JPEGs), ' +
+      'reduction_made / reduction_used (renders started from an original kept decoded at 1/2, 1/4 or 1/8)',
+    labelNames: ['event'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = originals.stats();
+      const events = { reused: s.reused, copy_made: s.made, copy_failed: s.failed, reduction_made: s.reductionsMade, reduction_used: s.reductionsUsed };
+      for (const [event, value] of Object.entries(events)) this.inc({ event }, value);
+    },
+  });
 }
 
 /** The purge hook's own counts (src/cluster/cdn-purge.ts), read at scrape time; no series without PURGE_WEBHOOK_URL. */

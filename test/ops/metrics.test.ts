@@ -74,6 +74,21 @@ describe('GET /metrics counts real requests', () => {
     expect(text).toContain('process_resident_memory_bytes');
   });
 
+  test('the originals cache: bytes held, misses that read no original, reductions made and used', async () => {
+    const a = await app({ METRICS: 'public' });
+    const id = await a.seed('dune-2mp.jpg');
+    // 1680 px wide: w_120..w_180 shrink it 9x or more (1/8); the second such miss makes the reduction.
+    for (const w of [120, 150, 180]) expect((await a.request(`/img/w_${w},f_webp/${id}?key=${a.adminKey}`)).status).toBe(200);
+    const text = await scrape(a);
+    expect(sample(text, 'imgpath_originals_cache_total{event="reused"}')).toBe(2);
+    expect(sample(text, 'imgpath_originals_cache_total{event="reduction_made"}')).toBe(1);
+    expect(sample(text, 'imgpath_originals_cache_total{event="reduction_used"}')).toBe(2);
+    expect(sample(text, 'imgpath_originals_cache_total{event="copy_made"}')).toBe(0);
+    // The original (its bytes) and one reduction of 210x131 RGB.
+    expect(sample(text, 'imgpath_originals_cache_bytes')).toBe(a.deps.originals.stats().bytes);
+    expect(a.deps.originals.stats().bytes).toBeGreaterThan(210 * 131 * 3);
+  });
+
   test('concurrent misses for one rendition count one render and the rest as coalesced', async () => {
     const a = await app({ METRICS: 'public' });
     const id = await a.seed('dune-2mp.jpg');
