@@ -70,15 +70,30 @@ export interface MissOptions {
 }
 
 /**
- * The large original of the `large-jpeg` scenario: a 20 MP baseline JPEG (the sunset sample
- * upscaled to 5472x3648, q90), written into `dir` for the server (BENCH_LARGE_ORIGINAL) and raw
- * sharp alike. Baseline on purpose: a progressive original decodes from its baseline copy in
- * imgpath, so only a baseline one shows what a big decode costs on both sides.
+ * The large originals of the miss scenarios, written into `dir` for the server
+ * (BENCH_LARGE_ORIGINAL, a path list) and raw sharp alike:
+ * - `large-20mp.jpg`: a 20 MP baseline JPEG (the sunset sample upscaled to 5472x3648, q90).
+ *   Baseline on purpose: a progressive original decodes from its baseline copy in imgpath, so
+ *   only a baseline one shows what a big decode costs on both sides.
+ * - `first-N.jpg`: FIRST_ORIGINALS copies of it, each with its own comment marker (same pixels,
+ *   another content hash): every render of the `first-miss` scenario is the first of its
+ *   original, the case no originals cache, baseline copy or reduction helps.
  */
-export async function largeOriginal(dir: string): Promise<string> {
+export const FIRST_ORIGINALS = 16;
+
+export async function largeOriginals(dir: string): Promise<string[]> {
   const file = path.join(dir, 'large-20mp.jpg');
-  await sharp(path.join(SAMPLES_DIR, 'sunset-12mp.jpg')).resize(5472, 3648).jpeg({ quality: 90, progressive: false, mozjpeg: false }).toFile(file);
-  return file;
+  const bytes = await sharp(path.join(SAMPLES_DIR, 'sunset-12mp.jpg')).resize(5472, 3648).jpeg({ quality: 90, progressive: false, mozjpeg: false }).toBuffer();
+  fs.writeFileSync(file, bytes);
+  const copies = Array.from({ length: FIRST_ORIGINALS }, (_, n) => {
+    const text = Buffer.from(`imgpath bench original ${n}`);
+    const marker = Buffer.from([0xff, 0xfe, 0, text.length + 2]);
+    const copy = path.join(dir, `first-${n}.jpg`);
+    // SOI, then a COM segment, then the rest of the file as it was.
+    fs.writeFileSync(copy, Buffer.concat([bytes.subarray(0, 2), marker, text, bytes.subarray(2)]));
+    return copy;
+  });
+  return [file, ...copies];
 }
 
 /**
@@ -100,7 +115,7 @@ export async function benchServerEnv(dir: string): Promise<NodeJS.ProcessEnv> {
     NODE_ENV: 'production',
     RATE_LIMIT_MISS_PER_MIN: '0',
     RATE_LIMIT_API_PER_MIN: '0',
-    BENCH_LARGE_ORIGINAL: await largeOriginal(dir),
+    BENCH_LARGE_ORIGINAL: (await largeOriginals(dir)).join(path.delimiter),
   };
 }
 
@@ -117,21 +132,25 @@ async function missScenario(
   raw: RawSharp,
   opts: MissOptions,
   name: string,
-  image: ServerProc['images'][number],
+  /** Operation i renders images[i % images.length]. */
+  images: Array<ServerProc['images'][number]>,
   format: RawJob['format'],
   ops: RawJob['ops'],
 ) {
   const f = format === 'jpeg' ? 'jpg' : format;
-  const file = image.file ?? path.join(SAMPLES_DIR, image.filename!);
+  const fileOf = (img: ServerProc['images'][number]) => img.file ?? path.join(SAMPLES_DIR, img.filename!);
+  const image = images[0];
+  const file = fileOf(image);
+  const placed = ops.map((o, i) => ({ ...o, file: fileOf(images[i % images.length]), id: images[i % images.length].id }));
   const per = Math.ceil(ops.length / opts.rounds);
-  const chunk = (k: number) => ops.slice(k * per, (k + 1) * per);
+  const chunk = (k: number) => placed.slice(k * per, (k + 1) * per);
   const rendered: string[] = [];
   let refBytes = 0;
   const before = await counters(server);
   const [s, r] = await alternate(
     opts.rounds,
     async (k) => {
-      const paths = chunk(k).map((o) => `/img/w_${o.width},f_${f},q_${o.quality}/${image.id}`);
+      const paths = chunk(k).map((o) => `/img/w_${o.width},f_${f},q_${o.quality}/${o.id}`);
       const sample = await http({
         url: server.url,
         paths,
@@ -144,7 +163,8 @@ async function missScenario(
       return sample;
     },
     async (k) => {
-      const sample = await raw.run({ file, format, ops: chunk(k), concurrency: opts.connections, maxSeconds: opts.roundMaxSeconds });
+      const ref = chunk(k).map(({ width, quality, file: at }) => ({ width, quality, file: at }));
+      const sample = await raw.run({ file, format, ops: ref, concurrency: opts.connections, maxSeconds: opts.roundMaxSeconds });
       refBytes += sample.outBytes ?? 0;
       return sample;
     },
@@ -158,7 +178,7 @@ async function missScenario(
     s,
     'raw sharp',
     r,
-    `${image.filename} ${image.width}x${image.height} → ${ops[0].width}${ops.length > 1 && ops[1].width !== ops[0].width ? `..${ops[ops.length - 1].width}` : ''} px ${format}; ` +
+    `${images.length > 1 ? `${images.length} originals like ` : ''}${image.filename} ${image.width}x${image.height} → ${ops[0].width}${ops.length > 1 && ops[1].width !== ops[0].width ? `..${ops[ops.length - 1].width}` : ''} px ${format}; ` +
       `${after.renders - before.renders} renders (${after.reductionsUsed - before.reductionsUsed} from a reduction, ${after.reductionsMade - before.reductionsMade} made), ` +
       `${after.rejected - before.rejected} rejected; average output ${kb(serverBytes)} (raw sharp ${kb(refAvg)})`,
   );
@@ -205,28 +225,31 @@ async function quality(server: ServerProc, image: ServerProc['images'][number], 
   );
 }
 
-/** The four miss scenarios, in order; returns every path rendered (for the restart replay) and the results. */
+/** The miss scenarios, in order; returns every path rendered (for the restart replay) and the results. */
 export async function missScenarios(server: ServerProc, raw: RawSharp, opts: MissOptions) {
   const byName = (n: string) => server.images.find((i) => i.filename === n)!;
   const sunset = byName('sunset-12mp.jpg');
   const dune = byName('dune-2mp.jpg');
-  const largest = [...server.images].sort((a, b) => b.width * b.height - a.width * a.height)[0];
+  const large = byName('large-20mp.jpg');
+  const firsts = server.images.filter((i) => /^first-\d+\.jpg$/.test(i.filename ?? ''));
   const widths = (n: number) => Array.from({ length: n }, (_, k) => ({ width: 200 + Math.floor((k * 1000) / n), quality: 80 }));
   const qualities = (n: number, width: number) => Array.from({ length: n }, (_, k) => ({ width, quality: 20 + k }));
   const rendered: string[] = [];
   const results: MissResult[] = [];
-  const scenarios: Array<[string, ServerProc['images'][number], RawJob['format'], RawJob['ops']]> = [
-    ['miss-webp', sunset, 'webp', widths(128)],
-    ['miss-jpeg', sunset, 'jpeg', widths(128)],
-    ['large-jpeg', largest, 'jpeg', qualities(80, 300)],
-    ['avif', dune, 'avif', qualities(32, 600)],
+  const scenarios: Array<[string, Array<ServerProc['images'][number]>, RawJob['format'], RawJob['ops']]> = [
+    ['miss-webp', [sunset], 'webp', widths(128)],
+    ['miss-jpeg', [sunset], 'jpeg', widths(128)],
+    ['large-jpeg', [large], 'jpeg', qualities(80, 300)],
+    // Every render the first of its original: what a one-off miss costs against raw sharp.
+    ['first-miss', firsts, 'jpeg', qualities(firsts.length, 300)],
+    ['avif', [dune], 'avif', qualities(32, 600)],
   ];
-  for (const [name, image, format, all] of scenarios) {
+  for (const [name, images, format, all] of scenarios) {
     const ops = all.slice(0, Math.max(opts.rounds, Math.ceil(all.length * (opts.fraction ?? 1))));
-    const done = await missScenario(server, raw, opts, name, image, format, ops);
+    const done = await missScenario(server, raw, opts, name, images, format, ops);
     rendered.push(...done.rendered);
     results.push(done.result);
-    if (process.env.BENCH_QUALITY !== '0') process.stdout.write(await quality(server, image, format, ops));
+    if (process.env.BENCH_QUALITY !== '0' && images.length === 1) process.stdout.write(await quality(server, images[0], format, ops));
   }
   return { rendered, results };
 }

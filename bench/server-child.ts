@@ -11,9 +11,9 @@ import { ingest } from '../src/library/ingest.js';
 import { startServer } from '../src/server.js';
 
 const running = await startServer(configFromProcess());
-// The large original of the miss scenarios (bench/miss.ts largeOriginal), made by the bench, stored like an upload.
-const large = process.env.BENCH_LARGE_ORIGINAL;
-if (large) await ingest(running.deps, await fs.readFile(large), { filename: path.basename(large), visibility: 'public' });
+// The large originals of the miss scenarios (bench/miss.ts largeOriginals), made by the bench, stored like uploads.
+const large = (process.env.BENCH_LARGE_ORIGINAL ?? '').split(path.delimiter).filter(Boolean);
+for (const file of large) await ingest(running.deps, await fs.readFile(file), { filename: path.basename(file), visibility: 'public' });
 // Through the repositories: with DATABASE_URL the library is not in this node's SQLite file.
 const { rows: list } = await running.deps.repos.images.page({ offset: 0, limit: 10_000 });
 process.send!({
@@ -25,7 +25,7 @@ process.send!({
     width: i.width,
     height: i.height,
     bytes: i.bytes,
-    file: large && i.filename === path.basename(large) ? large : undefined,
+    file: large.find((f) => i.filename === path.basename(f)),
   })),
 });
 
