@@ -163,7 +163,9 @@ async function missScenario(
       return sample;
     },
     async (k) => {
-      const ref = chunk(k).map(({ width, quality, file: at }) => ({ width, quality, file: at }));
+      // One original: raw sharp holds its bytes, as the server's originals cache does. Several (each
+      // rendered once): raw sharp reads each from disk within its operation, as the server does.
+      const ref = chunk(k).map(({ width, quality, file: at }) => (images.length > 1 ? { width, quality, file: at } : { width, quality }));
       const sample = await raw.run({ file, format, ops: ref, concurrency: opts.connections, maxSeconds: opts.roundMaxSeconds });
       refBytes += sample.outBytes ?? 0;
       return sample;

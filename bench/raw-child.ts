@@ -12,7 +12,10 @@ export interface RawJob {
   type: 'job';
   file: string;
   format: 'jpeg' | 'webp' | 'avif';
-  /** One entry per operation, in order; `file` in place of the job's for that operation. */
+  /**
+   * One entry per operation, in order. `file`: that operation's own input, read from disk within
+   * the operation, as a script handed a new image would (and as the server reads a new original).
+   */
   ops: Array<{ width: number; quality: number; file?: string }>;
   concurrency: number;
   maxSeconds: number;
@@ -32,8 +35,7 @@ export interface RawResult {
 const inputs = new Map<string, Buffer>();
 
 async function run(job: RawJob): Promise<RawResult> {
-  // Read before the clock starts, as the server has its originals stored before its rounds.
-  for (const file of [job.file, ...job.ops.map((o) => o.file ?? job.file)]) if (!inputs.has(file)) inputs.set(file, fs.readFileSync(file));
+  if (!inputs.has(job.file)) inputs.set(job.file, fs.readFileSync(job.file));
   const latenciesMs: number[] = [];
   let next = 0;
   let errors = 0;
@@ -43,9 +45,9 @@ async function run(job: RawJob): Promise<RawResult> {
   const lane = async () => {
     while (next < job.ops.length && performance.now() < deadline) {
       const { width, quality, file } = job.ops[next++];
-      const input = inputs.get(file ?? job.file)!;
       const t0 = performance.now();
       try {
+        const input = file ? await fs.promises.readFile(file) : inputs.get(job.file)!;
         const img = sharp(input, { autoOrient: true, failOn: 'error' }).resize({ width });
         if (job.format === 'jpeg') img.jpeg({ quality, mozjpeg: false, progressive: false });
         else if (job.format === 'webp') img.webp({ quality });
