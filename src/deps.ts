@@ -113,7 +113,7 @@ export async function createDeps(config: Config, overrides: Partial<Deps> = {}):
       new OriginalsCache({
         maxBytes: config.ORIGINALS_CACHE_MB * 1024 * 1024,
         jpegtran: config.jpegtran,
-        onError: (err) => log.warn({ err }, 'baseline copy of a progressive JPEG failed; decoding the original'),
+        onError: (err, what) => log.warn({ err }, `${what} failed; decoding the original`),
       }),
     secrets: overrides.secrets ?? (repos.cluster ? await loadClusterSecrets(config, repos.cluster) : loadSecrets(config)),
     keys,

@@ -46,7 +46,8 @@ export class OriginalsCache {
       maxBytes: number;
       /** The jpegtran executable; null: copies off. */
       jpegtran: string | null;
-      onError?: (err: unknown) => void;
+      /** `what`: what failed (a baseline copy, a reduction); the render goes on from the original. */
+      onError?: (err: unknown, what: string) => void;
     },
   ) {
     this.kept = new LRUCache<string, Buffer | Reduced>({
@@ -112,7 +113,7 @@ export class OriginalsCache {
     } catch (err) {
       this.counters.failed++;
       this.none.set(hash, true);
-      this.opts.onError?.(err);
+      this.opts.onError?.(err, 'baseline copy of a progressive JPEG');
       return undefined;
     }
   }
@@ -166,7 +167,7 @@ export class OriginalsCache {
       return made;
     } catch (err) {
       this.unreducible.set(hash, true);
-      this.opts.onError?.(err);
+      this.opts.onError?.(err, 'reduction');
       return undefined;
     }
   }
