@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { LRUCache } from 'lru-cache';
 import { isCompleteProgressiveJpeg } from './jpeg-scans.js';
-import { type Reduced, reduce, reductionFor } from './reduced.js';
+import { type Reduced, reduce, reducedSize, reductionFor } from './reduced.js';
 
 /**
  * Originals as renders decode them, kept in memory for the next miss (ORIGINALS_CACHE_MB), keyed
@@ -134,8 +134,9 @@ export class OriginalsCache {
   ): Promise<Reduced | undefined> {
     const k = this.enabled ? reductionFor(format, shrink) : undefined;
     if (k === undefined || this.unreducible.has(hash)) return undefined;
+    const target = reducedSize(size, k);
     // One the budget could not keep would be made again by every render: each would pay for two.
-    if (Math.round(size.width / k) * Math.round(size.height / k) * 4 > this.opts.maxBytes / 2) return undefined;
+    if (!target || target.width * target.height * 4 > this.opts.maxBytes / 2) return undefined;
     const key = `${hash}@${k}`;
     let found = this.kept.get(key) as Reduced | undefined;
     if (!found) {
