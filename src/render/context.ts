@@ -15,6 +15,9 @@ export interface Source {
   hasAlpha: boolean;
   /** 8-bit sRGB or grey (not CMYK, 16-bit, Lab…); undefined when the header was not read (stored facts). */
   plainRgb?: boolean;
+  /** Colour space and sample format as sharp names them; undefined when the header was not read (stored facts). */
+  space?: string;
+  depth?: string;
   loop?: number;
   delay?: number[];
 }

@@ -3,6 +3,7 @@ import { fillColour } from './colour.js';
 import { materialize, type RenderContext } from './context.js';
 import { guard } from './errors.js';
 import { canvas } from './steps/canvas.js';
+import { workingSpace } from './steps/colourspace.js';
 import { effects, effectsRunAfterComposite } from './steps/effects.js';
 import { encode, flattenIfOpaque } from './steps/encode.js';
 import { fromReduced } from './reduced.js';
@@ -13,7 +14,7 @@ import type { RenderOptions, RenderResult } from './types.js';
 
 /**
  * The render pipeline, in its fixed phase order:
- *   load → geometry → effects → canvas → watermark → encode
+ *   load → working space → geometry → effects → canvas → watermark → encode
  * Each step adds operations to one sharp pipeline, which runs once at the end; only
  * combinations sharp cannot order our way take a second pass over raw pixels.
  *
@@ -37,6 +38,7 @@ export async function render(input: Buffer, spec: Spec, opts: RenderOptions): Pr
     const shrink = opts.reduced && wholeSourceShrink(ctx);
     const reduced = shrink === undefined ? undefined : await opts.reduced!(shrink);
     if (reduced) ctx.img = fromReduced(reduced, opts.limits.maxInputPixels);
+    await workingSpace(ctx, input);
     flattenIfOpaque(ctx);
     geometry(ctx);
     if (ctx.deferredAngle !== undefined) {

@@ -9,14 +9,18 @@ const SEPIA: [[number, number, number], [number, number, number], [number, numbe
 
 /**
  * One step per effect option. sharp records these and runs them in its own fixed order (blur,
- * recomb, modulate, sharpen, …, then tint and negate after any composite), so the order of the
+ * recomb, modulate, sharpen, …, then negate and tint after any composite), so the order of the
  * calls changes no byte.
  */
 export const EFFECTS: PhaseSteps<'effects'> = {
   e_grayscale: { apply: (ctx) => ctx.img.grayscale() },
   e_sepia: { apply: (ctx) => ctx.img.recomb(SEPIA) },
-  // The alpha channel is a shape, not a colour: keep it.
-  e_negate: { apply: (ctx) => ctx.img.negate({ alpha: false }), afterComposite: true },
+  // a * x + b on the colour channels (sharp leaves alpha, a shape and not a colour, as it is). Not
+  // negate(): libvips inverts a float image as -x, 0 once made 8-bit, and sepia's recomb and the
+  // bare sharpen's convolution leave floats (e_sepia,e_negate was black). linear(-1, 255) is right
+  // on the 8-bit scale, which `workingSpace` makes sure of for sources of more than 8 bits.
+  // sharp runs it after compositing, before e_tint.
+  e_negate: { apply: (ctx) => ctx.img.linear(-1, 255), afterComposite: true },
   e_blur: { apply: (ctx, sigma) => ctx.img.blur(sigma) },
   e_sharpen: { apply: (ctx, v) => ctx.img.sharpen(v === true ? undefined : { sigma: v }) },
   e_tint: { apply: (ctx, hex) => ctx.img.tint(`#${hex}`), afterComposite: true },

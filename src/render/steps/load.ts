@@ -16,6 +16,9 @@ export interface Header {
   hasMetadata: boolean;
   /** 8-bit sRGB or grey: what we deliver, so the bytes need no conversion. */
   plainRgb: boolean;
+  /** As sharp names them: `srgb`, `b-w`, `cmyk`, `rgb16`, `grey16`…; `uchar`, `ushort`… */
+  space: string;
+  depth: string;
   loop?: number;
   delay?: number[];
 }
@@ -57,6 +60,8 @@ export async function readHeader(input: Buffer): Promise<Header> {
     orientation,
     hasMetadata: Boolean(meta.exif || meta.icc || meta.xmp || meta.iptc) || orientation !== 1,
     plainRgb: meta.depth === 'uchar' && (meta.space === 'srgb' || meta.space === 'b-w'),
+    space: meta.space ?? 'srgb',
+    depth: meta.depth ?? 'uchar',
     loop: meta.loop,
     delay: meta.delay,
   };
@@ -97,7 +102,7 @@ function storedHeader(stored: StoredFacts | undefined, format: OutputFormat): Lo
 }
 
 /** What load needs of a header. */
-type LoadFacts = Pick<Header, 'format' | 'width' | 'height' | 'pages' | 'hasAlpha' | 'loop' | 'delay'> & Partial<Pick<Header, 'plainRgb'>>;
+type LoadFacts = Pick<Header, 'format' | 'width' | 'height' | 'pages' | 'hasAlpha' | 'loop' | 'delay'> & Partial<Pick<Header, 'plainRgb' | 'space' | 'depth'>>;
 
 /** load: header, limits, then the sharp pipeline (auto-oriented; every frame when the output stays animated). */
 export async function load(input: Buffer, format: OutputFormat, limits: RenderLimits, stored?: StoredFacts): Promise<{ img: Sharp; source: Source }> {
@@ -120,6 +125,8 @@ export async function load(input: Buffer, format: OutputFormat, limits: RenderLi
     animated,
     hasAlpha: header.hasAlpha,
     plainRgb: header.plainRgb,
+    space: header.space,
+    depth: header.depth,
     loop: header.loop,
     delay: header.delay,
   };
