@@ -4,6 +4,8 @@ import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { AppError, BadOptionError, StorageUnavailableError } from '../errors.js';
 import { render } from '../render/index.js';
+import type { Input } from '../render/types.js';
+import { readHead } from '../storage/read.js';
 import { originalKey } from '../storage/store.js';
 import { findImage } from './images.js';
 import type { DeliveryPlan } from './plan.js';
@@ -26,16 +28,17 @@ export function renderVia(deps: Deps, plan: DeliveryPlan, charged?: RequestScope
 async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   const { image, spec, format } = plan;
   const input = await decodableOriginal(deps, image);
-  if (!input) {
-    deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
-    throw new AppError(500, 'original_missing', `The original of ${image.id} is missing from storage`);
-  }
+  if (!input) throw originalMissing(deps, image);
   const watermark = spec.wm ? await loadWatermark(deps, spec.wm) : undefined;
   const focal = image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : undefined;
   const started = performance.now();
   const { limits } = deps.config;
   const reduced = (shrink: number) => deps.originals.reduced(image.hash, image.format, input, image, shrink, limits.maxInputPixels);
-  const out = await render(input, spec, { format, limits, watermark, focal, stored: image, reduced });
+  const out = await render(input, spec, { format, limits, watermark, focal, stored: image, reduced }).catch(async (err: unknown) => {
+    // A file libvips was to read, gone since (the image deleted meanwhile): a missing original, not a corrupt one.
+    if (typeof input === 'string' && !(await deps.store.has(originalKey(image.hash)))) throw originalMissing(deps, image);
+    throw err;
+  });
   // Recorded here, once per actual render: coalesced waiters and hits never reach this line.
   deps.metrics?.observeRender(out.format, (performance.now() - started) / 1000);
   // Never larger than the source for nothing: when the options changed no pixel (a pure
@@ -49,22 +52,39 @@ async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   return out;
 }
 
+function originalMissing(deps: Deps, image: ImageRow) {
+  deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
+  return new AppError(500, 'original_missing', `The original of ${image.id} is missing from storage`);
+}
+
 /**
- * The bytes to decode for an image's original (undefined when storage has none): held in memory
- * since an earlier miss, else read and kept (a progressive JPEG as its baseline copy, the same
- * pixels at a fraction of the decoding cost).
+ * What to decode for an image's original (undefined when storage has none): what the originals
+ * cache holds since an earlier miss; else its local file, which libvips reads itself; else its
+ * bytes, read and kept (a progressive JPEG as its baseline copy, the same pixels at a fraction of
+ * the decoding cost: that needs the bytes of a local one too).
  */
-async function decodableOriginal(deps: Deps, image: ImageRow): Promise<Buffer | undefined> {
+async function decodableOriginal(deps: Deps, image: ImageRow): Promise<Input | undefined> {
   const held = deps.originals.held(image.hash);
   if (held) return held;
+  const file = deps.store.localFile?.(originalKey(image.hash));
+  const head = () => fromStorage(deps, image, () => readHead(file!, HEAD_BYTES));
+  if (file && !(await deps.originals.wantsBytes(image.hash, image.format, head))) return file;
   const original = await readOriginal(deps, image);
   return original && deps.originals.decodable(image.hash, image.format, original);
 }
 
-/** An original's bytes (undefined when absent); a store that fails (EIO, S3 down) is a 503 to retry, not a 500. */
-async function readOriginal(deps: Deps, image: ImageRow): Promise<Buffer | undefined> {
+/** Enough of a JPEG to reach its frame header past the usual EXIF and ICC segments. */
+const HEAD_BYTES = 64 * 1024;
+
+/** An original's bytes (undefined when absent). */
+function readOriginal(deps: Deps, image: ImageRow): Promise<Buffer | undefined> {
+  return fromStorage(deps, image, () => deps.store.get(originalKey(image.hash)));
+}
+
+/** A read of an original; a store that fails (EIO, S3 down) is a 503 to retry, not a 500. */
+async function fromStorage<T>(deps: Deps, image: ImageRow, read: () => Promise<T>): Promise<T> {
   try {
-    return await deps.store.get(originalKey(image.hash));
+    return await read();
   } catch (err) {
     if (err instanceof AppError) throw err;
     deps.log.error({ err, imageId: image.id, store: deps.store.kind }, 'original could not be read from storage');

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { LRUCache } from 'lru-cache';
-import { isCompleteProgressiveJpeg } from './jpeg-scans.js';
+import { isCompleteProgressiveJpeg, startsProgressive } from './jpeg-scans.js';
 import { type Reduced, reduce, reducedSize, reductionFor } from './reduced.js';
+import type { Input } from './types.js';
 
 /**
  * Originals as renders decode them, kept in memory for the next miss (ORIGINALS_CACHE_MB), keyed
@@ -9,6 +10,8 @@ import { type Reduced, reduce, reducedSize, reductionFor } from './reduced.js';
  * widths of a srcset, a new page) reads it once: a read of a few MB costs more than its size
  * suggests, the fresh pages it lands in fault in one by one (a 2 MB original: 5-8 ms per miss on
  * the bench VM against 0.4 ms into memory already touched), and from S3 it is a GET each time.
+ * Originals on local disk are not kept here: renders hand their file to libvips, which reads it from
+ * the OS page cache (already the cache of those files) with no copy in the JS heap at all.
  *
  * A progressive JPEG is kept as its baseline copy, made losslessly by `jpegtran` and decoded in
  * its place. A progressive JPEG cannot be decoded in one pass: libjpeg reads every scan into a
@@ -93,6 +96,22 @@ export class OriginalsCache {
     return copy;
   }
 
+  /**
+   * For an original stored as a local file, which renders decode from the file itself: true when
+   * it must be read instead, for its baseline copy. Only a JPEG not known to get none may, and its
+   * `head()` (its first bytes; undefined: no file) then says whether its frame is progressive.
+   */
+  async wantsBytes(hash: string, format: string, head: () => Promise<Buffer | undefined>): Promise<boolean> {
+    if (!this.copying || format !== 'jpeg' || this.none.has(hash)) return false;
+    const first = await head();
+    if (first === undefined) return true;
+    if (startsProgressive(first) === false) {
+      this.none.set(hash, true);
+      return false;
+    }
+    return true;
+  }
+
   private keep(hash: string, bytes: Buffer): Buffer {
     // One over the whole budget is refused by the LRU (silently): it still serves this render.
     this.kept.set(hash, bytes);
@@ -127,7 +146,7 @@ export class OriginalsCache {
   async reduced(
     hash: string,
     format: string,
-    input: Buffer,
+    input: Input,
     size: { width: number; height: number },
     shrink: number,
     maxInputPixels: number,
@@ -156,7 +175,7 @@ export class OriginalsCache {
     return found;
   }
 
-  private async makeReduced(hash: string, key: string, input: Buffer, size: { width: number; height: number }, k: number, maxInputPixels: number) {
+  private async makeReduced(hash: string, key: string, input: Input, size: { width: number; height: number }, k: number, maxInputPixels: number) {
     try {
       const made = await reduce(input, size, k, maxInputPixels);
       if (!made) {

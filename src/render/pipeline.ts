@@ -10,7 +10,7 @@ import { fromReduced } from './reduced.js';
 import { deferredRotation, geometry, wholeSourceShrink } from './steps/geometry.js';
 import { load, readHeader } from './steps/load.js';
 import { watermark } from './steps/watermark.js';
-import type { RenderOptions, RenderResult } from './types.js';
+import type { Input, RenderOptions, RenderResult } from './types.js';
 
 /**
  * The render pipeline, in its fixed phase order:
@@ -22,7 +22,7 @@ import type { RenderOptions, RenderResult } from './types.js';
  * all go through parseSpec, then mergePreset and resolveHints), and render does not parse them
  * again. A spec built by hand goes through `checkSpec` first.
  */
-export async function render(input: Buffer, spec: Spec, opts: RenderOptions): Promise<RenderResult> {
+export async function render(input: Input, spec: Spec, opts: RenderOptions): Promise<RenderResult> {
   return guard('render', async () => {
     const { img, source } = await load(input, opts.format, opts.limits, opts.stored);
     const ctx: RenderContext = {

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { readHeader } from './steps/load.js';
+import type { Input } from './types.js';
 
 /** An original decoded at 1/k of its auto-oriented size, as 8-bit sRGB (or grey) pixels, opaque. */
 export interface Reduced {
@@ -47,7 +48,7 @@ export function reducedSize(size: { width: number; height: number }, k: number):
  * transparent pixels and edge alpha changed: found by an outsider).
  * An embedded ICC profile is applied here, as the render would (raw pixels carry no profile).
  */
-export async function reduce(input: Buffer, size: { width: number; height: number }, k: number, maxInputPixels: number): Promise<Reduced | undefined> {
+export async function reduce(input: Input, size: { width: number; height: number }, k: number, maxInputPixels: number): Promise<Reduced | undefined> {
   const header = await readHeader(input);
   const target = reducedSize(size, k);
   if (header.pages > 1 || !header.plainRgb || header.hasAlpha || !target) return undefined;

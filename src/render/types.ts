@@ -1,6 +1,9 @@
 import type { OutputFormat, SpecLimits } from '../spec/index.js';
 import type { Reduced } from './reduced.js';
 
+/** An image to decode: its bytes, or the path of a local file holding them (libvips reads it itself). */
+export type Input = Buffer | string;
+
 /** Every limit a render honours: the input ones (checked on the header) and the output caps (in the planner). */
 export interface RenderLimits extends SpecLimits {
   /** Pixels of the source, all frames together; the one input limit, for every sharp call. */
@@ -12,8 +15,8 @@ export interface RenderOptions {
   /** Already negotiated (see `chooseFormat`). */
   format: OutputFormat;
   limits: RenderLimits;
-  /** Bytes of the `wm_` image, when the spec has one. */
-  watermark?: Buffer;
+  /** The `wm_` image, when the spec has one. */
+  watermark?: Input;
   /** A stored focal point, as 0..1 fractions of the auto-oriented original; used by g_auto / c_thumb. */
   focal?: { x: number; y: number };
   /** What the library recorded of these very bytes when they were stored (`probe`): the render then reads no header. */

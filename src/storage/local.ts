@@ -23,6 +23,10 @@ export class LocalStore implements BlobStore {
     await atomicWrite(this.file(key), data);
   }
 
+  localFile(key: string) {
+    return this.file(key);
+  }
+
   async delete(key: string) {
     await fs.rm(this.file(key), { force: true });
   }

@@ -25,6 +25,19 @@ export async function readWhole(file: string): Promise<Buffer | undefined> {
   }
 }
 
+/** Up to the first `bytes` of a file (undefined when it does not exist). */
+export async function readHead(file: string, bytes: number): Promise<Buffer | undefined> {
+  const handle = await openIfExists(file);
+  if (!handle) return undefined;
+  try {
+    const buf = Buffer.allocUnsafe(bytes);
+    const { bytesRead } = await handle.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The file opened for reading, or undefined when it does not exist (any other error throws). */
 export async function openIfExists(file: string): Promise<fsp.FileHandle | undefined> {
   try {

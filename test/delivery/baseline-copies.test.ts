@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findImage } from '../../src/core/images.js';
 import { sample, testApp, type TestApp } from '../helpers/app.js';
 
 /**
@@ -77,19 +78,44 @@ describe('misses on a progressive JPEG original', () => {
 });
 
 describe('originals kept for the next miss (ORIGINALS_CACHE_MB)', () => {
-  it.each(['dune-2mp.jpg', 'dragonfly-alpha.png'])('%s: read from storage by the first miss only; with the cache off, by every miss', async (name) => {
-    for (const t of [withCopies, without]) {
-      const id = await t.seed(name);
-      await countingReads(t, async (reads) => {
-        for (const w of [101, 202, 303]) {
-          const res = await t.app.request(`/img/w_${w},f_webp/${id}`);
-          expect(res.status).toBe(200);
-          expect(res.headers.get('X-Cache')).toBe('MISS');
-        }
-        expect(reads()).toBe(t === withCopies ? 1 : 3);
-      });
+  const misses = async (t: TestApp, id: string) => {
+    for (const w of [101, 202, 303]) {
+      const res = await t.app.request(`/img/w_${w},f_webp/${id}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('X-Cache')).toBe('MISS');
+    }
+  };
+
+  it.each(['dune-2mp.jpg', 'dragonfly-alpha.png'])('%s from a remote store: read by the first miss only; with the cache off, by every miss', async (name) => {
+    for (const env of [{}, { ORIGINALS_CACHE_MB: '0' }] as Array<Record<string, string>>) {
+      const t = await testApp({ ALLOW_UNSIGNED_TRANSFORMS: 'true', ...env }, { remoteOriginals: true });
+      try {
+        const id = await t.seed(name);
+        await countingReads(t, async (reads) => {
+          await misses(t, id);
+          expect(reads()).toBe(env.ORIGINALS_CACHE_MB ? 3 : 1);
+        });
+      } finally {
+        await t.cleanup();
+      }
     }
   });
+
+  it.each(['dune-2mp.jpg', 'dragonfly-alpha.png'])(
+    '%s on local disk: never read into memory, libvips decodes the file (the page cache keeps it)',
+    async (name) => {
+      for (const t of [withCopies, without]) {
+        const id = await t.seed(name);
+        await countingReads(t, async (reads) => {
+          await misses(t, id);
+          expect(reads()).toBe(0);
+        });
+        // A baseline JPEG's head says it gets no copy; nothing of it is held (reductions aside).
+        const image = await findImage(t.deps, id);
+        expect(t.deps.originals.held(image!.hash)).toBeUndefined();
+      }
+    },
+  );
 });
 
 describe('an original shrunk again and again starts from its reduction (ORIGINALS_CACHE_MB)', () => {

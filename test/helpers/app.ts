@@ -8,6 +8,8 @@ import { SAMPLES_DIR } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 import { ingest, type IngestOptions } from '../../src/library/ingest.js';
+import { LocalStore } from '../../src/storage/local.js';
+import type { BlobStore } from '../../src/storage/store.js';
 
 export const SAMPLES = SAMPLES_DIR;
 const sampleCache = new Map<string, Buffer>();
@@ -34,7 +36,23 @@ export interface TestApp {
  * A real app on a real SQLite file and real directories under a fresh temp dir.
  * `env` overrides configuration exactly as environment variables would.
  */
-export async function testApp(env: Record<string, string> = {}, opts: { deps?: Partial<Deps> } = {}): Promise<TestApp> {
+/**
+ * The real local store as renders see a remote one (S3): no `localFile`, so every decode of an
+ * original reads its bytes through `get` (and the originals cache keeps them).
+ */
+export function remoteView(store: BlobStore): BlobStore {
+  return {
+    kind: `${store.kind} (remote view)`,
+    get: (key) => store.get(key),
+    put: (key, data) => store.put(key, data),
+    delete: (key) => store.delete(key),
+    has: (key) => store.has(key),
+    check: () => store.check(),
+  };
+}
+
+/** `remoteOriginals`: originals in DATA_DIR as usual, read as from a remote store (`remoteView`). */
+export async function testApp(env: Record<string, string> = {}, opts: { deps?: Partial<Deps>; remoteOriginals?: true } = {}): Promise<TestApp> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'imgpath-test-'));
   const config = loadConfig({
     DATA_DIR: path.join(dir, 'data'),
@@ -47,7 +65,8 @@ export async function testApp(env: Record<string, string> = {}, opts: { deps?: P
     PASSWORD_HASHES_PER_MIN: '0',
     ...env,
   });
-  const deps = await createDeps(config, opts.deps);
+  const store = opts.remoteOriginals ? remoteView(new LocalStore(config.dataDir)) : undefined;
+  const deps = await createDeps(config, { ...opts.deps, ...(store && { store }) });
   const app = createApp(deps);
   const adminKey = (await deps.keys.create({ scopes: ['admin', 'upload', 'deliver'], name: 'test admin' })).key;
   return {

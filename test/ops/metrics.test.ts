@@ -9,8 +9,8 @@ const apps: TestApp[] = [];
 afterEach(async () => {
   for (const a of apps.splice(0)) await a.cleanup();
 });
-async function app(env: Record<string, string> = {}) {
-  const a = await testApp(env);
+async function app(env: Record<string, string> = {}, opts: Parameters<typeof testApp>[1] = {}) {
+  const a = await testApp(env, opts);
   apps.push(a);
   return a;
 }
@@ -75,7 +75,8 @@ describe('GET /metrics counts real requests', () => {
   });
 
   test('the originals cache: bytes held, misses that read no original, reductions made and used', async () => {
-    const a = await app({ METRICS: 'public' });
+    // Read as from S3: an original on local disk is decoded from its file, never held in memory.
+    const a = await app({ METRICS: 'public' }, { remoteOriginals: true });
     const id = await a.seed('dune-2mp.jpg');
     // 1680 px wide: w_120..w_180 shrink it 9x or more (1/8); the second such miss makes the reduction.
     for (const w of [120, 150, 180]) expect((await a.request(`/img/w_${w},f_webp/${id}?key=${a.adminKey}`)).status).toBe(200);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { findOnPath } from '../../src/executables.js';
 import { OriginalsCache } from '../../src/render/originals-cache.js';
 import { render } from '../../src/render/index.js';
-import { isCompleteProgressiveJpeg } from '../../src/render/jpeg-scans.js';
+import { isCompleteProgressiveJpeg, startsProgressive } from '../../src/render/jpeg-scans.js';
 import { parseSpec, type OutputFormat } from '../../src/spec/index.js';
 import { LIMITS, orientedJpeg, samples } from './fixtures.js';
 
@@ -21,6 +21,20 @@ describe('isCompleteProgressiveJpeg', () => {
     expect(isCompleteProgressiveJpeg(await sharp(samples.dune).webp().toBuffer())).toBe(false);
     expect(isCompleteProgressiveJpeg(Buffer.alloc(0))).toBe(false);
     expect(isCompleteProgressiveJpeg(samples.sunset.subarray(0, 5000))).toBe(false);
+  });
+});
+
+describe('startsProgressive (the first bytes of a local original)', () => {
+  it('names the frame from the head alone, and knows when the head ends before it', async () => {
+    const progressive = await sharp(samples.dune).jpeg({ progressive: true }).toBuffer();
+    expect(startsProgressive(samples.sunset.subarray(0, 65_536))).toBe(true);
+    expect(startsProgressive(progressive.subarray(0, 1000))).toBe(true);
+    expect(startsProgressive(samples.dune.subarray(0, 65_536))).toBe(false);
+    expect(startsProgressive(samples.dune)).toBe(false);
+    // Cut inside the segments before the frame header, or not a JPEG at all: not known from this head.
+    expect(startsProgressive(samples.dune.subarray(0, 20))).toBeUndefined();
+    expect(startsProgressive(samples.dragonfly.subarray(0, 1000))).toBeUndefined();
+    expect(startsProgressive(Buffer.alloc(0))).toBeUndefined();
   });
 });
 

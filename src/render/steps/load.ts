@@ -4,7 +4,7 @@ import { guard } from '../errors.js';
 import { outputFrames, type OutputFormat } from '../../spec/index.js';
 import { unreadableFormat } from '../sniff.js';
 import type { Source } from '../context.js';
-import type { RenderLimits, StoredFacts } from '../types.js';
+import type { Input, RenderLimits, StoredFacts } from '../types.js';
 
 export interface Header {
   format: string;
@@ -28,9 +28,10 @@ export interface Header {
  * pixel limit is off here: reading a header costs nothing whatever it declares, and
  * MAX_INPUT_PIXELS (`checkLimits`) is the one limit, with an error that says what was measured.
  */
-export async function readHeader(input: Buffer): Promise<Header> {
+export async function readHeader(input: Input): Promise<Header> {
   const meta = await guard('decode', () => sharp(input, { limitInputPixels: false }).metadata()).catch((err: unknown) => {
-    const known = err instanceof UnsupportedMediaError ? unreadableFormat(input) : undefined;
+    // A file is a stored original, which passed this at upload: only new bytes need naming.
+    const known = err instanceof UnsupportedMediaError && Buffer.isBuffer(input) ? unreadableFormat(input) : undefined;
     if (known)
       throw new UnsupportedMediaError(`${known} images cannot be read by this server's image library; convert it to JPEG, PNG, WebP or AVIF`, {
         format: known,
@@ -105,7 +106,7 @@ function storedHeader(stored: StoredFacts | undefined, format: OutputFormat): Lo
 type LoadFacts = Pick<Header, 'format' | 'width' | 'height' | 'pages' | 'hasAlpha' | 'loop' | 'delay'> & Partial<Pick<Header, 'plainRgb' | 'space' | 'depth'>>;
 
 /** load: header, limits, then the sharp pipeline (auto-oriented; every frame when the output stays animated). */
-export async function load(input: Buffer, format: OutputFormat, limits: RenderLimits, stored?: StoredFacts): Promise<{ img: Sharp; source: Source }> {
+export async function load(input: Input, format: OutputFormat, limits: RenderLimits, stored?: StoredFacts): Promise<{ img: Sharp; source: Source }> {
   const header = storedHeader(stored, format) ?? (await readHeader(input));
   checkLimits(header, limits);
   const animated = outputFrames(header.format, header.pages, format) > 1;

@@ -1,0 +1,133 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findImage } from '../../src/core/images.js';
+import { ingest } from '../../src/library/ingest.js';
+import { originalKey } from '../../src/storage/store.js';
+import { testApp, type TestApp } from '../helpers/app.js';
+import { animatedGif, cmykJpeg, orientedJpeg, samples } from '../render/fixtures.js';
+
+/**
+ * Originals on local disk are decoded from their file by libvips (no copy through the JS heap);
+ * originals elsewhere (S3) from their bytes. Both must answer the very same bytes for every kind
+ * of source, every phase of the pipeline, reductions and baseline copies included; and an
+ * original whose file is gone is the same 500 `original_missing` whichever way it was to be read.
+ */
+
+const KINDS: Record<string, () => Promise<Buffer>> = {
+  'baseline JPEG': () => sharp(samples.dune).resize(800).jpeg({ quality: 85 }).toBuffer(),
+  'progressive JPEG (baseline copy)': () => sharp(samples.dune).resize(800).jpeg({ quality: 85, progressive: true }).toBuffer(),
+  // Its frame header lies past the first 64 KiB a render looks at: then the whole file says.
+  'progressive JPEG, frame past 64 KiB': async () => withComments(await sharp(samples.dune).resize(800).jpeg({ quality: 85, progressive: true }).toBuffer(), 3),
+  'EXIF-rotated JPEG': orientedJpeg,
+  'CMYK JPEG': cmykJpeg,
+  'grey JPEG': () => sharp(samples.dune).resize(600).grayscale().jpeg().toBuffer(),
+  'alpha PNG': () => sharp(samples.dragonfly).resize(500).png().toBuffer(),
+  'palette PNG': () => sharp(samples.dune).resize(300).png({ palette: true }).toBuffer(),
+  '16-bit PNG': () => sharp(samples.dune).resize(300).toColourspace('rgb16').png().toBuffer(),
+  'alpha WebP': () => sharp(samples.dragonfly).resize(400).webp().toBuffer(),
+  AVIF: () => sharp(samples.dune).resize(400).avif({ effort: 0 }).toBuffer(),
+  TIFF: () => sharp(samples.dune).resize(400).tiff().toBuffer(),
+  'animated GIF': () => animatedGif(4),
+};
+
+/** `n` comment segments of 40,000 bytes right after SOI: the frame header moves that far into the file. */
+function withComments(jpeg: Buffer, n: number): Buffer {
+  const body = Buffer.alloc(40_000, 0x20);
+  const segment = Buffer.concat([Buffer.from([0xff, 0xfe, (body.length + 2) >> 8, (body.length + 2) & 0xff]), body]);
+  return Buffer.concat([jpeg.subarray(0, 2), ...Array(n).fill(segment), jpeg.subarray(2)]);
+}
+
+/** One option set per pipeline phase (and the pure re-encode that may answer the source bytes). */
+const OPTIONS = ['w_200', 'c_fill,w_120,h_120,g_auto', 'r_90,fl_mirror', 'e_sepia,e_blur:2', 'c_pad,w_300,h_300,bg_ff0000', 'w_150,wm_$wm', 'f_avif,w_100', 'f_png', ''];
+
+let files: TestApp;
+let bytes: TestApp;
+const ids = new Map<TestApp, Map<string, string>>();
+
+beforeAll(async () => {
+  const env = { ALLOW_UNSIGNED_TRANSFORMS: 'true', RATE_LIMIT_MISS_PER_MIN: '0', RATE_LIMIT_API_PER_MIN: '0', PATH: process.env.PATH ?? '' };
+  files = await testApp(env);
+  bytes = await testApp(env, { remoteOriginals: true });
+  for (const t of [files, bytes]) {
+    const byKind = new Map<string, string>();
+    for (const [kind, make] of Object.entries(KINDS)) byKind.set(kind, (await ingest(t.deps, await make(), { filename: kind })).image.id);
+    byKind.set('$wm', await t.seed('dragonfly-alpha.png'));
+    ids.set(t, byKind);
+  }
+});
+afterAll(async () => {
+  await files?.cleanup();
+  await bytes?.cleanup();
+});
+
+async function answer(t: TestApp, options: string, kind: string) {
+  const byKind = ids.get(t)!;
+  const opts = options.replace('$wm', byKind.get('$wm')!);
+  const res = await t.request(`/img/${opts ? `${opts}/` : ''}${byKind.get(kind)}`);
+  return { status: res.status, type: res.headers.get('Content-Type'), body: Buffer.from(await res.arrayBuffer()) };
+}
+
+describe.each(Object.keys(KINDS))('%s: decoded from its file or from its bytes, the same answer', (kind) => {
+  it.each(OPTIONS)('"%s"', async (options) => {
+    const [a, b] = [await answer(files, options, kind), await answer(bytes, options, kind)];
+    // A 4xx (r_90 on an animation) must be the same refusal either way.
+    expect(a.status, a.body.toString().slice(0, 200)).toBe(kind === 'animated GIF' && options.startsWith('r_90') ? 400 : 200);
+    expect(b.status).toBe(a.status);
+    expect(a.type).toBe(b.type);
+    expect(a.body.equals(b.body)).toBe(true);
+  });
+
+  it('reductions made from the file and from the bytes answer the same (widths shrinking it 9x and more)', async () => {
+    const byKind = ids.get(files)!;
+    const image = (await findImage(files.deps, byKind.get(kind)!))!;
+    for (const w of [4, 5, 6].map((d) => Math.max(1, Math.floor(image.width / (8 * d))))) {
+      const [a, b] = [await answer(files, `w_${w},f_png`, kind), await answer(bytes, `w_${w},f_png`, kind)];
+      expect(a.status).toBe(200);
+      expect(a.body.equals(b.body)).toBe(true);
+    }
+  });
+});
+
+describe('an original whose file is gone (nothing of it held in memory: ORIGINALS_CACHE_MB=0)', () => {
+  it.each(['baseline JPEG', 'progressive JPEG (baseline copy)', 'alpha PNG', 'animated GIF', 'AVIF'])(
+    '%s: 500 original_missing as JSON on every miss, from a file or from bytes; hits still served',
+    async (kind) => {
+      for (const remoteOriginals of [undefined, true] as const) {
+        const t = await testApp({ ALLOW_UNSIGNED_TRANSFORMS: 'true', ORIGINALS_CACHE_MB: '0' }, { remoteOriginals });
+        try {
+          const { image } = await ingest(t.deps, await KINDS[kind](), { filename: kind });
+          expect((await t.request(`/img/w_64/${image.id}`)).status).toBe(200);
+          await fs.rm(path.join(t.deps.config.dataDir, originalKey(image.hash)));
+          for (const options of ['w_65', 'w_66,f_webp', 'r_33,f_png']) {
+            const res = await t.request(`/img/${options}/${image.id}`);
+            expect(res.status, options).toBe(500);
+            expect(await res.json()).toMatchObject({ error: { code: 'original_missing' } });
+          }
+          expect((await t.request(`/img/w_64/${image.id}`)).headers.get('X-Cache')).toBe('HIT-MEMORY');
+        } finally {
+          await t.cleanup();
+        }
+      }
+    },
+  );
+});
+
+describe('which local originals are read for a baseline copy (their head, then the whole file only if it may be progressive)', () => {
+  it.each([
+    ['baseline JPEG', 0],
+    ['progressive JPEG (baseline copy)', 1],
+    ['progressive JPEG, frame past 64 KiB', 1],
+    ['alpha PNG', 0],
+  ] as const)('%s: copies made %d', async (kind, copies) => {
+    const t = await testApp({ PATH: process.env.PATH ?? '' });
+    try {
+      const { image } = await ingest(t.deps, await KINDS[kind](), { filename: kind });
+      for (const w of [100, 120]) expect((await t.request(`/img/w_${w}/${image.id}?key=${t.adminKey}`)).status).toBe(200);
+      expect(t.deps.originals.stats()).toMatchObject({ made: copies, failed: 0 });
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
