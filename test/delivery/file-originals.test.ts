@@ -40,7 +40,17 @@ function withComments(jpeg: Buffer, n: number): Buffer {
 }
 
 /** One option set per pipeline phase (and the pure re-encode that may answer the source bytes). */
-const OPTIONS = ['w_200', 'c_fill,w_120,h_120,g_auto', 'r_90,fl_mirror', 'e_sepia,e_blur:2', 'c_pad,w_300,h_300,bg_ff0000', 'w_150,wm_$wm', 'f_avif,w_100', 'f_png', ''];
+const OPTIONS = [
+  'w_200',
+  'c_fill,w_120,h_120,g_auto',
+  'r_90,fl_mirror',
+  'e_sepia,e_blur:2',
+  'c_pad,w_300,h_300,bg_ff0000',
+  'w_150,wm_$wm',
+  'f_avif,w_100',
+  'f_png',
+  '',
+];
 
 let files: TestApp;
 let bytes: TestApp;
