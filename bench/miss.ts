@@ -163,8 +163,8 @@ async function missScenario(
       return sample;
     },
     async (k) => {
-      // One original: raw sharp holds its bytes, as the server's originals cache does. Several (each
-      // rendered once): raw sharp reads each from disk within its operation, as the server does.
+      // One original: raw sharp holds its bytes (the server: the page cache, a reduction). Several
+      // (each rendered once): raw sharp decodes each from its file, as the server does.
       const ref = chunk(k).map(({ width, quality, file: at }) => (images.length > 1 ? { width, quality, file: at } : { width, quality }));
       const sample = await raw.run({ file, format, ops: ref, concurrency: opts.connections, maxSeconds: opts.roundMaxSeconds });
       refBytes += sample.outBytes ?? 0;

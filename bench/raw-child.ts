@@ -13,8 +13,9 @@ export interface RawJob {
   file: string;
   format: 'jpeg' | 'webp' | 'avif';
   /**
-   * One entry per operation, in order. `file`: that operation's own input, read from disk within
-   * the operation, as a script handed a new image would (and as the server reads a new original).
+   * One entry per operation, in order. `file`: that operation's own input, a file libvips reads
+   * itself within the operation, as a script handed a new image on disk would (and as the server
+   * decodes a new original stored on local disk).
    */
   ops: Array<{ width: number; quality: number; file?: string }>;
   concurrency: number;
@@ -47,7 +48,7 @@ async function run(job: RawJob): Promise<RawResult> {
       const { width, quality, file } = job.ops[next++];
       const t0 = performance.now();
       try {
-        const input = file ? await fs.promises.readFile(file) : inputs.get(job.file)!;
+        const input = file ?? inputs.get(job.file)!;
         const img = sharp(input, { autoOrient: true, failOn: 'error' }).resize({ width });
         if (job.format === 'jpeg') img.jpeg({ quality, mozjpeg: false, progressive: false });
         else if (job.format === 'webp') img.webp({ quality });
