@@ -1,6 +1,7 @@
 import { isDefault } from '../../spec/index.js';
 import { formatHasAlpha, hexToRgba } from '../colour.js';
 import type { RenderContext } from '../context.js';
+import type { Input } from '../types.js';
 import { readHeader } from './load.js';
 
 /** Formats libvips always decodes to 8 bits per sample. */
@@ -33,7 +34,7 @@ export function paintsColourFill(ctx: RenderContext): boolean {
  * Working in sRGB from the decode on fixes both, but it turns off JPEG shrink-on-load, so only
  * these renders do; their header is read for it when the stored facts do not say (no decode).
  */
-export async function workingSpace(ctx: RenderContext, input: Buffer): Promise<void> {
+export async function workingSpace(ctx: RenderContext, input: Input): Promise<void> {
   const colour = paintsColourFill(ctx) || ctx.spec.e_tint !== undefined;
   const negate = ctx.spec.e_negate === true && !EIGHT_BIT_FORMATS.has(ctx.source.format);
   if (!colour && !negate) return;
