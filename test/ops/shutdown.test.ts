@@ -243,12 +243,13 @@ describe('shutdown deadline and background tasks', () => {
       SHUTDOWN_TIMEOUT_MS: '200',
       RENDER_TIMEOUT_MS: '600000',
     });
-    // Originals that never arrive until released: the task's render outlives any deadline.
+    // Originals that never arrive until released (a remote store: no local file to decode): the task's render outlives any deadline.
     const local = new LocalStore(config.dataDir);
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     let reads = 0;
     const store = Object.assign(Object.create(local) as LocalStore, {
+      localFile: undefined,
       get: async (key: string) => {
         reads++;
         await released;
