@@ -2,7 +2,7 @@ import { cacheMissCharge, type RequestScope } from '../auth/state.js';
 import type { CachedRendition, Rendition } from '../cache/types.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { AppError, BadOptionError, StorageUnavailableError } from '../errors.js';
+import { AppError, BadOptionError, CorruptImageError, StorageUnavailableError, UnsupportedMediaError } from '../errors.js';
 import { render } from '../render/index.js';
 import type { Input } from '../render/types.js';
 import { readHead } from '../storage/read.js';
@@ -29,15 +29,24 @@ async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   const { image, spec, format } = plan;
   const input = await decodableOriginal(deps, image);
   if (!input) throw originalMissing(deps, image);
-  const watermark = spec.wm ? await loadWatermark(deps, spec.wm) : undefined;
+  const wm = spec.wm ? await findImage(deps, spec.wm) : undefined;
+  const watermark = wm && (await decodableOriginal(deps, wm));
+  if (spec.wm && !watermark) throw watermarkMissing(spec.wm);
   const focal = image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : undefined;
   const started = performance.now();
   const { limits } = deps.config;
   const reduced = (shrink: number) => deps.originals.reduced(image.hash, image.format, input, image, shrink, limits.maxInputPixels);
   const out = await render(input, spec, { format, limits, watermark, focal, stored: image, reduced }).catch(async (err: unknown) => {
-    // A file libvips was to read, gone since (the image deleted meanwhile): a missing original, not a corrupt one.
-    if (typeof input === 'string' && !(await deps.store.has(originalKey(image.hash)))) throw originalMissing(deps, image);
-    throw err;
+    if (!mayBeTheFile(err) || (typeof input !== 'string' && typeof watermark !== 'string')) throw err;
+    // libvips failed on a file it was to read: gone (the image deleted meanwhile), unreadable, an
+    // I/O error. Its own words would be a 415 or 422 naming the path; read the bytes as from a
+    // remote store instead and answer as that would: 500 original_missing, a 503 to retry, or the
+    // very refusal of a corrupt original.
+    const bytes = typeof input === 'string' ? await readOriginal(deps, image) : input;
+    if (!bytes) throw originalMissing(deps, image);
+    const wmBytes = typeof watermark === 'string' ? await readOriginal(deps, wm!) : watermark;
+    if (spec.wm && !wmBytes) throw watermarkMissing(spec.wm);
+    return render(bytes, spec, { format, limits, watermark: wmBytes, focal, stored: image });
   });
   // Recorded here, once per actual render: coalesced waiters and hits never reach this line.
   deps.metrics?.observeRender(out.format, (performance.now() - started) / 1000);
@@ -50,6 +59,15 @@ async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
     if (source) return { ...out, data: source };
   }
   return out;
+}
+
+/** What libvips makes of a file it cannot read (see toAppError); our own refusals (limits, options) are not about the file. */
+function mayBeTheFile(err: unknown) {
+  return err instanceof CorruptImageError || err instanceof UnsupportedMediaError;
+}
+
+function watermarkMissing(id: string) {
+  return new BadOptionError('wm', `Watermark image ${id} does not exist`, 'the id of an image in the library');
 }
 
 function originalMissing(deps: Deps, image: ImageRow) {
@@ -90,11 +108,4 @@ async function fromStorage<T>(deps: Deps, image: ImageRow, read: () => Promise<T
     deps.log.error({ err, imageId: image.id, store: deps.store.kind }, 'original could not be read from storage');
     throw new StorageUnavailableError();
   }
-}
-
-async function loadWatermark(deps: Deps, id: string) {
-  const wm = await findImage(deps, id);
-  const bytes = wm && (await decodableOriginal(deps, wm));
-  if (!bytes) throw new BadOptionError('wm', `Watermark image ${id} does not exist`, 'the id of an image in the library');
-  return bytes;
 }

@@ -55,7 +55,8 @@ export class OriginalsCache {
   ) {
     this.kept = new LRUCache<string, Buffer | Reduced>({
       maxSize: Math.max(1, opts.maxBytes),
-      sizeCalculation: (v) => (Buffer.isBuffer(v) ? v.length : v.data.length),
+      // At least 1: lru-cache throws on 0, and an original can be an empty file (a crash mid-write, a full disk).
+      sizeCalculation: (v) => Math.max(1, Buffer.isBuffer(v) ? v.length : v.data.length),
     });
   }
 

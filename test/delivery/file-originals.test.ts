@@ -141,3 +141,47 @@ describe('which local originals are read for a baseline copy (their head, then t
     }
   });
 });
+
+/** What can become of an original's file on disk: each must answer as the same original read as bytes would. */
+const SABOTAGE: Record<string, (file: string) => Promise<void>> = {
+  gone: (file) => fs.rm(file),
+  // Unreadable for a reason other than absence (as EIO or EACCES, which root cannot simulate).
+  'a directory': async (file) => {
+    await fs.rm(file);
+    await fs.mkdir(file);
+  },
+  'a symlink loop': async (file) => {
+    await fs.rm(file);
+    await fs.symlink(file, file);
+  },
+  truncated: async (file) => fs.writeFile(file, (await fs.readFile(file)).subarray(0, 100)),
+  empty: (file) => fs.writeFile(file, Buffer.alloc(0)),
+};
+
+describe.each(Object.keys(SABOTAGE))('an original whose file is %s: the answer read from bytes, never a path nor a crash', (how) => {
+  it.each(['baseline JPEG', 'progressive JPEG (baseline copy)', 'alpha PNG', 'animated GIF'])('%s, rendered and as a watermark', async (kind) => {
+    const answers: string[][] = [];
+    for (const remoteOriginals of [undefined, true] as const) {
+      const t = await testApp({ ALLOW_UNSIGNED_TRANSFORMS: 'true', PATH: process.env.PATH ?? '' }, { remoteOriginals });
+      try {
+        const { image } = await ingest(t.deps, await KINDS[kind](), { filename: kind });
+        const base = await t.seed('dune-2mp.jpg');
+        await SABOTAGE[how](path.join(t.deps.config.dataDir, originalKey(image.hash)));
+        const seen: string[] = [];
+        for (const url of [`/img/w_64/${image.id}`, `/img/w_80,wm_${image.id}/${base}`]) {
+          const res = await t.request(url);
+          const body = await res.text();
+          expect(body).not.toContain(t.dir);
+          expect(res.headers.get('Content-Type')).toMatch(/json/);
+          seen.push(`${url.includes('wm_') ? 'watermark' : 'original'}: ${res.status} ${JSON.parse(body).error.code}`);
+        }
+        answers.push(seen);
+      } finally {
+        await t.cleanup();
+      }
+    }
+    const [file, bytes] = answers;
+    expect(file).toEqual(bytes);
+    for (const a of bytes) expect(a).not.toMatch(/internal/);
+  });
+});
