@@ -56,13 +56,22 @@ export function trackChanges(client: Database.Database): ChangeMark {
   // earlier would have missed it too); this connection's own writes, at once.
   let version = 0;
   let readAt = -Infinity;
+  // The mark as last built: every hit compares it, and it changes far more rarely than it is read.
+  let mark = '0.0';
+  let markOwn = 0;
+  let markVersion = 0;
   return () => {
     const now = performance.now();
     if (now - readAt >= DATA_VERSION_REUSE_MS) {
       version = dataVersion.get() as number;
       readAt = now;
     }
-    return `${own}.${version}`;
+    if (own !== markOwn || version !== markVersion) {
+      markOwn = own;
+      markVersion = version;
+      mark = `${own}.${version}`;
+    }
+    return mark;
   };
 }
 

@@ -18,15 +18,17 @@ export function trackRequests(server: Server): RequestTracker {
   let draining = false;
   let drained: Promise<{ forced: boolean }> | undefined;
 
+  // One listener function for every response (no closure or `once` wrapper per request: this runs on every hit).
+  function closed(this: ServerResponse) {
+    open.delete(this);
+    // The socket just went idle: close it now instead of after the keep-alive timeout.
+    if (draining) setImmediate(() => server.closeIdleConnections());
+  }
   server.on('request', (_req, res: ServerResponse) => {
     open.add(res);
     // A request that arrives on a kept-alive socket while draining is answered, then the socket closes.
     if (draining) res.shouldKeepAlive = false;
-    res.once('close', () => {
-      open.delete(res);
-      // The socket just went idle: close it now instead of after the keep-alive timeout.
-      if (draining) setImmediate(() => server.closeIdleConnections());
-    });
+    res.on('close', closed);
   });
 
   return {
