@@ -37,6 +37,12 @@ export class OriginalsCache {
   private readonly asked = new LRUCache<string, true>({ max: 10_000 });
   /** Originals no reduction can stand in for (see reduced.ts `reduce`). */
   private readonly unreducible = new LRUCache<string, true>({ max: 10_000 });
+  /**
+   * Originals whose reduction failed to be made (an I/O error, a decode error): not asked again for
+   * a while, so a broken one does not cost every render an extra decode, nor a passing error its
+   * reductions for good.
+   */
+  private readonly failing: LRUCache<string, true>;
   private readonly reducing = new Map<string, Promise<Reduced | undefined>>();
   /**
    * made / used / failed: baseline copies; reused: misses that read no original;
@@ -51,8 +57,11 @@ export class OriginalsCache {
       jpegtran: string | null;
       /** `what`: what failed (a baseline copy, a reduction); the render goes on from the original. */
       onError?: (err: unknown, what: string) => void;
+      /** How long an original whose reduction failed is not offered one again (default 60 s). */
+      retryReductionMs?: number;
     },
   ) {
+    this.failing = new LRUCache<string, true>({ max: 10_000, ttl: Math.max(1, opts.retryReductionMs ?? 60_000) });
     this.kept = new LRUCache<string, Buffer | Reduced>({
       maxSize: Math.max(1, opts.maxBytes),
       // At least 1: lru-cache throws on 0, and an original can be an empty file (a crash mid-write, a full disk).
@@ -153,7 +162,7 @@ export class OriginalsCache {
     maxInputPixels: number,
   ): Promise<Reduced | undefined> {
     const k = this.enabled ? reductionFor(format, shrink) : undefined;
-    if (k === undefined || this.unreducible.has(hash)) return undefined;
+    if (k === undefined || this.unreducible.has(hash) || this.failing.has(hash)) return undefined;
     const target = reducedSize(size, k);
     // One the budget could not keep would be made again by every render: each would pay for two.
     if (!target || target.width * target.height * 4 > this.opts.maxBytes / 2) return undefined;
@@ -187,7 +196,7 @@ export class OriginalsCache {
       this.kept.set(key, made);
       return made;
     } catch (err) {
-      this.unreducible.set(hash, true);
+      this.failing.set(hash, true);
       this.opts.onError?.(err, 'reduction');
       return undefined;
     }

@@ -1,3 +1,6 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { render } from '../../src/render/index.js';
@@ -211,6 +214,27 @@ describe('OriginalsCache keeps reductions', () => {
     for (let i = 0; i < 3; i++) expect(await cache.reduced('b', 'jpeg', broken, facts, 10, LIMITS.maxInputPixels)).toBeUndefined();
     expect(errors).toEqual(['reduction']);
     expect(cache.stats().reductionsMade).toBe(0);
+  });
+
+  it('a reduction that failed to be made (the file unreadable for a moment) is tried again after retryReductionMs, not never', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'imgpath-reduce-'));
+    try {
+      const file = path.join(dir, 'original.jpg');
+      const errors: string[] = [];
+      const cache = new OriginalsCache({ maxBytes: 32 << 20, jpegtran: null, retryReductionMs: 100, onError: (_e, what) => errors.push(what) });
+      const ask = () => cache.reduced('gone', 'jpeg', file, facts, 10, LIMITS.maxInputPixels);
+      expect(await ask()).toBeUndefined(); // first ask
+      expect(await ask()).toBeUndefined(); // made: the file is not there yet
+      expect(await ask()).toBeUndefined(); // within the pause: not tried
+      expect(errors).toEqual(['reduction']);
+      await fs.writeFile(file, dune);
+      await new Promise((r) => setTimeout(r, 150));
+      const made = await ask();
+      expect(made).toMatchObject({ width: 150, height: 94, k: 8 });
+      expect(cache.stats()).toMatchObject({ reductionsMade: 1, reductionsUsed: 1 });
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reductions share the budget with originals, least recently used first out', async () => {
