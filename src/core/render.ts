@@ -2,7 +2,7 @@ import { cacheMissCharge, type RequestScope } from '../auth/state.js';
 import type { CachedRendition, Rendition } from '../cache/types.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { AppError, BadOptionError, CorruptImageError, StorageUnavailableError, UnsupportedMediaError } from '../errors.js';
+import { AppError, BadOptionError, CorruptImageError, StorageUnavailableError, UnsupportedMediaError, NotFoundError } from '../errors.js';
 import { render } from '../render/index.js';
 import type { Input } from '../render/types.js';
 import { readHead } from '../storage/read.js';
@@ -28,7 +28,7 @@ export function renderVia(deps: Deps, plan: DeliveryPlan, charged?: RequestScope
 async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   const { image, spec, format } = plan;
   const input = await decodableOriginal(deps, image);
-  if (!input) throw originalMissing(deps, image);
+  if (!input) throw await originalMissing(deps, image);
   const wm = spec.wm ? await findImage(deps, spec.wm) : undefined;
   const watermark = wm && (await decodableOriginal(deps, wm));
   if (spec.wm && !watermark) throw watermarkMissing(spec.wm);
@@ -43,7 +43,7 @@ async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
     // remote store instead and answer as that would: 500 original_missing, a 503 to retry, or the
     // very refusal of a corrupt original.
     const bytes = typeof input === 'string' ? await readOriginal(deps, image) : input;
-    if (!bytes) throw originalMissing(deps, image);
+    if (!bytes) throw await originalMissing(deps, image);
     const wmBytes = typeof watermark === 'string' ? await readOriginal(deps, wm!) : watermark;
     if (spec.wm && !wmBytes) throw watermarkMissing(spec.wm);
     return render(bytes, spec, { format, limits, watermark: wmBytes, focal, stored: image });
@@ -70,7 +70,12 @@ function watermarkMissing(id: string) {
   return new BadOptionError('wm', `Watermark image ${id} does not exist`, 'the id of an image in the library');
 }
 
-function originalMissing(deps: Deps, image: ImageRow) {
+/**
+ * No original where the image's row says: the image deleted since this request found it (a 404, as
+ * a moment later), else storage lost it (a 500 for the operator, logged).
+ */
+async function originalMissing(deps: Deps, image: ImageRow): Promise<AppError> {
+  if (!(await findImage(deps, image.id))) return new NotFoundError(`No image ${image.id}`, 'image_not_found');
   deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
   return new AppError(500, 'original_missing', `The original of ${image.id} is missing from storage`);
 }

@@ -185,3 +185,39 @@ describe.each(Object.keys(SABOTAGE))('an original whose file is %s: the answer r
     for (const a of bytes) expect(a).not.toMatch(/internal/);
   });
 });
+
+describe('an image deleted while its miss is on the way (found, then gone before its original is read)', () => {
+  it.each([undefined, true] as const)('remote originals %s: 404 image_not_found, as a moment later, not a 500', async (remoteOriginals) => {
+    const t = await testApp({ ALLOW_UNSIGNED_TRANSFORMS: 'true', ORIGINALS_CACHE_MB: '0' }, { remoteOriginals });
+    try {
+      const { image } = await ingest(t.deps, await KINDS['alpha PNG'](), { filename: 'gone-meanwhile.png' });
+      const remove = () => t.request(`/images/${image.id}`, { method: 'DELETE', headers: { 'X-API-Key': t.adminKey } });
+      // The delete lands between the plan (the row found) and the read of the original: from a
+      // file, libvips then finds none; from bytes, the store answers none.
+      if (remoteOriginals) {
+        const get = t.deps.store.get.bind(t.deps.store);
+        t.deps.store.get = async (key) => {
+          expect((await remove()).status).toBe(204);
+          return get(key);
+        };
+      } else {
+        const localFile = t.deps.store.localFile!.bind(t.deps.store);
+        let deleted: Promise<Response> | undefined;
+        t.deps.store.localFile = (key) => {
+          deleted ??= remove();
+          return localFile(key);
+        };
+        const render = t.deps.originals.wantsBytes.bind(t.deps.originals);
+        t.deps.originals.wantsBytes = async (...args) => {
+          await deleted;
+          return render(...args);
+        };
+      }
+      const res = await t.request(`/img/w_90/${image.id}`);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { code: 'image_not_found' } });
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
