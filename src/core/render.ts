@@ -61,9 +61,14 @@ async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   return out;
 }
 
-/** What libvips makes of a file it cannot read (see toAppError); our own refusals (limits, options) are not about the file. */
+/**
+ * What libvips makes of a file it cannot read (see toAppError): a corrupt or unknown image, or its
+ * own words for the rest (`render_failed`: a file deleted between libvips' header read and its
+ * reopening for the pixels says 'unable to open ... for read', found by a CI run). Our own refusals
+ * (limits, options) are not about the file.
+ */
 function mayBeTheFile(err: unknown) {
-  return err instanceof CorruptImageError || err instanceof UnsupportedMediaError;
+  return err instanceof CorruptImageError || err instanceof UnsupportedMediaError || (err instanceof AppError && err.code === 'render_failed');
 }
 
 function watermarkMissing(id: string) {

@@ -221,3 +221,29 @@ describe('an image deleted while its miss is on the way (found, then gone before
     }
   });
 });
+
+describe('deletes racing misses, at every moment of the render', () => {
+  it('each miss answers 200 or 404 image_not_found, never a 4xx about the image or a 500', async () => {
+    const t = await testApp({ ALLOW_UNSIGNED_TRANSFORMS: 'true', ORIGINALS_CACHE_MB: '0', RATE_LIMIT_MISS_PER_MIN: '0', RATE_LIMIT_API_PER_MIN: '0' });
+    try {
+      const bytes = await sharp(samples.dune).resize(300).png().toBuffer();
+      const seen = new Map<string, number>();
+      for (let i = 0; i < 40; i++) {
+        const { image } = await ingest(t.deps, Buffer.concat([bytes, Buffer.from(`${i}`)]), { filename: `race-${i}.png` });
+        const miss = t.request(`/img/w_${50 + i}/${image.id}`);
+        // 0–3 ms in: before the plan, between the plan and libvips' open, during the decode, after.
+        await new Promise((r) => setTimeout(r, i % 4));
+        await t.request(`/images/${image.id}`, { method: 'DELETE', headers: { 'X-API-Key': t.adminKey } });
+        const res = await miss;
+        const code = res.status === 200 ? 'ok' : ((await res.json()) as { error: { code: string } }).error.code;
+        seen.set(`${res.status} ${code}`, (seen.get(`${res.status} ${code}`) ?? 0) + 1);
+      }
+      expect(
+        [...seen.keys()].filter((k) => k !== '200 ok' && k !== '404 image_not_found'),
+        JSON.stringify([...seen]),
+      ).toEqual([]);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
