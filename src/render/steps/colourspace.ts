@@ -30,15 +30,16 @@ export function paintsColourFill(ctx: RenderContext): boolean {
  *   luminance (54,54,54), or white when flattened; and it tints it and converts the result back
  *   to grey, so e_tint did nothing.
  * - A source of more than 8 bits (16-bit PNG or TIFF, float Lab): e_negate's linear(-1, 255)
- *   runs before sharp's conversion to 8-bit sRGB, and would black it out.
+ *   runs before sharp's conversion to 8-bit sRGB, and would black it out; and e_sepia's recomb
+ *   after a resize of one with alpha left every pixel 0,0,0,0 (test/render/deep-alpha.test.ts).
  * Working in sRGB from the decode on fixes both, but it turns off JPEG shrink-on-load, so only
  * these renders do; their header is read for it when the stored facts do not say (no decode).
  */
 export async function workingSpace(ctx: RenderContext, input: Input): Promise<void> {
   const colour = paintsColourFill(ctx) || ctx.spec.e_tint !== undefined;
-  const negate = ctx.spec.e_negate === true && !EIGHT_BIT_FORMATS.has(ctx.source.format);
-  if (!colour && !negate) return;
+  const deep = (ctx.spec.e_negate === true || ctx.spec.e_sepia === true) && !EIGHT_BIT_FORMATS.has(ctx.source.format);
+  if (!colour && !deep) return;
   const facts = ctx.source.space !== undefined && ctx.source.depth !== undefined ? ctx.source : await readHeader(input);
   const grey = facts.space === 'b-w' || facts.space === 'grey16';
-  if ((colour && grey) || (negate && facts.depth !== 'uchar')) ctx.img.pipelineColourspace('srgb');
+  if ((colour && grey) || (deep && facts.depth !== 'uchar')) ctx.img.pipelineColourspace('srgb');
 }
