@@ -113,7 +113,6 @@ export function planLayout(spec: Spec, source: PlanSource, limits: SpecLimits = 
   const angle = r % 90 === 0 ? 0 : r;
   const { w, h } = resolveBox(spec);
   const mode = spec.c ?? 'fit';
-  const max = limits.maxOutputDim;
   const frames = source.frames ?? 1;
   const swap = rotate90 === 90 || rotate90 === 270;
 
@@ -138,8 +137,11 @@ export function planLayout(spec: Spec, source: PlanSource, limits: SpecLimits = 
     } else {
       const sx = w === undefined ? Infinity : w / frame.width;
       const sy = h === undefined ? Infinity : h / frame.height;
-      const s = mode === 'limit' ? Math.min(sx, sy, 1) : Math.min(sx, sy);
-      const inner = scaled(frame, s, max);
+      // A side the caller names is delivered as named or refused (checkOutputCaps below): w_40 on a
+      // 1x5000 strip is 40x200000, over the caps, not a 2x8192 nobody asked for. c_limit only
+      // promises "at most", so like a request naming no size it is fitted into the caps instead.
+      const inner =
+        mode === 'limit' ? fitIntoCaps(scaled(frame, Math.min(sx, sy, 1), Infinity), angle, frames, limits) : scaled(frame, Math.min(sx, sy), Infinity);
       if (mode === 'pad' && w !== undefined && h !== undefined) {
         sized = { width: w, height: h };
         resize = { width: w, height: h, fit: 'contain' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BadOptionError } from '../../src/errors.js';
+import { BadOptionError, OutputTooLargeError } from '../../src/errors.js';
 import { parseSpec, planGeometry } from '../../src/spec/index.js';
 
 const SUNSET = { width: 4272, height: 2848 };
@@ -20,7 +20,7 @@ describe('planGeometry', () => {
     ['c_pad,w_300,h_300', SUNSET, 300, 300],
     ['c_limit,w_8000', SUNSET, 4272, 2848],
     ['c_limit,w_300', SUNSET, 300, 200],
-    ['w_8000', PORTRAIT, 5454, 8192],
+    ['c_limit,w_8000', PORTRAIT, 2056, 3088],
     ['dpr_2,w_150', SUNSET, 300, 200],
     ['dpr_1.5,w_200', SUNSET, 300, 200],
     ['ar_16:9,w_320,c_fill', SUNSET, 320, 180],
@@ -32,6 +32,11 @@ describe('planGeometry', () => {
     ['w_100,h_100,c_fill,r_30', SUNSET, 137, 137],
   ] as const)('%s of %o → %ix%i', (options, source, width, height) => {
     expect(planGeometry(parseSpec(options), source)).toEqual({ width, height });
+  });
+
+  it('refuses a named side whose implied side passes the caps, rather than delivering another size', () => {
+    // 8000x12016: before, a 5454x8192 nobody asked for (test/spec/size-caps.test.ts has the class).
+    expect(() => planGeometry(parseSpec('w_8000'), PORTRAIT)).toThrow(OutputTooLargeError);
   });
 
   it('refuses a crop region outside the image', () => {
