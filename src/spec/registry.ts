@@ -512,7 +512,7 @@ const table = {
     sep: ':',
     phase: 'effects',
     syntax: 'e_tint:{hex}',
-    doc: 'Tint with a colour (rgb or rrggbb hex), keeping luminance.',
+    doc: 'Tint with a colour (rgb or rrggbb hex), keeping luminance: the image in shades of that colour (with e_grayscale, the same).',
     parse: (raw) => hexColour('e_tint', raw, false),
     format: str,
     valid: ['e_tint:ff8800', 'e_tint:F80'],

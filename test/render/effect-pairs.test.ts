@@ -120,3 +120,21 @@ describe('two effects in one URL are one after the other', () => {
     expect(everywhere, `mean/99th-percentile difference from each order:\n${seen.join('\n')}`).not.toEqual([]);
   });
 });
+
+describe('an effect is not dropped for being paired', () => {
+  // sharp makes the image grey last, after its tint: e_grayscale,e_tint was plain grey. e_tint
+  // keeps the luminance and sets the colour, so grey then tint is the tint alone (measured: no
+  // pixel apart), which is what the pair must give.
+  it.each(Object.keys(SOURCES))('e_grayscale,e_tint is the grey image tinted (%s)', async (source) => {
+    const id = ids.get(source)!;
+    const [pair, tinted, grey, greyThenTint] = await Promise.all([
+      png(id, 'e_grayscale,e_tint:ff8800'),
+      png(id, 'e_tint:ff8800'),
+      png(id, 'e_grayscale'),
+      twoPasses(source, 'e_grayscale', 'e_tint:ff8800'),
+    ]);
+    expect(same(await difference(pair, greyThenTint))).toBe(true);
+    expect(same(await difference(pair, tinted))).toBe(true);
+    expect(same(await difference(pair, grey))).toBe(false);
+  });
+});

@@ -13,7 +13,9 @@ const SEPIA: [[number, number, number], [number, number, number], [number, numbe
  * calls changes no byte.
  */
 export const EFFECTS: PhaseSteps<'effects'> = {
-  e_grayscale: { apply: (ctx) => ctx.img.grayscale() },
+  // sharp greys last, after its tint, which left e_grayscale,e_tint plain grey. The tint keeps the
+  // luminance and sets the colour, so on its own it is the grey image tinted (no pixel apart).
+  e_grayscale: { apply: (ctx) => (ctx.spec.e_tint === undefined ? ctx.img.grayscale() : ctx.img) },
   e_sepia: { apply: (ctx) => ctx.img.recomb(SEPIA) },
   // a * x + b on the colour channels (sharp leaves alpha, a shape and not a colour, as it is). Not
   // negate(): libvips inverts a float image as -x, 0 once made 8-bit, and sepia's recomb and the
