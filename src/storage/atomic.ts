@@ -4,10 +4,15 @@ import path from 'node:path';
 
 /** Write to a temp name in the same directory, then rename: a crash leaves the old file or none, never half a file. */
 export async function atomicWrite(file: string, data: Buffer | Uint8Array) {
-  await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await fs.writeFile(tmp, data);
+    // The folder is made only when missing: once the sharded folders exist (nearly every write),
+    // a mkdir per write is a wasted trip through the thread pool on every miss.
+    await fs.writeFile(tmp, data).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(tmp, data);
+    });
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });

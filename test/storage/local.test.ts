@@ -33,6 +33,17 @@ describe('LocalStore on disk', () => {
     expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('makes missing folders when it must, also after they were removed behind its back', async () => {
+    const photo = sample('dune-2mp.jpg');
+    const key = `deep/er/${freshKey()}`;
+    await store.put(key, photo);
+    await fs.rm(path.join(root, 'deep'), { recursive: true });
+    await Promise.all([store.put(key, photo), store.put(`deep/er/${freshKey()}`, photo)]);
+    expect((await fs.readFile(path.join(root, key))).equals(photo)).toBe(true);
+    const files = (await fs.readdir(root, { recursive: true })).map(String);
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('writes nothing outside its root for an escaping key', async () => {
     const outside = path.join(path.dirname(root), `escape-${path.basename(root)}`);
     await expect(store.put(`../${path.basename(outside)}`, Buffer.from('x'))).rejects.toThrow(/invalid storage key/);
