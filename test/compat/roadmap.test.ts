@@ -243,7 +243,7 @@ describe('POST /images/:id/transform', () => {
     expect(item.variants.length).toBe(detail.variants.length);
   });
 
-  it('async mode: 202 with a task id, GET /tasks/:id reports the result', async () => {
+  it('async mode: 202 with a task id, GET /tasks/:id and /tasks/:id/status report the result', async () => {
     const res = await transform({ resize: { width: 64, height: 64 }, format: 'webp' }, '?async=1');
     expect(res.status).toBe(202);
     const task = (await res.json()) as any;
@@ -254,6 +254,15 @@ describe('POST /images/:id/transform', () => {
     }
     expect(state.state).toBe('done');
     expect(state.result).toMatchObject({ width: 64, height: 64, format: 'webp' });
+    // The seed names GET /tasks/:id/status first: the same answer there, and the same 404s.
+    const status = await call(`/tasks/${task.id}/status`, { bearer: token });
+    expect(status.status).toBe(200);
+    expect(await status.json()).toEqual(state);
+    const theirs = await call(`/tasks/${task.id}/status`, { bearer: otherToken });
+    const missing = await call('/tasks/task_nope/status', { bearer: otherToken });
+    expect([theirs.status, missing.status]).toEqual([404, 404]);
+    expect(((await theirs.json()) as any).error.code).toBe(((await missing.json()) as any).error.code);
+    expect((await call(`/tasks/${task.id}/status`)).status).toBe(401);
   });
 
   it.each<[string, unknown, string]>([

@@ -82,7 +82,7 @@ describe('a named size is delivered or refused, never changed (property, 3000 ca
         }
         refused += 1;
         // Refused only for a size that really is over: the details are the size it would have made.
-        const { width, height } = err.details as Size;
+        const { width, height } = err.details as unknown as Size;
         if (!over({ width, height }, c.frames)) failures.push(`${name}: refused ${width}x${height}, which fits`);
         continue;
       }
