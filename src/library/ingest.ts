@@ -9,6 +9,7 @@ import type { ClusterRepo } from '../repos/cluster.js';
 import type { ImagesRepo } from '../repos/images.js';
 import type { ImageFacts } from '../render/types.js';
 import { originalKey, type BlobStore } from '../storage/store.js';
+import { fileLabel } from './file-names.js';
 import { withHashLock } from './hash-lock.js';
 import { newImageId } from './ids.js';
 import { assignPublicId, checkPublicId, checkPublicIdFree, isPublicIdRace, taken } from './public-ids.js';
@@ -67,7 +68,7 @@ export async function ingest(deps: IngestDeps, bytes: Buffer, opts: IngestOption
     visibility: opts.visibility ?? config.DEFAULT_VISIBILITY,
     collection: opts.collection ?? null,
     tags: JSON.stringify(tags),
-    filename: opts.filename ?? null,
+    filename: fileLabel(opts.filename),
     publicId: publicId ?? null,
   } as const;
 

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { errorSchemaRef } from '../http.js';
+import { hasUnsafeCharacters, lastSegment, MAX_NAME_LENGTH } from './file-names.js';
 import { isImageKey, PUBLIC_ID_MAX_DEPTH, PUBLIC_ID_MAX_LENGTH, publicIdProblem } from '../spec/public-id.js';
 
 /** Request and answer shapes of the library routes; /openapi.json is generated from these. */
@@ -57,6 +58,11 @@ export const collectionSchema = z
   .trim()
   .regex(/^[^\x00-\x1f/]{1,128}$/, 'a collection name of 1..128 characters, no / or control characters');
 export const visibilitySchema = z.enum(['public', 'private']);
+/** An uploaded file's name: its last path segment, at most 255 characters, refused with characters a label must not hold (./file-names.ts). */
+export const filenameSchema = z
+  .string()
+  .transform((name) => lastSegment(name).slice(0, MAX_NAME_LENGTH))
+  .refine((name) => name !== '' && !hasUnsafeCharacters(name), 'a file name without control characters or bidirectional overrides');
 
 /** `tags` as a JSON array, or a comma list (`a,b`) as forms and query strings carry it. */
 export const tagsInput = z
@@ -73,7 +79,7 @@ export const uploadFieldsSchema = z.object({
   tags: tagsInput.optional().openapi({ description: 'Comma list, or the parameter repeated', type: 'string' }),
   collection: collectionSchema.optional(),
   visibility: visibilitySchema.optional().openapi({ description: 'Default: DEFAULT_VISIBILITY (public)' }),
-  filename: z.string().max(255).optional().openapi({ description: 'Original file name (raw-body uploads; multipart takes it from the part)' }),
+  filename: filenameSchema.optional().openapi({ description: 'Original file name (raw-body uploads; multipart takes it from the part)' }),
   publicId: publicIdSchema.optional(),
 });
 

@@ -73,8 +73,16 @@ export async function readUpload(deps: Deps, c: Context, query: Fields): Promise
     } catch {
       throw new BadRequestError('Malformed multipart body', {}, 'bad_multipart');
     }
-    // `image` is the name roadmap.sh clients give the part; `file` wins when both are sent.
-    const file = [form.get('file'), form.get('image')].find((part) => part instanceof Blob);
+    // `image` is the name roadmap.sh clients give the part. One image per upload: a second would be
+    // dropped without a word, so two are refused.
+    const files = [...form.getAll('file'), ...form.getAll('image')].filter((part) => part instanceof Blob);
+    if (files.length > 1)
+      throw new BadRequestError(
+        `One image per upload: this one has ${files.length} "file"/"image" parts; send one request per image`,
+        { field: 'file' },
+        'too_many_files',
+      );
+    const file = files[0];
     if (!(file instanceof Blob))
       throw new BadRequestError('Multipart uploads need a "file" (or "image") part holding the image', { field: 'file' }, 'missing_file');
     const text = (name: string) => {
@@ -87,11 +95,13 @@ export async function readUpload(deps: Deps, c: Context, query: Fields): Promise
       collection: text('collection'),
       visibility: text('visibility'),
       publicId: text('publicId'),
+      filename: file instanceof File && file.name ? file.name : undefined,
     });
     const bytes = Buffer.from(await file.arrayBuffer());
     if (bytes.length > limit) tooLarge(limit);
-    const name = file instanceof File && file.name ? file.name.slice(0, 255) : query.filename;
-    return { bytes, filename: name, fields: { ...query, ...definedOnly(parts) } };
+    if (bytes.length === 0) throw new BadRequestError('The "file" part is empty: it holds no image bytes', { field: 'file' }, 'empty_body');
+    const { filename, ...fields } = { ...query, ...definedOnly(parts) };
+    return { bytes, filename, fields };
   }
   const bytes = await readLimited(c.req.raw, limit);
   if (bytes.length === 0)

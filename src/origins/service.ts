@@ -3,6 +3,7 @@ import type { ImageRow, OriginImageRow } from '../db/schema.js';
 import { findImage } from '../core/index.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
+import { fileLabel } from '../library/file-names.js';
 import { withHashLock } from '../library/hash-lock.js';
 import { deleteImage } from '../library/images.js';
 import { imagePurge } from '../library/cdn.js';
@@ -137,7 +138,7 @@ export class Origins {
     }
     const image = await withHashLock(deps.repos, described.hash, async () => {
       await writeOriginal(deps, described.hash, answer.bytes);
-      return deps.repos.origins.store({ id, ...described, visibility: deps.config.DEFAULT_VISIBILITY, filename: path.split('/').pop() ?? null }, source);
+      return deps.repos.origins.store({ id, ...described, visibility: deps.config.DEFAULT_VISIBILITY, filename: fileLabel(path) }, source);
     });
     deps.log.info({ origin: origin.name, path, imageId: id, bytes: answer.bytes.length, replaced: Boolean(previous) }, 'remote original stored');
     if (!previous) {

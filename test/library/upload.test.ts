@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { imageTags } from '../../src/db/schema.js';
 import { issuePolicyToken, issueSession } from '../../src/auth/tokens.js';
+import { ingest } from '../../src/library/ingest.js';
 import { sample, testApp, type TestApp } from '../helpers/app.js';
 import { auth, imageRows, makeUser, multipart, originalsOnDisk, upload } from './helpers.js';
 
@@ -18,6 +19,33 @@ async function withTwoMegabyteLimit() {
 }
 afterEach(async () => {
   await t.cleanup();
+});
+
+describe('file names are labels: the last path segment, at most 255 characters', () => {
+  it.each([
+    ['../../etc/passwd.png', 'passwd.png'],
+    ['C:\\Users\\me\\cat.png', 'cat.png'],
+    ['plain.png', 'plain.png'],
+    [`${'n'.repeat(300)}.png`, 'n'.repeat(255)],
+  ])('%# %s, from a raw body and from a multipart part', async (sent, kept) => {
+    const raw = await t.request(`/images?filename=${encodeURIComponent(sent)}`, {
+      method: 'POST',
+      headers: auth(t.adminKey, { 'Content-Type': 'image/jpeg' }),
+      body: new Uint8Array(sample('dune-2mp.jpg')),
+    });
+    expect(raw.status).toBe(201);
+    expect(((await raw.json()) as any).filename).toBe(kept);
+    // Another owner, so the same bytes are a new image and not a duplicate answering the first name.
+    const form = await t.request('/images', { method: 'POST', headers: auth(makeUser(t, 'other').key), body: multipart(sent, {}, sample('dune-2mp.jpg')) });
+    expect(((await form.json()) as any).filename).toBe(kept);
+  });
+
+  it('names from the drop folder, the CLI and remote origins skip the API: ingest cleans them instead of refusing', async () => {
+    const { image } = await ingest(t.deps, sample('dune-2mp.jpg'), { filename: 'in\x1b[31mbox/\u202eevil\r\n.png' });
+    expect(image.filename).toBe('evil.png');
+    const bare = await ingest(t.deps, sample('friends-portrait.jpg'), { filename: 'folder/' });
+    expect(bare.image.filename).toBeNull();
+  });
 });
 
 describe('POST /images', () => {
@@ -224,6 +252,42 @@ describe('POST /images', () => {
       expect(((await res.json()) as any).error.code).toBe('missing_file');
       const empty = await t.request('/images', { method: 'POST', headers: auth(t.adminKey, { 'Content-Type': 'image/png' }) });
       expect(empty.status).toBe(400);
+    });
+
+    it('400 for a multipart body with more than one image, in any mix of "file" and "image" parts', async () => {
+      for (const names of [
+        ['file', 'file'],
+        ['image', 'image'],
+        ['image', 'file'],
+        ['file', 'image', 'image'],
+      ]) {
+        const form = new FormData();
+        for (const name of names) form.append(name, new Blob([new Uint8Array(sample('dune-2mp.jpg'))]), 'x.jpg');
+        const res = await t.request('/images', { method: 'POST', headers: auth(t.adminKey), body: form });
+        expect(res.status, names.join('+')).toBe(400);
+        expect(((await res.json()) as any).error).toMatchObject({ code: 'too_many_files', field: 'file' });
+      }
+    });
+
+    it('400 empty_body for an empty file part, as for an empty raw body', async () => {
+      const res = await t.request('/images', { method: 'POST', headers: auth(t.adminKey), body: multipart('empty.png', {}, Buffer.alloc(0)) });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error.code).toBe('empty_body');
+    });
+
+    it('400 for a file name with control characters or bidirectional overrides, by every way a name arrives', async () => {
+      for (const name of ['a\x01b.png', 'x\x1b[31mred.png', 'a\r\nSet-Cookie: a=b.png', 'del\x7f.png', 'c1\x85.png', 'gpj\u202e.exe', 'iso\u2066.png']) {
+        const raw = await t.request(`/images?filename=${encodeURIComponent(name)}`, {
+          method: 'POST',
+          headers: auth(t.adminKey, { 'Content-Type': 'image/jpeg' }),
+          body: new Uint8Array(sample('dune-2mp.jpg')),
+        });
+        expect(raw.status, JSON.stringify(name)).toBe(400);
+        expect(((await raw.json()) as any).error.message).toContain('filename');
+        const form = await t.request('/images', { method: 'POST', headers: auth(t.adminKey), body: multipart(name, {}, sample('dune-2mp.jpg')) });
+        // undici's FormData writes CR, LF and " in a part's name escaped, so those arrive clean; the rest is refused.
+        if (form.status !== 400) expect(((await form.json()) as any).filename, JSON.stringify(name)).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+      }
     });
 
     it('400 for bad fields', async () => {
