@@ -26,6 +26,17 @@ export class BadOptionError extends AppError {
   }
 }
 
+/**
+ * A `wm_` id the caller cannot use: no such image, one they may not see, or one deleted. One
+ * wording for all three, wherever it is refused (plan, dry run, render), so the answer never tells
+ * a private image from a missing one.
+ */
+export class WatermarkRefusedError extends BadOptionError {
+  constructor(id: string) {
+    super('wm', `Watermark image ${id} does not exist`, 'the id of an image you can see');
+  }
+}
+
 export class BadRequestError extends AppError {
   constructor(message: string, details: Record<string, unknown> = {}, code = 'bad_request') {
     super(400, code, message, details);
@@ -84,6 +95,27 @@ export class UnsupportedMediaError extends AppError {
 export class CorruptImageError extends AppError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super(422, 'corrupt_image', message, details);
+  }
+}
+
+/**
+ * An image's row says it has an original that storage no longer holds. Storage lost it, not the
+ * caller: a 500 for the operator (logged where it is found).
+ */
+export class OriginalMissingError extends AppError {
+  constructor(id: string) {
+    super(500, 'original_missing', `The original of ${id} is missing from storage`);
+  }
+}
+
+/**
+ * An original that decoded at upload no longer does: its file was truncated or overwritten behind
+ * the server's back. A 500, not the 415/422 of an upload: the caller sent nothing wrong. The
+ * decoder's own words stay in the log (they may name a path).
+ */
+export class OriginalCorruptError extends AppError {
+  constructor(id: string) {
+    super(500, 'original_corrupt', `The original of ${id} cannot be decoded`);
   }
 }
 

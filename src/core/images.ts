@@ -2,7 +2,7 @@ import { canSee, mayUseWatermark } from '../auth/access.js';
 import type { Authority } from '../auth/principal.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { BadOptionError, NotFoundError } from '../errors.js';
+import { NotFoundError, WatermarkRefusedError } from '../errors.js';
 import type { Spec } from '../spec/index.js';
 
 /**
@@ -28,5 +28,5 @@ export async function checkWatermark(deps: Pick<Deps, 'repos'>, authority: Autho
 
 /** checkWatermark on a row already looked up (undefined: no such image). */
 export function watermarkAllowed(authority: Authority, id: string, wm: ImageRow | undefined) {
-  if (!wm || !mayUseWatermark(authority, wm)) throw new BadOptionError('wm', `Watermark image ${id} does not exist`, 'the id of an image you can see');
+  if (!wm || !mayUseWatermark(authority, wm)) throw new WatermarkRefusedError(id);
 }

@@ -3,7 +3,7 @@ import { anonymousMayFetch, checkDeliveredWidth, checkOptionsAllowed, checkOutpu
 import { callerOf, credentialExpiry, type Authority } from '../auth/principal.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { BadOptionError, ForbiddenError, OutputTooLargeError } from '../errors.js';
+import { BadOptionError, ForbiddenError, OutputTooLargeError, WatermarkRefusedError } from '../errors.js';
 import type { PresetRow } from '../repos/presets.js';
 import {
   canonicalize,
@@ -69,16 +69,17 @@ export interface PlanArgs {
 /** The rows a plan reads besides the image, looked up before the (synchronous) planning. */
 interface Looked {
   preset: Spec | undefined;
+  /** The row of the URL's wm_, else of its preset's. */
   watermark: ImageRow | undefined;
 }
 
 /** Plans the delivery or throws the typed refusal (404, 401, 403, 400) the surface maps. */
 export async function planDelivery(deps: Deps, args: PlanArgs): Promise<DeliveryPlan> {
-  const { t, wm } = args.spec;
-  const looked: Looked = {
-    preset: t ? await presetSpec(deps, t) : undefined,
-    watermark: wm ? await deps.repos.images.find(wm) : undefined,
-  };
+  const { t } = args.spec;
+  const preset = t ? await presetSpec(deps, t) : undefined;
+  // The URL's wm_, else its preset's: the one the render will composite.
+  const wm = args.spec.wm ?? preset?.wm;
+  const looked: Looked = { preset, watermark: wm ? await deps.repos.images.find(wm) : undefined };
   try {
     return planOnce(deps, args, looked);
   } catch (err) {
@@ -117,6 +118,9 @@ function planOnce(deps: Deps, args: PlanArgs, looked: Looked): DeliveryPlan {
     // Merged before resolving: a preset's dpr_auto must see whether the URL's w_auto was a device-pixel hint.
     ({ spec, used, css } = resolve(mergePreset(fromPreset, args.spec, specLimits(deps))));
     checkPresetWithinPolicy(authority, spec, image);
+    // A preset's watermark need not be visible to the caller, but must exist: a dry run refuses
+    // what the render would (an image deleted since the preset was made).
+    if (spec.wm && !looked.watermark) throw new WatermarkRefusedError(spec.wm);
   }
   const { format, vary } = chooseFormat(spec, { format: image.format, hasAlpha: image.hasAlpha, animated: image.frames > 1 }, args.accept);
   checkOutputFormat(authority, format, image);

@@ -2,8 +2,17 @@ import { cacheMissCharge, type RequestScope } from '../auth/state.js';
 import type { CachedRendition, Rendition } from '../cache/types.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { AppError, BadOptionError, CorruptImageError, StorageUnavailableError, UnsupportedMediaError, NotFoundError } from '../errors.js';
-import { render } from '../render/index.js';
+import {
+  AppError,
+  CorruptImageError,
+  NotFoundError,
+  OriginalCorruptError,
+  OriginalMissingError,
+  StorageUnavailableError,
+  UnsupportedMediaError,
+  WatermarkRefusedError,
+} from '../errors.js';
+import { decodes, render } from '../render/index.js';
 import type { Input } from '../render/types.js';
 import { readHead } from '../storage/read.js';
 import { originalKey } from '../storage/store.js';
@@ -30,23 +39,29 @@ async function renderPlan(deps: Deps, plan: DeliveryPlan): Promise<Rendition> {
   const input = await decodableOriginal(deps, image);
   if (!input) throw await originalMissing(deps, image);
   const wm = spec.wm ? await findImage(deps, spec.wm) : undefined;
+  // Deleted since the plan allowed it: refused as the plan would refuse it now.
+  if (spec.wm && !wm) throw new WatermarkRefusedError(spec.wm);
   const watermark = wm && (await decodableOriginal(deps, wm));
-  if (spec.wm && !watermark) throw watermarkMissing(spec.wm);
+  if (wm && !watermark) throw await originalMissing(deps, wm, spec.wm);
   const focal = image.focalX !== null && image.focalY !== null ? { x: image.focalX, y: image.focalY } : undefined;
   const started = performance.now();
   const { limits } = deps.config;
   const reduced = (shrink: number) => deps.originals.reduced(image.hash, image.format, input, image, shrink, limits.maxInputPixels);
   const out = await render(input, spec, { format, limits, watermark, focal, stored: image, reduced }).catch(async (err: unknown) => {
-    if (!mayBeTheFile(err) || (typeof input !== 'string' && typeof watermark !== 'string')) throw err;
+    if (!mayBeTheFile(err)) throw err;
+    if (typeof input !== 'string' && typeof watermark !== 'string') throw await blame(deps, err, [image, input], wm && watermark && [wm, watermark]);
     // libvips failed on a file it was to read: gone (the image deleted meanwhile), unreadable, an
     // I/O error. Its own words would be a 415 or 422 naming the path; read the bytes as from a
-    // remote store instead and answer as that would: 500 original_missing, a 503 to retry, or the
-    // very refusal of a corrupt original.
+    // remote store instead and answer as that would: 500 original_missing, a 503 to retry, or
+    // whatever the bytes' own failure is (see blame).
     const bytes = typeof input === 'string' ? await readOriginal(deps, image) : input;
     if (!bytes) throw await originalMissing(deps, image);
     const wmBytes = typeof watermark === 'string' ? await readOriginal(deps, wm!) : watermark;
-    if (spec.wm && !wmBytes) throw watermarkMissing(spec.wm);
-    return render(bytes, spec, { format, limits, watermark: wmBytes, focal, stored: image });
+    if (wm && !wmBytes) throw await originalMissing(deps, wm, spec.wm);
+    return render(bytes, spec, { format, limits, watermark: wmBytes, focal, stored: image }).catch(async (again: unknown) => {
+      if (!mayBeTheFile(again)) throw again;
+      throw await blame(deps, again, [image, bytes], wm && wmBytes && [wm, wmBytes]);
+    });
   });
   // Recorded here, once per actual render: coalesced waiters and hits never reach this line.
   deps.metrics?.observeRender(out.format, (performance.now() - started) / 1000);
@@ -71,18 +86,36 @@ function mayBeTheFile(err: unknown) {
   return err instanceof CorruptImageError || err instanceof UnsupportedMediaError || (err instanceof AppError && err.code === 'render_failed');
 }
 
-function watermarkMissing(id: string) {
-  return new BadOptionError('wm', `Watermark image ${id} does not exist`, 'the id of an image in the library');
+/**
+ * Whose fault a render from the originals' bytes that failed as mayBeTheFile is. Every original
+ * decoded at upload (probe), so one that no longer does was truncated or overwritten behind the
+ * server's back: 500 original_corrupt (the image's or the watermark's), not the 415/422 of an
+ * upload, and never libvips' words (they may name a path; they go to the log). Originals that
+ * still decode leave the failure to the options: it stays the 400 or 422 it was. Only failures pay
+ * for this decode. A copy held in memory (originals cache, baseline copy) from before the damage
+ * goes on rendering until it is evicted or the server restarts.
+ */
+async function blame(deps: Deps, err: unknown, ...sources: ([ImageRow, Buffer] | undefined)[]): Promise<unknown> {
+  for (const source of sources) {
+    if (!source || (await decodes(source[1], source[0], deps.config.limits.maxInputPixels))) continue;
+    const [row] = source;
+    deps.log.error({ err, imageId: row.id, hash: row.hash }, 'original cannot be decoded');
+    return new OriginalCorruptError(row.id);
+  }
+  return err;
 }
 
 /**
  * No original where the image's row says: the image deleted since this request found it (a 404, as
- * a moment later), else storage lost it (a 500 for the operator, logged).
+ * a moment later; a watermark's `wm_` refused as the plan would now), else storage lost it (a 500
+ * for the operator, logged).
  */
-async function originalMissing(deps: Deps, image: ImageRow): Promise<AppError> {
-  if (!(await findImage(deps, image.id))) return new NotFoundError(`No image ${image.id}`, 'image_not_found');
+async function originalMissing(deps: Deps, image: ImageRow, asWatermark?: string): Promise<AppError> {
+  if (!(await findImage(deps, image.id))) {
+    return asWatermark === undefined ? new NotFoundError(`No image ${image.id}`, 'image_not_found') : new WatermarkRefusedError(asWatermark);
+  }
   deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
-  return new AppError(500, 'original_missing', `The original of ${image.id} is missing from storage`);
+  return new OriginalMissingError(image.id);
 }
 
 /**

@@ -38,6 +38,24 @@ export async function probe(input: Buffer, limits: Pick<RenderLimits, 'maxInputP
   };
 }
 
+/** Animations whose every frame a render may decode (they stay animated as GIF or WebP). */
+const ANIMATED_FORMATS = new Set(['gif', 'webp']);
+
+/**
+ * Whether a stored original still decodes as renders decode it (`failOn: 'error'`: a warning-level
+ * glitch renders), every frame of an animation, cheaply as at upload (shrink-on-load). For telling
+ * a damaged original from options libvips refuses, after a render failed (src/core/render.ts).
+ */
+export async function decodes(input: Buffer, stored: { format: string; frames: number }, maxInputPixels: number): Promise<boolean> {
+  const animated = stored.frames > 1 && ANIMATED_FORMATS.has(stored.format);
+  try {
+    await sharp(input, { failOn: 'error', limitInputPixels: maxInputPixels, animated }).resize(64, 64, { fit: 'inside' }).raw().toBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface Placeholder {
   /** Base64 ThumbHash. */
   thumbhash: string;

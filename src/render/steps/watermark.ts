@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { BadOptionError } from '../../errors.js';
+import { WatermarkRefusedError } from '../../errors.js';
 import { guard } from '../errors.js';
 import { perFrame, type RenderContext } from '../context.js';
 import { compassOffset } from './geometry.js';
@@ -11,11 +11,12 @@ import { compassOffset } from './geometry.js';
 export async function watermark(ctx: RenderContext): Promise<void> {
   const { spec, opts, layout } = ctx;
   if (spec.wm === undefined) return;
-  if (!opts.watermark) throw new BadOptionError('wm', `Watermark image ${spec.wm} is not available`, 'the id of an image in the library');
+  if (!opts.watermark) throw new WatermarkRefusedError(spec.wm);
   const wm = opts.watermark;
   const out = layout.final;
   const overlay = await guard('decode', async () => {
-    const pipeline = sharp(wm, { autoOrient: true, limitInputPixels: opts.limits.maxInputPixels });
+    // Decoded as load decodes the image (a stored original, validated at upload: a warning-level glitch still renders).
+    const pipeline = sharp(wm, { autoOrient: true, limitInputPixels: opts.limits.maxInputPixels, failOn: 'error' });
     if (spec.wms !== undefined) {
       const width = Math.max(1, Math.round((out.width * spec.wms) / 100));
       pipeline.resize({ width, height: out.height, fit: 'inside' });
