@@ -36,14 +36,17 @@ export function createApp(deps: Deps) {
   // per family, the first that matches deciding: images (CORS_IMAGE_ORIGINS), then the catch-all
   // for everything after it, the JSON API, /openapi.json and /docs (CORS_ORIGINS).
   const imageCors = cors(deps.config.cors.images, IMAGE_CORS);
-  for (const path of ['/img/*', '/random', '/random/*', '/random-image/*', '/info/*']) app.use(path, imageCors);
+  // The Flask API's three routes answer like its flask-cors did: all three, not only the image.
+  for (const path of ['/img/*', '/random', '/random/*', '/info/*', ...FLASK_PATHS]) app.use(path, imageCors);
   app.use('*', cors(deps.config.cors.api, API_CORS));
 
   // Credentials, mounted per route family (the first that matches decides): image delivery also
-  // takes ?token= (a plain <img src> cannot send headers); the legacy random route carries its key
-  // in the path; everything else, the management API included, refuses a token in the URL.
-  const deliveryAuth = authenticate(deps, { tokenInQuery: true });
+  // takes ?token= and ?key= (a plain <img src> cannot send headers); the legacy random route carries
+  // its key in the path; everything else, the management API included, refuses both in the URL.
+  const deliveryAuth = authenticate(deps, { tokenInQuery: true, keyInQuery: true });
   for (const path of ['/img/*', '/random', '/random/*']) app.use(path, deliveryAuth);
+  // An image's facts (/info) are fetched beside its <img>, with the same ?key=.
+  app.use('/info/*', authenticate(deps, { keyInQuery: true }));
   // The Flask API's routes (/random-image, /update-images, /update-key) carry their key in the
   // path, and answer errors in that service's shape ({"error": "Unauthorized"}), on them only.
   const legacyAuth = authenticate(deps, { keyFromPath: legacyKeyFromPath });

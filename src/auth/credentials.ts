@@ -38,6 +38,12 @@ export interface CredentialSources {
    * histories, logs and Referer headers, and a session token there would hand out the account.
    */
   tokenInQuery?: boolean;
+  /**
+   * Accept an API key in `?key=`: for a plain `<img src>` (image delivery, /info). Elsewhere, the
+   * management API, it is refused (401 `key_in_url`) for the same reasons as a token: an admin key
+   * in a URL would sit in histories, logs and Referer headers.
+   */
+  keyInQuery?: boolean;
   /** Where a route carries its API key in the path (the legacy `/random-image/{key}`). */
   keyFromPath?: (path: string) => string | undefined;
 }
@@ -51,8 +57,8 @@ function bearerOf(req: CredentialRequest): string | undefined {
 
 /**
  * The one credential a request presents, by precedence: a key in the path, X-API-Key, ?key=, an
- * `imgp_` bearer; else a bearer or (where allowed) ?token=. Throws 401 `token_in_url` for a ?token=
- * where the surface does not take one, whatever else the request carries.
+ * `imgp_` bearer; else a bearer or (where allowed) ?token=. Throws 401 `token_in_url` / `key_in_url`
+ * for a ?token= / ?key= where the surface does not take one, whatever else the request carries.
  */
 export function presentedCredential(req: CredentialRequest, sources: CredentialSources = {}): Credential | undefined {
   const bearer = bearerOf(req);
@@ -63,7 +69,14 @@ export function presentedCredential(req: CredentialRequest, sources: CredentialS
       'token_in_url',
     );
   }
-  const key = sources.keyFromPath?.(req.path) ?? req.header('x-api-key') ?? req.query('key') ?? (bearer?.startsWith('imgp_') ? bearer : undefined);
+  const queryKey = req.query('key');
+  if (queryKey !== undefined && !sources.keyInQuery) {
+    throw new UnauthorizedError(
+      'An API key in the URL (?key=) is accepted on image delivery only (/img, /random, /info); send it as X-API-Key or Authorization: Bearer',
+      'key_in_url',
+    );
+  }
+  const key = sources.keyFromPath?.(req.path) ?? req.header('x-api-key') ?? queryKey ?? (bearer?.startsWith('imgp_') ? bearer : undefined);
   if (key) return { form: 'key', secret: key };
   const token = bearer ?? queryToken;
   return token ? { form: 'token', secret: token } : undefined;

@@ -87,7 +87,7 @@ function answerFacts(c: Context, plan: DeliveryPlan, mark: string, principal: Pr
   if (plan.expiresAt !== undefined) facts.expiresAt = plan.expiresAt;
   if (signedWith) facts.signedWith = signedWith;
   if (principal.kind === 'key') {
-    const secret = presentedCredential(c.req, { tokenInQuery: true })?.secret;
+    const secret = presentedCredential(c.req, { tokenInQuery: true, keyInQuery: true })?.secret;
     if (secret === undefined) return undefined;
     facts.apiKey = { id: principal.keyId, hash: hashKey(secret) };
   }

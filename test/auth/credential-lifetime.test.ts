@@ -401,6 +401,42 @@ describe('?token= is for image delivery only', () => {
   });
 });
 
+describe('?key= is for image delivery and /info only', () => {
+  const DELIVERY = new Set(['/random', '/random/{options}', '/random/daily', '/random/daily/{options}', '/info/{id}']);
+  const LEGACY = new Set(['/random-image/{key}', '/update-images/{key}', '/update-key/{key}']);
+  const OPS = new Set(['/healthz', '/readyz', '/metrics']);
+
+  it('every management route (from /openapi.json) refuses an admin key in ?key=, and takes it as X-API-Key; nothing is done', async () => {
+    const doc = (await (await t.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => ({ path, method: method.toUpperCase() })));
+    const management = routes.filter((r) => !DELIVERY.has(r.path) && !OPS.has(r.path) && !LEGACY.has(r.path));
+    expect([...new Set(management.map((r) => r.path.split('/')[1]))]).toEqual(
+      expect.arrayContaining(['random.json', 'auth', 'keys', 'sign', 'images', 'presets', 'tasks', 'users']),
+    );
+    const users = await t.request('/users', { headers: admin() });
+    const before = users.status === 200 ? await users.text() : '';
+    for (const { path, method } of management) {
+      const url = path.replace(/\{[^}]+\}/g, 'nope');
+      const body = method === 'GET' || method === 'HEAD' ? undefined : JSON.stringify({ username: 'via-url', password: 'password123', role: 'admin' });
+      const viaQuery = await t.request(`${url}?key=${t.adminKey}`, { method, headers: { 'content-type': 'application/json' }, body });
+      expect(viaQuery.status, `${method} ${path}`).toBe(401);
+      expect((await errorOf(viaQuery)).code, `${method} ${path}`).toBe('key_in_url');
+      const viaHeader = await t.request(url, { method, headers: admin() });
+      const code = viaHeader.status >= 400 ? (await errorOf(viaHeader)).code : 'ok';
+      expect(['key_in_url', 'invalid_key'], `${method} ${path}`).not.toContain(code);
+    }
+    // POST /users with the admin key in the URL made nobody an admin (found by an outsider: it did).
+    if (before) expect(await (await t.request('/users', { headers: admin() })).text()).toBe(before);
+  });
+
+  it('image delivery and /info take it', async () => {
+    const k = await adaKey();
+    expect((await img(`w_64/${privateId}`, `?key=${k.key}`)).status).toBe(200);
+    expect((await t.request(`/info/${privateId}?key=${k.key}`)).status).toBe(200);
+    expect((await t.request(`/random/w_64?redirect=0&key=${k.key}`)).status).toBe(200);
+  });
+});
+
 describe('/random-image/{key} is a key use like any other', () => {
   it('counts requests, renders, bytes and the last-used time, and stops when the key is revoked', async () => {
     const k = await adaKey();

@@ -131,6 +131,21 @@ describe('the folder, the list and the key', () => {
     key = rotated.key;
   });
 
+  it('all three routes are readable from any origin, preflight included, as flask-cors made them', async () => {
+    for (const route of ['/random-image', '/update-images', '/update-key']) {
+      const res = await fetch(`${server.url}${route}/${key}`, { headers: { Origin: 'https://blog.example' } });
+      expect(res.status, route).toBe(200);
+      expect(res.headers.get('access-control-allow-origin'), route).toBe('*');
+      await res.arrayBuffer();
+      const preflight = await fetch(`${server.url}${route}/${key}`, {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://blog.example', 'Access-Control-Request-Method': 'GET' },
+      });
+      expect(preflight.status, route).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin'), route).toBe('*');
+    }
+  });
+
   it('the key in these URLs never reaches a log line', () => {
     for (const route of ['/random-image', '/update-images', '/update-key']) {
       expect(redactUrl(`${route}/${key}?seed=1`)).toBe(`${route}/[redacted]?seed=1`);

@@ -286,7 +286,8 @@ describe('POST /images', () => {
         expect(((await raw.json()) as any).error.message).toContain('filename');
         const form = await t.request('/images', { method: 'POST', headers: auth(t.adminKey), body: multipart(name, {}, sample('dune-2mp.jpg')) });
         // undici's FormData writes CR, LF and " in a part's name escaped, so those arrive clean; the rest is refused.
-        if (form.status !== 400) expect(((await form.json()) as any).filename, JSON.stringify(name)).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+        if (form.status !== 400)
+          expect(((await form.json()) as any).filename, JSON.stringify(name)).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
       }
     });
 

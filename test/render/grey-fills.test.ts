@@ -170,10 +170,14 @@ describe('every option that paints bg_ is in the table', () => {
   );
 
   it.each(examples)('$item', async ({ item }) => {
-    const without = Buffer.from(await (await t.request(`/img/${item},f_png/${ids.get('grey+alpha PNG')}`, { headers: auth(t.adminKey) })).arrayBuffer());
-    const withBg = Buffer.from(
-      await (await t.request(`/img/${item},bg_ff0000,f_png/${ids.get('grey+alpha PNG')}`, { headers: auth(t.adminKey) })).arrayBuffer(),
+    const [a, b] = await Promise.all(
+      [`${item},f_png`, `${item},bg_ff0000,f_png`].map((options) => t.request(`/img/${options}/${ids.get('grey+alpha PNG')}`, { headers: auth(t.adminKey) })),
     );
+    // An example this small source cannot take (h_8192 would make it 12288 wide: output_too_large) paints nothing.
+    expect(b.status).toBe(a.status);
+    if (a.status !== 200) return;
+    const without = Buffer.from(await a.arrayBuffer());
+    const withBg = Buffer.from(await b.arrayBuffer());
     const raw = (b: Buffer) => sharp(b).toColourspace('srgb').ensureAlpha().raw().toBuffer();
     if ((await raw(without)).equals(await raw(withBg))) return;
     painting.add(item);
