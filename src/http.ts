@@ -24,9 +24,14 @@ export interface RouterOptions {
  */
 export function router(opts: RouterOptions = {}) {
   const app = new OpenAPIHono<Env>({
-    defaultHook: (result) => {
+    defaultHook: (result, c) => {
       if (!result.success) {
-        const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+        const issues = result.error.issues.map((i) => {
+          const path = i.path.join('.');
+          // A query parameter given twice (?page=1&page=2) arrives as a list: "expected number, received NaN" would not say so.
+          const given = result.target === 'query' && typeof i.path[0] === 'string' ? (c.req.queries(i.path[0])?.length ?? 0) : 0;
+          return { path, message: given > 1 ? `given ${given} times in the query string; give it once` : i.message };
+        });
         throw new BadRequestError(
           `Invalid request: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`,
           { issues },
@@ -52,6 +57,9 @@ export { createRoute, z } from '@hono/zod-openapi';
 /** The JSON error shape, for route definitions' error responses. */
 export const errorSchemaRef = { $ref: '#/components/schemas/Error' } as const;
 
+/** Codes for the 4xx statuses Hono itself may throw, named as our own errors name them. */
+const HTTP_CODES: Record<number, string> = { 413: 'too_large', 415: 'unsupported_media_type' };
+
 /** The one place an error becomes HTTP: AppErrors keep their status, anything else is a logged 500. */
 export function errorResponse(deps: Pick<Deps, 'log'>, err: unknown, method: string, path: string) {
   if (err instanceof AppError) {
@@ -61,9 +69,9 @@ export function errorResponse(deps: Pick<Deps, 'log'>, err: unknown, method: str
     });
   }
   if (err instanceof HTTPException && err.status < 500) {
-    // Hono's own 4xx (e.g. malformed JSON body) in our shape.
+    // Hono's own 4xx (a malformed JSON body, a form where JSON belongs) in our shape, the code saying what the status says.
     return Response.json(
-      { error: { code: 'bad_request', message: err.message || 'Bad request' } },
+      { error: { code: HTTP_CODES[err.status] ?? 'bad_request', message: err.message || 'Bad request' } },
       { status: err.status, headers: { 'Cache-Control': 'no-store' } },
     );
   }

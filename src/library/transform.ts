@@ -181,8 +181,16 @@ function fieldFor(option: string, t: TransformRequest): string | undefined {
 
 /** JSON body (bare or wrapped) → options string → the same typed Spec a URL gives; grammar errors name the JSON field. */
 export function parseTransform(body: TransformBody, limits: ParseLimits): { options: string; spec: Spec } {
-  const { t } = unwrapTransform(body);
+  const { t, prefix } = unwrapTransform(body);
   const options = transformToOptions(t);
+  // Nothing to do is a mistake in the request (a misspelt wrapper, an empty object), not a version of the image.
+  if (options === '') {
+    throw new BadRequestError(
+      'The transform names no transformation: give at least one field (resize, crop, rotate, filters, format, …)',
+      prefix ? { field: 'transformations' } : {},
+      'empty_transform',
+    );
+  }
   try {
     return { options, spec: parseSpec(options, undefined, limits) };
   } catch (err) {
