@@ -69,11 +69,13 @@ async function welcome(deps: Deps, baseUrl: string, made: Pick<FirstStart, 'admi
   // A public landscape photo makes the friendliest first URL.
   const example = await deps.repos.images.showcase();
   if (example) {
+    // Like every URL imgpath mints: public-only for a public image (src/auth/signature.ts).
+    const reach = example.visibility === 'public' ? 'public' : 'any';
     result.exampleUrls.push(`${baseUrl}/img/${example.id}`);
-    result.exampleUrls.push(`${baseUrl}${signedImagePath(example.id, 'w_600,r_90,e_sepia,f_webp', deps.secrets.signingKeys[0])}`);
+    result.exampleUrls.push(`${baseUrl}${signedImagePath(example.id, 'w_600,r_90,e_sepia,f_webp', deps.secrets.signingKeys[0], { reach })}`);
     // Signed, not `?key=`: the key would sit in terminal scrollback, shell history, proxy and
     // browser logs; a signed URL vouches for these options on this image and nothing else.
-    result.exampleUrls.push(`${baseUrl}${signedImagePath(example.id, 'w_400,h_400,c_fill,g_auto,f_auto', deps.secrets.signingKeys[0])}`);
+    result.exampleUrls.push(`${baseUrl}${signedImagePath(example.id, 'w_400,h_400,c_fill,g_auto,f_auto', deps.secrets.signingKeys[0], { reach })}`);
   }
   if (result.adminKey) {
     result.exampleCommands.push(`curl -H "X-API-Key: $IMGPATH_KEY" ${baseUrl}/images?limit=5`);

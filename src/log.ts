@@ -41,9 +41,15 @@ const SECRET_PARAMS = /^(key|token|api_?key|access_?token|password|passwd|secret
 /** Routes whose next path segment is a credential (the Flask API's `/random-image/{apiKey}`, `/update-images/…`, `/update-key/…`). */
 const SECRET_SEGMENT = /^(\/(?:random-image|update-images|update-key)\/)[^/?]+/;
 
-/** The URL as it may be logged: credential parameters keep their name, lose their value. */
+/**
+ * A delivery URL's signature (`/img/s--{kid}.{mac}--/…`): the MAC is a bearer credential for that
+ * URL, so only the kid (which key signed, useful while rotating) is logged.
+ */
+const SIGNATURE_SEGMENT = /^(\/img\/s--)([^/?]*)--(?=\/|\?|$)/;
+
+/** The URL as it may be logged: credential parameters keep their name, lose their value; a signature keeps its kid. */
 export function redactUrl(pathAndQuery: string): string {
-  pathAndQuery = pathAndQuery.replace(SECRET_SEGMENT, '$1[redacted]');
+  pathAndQuery = pathAndQuery.replace(SECRET_SEGMENT, '$1[redacted]').replace(SIGNATURE_SEGMENT, redactSignature);
   const q = pathAndQuery.indexOf('?');
   if (q < 0) return pathAndQuery;
   const query = pathAndQuery
@@ -56,6 +62,11 @@ export function redactUrl(pathAndQuery: string): string {
     })
     .join('&');
   return `${pathAndQuery.slice(0, q)}?${query}`;
+}
+
+function redactSignature(_match: string, prefix: string, signature: string): string {
+  const dot = signature.indexOf('.');
+  return `${prefix}${dot < 0 ? '' : `${signature.slice(0, dot)}.`}[redacted]--`;
 }
 
 function decodeSafe(s: string) {

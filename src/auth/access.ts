@@ -73,6 +73,8 @@ export function canSee(p: Authority, image: Pick<ImageRow, 'id' | 'ownerId' | 'v
   if (image.visibility === 'public') return true;
   switch (p.kind) {
     case 'signed':
+      // A public-only signature vouches for nothing here: the presenter's own rights decide.
+      return p.reach === 'any' || canSee(p.caller, image);
     case 'internal':
       return true;
     case 'anonymous':
@@ -85,6 +87,15 @@ export function canSee(p: Authority, image: Pick<ImageRow, 'id' | 'ownerId' | 'v
     case 'policy':
       return policyCovers(p.policy, image);
   }
+}
+
+/**
+ * The authority a request has over `image`: a public-only signature (src/auth/signature.ts) on an
+ * image that is not public counts for nothing, so the request is answered exactly as it would be
+ * unsigned (a stranger's 404). Call it on the row the answer is about, before any other check.
+ */
+export function authorityOn(a: Authority, image: Pick<ImageRow, 'visibility'>): Authority {
+  return a.kind === 'signed' && a.reach === 'public' && image.visibility !== 'public' ? a.caller : a;
 }
 
 /**

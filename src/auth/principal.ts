@@ -1,5 +1,6 @@
 import type { ApiKeyRow, UserRow } from '../db/schema.js';
 import { parseScopes, type Scope } from './scopes.js';
+import type { SignatureReach } from './signature.js';
 
 /** Claims of a policy token (a JWT minted by POST /sign) that scope what its bearer may fetch. */
 export interface PolicyClaims {
@@ -28,11 +29,12 @@ export type Caller = Exclude<Principal, { kind: 'anonymous' | 'policy' }>;
 /**
  * Under whose word an image is rendered: a request's principal, or one of two kinds no credential
  * produces. `signed`: a valid URL signature, the server's own earlier word on exactly this URL (the
- * caller who presented it is still who is charged). `internal`: the server's own work (variants,
+ * caller who presented it is still who is charged); `reach: 'public'` is a public-only signature,
+ * worth nothing on a private image (src/auth/signature.ts, `authorityOn`). `internal`: the server's own work (variants,
  * async tasks, the CLI), whose caller's rights were checked before it started; `for`, when set, is
  * that caller, and what the work adds of its own accord (a `wm_` image) must still be theirs to see.
  */
-export type Authority = Principal | { kind: 'signed'; caller: Principal } | { kind: 'internal'; for?: Principal };
+export type Authority = Principal | { kind: 'signed'; caller: Principal; reach: SignatureReach } | { kind: 'internal'; for?: Principal };
 
 export const INTERNAL: Authority = { kind: 'internal' };
 

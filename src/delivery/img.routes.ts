@@ -1,8 +1,8 @@
 import { Hono, type Context } from 'hono';
 import type { AuthVariables } from '../auth/authenticate.js';
-import { signedImagePath, verifySignature, type SigningKey } from '../auth/signature.js';
+import { signedImagePath, verifySignature, type SignatureReach, type SigningKey } from '../auth/signature.js';
 import type { Deps } from '../deps.js';
-import { checkOptionsAllowed, canSee } from '../auth/access.js';
+import { authorityOn, checkOptionsAllowed, canSee } from '../auth/access.js';
 import type { Authority, Principal } from '../auth/principal.js';
 import { presentedCredential } from '../auth/credentials.js';
 import { hashKey } from '../auth/keys.js';
@@ -31,19 +31,22 @@ export function imgRoutes(deps: Deps) {
     const raw = new URL(c.req.url).pathname.slice('/img/'.length);
     const path = parseDeliveryPath(raw, c.req.query('explain') === '1');
     const principal = c.get('principal');
-    const signedWith = path.signature !== undefined ? checkSignature(deps, path.signature, path.signedPart) : undefined;
-    const authority: Authority = signedWith ? { kind: 'signed', caller: principal } : principal;
+    const verdict = path.signature !== undefined ? checkSignature(deps, path.signature, path.signedPart) : undefined;
+    const signedWith = verdict?.key;
+    const signed: Authority = verdict ? { kind: 'signed', caller: principal, reach: verdict.reach } : principal;
     const spec = parseOptions(deps, path.options, path.ext);
     let found: ImageRow;
     if (path.origin) {
-      found = await origins.image(path.origin.name, path.origin.path, (row) => checkBeforeFetch(deps, authority, spec, row), c.get('scope'));
+      found = await origins.image(path.origin.name, path.origin.path, (row) => checkBeforeFetch(deps, authorityOn(signed, row), spec, row), c.get('scope'));
     } else {
       const image = await findImage(deps, path.id);
-      if (!image) return renamedOrMissing(c, deps, path, authority, raw);
-      if (!canSee(authority, image)) throw new NotFoundError(`No image ${path.id}`, 'image_not_found');
+      if (!image) return renamedOrMissing(c, deps, path, signed, raw);
+      if (!canSee(signed, image)) throw new NotFoundError(`No image ${path.id}`, 'image_not_found');
       found = image;
     }
     const { image, mutable } = await origins.current(found);
+    // From here on, a public-only signature on a private image is as if absent.
+    const authority = authorityOn(signed, image);
     if (!canSee(authority, image)) throw new NotFoundError(`No image ${image.id}`, 'image_not_found');
     const hints = readClientHints((name) => c.req.header(name));
     const plan = await planDelivery(deps, { authority, image, spec, accept: c.req.header('accept'), hints, mutable });
@@ -99,13 +102,15 @@ function answerFacts(c: Context, plan: DeliveryPlan, mark: string, principal: Pr
  * whoever may see it; a signed URL comes back re-signed for the new path, same options and expiry);
  * a mistyped option in `/img/{x}/{id}` answers its parse error; anything else is a 404.
  */
-async function renamedOrMissing(c: Context, deps: Deps, path: DeliveryPath, authority: Authority, raw: string): Promise<Response> {
-  const signed = authority.kind === 'signed';
+async function renamedOrMissing(c: Context, deps: Deps, path: DeliveryPath, asked: Authority, raw: string): Promise<Response> {
   const renamed = await findRenamed(deps, path.id);
+  const authority = renamed ? authorityOn(asked, renamed) : asked;
+  const signed = authority.kind === 'signed';
   if (renamed && canSee(authority, renamed)) {
     const name = nameOf(renamed);
+    // Re-signed in the form it came with: a public-only link stays public-only under its new name.
     const target = signed
-      ? signedImagePath(name, path.options, deps.secrets.signingKeys[0], { ext: path.ext })
+      ? signedImagePath(name, path.options, deps.secrets.signingKeys[0], { ext: path.ext, reach: authority.reach })
       : `/img/${path.options ? `${path.options}/` : ''}${name}${path.ext !== undefined ? `.${path.ext}` : ''}`;
     const url = new URL(c.req.url);
     return movedPermanently(
@@ -139,24 +144,30 @@ function checkBeforeFetch(deps: Deps, authority: Authority, spec: Spec, row: Pic
  * has that very secret (a changed SIGNING_KEYS drops it). Only valid signatures are remembered
  * (forged ones cannot fill it); the bound is a backstop.
  */
-const signatureVerdicts = new Map<string, SigningKey>();
+const signatureVerdicts = new Map<string, SignatureVerdict>();
 const SIGNATURE_VERDICTS_MAX = 10_000;
 
-/** The signing key that verifies `signature`, or a 403. */
-function checkSignature(deps: Deps, signature: string, signedPart: string): SigningKey {
+/** The signing key that verified a signature, and which of its two forms it was (src/auth/signature.ts). */
+interface SignatureVerdict {
+  key: SigningKey;
+  reach: SignatureReach;
+}
+
+/** The verdict on a valid `signature`, or a 403. */
+function checkSignature(deps: Deps, signature: string, signedPart: string): SignatureVerdict {
   const keys = deps.secrets.signingKeys;
   const id = `${signature}\n${signedPart}`;
   const known = signatureVerdicts.get(id);
   if (known) {
-    const key = keys.find((k) => k.kid === known.kid);
-    if (key && key.secret === known.secret) return known;
+    const key = keys.find((k) => k.kid === known.key.kid);
+    if (key && key.secret === known.key.secret) return known;
     signatureVerdicts.delete(id);
   }
   const check = verifySignature(signature, signedPart, keys);
   if (check.ok) {
     if (signatureVerdicts.size >= SIGNATURE_VERDICTS_MAX) signatureVerdicts.clear();
     const key = keys.find((k) => k.kid === check.kid)!;
-    const verdict = { kid: key.kid, secret: key.secret };
+    const verdict: SignatureVerdict = { key: { kid: key.kid, secret: key.secret }, reach: check.reach };
     signatureVerdicts.set(id, verdict);
     return verdict;
   }

@@ -34,7 +34,11 @@ const SignRequest = z
   .object({
     id: imageId.optional(),
     ids: z.array(imageId).min(1).max(1000).optional().openapi({ description: 'Policy tokens only: several images' }),
-    options: z.string().max(2048).optional().openapi({ description: 'URL options to sign, e.g. w_300,f_webp ("" = the original)', example: 'w_300,f_webp' }),
+    options: z.string().max(2048).optional().openapi({
+      description:
+        'URL options to sign, e.g. w_300,f_webp ("" = the original). An exp_ among them follows the rules of expiresIn (at most a year ahead, not in the past, never past the session that signs; with expiresIn both must name the same second)',
+      example: 'w_300,f_webp',
+    }),
     ext: z.enum(FORMAT_NAMES).optional().openapi({ description: 'Extension for the signed URL (shorthand for f_)' }),
     policy: z
       .object({
@@ -47,7 +51,7 @@ const SignRequest = z
       .openapi({ description: 'Ask for a policy token instead of one signed URL: it covers a whole srcset' }),
     expiresIn: z.number().int().min(1).max(MAX_SIGNED_LIFETIME).optional().openapi({
       description:
-        'Seconds. URLs without it never expire, except for a private image (1 h); tokens default to 3600 and never outlive the session that mints them',
+        'Seconds. URLs without it (or exp_) never expire, except for a private image (1 h); URLs and tokens never outlive the session that mints them (a URL without expiry for a public image aside); tokens default to 3600',
       example: 3600,
     }),
   })
@@ -68,6 +72,8 @@ const sign = createRoute({
   path: '/sign',
   tags: ['auth'],
   summary: 'Sign a delivery URL ({id, options}) or mint a policy token ({id|ids, policy}) for a frontend',
+  description:
+    'A URL for an image that is public now is signed public-only: it works while the image stays public, and stops (404, as for a stranger) when its owner makes it private. A URL for a private image (its owner and admins only) is signed in full and expires.',
   request: { body: { content: { 'application/json': { schema: SignRequest } }, required: true } },
   responses: {
     200: { description: '`{url}` for options, `{token}` for a policy', content: { 'application/json': { schema: SignResponse } } },

@@ -10,10 +10,10 @@ export const MAX_SIGNED_LIFETIME = 365 * 24 * 3600;
 
 export interface SignRequest {
   id: string;
-  /** URL options to sign ('' = the original). */
+  /** URL options to sign ('' = the original); an exp_ among them is an expiry asked for, like expiresIn. */
   options?: string;
   ext?: string;
-  /** Seconds; absent = never expires (unless options carry exp_), or PRIVATE_URL_TTL_SECONDS for a private image. */
+  /** Seconds; absent (and no exp_) = never expires, or PRIVATE_URL_TTL_SECONDS for a private image. */
   expiresIn?: number;
 }
 
@@ -21,6 +21,10 @@ export interface SignRequest {
  * One signed delivery path, for POST /sign and `imgpath sign` alike: the options are parsed
  * now (a bad one is a BadOptionError here, not a broken URL on a page later), the image and
  * any watermark must exist and be visible to `authority` (the signature vouches for them).
+ *
+ * The form follows the image's visibility now (src/auth/signature.ts): a public image gets a
+ * public-only signature, which its owner withdraws by making the image private; a private one
+ * (only its owner and admins see it to sign) the full form, which expires.
  */
 export async function signDelivery(deps: Deps, authority: Authority, req: SignRequest): Promise<{ path: string; expiresAt: number | null }> {
   const options = req.options ?? '';
@@ -30,11 +34,36 @@ export async function signDelivery(deps: Deps, authority: Authority, req: SignRe
   }
   const image = await visibleImage(deps, req.id, authority);
   await checkWatermark(deps, authority, spec);
+  const now = deps.clock();
   const bucket = deps.config.SIGNATURE_EXPIRY_BUCKET;
+  const expiresIn = req.expiresIn === undefined ? undefined : bucketExpiry(now + req.expiresIn, bucket);
+  const asked = spec.exp === undefined ? expiresIn : askedExp(spec.exp, now, expiresIn);
+  const reach = image.visibility === 'public' ? 'public' : 'any';
   // A signed URL cannot be revoked short of rotating SIGNING_KEYS, so one for a private image
   // expires unless the caller asks for a lifetime (the same rule as the library's own links).
-  const lifetime = req.expiresIn ?? (image.visibility === 'private' && spec.exp === undefined ? PRIVATE_URL_TTL_SECONDS : undefined);
-  const expiresAt = lifetime !== undefined ? deps.clock() + lifetime : undefined;
-  const path = signedImagePath(req.id, options, deps.secrets.signingKeys[0], { expiresAt, bucketSeconds: bucket, ext: req.ext });
-  return { path, expiresAt: expiresAt !== undefined ? bucketExpiry(expiresAt, bucket) : (spec.exp ?? null) };
+  let expiresAt = asked ?? (reach === 'any' ? bucketExpiry(now + PRIVATE_URL_TTL_SECONDS, bucket) : undefined);
+  // Like a policy token, a URL minted by a session never outlives that session (to the second:
+  // rounding up to the bucket would). A public image's URL without expiry needs no bound: it
+  // opens nothing once the image is private, and the image is anyone's while public.
+  const sessionEnd = authority.kind === 'user' ? authority.expiresAt : undefined;
+  if (expiresAt !== undefined && sessionEnd !== undefined && expiresAt > sessionEnd) expiresAt = sessionEnd;
+  // An exp_ kept as asked keeps its place in the options as written.
+  const rewrite = expiresAt !== undefined && expiresAt !== spec.exp;
+  const path = signedImagePath(req.id, options, deps.secrets.signingKeys[0], { expiresAt: rewrite ? expiresAt : undefined, ext: req.ext, reach });
+  return { path, expiresAt: expiresAt ?? null };
+}
+
+/**
+ * An exp_ in the options obeys the rules of expiresIn (the same bounds, the same session limit):
+ * it is the same request spelled in the URL. Given with expiresIn, the two must name the same moment.
+ */
+function askedExp(exp: number, now: number, expiresIn: number | undefined): number {
+  if (exp <= now) throw new BadRequestError(`exp_${exp} is in the past; ask for a lifetime with expiresIn`, { field: 'options' });
+  if (exp - now > MAX_SIGNED_LIFETIME) {
+    throw new BadRequestError(`exp_ must be within ${MAX_SIGNED_LIFETIME} seconds from now, like expiresIn; exp_${exp} is ${exp - now}`, { field: 'options' });
+  }
+  if (expiresIn !== undefined && expiresIn !== exp) {
+    throw new BadRequestError(`exp_${exp} in the options and expiresIn (ending at ${expiresIn}) disagree; give one of them`, { field: 'expiresIn' });
+  }
+  return exp;
 }

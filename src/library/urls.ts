@@ -16,10 +16,11 @@ export function nameOf(image: Pick<ImageRow, 'id' | 'publicId'>): string {
  * Ready-to-use delivery URLs in API answers (upload, GET /images, variants, /random), built by one
  * rule. They must work in a browser that carries no key (an `<img src>`, a redirect), so:
  * - a public image, with options anyone may use unsigned (none, presets, f_): a plain URL;
- * - a public image with other options: signed, without expiry (the image is public anyway);
- * - a private image: signed, expiring PRIVATE_URL_TTL_SECONDS from now (rounded up to
- *   SIGNATURE_EXPIRY_BUCKET), so an answer pasted somewhere does not become a permanent share link.
- *   An exp_ the options already carry is kept when it is sooner.
+ * - a public image with other options: signed public-only (src/auth/signature.ts), without expiry:
+ *   it works while the image is public, and making the image private ends it;
+ * - a private image: signed (the full form), expiring PRIVATE_URL_TTL_SECONDS from now (rounded up
+ *   to SIGNATURE_EXPIRY_BUCKET), so an answer pasted somewhere does not become a permanent share
+ *   link. An exp_ the options already carry is kept when it is sooner.
  * Callers must have checked the caller may fetch the image with these options: signing here
  * never grants anything the caller could not already fetch.
  */
@@ -44,8 +45,16 @@ export function deliveryUrl(
   if (image.visibility === 'public' && anonymousMayUse(deps, spec)) {
     return `${base}/img/${options ? `${options}/` : ''}${name}`;
   }
-  const expiresAt = image.visibility === 'private' ? Math.min(deps.clock() + PRIVATE_URL_TTL_SECONDS, spec.exp ?? Infinity) : undefined;
-  return base + signedImagePath(name, options, deps.secrets.signingKeys[0], { expiresAt, bucketSeconds: deps.config.SIGNATURE_EXPIRY_BUCKET });
+  const isPublic = image.visibility === 'public';
+  const expiresAt = isPublic ? undefined : Math.min(deps.clock() + PRIVATE_URL_TTL_SECONDS, spec.exp ?? Infinity);
+  return (
+    base +
+    signedImagePath(name, options, deps.secrets.signingKeys[0], {
+      expiresAt,
+      bucketSeconds: deps.config.SIGNATURE_EXPIRY_BUCKET,
+      reach: isPublic ? 'public' : 'any',
+    })
+  );
 }
 
 /** The /img rule for an unsigned, unauthenticated request (SPEC §2). */
