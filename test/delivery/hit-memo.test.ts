@@ -228,6 +228,35 @@ describe('the hit memo', () => {
     expect((await notMemoised(t, path)).status).toBe(404);
   });
 
+  it('a public-only link minted by POST /sign is refused on the next request once the image is private, as for a stranger', async () => {
+    const id = await freshImage(t, 40);
+    const minted = await t.request('/sign', { method: 'POST', headers: admin(t), body: JSON.stringify({ id, options: 'w_50,e_negate' }) });
+    const path = ((await minted.json()) as { path: string }).path;
+    expect(path).toBe(signedImagePath(id, 'w_50,e_negate', SIGNING, { reach: 'public' }));
+    expect((await memoised(t, path)).status).toBe(200);
+    expect((await memoised(t, path)).status).toBe(200);
+    const mark = t.deps.repos.changes();
+    const res = await t.request(`/images/${id}`, { method: 'PATCH', headers: admin(t), body: JSON.stringify({ visibility: 'private' }) });
+    expect(res.status).toBe(200);
+    expect(t.deps.repos.changes()).not.toBe(mark); // the visibility change moves the change mark
+    const refused = await notMemoised(t, path);
+    const stranger = await get(t, `/img/w_50,e_negate/${id}`);
+    expect(refused.status).toBe(404);
+    expect(stranger.status).toBe(404);
+    expect(refused.body.toString()).toBe(stranger.body.toString());
+    // The operator's full-form link still opens it, memoised too.
+    expect((await memoised(t, signedImagePath(id, 'w_50,e_negate', SIGNING))).status).toBe(200);
+  });
+
+  it('a public-only link made private by another process is refused on the next request', async () => {
+    const id = await freshImage(t, 50);
+    const path = signedImagePath(id, 'w_51', SIGNING, { reach: 'public' });
+    expect((await memoised(t, path)).status).toBe(200);
+    otherProcess(t, (db) => db.prepare("UPDATE images SET visibility = 'private' WHERE id = ?").run(id));
+    await pastReuse();
+    expect((await notMemoised(t, path)).status).toBe(404);
+  });
+
   it('a deleted image answers 404 on the next request', async () => {
     const id = await freshImage(t, 30);
     const path = `/img/t_memo/${id}`;

@@ -175,9 +175,13 @@ describe('signing a public id', () => {
     expect(signed.status).toBe(200);
     const { path } = (await signed.json()) as { path: string };
     expect(path).toMatch(/^\/img\/s--k1\.[^/]+--\/e_blur:3,w_320\/blog\/2024\/cat\.webp$/);
-    expect(path).toBe(signedImagePath('blog/2024/cat', 'e_blur:3,w_320', SIGNING, { ext: 'webp' }));
+    // The image is public: the server signs public-only; the operator's signers sign in full. Same path text.
+    expect(path).toBe(signedImagePath('blog/2024/cat', 'e_blur:3,w_320', SIGNING, { ext: 'webp', reach: 'public' }));
     const client = createImgpath({ baseUrl: '', signer: createSigner(SIGNING) });
-    expect(client.url('blog/2024/cat', { w: 320, e_blur: 3 }, { ext: 'webp' })).toBe(path);
+    const full = client.url('blog/2024/cat', { w: 320, e_blur: 3 }, { ext: 'webp' });
+    expect(full).toBe(signedImagePath('blog/2024/cat', 'e_blur:3,w_320', SIGNING, { ext: 'webp' }));
+    expect(full.replace(/^\/img\/s--[^/]+--/, '')).toBe(path.replace(/^\/img\/s--[^/]+--/, ''));
+    expect((await t.request(full)).status).toBe(200);
     const res = await t.request(path);
     expect(res.status).toBe(200);
     expect((await sharp(Buffer.from(await res.arrayBuffer())).metadata()).width).toBe(320);

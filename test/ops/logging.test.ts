@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, test } from 'vitest';
+import { signedImagePath } from '../../src/auth/signature.js';
 import { createLogger, flushLogger, redactUrl } from '../../src/log.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 
@@ -92,6 +93,28 @@ describe('secrets never reach the log', () => {
     expect(urls).toContain('/images?token=[redacted]&limit=5');
   });
 
+  test('a signed URL is logged with its kid and without its signature, whether it verifies or not', async () => {
+    const out = capture();
+    t = await testApp({ SIGNING_KEYS: 'k7:log-signing-secret-0123456789' }, { deps: { log: createLogger({ LOG_LEVEL: 'info' }, out.stream) } });
+    const id = await t.seed('dune-2mp.jpg', { visibility: 'private' });
+    const good = signedImagePath(id, 'w_100', t.deps.secrets.signingKeys[0]);
+    const publicOnly = signedImagePath(id, 'w_101', t.deps.secrets.signingKeys[0], { reach: 'public' });
+    const forged = signedImagePath(id, 'w_102', { kid: 'k7', secret: 'not-the-secret-0123456789' });
+    expect((await t.request(`${good}?x=1`)).status).toBe(200);
+    expect((await t.request(publicOnly)).status).toBe(404);
+    expect((await t.request(forged)).status).toBe(403);
+    expect((await t.request(`${good}.json`)).status).toBe(200);
+    const text = out.raw();
+    for (const path of [good, publicOnly, forged]) expect(text).not.toContain(/s--k7\.([^/]+)--/.exec(path)![1]);
+    const urls = out.lines.filter((l) => l.msg === 'request').map((l) => l.url);
+    expect(urls).toEqual([
+      `/img/s--k7.[redacted]--/w_100/${id}?x=1`,
+      `/img/s--k7.[redacted]--/w_101/${id}`,
+      `/img/s--k7.[redacted]--/w_102/${id}`,
+      `/img/s--k7.[redacted]--/w_100/${id}.json`,
+    ]);
+  });
+
   test('fields named like secrets are censored wherever a module logs them', () => {
     const out = capture();
     const log = createLogger({ LOG_LEVEL: 'info' }, out.stream);
@@ -119,6 +142,11 @@ describe('secrets never reach the log', () => {
     ['/x?%6Bey=abc', '/x?%6Bey=[redacted]'],
     ['/x?keys=abc', '/x?keys=abc'],
     ['/img/w_300/abc', '/img/w_300/abc'],
+    ['/img/s--k1.AbC-_x--/w_300/abc', '/img/s--k1.[redacted]--/w_300/abc'],
+    ['/img/s--k1.AbC--/w_300/abc?key=z', '/img/s--k1.[redacted]--/w_300/abc?key=[redacted]'],
+    ['/img/s--nodot--/abc', '/img/s--[redacted]--/abc'],
+    ['/img/s--k1.x.y--/@cdn/a--b/c.jpg', '/img/s--k1.[redacted]--/@cdn/a--b/c.jpg'],
+    ['/img/w_300/s--k1.x--/abc', '/img/w_300/s--k1.x--/abc'],
   ])('redactUrl(%s)', (input, expected) => {
     expect(redactUrl(input)).toBe(expected);
   });
