@@ -36,9 +36,7 @@ function mac(data: string, secret: string) {
   return createHmac('sha256', secret).update(data).digest('base64url');
 }
 
-export type SignatureCheck =
-  | { ok: true; kid: string; reach: SignatureReach }
-  | { ok: false; reason: 'malformed' | 'unknown_kid' | 'mismatch'; kid?: string };
+export type SignatureCheck = { ok: true; kid: string; reach: SignatureReach } | { ok: false; reason: 'malformed' | 'unknown_kid' | 'mismatch'; kid?: string };
 
 export function verifySignature(signature: string, signedPart: string, keys: SigningKey[]): SignatureCheck {
   const dot = signature.indexOf('.');

@@ -20,7 +20,11 @@ export interface SignerOptions {
   now?: () => number;
 }
 
-/** A signer for `createImgpath({ baseUrl, signer })`: every URL it builds is signed (and expires, with `expiresIn`). */
+/**
+ * A signer for `createImgpath({ baseUrl, signer })`: every URL it builds is signed (and expires,
+ * with `expiresIn`), in the full form of the server's own secret: it opens the image whatever its
+ * visibility (what the server mints for public images is public-only instead, src/auth/signature.ts).
+ */
 export function createSigner(o: SignerOptions): Signer {
   const key = { kid: o.kid, secret: o.secret };
   const now = o.now ?? (() => Math.floor(Date.now() / 1000));

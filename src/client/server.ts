@@ -68,7 +68,12 @@ export function requestPolicyToken(req: PolicyTokenRequest): Promise<{ token: st
   return postSign(req, { id, ids, policy, expiresIn });
 }
 
-/** One signed URL made by the server (for callers without the signing secret). */
+/**
+ * One signed URL made by the server (for callers without the signing secret). For an image that
+ * is public now it is public-only: it stops working when the image is made private. For a private
+ * image it expires (1 h unless `expiresIn`, never past the session that asks). An `exp_` in
+ * `options` obeys the same bounds as `expiresIn`.
+ */
 export function requestSignedUrl(req: SignedUrlRequest): Promise<{ url: string; path: string; expiresAt: number | null }> {
   const { id, options, ext, expiresIn } = req;
   return postSign(req, { id, options, ext, expiresIn });

@@ -58,7 +58,7 @@ export async function signDelivery(deps: Deps, authority: Authority, req: SignRe
  * it is the same request spelled in the URL. Given with expiresIn, the two must name the same moment.
  */
 function askedExp(exp: number, now: number, expiresIn: number | undefined): number {
-  if (exp <= now) throw new BadRequestError(`exp_${exp} is in the past; ask for a lifetime with expiresIn`, { field: 'options' });
+  if (exp <= now) throw new BadRequestError(`exp_${exp} is in the past`, { field: 'options' });
   if (exp - now > MAX_SIGNED_LIFETIME) {
     throw new BadRequestError(`exp_ must be within ${MAX_SIGNED_LIFETIME} seconds from now, like expiresIn; exp_${exp} is ${exp - now}`, { field: 'options' });
   }

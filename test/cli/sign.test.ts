@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedImagePath } from '../../src/auth/signature.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { runCli, ROOT } from '../ops/cli.js';
 
@@ -8,6 +9,7 @@ import { runCli, ROOT } from '../ops/cli.js';
  * the API's message, and what it prints works on a server over the same data directory.
  */
 
+const KEY = { kid: 'k1', secret: 'cli-sign-secret-0123456789' };
 let t: TestApp;
 let id: string;
 
@@ -50,10 +52,33 @@ describe('imgpath sign', () => {
     ['an unsupported extension', ['$id', 'w_100', '--ext', 'tiff'], 'bad_option: Unsupported extension "tiff"'],
     ['an expiry that is not whole seconds', ['$id', 'w_100', '--expires', '1h'], '--expires expects whole seconds (1..31536000) but received 1h'],
     ['an expiry over a year', ['$id', 'w_100', '--expires', '99999999'], 'bad_request: expiresIn must be an integer number of seconds between 1 and 31536000'],
+    ['an exp_ in the past', ['$id', 'w_100,exp_1000'], 'bad_request: exp_1000 is in the past'],
+    [
+      'an exp_ over a year',
+      ['$id', 'w_100,exp_99999999999'],
+      'bad_request: exp_ must be within 31536000 seconds from now, like expiresIn; exp_99999999999 is ',
+    ],
   ])('refuses %s with exit code 2 and the reason', async (_what, args, message) => {
     const r = await sign(...args.map((a) => (a === '$id' ? id : a))); // ids exist only once beforeAll ran
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`error: ${message}\n`);
+    if (message.endsWith(' ')) expect(r.stderr).toMatch(new RegExp(`^error: ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\d+\n$`));
+    else expect(r.stderr).toBe(`error: ${message}\n`);
+  });
+
+  it('signs a public image public-only: the URL dies when the image is made private, while a private one is signed in full', async () => {
+    const pub = await t.seed('dune-2mp.jpg');
+    const r = await sign(pub, 'w_130', '--json');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const { path: p, expiresAt } = JSON.parse(r.stdout) as { path: string; expiresAt: number | null };
+    expect(expiresAt).toBeNull();
+    expect(p).toBe(signedImagePath(pub, 'w_130', KEY, { reach: 'public' }));
+    expect((await t.request(p)).status).toBe(200);
+    await t.deps.repos.images.update(pub, { visibility: 'private' });
+    const dead = await t.request(p);
+    expect(dead.status).toBe(404);
+    expect(await dead.text()).toBe(await (await t.request(`/img/w_130/${pub}`)).text());
+    const full = JSON.parse((await sign(id, 'w_131', '--json')).stdout) as { path: string; expiresAt: number };
+    expect(full.path).toBe(signedImagePath(id, 'w_131', KEY, { expiresAt: full.expiresAt }));
   });
 });

@@ -33,7 +33,11 @@ afterAll(() => t.cleanup());
 
 const local = (url: string) => url.replace(/^https:\/\/img\.example\.com/, '');
 const unsigned = (path: string) => path.replace(/^\/img\/s--[^/]+--\//, '/img/');
-const json = (key: string, method: string, body: unknown) => ({ method, headers: auth(key, { 'Content-Type': 'application/json' }), body: JSON.stringify(body) });
+const json = (key: string, method: string, body: unknown) => ({
+  method,
+  headers: auth(key, { 'Content-Type': 'application/json' }),
+  body: JSON.stringify(body),
+});
 
 /** A new image of alice's, uploaded over the API (its own bytes, its own tag for /random), and the upload answer. */
 async function aliceUploads(visibility: 'public' | 'private') {
@@ -68,7 +72,9 @@ async function mintEverywhere(image: { id: string; tag: string; upload: { urls: 
   links['POST /sign'] = (await signed({ id, options: 'w_50,e_negate' }, asOwner ? auth(alice.key) : bearer(bobToken))).path;
   links['imgpath sign'] = (await signDelivery(t.deps, INTERNAL, { id, options: 'w_51' })).path;
   links['upload answer'] = local(image.upload.urls.renditions.small);
-  const list = (await (await t.request(`/images?tag=${tag}`, { headers: auth(alice.key) })).json()) as { items: Array<{ urls: { renditions: Record<string, string> } }> };
+  const list = (await (await t.request(`/images?tag=${tag}`, { headers: auth(alice.key) })).json()) as {
+    items: Array<{ urls: { renditions: Record<string, string> } }>;
+  };
   links['GET /images'] = local(list.items[0].urls.renditions.thumbnail);
   const variant = await t.request(`/images/${id}/transform`, json(alice.key, 'POST', { resize: { width: 90 } }));
   expect(variant.status).toBeLessThan(300);
