@@ -6,5 +6,5 @@
  */
 export { checkWatermark, findImage, visibleImage } from './images.js';
 export { parseOptions, specLimits } from './options.js';
-export { planDelivery, type DeliveryPlan, type PlanArgs } from './plan.js';
+export { planDelivery, planFitted, type DeliveryPlan, type PlanArgs } from './plan.js';
 export { renderVia } from './render.js';

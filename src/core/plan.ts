@@ -81,6 +81,76 @@ export async function planDelivery(deps: Deps, args: PlanArgs): Promise<Delivery
   const wm = args.spec.wm ?? preset?.wm;
   const looked: Looked = { preset, watermark: wm ? await deps.repos.images.find(wm) : undefined };
   try {
+    return planWithHints(deps, args, looked);
+  } catch (err) {
+    // w_auto: the width is the server's choice (a hint, a fallback), never worth a 400. When the
+    // image cannot take it within the output caps (a 1280 fallback on a 200x3000 strip is
+    // 1280x19200), the largest width it can take is delivered instead.
+    if (!(err instanceof OutputTooLargeError) || typeof args.spec.w !== 'object') throw err;
+    const widest = Math.max(args.hints?.width ?? 0, args.spec.w.fallback ?? deps.config.clientHints.fallbackWidth);
+    const auto = (k: number): Spec => ({ ...args.spec, w: { auto: true, fallback: Math.max(1, Math.floor(widest * k)) } });
+    const fitted = largestFitting((k) => planWithHints(deps, { ...args, spec: auto(k), hints: NO_HINTS }, looked));
+    if (!fitted) throw err;
+    return fitted.result;
+  }
+}
+
+/**
+ * Options applied to whatever image is picked (/random with options), scaled down just enough
+ * for this image to take them within the output caps when they name one side and the picked
+ * image's shape implies the other: a w_1600 template on a 200x3000 strip is delivered as w_546
+ * rather than refused at random. Answers the plan and the options it was made for (the given
+ * ones when they fit).
+ */
+export async function planFitted(deps: Deps, args: PlanArgs): Promise<{ plan: DeliveryPlan; spec: Spec }> {
+  try {
+    return { plan: await planDelivery(deps, args), spec: args.spec };
+  } catch (err) {
+    const { w, h } = args.spec;
+    // Only a side the options imply (one named, the other from the picked image's shape): a box
+    // named whole (w_ and h_) is too big for any image, and refused as /img refuses it.
+    if (!(err instanceof OutputTooLargeError) || (typeof w === 'number') === (h !== undefined)) throw err;
+    const scaled = (k: number): Spec => ({
+      ...args.spec,
+      ...(typeof w === 'number' && { w: Math.max(1, Math.floor(w * k)) }),
+      ...(h !== undefined && { h: Math.max(1, Math.floor(h * k)) }),
+    });
+    let found: { plan: DeliveryPlan; spec: Spec } | undefined;
+    // 14 halvings: within 1/16384 of the largest size that fits.
+    for (let lo = 0, hi = 1, i = 0; i < 14; i++) {
+      const k = (lo + hi) / 2;
+      const spec = scaled(k);
+      try {
+        found = { plan: await planDelivery(deps, { ...args, spec }), spec };
+        lo = k;
+      } catch (e) {
+        if (!(e instanceof OutputTooLargeError)) throw e;
+        hi = k;
+      }
+    }
+    if (!found) throw err;
+    return found;
+  }
+}
+
+/** The plan for the largest k in (0, 1) that `attempt` takes without OutputTooLargeError (14 halvings), or undefined. */
+function largestFitting<T>(attempt: (k: number) => T): { result: T } | undefined {
+  let found: { result: T } | undefined;
+  for (let lo = 0, hi = 1, i = 0; i < 14; i++) {
+    const k = (lo + hi) / 2;
+    try {
+      found = { result: attempt(k) };
+      lo = k;
+    } catch (e) {
+      if (!(e instanceof OutputTooLargeError)) throw e;
+      hi = k;
+    }
+  }
+  return found;
+}
+
+function planWithHints(deps: Deps, args: PlanArgs, looked: Looked): DeliveryPlan {
+  try {
     return planOnce(deps, args, looked);
   } catch (err) {
     // A hint never turns a URL that works without it into a 400: a density (then a width) that

@@ -2,7 +2,7 @@ import type { RouteHandler } from '@hono/zod-openapi';
 import type { Context, Handler } from 'hono';
 import { checkOptionsAllowed } from '../auth/access.js';
 import { hasScope, type Principal } from '../auth/principal.js';
-import { parseOptions, planDelivery, renderVia } from '../core/index.js';
+import { parseOptions, planFitted, renderVia } from '../core/index.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { readClientHints } from '../delivery/hints.js';
@@ -12,7 +12,7 @@ import type { Env, z } from '../http.js';
 import { importPending } from '../library/inbox.js';
 import { placeholderOf } from '../library/schemas.js';
 import { baseUrl } from '../library/urls.js';
-import type { Spec } from '../spec/index.js';
+import { signingForm, type Spec } from '../spec/index.js';
 import { pickMany, pickOne, type PickMode } from './pick.js';
 import type { RandomFilters } from './pool.js';
 // Types only: the route definition types the handler's request and answers (no runtime cycle).
@@ -47,7 +47,7 @@ export function listRandom(deps: Deps): RouteHandler<typeof listRoute, Env> {
     const base = baseUrl(c, deps);
     const out = [];
     for (const image of rows) {
-      await planDelivery(deps, { authority: principal, image, spec });
+      const fitted = await planFitted(deps, { authority: principal, image, spec });
       out.push({
         id: image.id,
         width: image.width,
@@ -56,7 +56,7 @@ export function listRandom(deps: Deps): RouteHandler<typeof listRoute, Env> {
         orientation: image.orientation,
         collection: image.collection,
         placeholder: placeholderOf(image),
-        url: base + deliveryPath(deps, image, options, spec),
+        url: base + deliveryPath(deps, image, optionsOf(options, spec, fitted.spec), fitted.spec),
       });
     }
     return c.json({ images: out }, 200, noStore);
@@ -73,8 +73,8 @@ export async function answerPick(c: Context<Env>, deps: Deps, options: string, m
   if (!image) throw new NotFoundError('No image matches these filters', 'no_candidate');
   if (q.redirect === '0' || q.redirect === 'false') return serveBytes(c, deps, principal, image, spec);
   // The same plan /img makes (preset exists, not expired, options allowed) before anything is signed.
-  await planDelivery(deps, { authority: principal, image, spec });
-  const location = (deps.config.PUBLIC_URL?.replace(/\/$/, '') ?? '') + deliveryPath(deps, image, options, spec);
+  const fitted = await planFitted(deps, { authority: principal, image, spec });
+  const location = (deps.config.PUBLIC_URL?.replace(/\/$/, '') ?? '') + deliveryPath(deps, image, optionsOf(options, spec, fitted.spec), fitted.spec);
   return new Response(null, { status: 302, headers: { Location: location, ...noStore, 'X-Image-Id': image.id } });
 }
 
@@ -125,8 +125,13 @@ function checkedSpec(deps: Deps, principal: Principal, options: string): Spec {
   return spec;
 }
 
+/** The options as written, or the scaled ones' signing form when this pick could not take them (planFitted). */
+function optionsOf(written: string, spec: Spec, fitted: Spec): string {
+  return fitted === spec ? written : signingForm(fitted);
+}
+
 async function serveBytes(c: Context<Env>, deps: Deps, principal: Principal, image: ImageRow, spec: Spec) {
-  const plan = await planDelivery(deps, {
+  const { plan } = await planFitted(deps, {
     authority: principal,
     image,
     spec,

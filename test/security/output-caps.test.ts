@@ -307,3 +307,78 @@ describe('formats libvips here cannot read are named', () => {
     expect(((await res.json()) as ErrorBody).error.message).toContain(name);
   });
 });
+
+describe('sizes the server chooses are fitted into the caps, never refused', () => {
+  let small: TestApp;
+  let strip: string;
+  let wide: string;
+  beforeAll(async () => {
+    small = await testApp({ MAX_OUTPUT_DIM: '1000', RATE_LIMIT_MISS_PER_MIN: '0' });
+    strip = (
+      await ingest(
+        small.deps,
+        await sharp({ create: { width: 20, height: 300, channels: 3, background: '#369' } })
+          .png()
+          .toBuffer(),
+        { filename: 's.png' },
+      )
+    ).image.id;
+    wide = (
+      await ingest(
+        small.deps,
+        await sharp({ create: { width: 300, height: 200, channels: 3, background: '#963' } })
+          .png()
+          .toBuffer(),
+        { filename: 'w.png' },
+      )
+    ).image.id;
+  });
+  afterAll(() => small.cleanup());
+
+  const sizeOf = async (res: Response) => {
+    expect(res.status).toBe(200);
+    const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    return { width: meta.width, height: meta.height };
+  };
+
+  it('w_auto, with a width hint or its fallback: the widest the image can take (w_1280 of 20x300 would be 1280x19200)', async () => {
+    // 1000 px high at most: 20/300 of it is 66.67, so 66 px wide.
+    for (const headers of [{}, { 'Sec-CH-Width': '1200' }, { 'Sec-CH-Width': '1200', 'Sec-CH-DPR': '2' }] as Record<string, string>[]) {
+      const res = await small.request(`/img/w_auto/${strip}`, { headers: { ...auth(small.adminKey), ...headers } });
+      expect(await sizeOf(res), JSON.stringify(headers)).toEqual({ width: 66, height: 990 });
+      expect(res.headers.get('vary')).toMatch(/Sec-CH-Width/i);
+    }
+    // A hint the image can take is taken as it is (500 rounds up to the 640 step).
+    expect(await sizeOf(await small.request(`/img/w_auto/${wide}`, { headers: { ...auth(small.adminKey), 'Sec-CH-Width': '500' } }))).toEqual({
+      width: 640,
+      height: 427,
+    });
+  });
+
+  it('/random with options is a template for whatever is picked: scaled down for a pick that cannot take it', async () => {
+    for (let i = 0; i < 6; i++) {
+      const res = await small.request(`/random/w_600?redirect=0&seed=${i}`, { headers: auth(small.adminKey) });
+      const size = await sizeOf(res);
+      expect(res.headers.get('x-image-id') === strip ? { width: 66, height: 990 } : { width: 600, height: 400 }).toEqual(size);
+    }
+    const redirect = await small.request(`/random/w_600?seed=1`, { headers: auth(small.adminKey) });
+    expect(redirect.status).toBe(302);
+    expect(await sizeOf(await small.request(redirect.headers.get('location')!))).toEqual(
+      redirect.headers.get('x-image-id') === strip ? { width: 66, height: 990 } : { width: 600, height: 400 },
+    );
+    const list = (await (await small.request('/random.json?count=2&options=w_600', { headers: auth(small.adminKey) })).json()) as {
+      images: { id: string; url: string }[];
+    };
+    expect(list.images.map((i) => i.id).sort()).toEqual([strip, wide].sort());
+    for (const image of list.images) {
+      const size = await sizeOf(await small.request(image.url.replace(/^https?:\/\/[^/]+/, '')));
+      expect(size).toEqual(image.id === strip ? { width: 66, height: 990 } : { width: 600, height: 400 });
+    }
+  });
+
+  it('while a size the caller names on /img is refused, as before', async () => {
+    const res = await small.request(`/img/w_600/${strip}`, { headers: auth(small.adminKey) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error).toMatchObject({ code: 'output_too_large', width: 600, height: 9000 });
+  });
+});

@@ -197,7 +197,8 @@ export async function openDetail(id) {
   big.src = image.placeholder.dataUri ?? '';
   big.classList.remove('loaded');
   if (!dialog.open) dialog.showModal();
-  fetchImage(`/img/w_900,f_auto/${encodeURIComponent(id)}`)
+  // c_limit: a preview never enlarges, and a tall strip is fitted into the output caps rather than refused.
+  fetchImage(`/img/w_900,c_limit,f_auto/${encodeURIComponent(id)}`)
     .then(({ url }) => {
       big.src = keep(url);
       big.classList.add('loaded');
