@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { rgbaToThumbHash, thumbHashToDataURL } from 'thumbhash';
-import { UnsupportedMediaError } from '../errors.js';
+import { CorruptImageError, UnsupportedMediaError } from '../errors.js';
 import { guard } from './errors.js';
 import { checkLimits, readHeader } from './steps/load.js';
 import type { ImageFacts, RenderLimits } from './types.js';
@@ -28,6 +28,16 @@ export async function probe(input: Buffer, limits: Pick<RenderLimits, 'maxInputP
   // A header can be fine while the data is truncated or garbage: decode it, cheaply
   // (shrink-on-load makes a JPEG decode at 1/8 scale), and fail on decoder warnings.
   await guard('decode', () => sharp(input, { failOn: 'warning', limitInputPixels: false }).resize(64, 64, { fit: 'inside' }).raw().toBuffer());
+  // An animation's later frames are decoded by every animated render: one that fails there is
+  // refused now (the uploader's file), not found broken on every request later (as the server's
+  // fault, by `decodes`). At the renders' own standard: a warning-level glitch in a frame renders.
+  if (
+    header.pages > 1 &&
+    ANIMATED_FORMATS.has(header.format) &&
+    !(await decodes(input, { format: header.format, frames: header.pages }, limits.maxInputPixels))
+  ) {
+    throw new CorruptImageError('A frame of this animation cannot be decoded');
+  }
   return {
     format: header.format,
     width: header.width,

@@ -198,6 +198,43 @@ describe('POST /images', () => {
       expect(((await res.json()) as any).error.code).toBe('corrupt_image');
     });
 
+    it.each(['gif'] as const)('422 for an animated %s whose first frame decodes and a later one does not', async (format) => {
+      // Noise frames (deterministic), then 8 bytes flipped in the later frames' data at the first
+      // offset where the first frame still decodes at upload's standard and an animated render fails:
+      // accepted before, then every request for it failed (found by a reviewer).
+      let seed = 7;
+      const noise = Buffer.alloc(64 * 64 * 4 * 3, 0).map(() => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 23);
+      const whole = await sharp(noise, { raw: { width: 64, height: 256, channels: 3, pageHeight: 64 } })
+        [format]({ loop: 0 })
+        .toBuffer();
+      let broken: Buffer | undefined;
+      for (let at = Math.floor(whole.length * 0.6); at < whole.length - 16 && !broken; at += 97) {
+        const b = Buffer.from(whole);
+        for (let i = 0; i < 8; i++) b[at + i] ^= 0xff;
+        const first = await sharp(b, { failOn: 'warning' })
+          .resize(64)
+          .raw()
+          .toBuffer()
+          .then(
+            () => true,
+            () => false,
+          );
+        const all = await sharp(b, { failOn: 'error', animated: true })
+          .resize(32)
+          .raw()
+          .toBuffer()
+          .then(
+            () => true,
+            () => false,
+          );
+        if (first && !all) broken = b;
+      }
+      expect(broken, 'a damaged later frame was made').toBeDefined();
+      const res = await t.request('/images', { method: 'POST', headers: auth(t.adminKey), body: multipart(`anim.${format}`, {}, broken) });
+      expect(res.status).toBe(422);
+      expect(((await res.json()) as any).error.code).toBe('corrupt_image');
+    });
+
     it('413 from Content-Length before reading', async () => {
       await withTwoMegabyteLimit();
       const res = await t.request('/images', {
