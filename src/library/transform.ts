@@ -4,6 +4,7 @@ import {
   DECLARED_KEYS,
   NAME_TO_KEY,
   parseSpec,
+  signingForm,
   registry,
   splitItem,
   valueAt,
@@ -183,19 +184,22 @@ function fieldFor(option: string, t: TransformRequest): string | undefined {
 export function parseTransform(body: TransformBody, limits: ParseLimits): { options: string; spec: Spec } {
   const { t, prefix } = unwrapTransform(body);
   const options = transformToOptions(t);
-  // Nothing to do is a mistake in the request (a misspelt wrapper, an empty object), not a version of the image.
-  if (options === '') {
+  let spec: Spec;
+  try {
+    spec = parseSpec(options, undefined, limits);
+  } catch (err) {
+    throw naming(err, body);
+  }
+  // Nothing to do is a mistake in the request (a misspelt wrapper, an empty object, only defaults
+  // such as rotate 0 or dpr 1), not a version of the image: judged on the canonical form.
+  if (signingForm(spec) === '') {
     throw new BadRequestError(
-      'The transform names no transformation: give at least one field (resize, crop, rotate, filters, format, …)',
+      'The transform names no transformation: give at least one field that changes the image (resize, crop, rotate, filters, format, …)',
       prefix ? { field: 'transformations' } : {},
       'empty_transform',
     );
   }
-  try {
-    return { options, spec: parseSpec(options, undefined, limits) };
-  } catch (err) {
-    throw naming(err, body);
-  }
+  return { options, spec };
 }
 
 /**
