@@ -29,7 +29,7 @@ export function router(opts: RouterOptions = {}) {
         const issues = result.error.issues.map((i) => {
           const path = i.path.join('.');
           // A query parameter given twice (?page=1&page=2) arrives as a list: "expected number, received NaN" would not say so.
-          const given = result.target === 'query' && typeof i.path[0] === 'string' ? (c.req.queries(i.path[0])?.length ?? 0) : 0;
+          const given = result.target === 'query' && i.path.length === 1 && typeof i.path[0] === 'string' ? (c.req.queries(i.path[0])?.length ?? 0) : 0;
           return { path, message: given > 1 ? `given ${given} times in the query string; give it once` : i.message };
         });
         throw new BadRequestError(

@@ -69,6 +69,9 @@ export function presentedCredential(req: CredentialRequest, sources: CredentialS
       'token_in_url',
     );
   }
+  // The Flask API's key is its path: a ?key= beside it (an old page's stray parameter) changes nothing.
+  const pathKey = sources.keyFromPath?.(req.path);
+  if (pathKey) return { form: 'key', secret: pathKey };
   const queryKey = req.query('key');
   if (queryKey !== undefined && !sources.keyInQuery) {
     throw new UnauthorizedError(
@@ -76,7 +79,7 @@ export function presentedCredential(req: CredentialRequest, sources: CredentialS
       'key_in_url',
     );
   }
-  const key = sources.keyFromPath?.(req.path) ?? req.header('x-api-key') ?? queryKey ?? (bearer?.startsWith('imgp_') ? bearer : undefined);
+  const key = req.header('x-api-key') ?? queryKey ?? (bearer?.startsWith('imgp_') ? bearer : undefined);
   if (key) return { form: 'key', secret: key };
   const token = bearer ?? queryToken;
   return token ? { form: 'token', secret: token } : undefined;

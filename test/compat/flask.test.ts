@@ -146,6 +146,14 @@ describe('the folder, the list and the key', () => {
     }
   });
 
+  it('a stray ?key= beside the key in the path changes nothing', async () => {
+    for (const route of ['/random-image', '/update-images', '/update-key']) {
+      const res = await get(`${route}/${key}?key=not-a-key`);
+      expect(res.status, route).toBe(200);
+      await res.arrayBuffer();
+    }
+  });
+
   it('the key in these URLs never reaches a log line', () => {
     for (const route of ['/random-image', '/update-images', '/update-key']) {
       expect(redactUrl(`${route}/${key}?seed=1`)).toBe(`${route}/[redacted]?seed=1`);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp, type TestApp } from '../helpers/app.js';
+import { sample, testApp, type TestApp } from '../helpers/app.js';
 import { auth } from './helpers.js';
 
 /** What a request of the wrong shape is told: the status and the code agree, and the message says what is wrong. */
@@ -24,6 +24,18 @@ describe('a query parameter given twice is named as such, on every route that va
     expect(res.status).toBe(400);
     expect(body.error.code).toBe('validation_failed');
     expect(body.error.message).toContain(`${name}: given 2 times in the query string`);
+  });
+
+  it('a parameter that may repeat (tags) is not told to be given once: its own problem is named', async () => {
+    const res = await t.request(`/images?tags=a&tags=${'x'.repeat(300)}`, {
+      method: 'POST',
+      headers: auth(t.adminKey, { 'Content-Type': 'image/jpeg' }),
+      body: new Uint8Array(sample('dune-2mp.jpg')),
+    });
+    expect(res.status).toBe(400);
+    const { message } = ((await res.json()) as any).error;
+    expect(message).not.toContain('given 2 times');
+    expect(message).toContain('a tag of 1..64');
   });
 
   it('one value is still validated as before', async () => {
