@@ -32,8 +32,13 @@ export class BadOptionError extends AppError {
  * a private image from a missing one.
  */
 export class WatermarkRefusedError extends BadOptionError {
-  constructor(id: string) {
-    super('wm', `Watermark image ${id} does not exist`, 'the id of an image you can see');
+  /** `preset`: the watermark is a preset's (t_…), whose id the caller may not see and is not told. */
+  constructor(id: string, preset?: string) {
+    super(
+      'wm',
+      preset === undefined ? `Watermark image ${id} does not exist` : `The watermark image of preset ${preset} no longer exists`,
+      'the id of an image you can see',
+    );
   }
 }
 
@@ -103,8 +108,9 @@ export class CorruptImageError extends AppError {
  * caller: a 500 for the operator (logged where it is found).
  */
 export class OriginalMissingError extends AppError {
-  constructor(id: string) {
-    super(500, 'original_missing', `The original of ${id} is missing from storage`);
+  /** `id` of the image, or undefined for a watermark: its id may be a preset's, not the caller's to see. */
+  constructor(id: string | undefined) {
+    super(500, 'original_missing', `The original of ${id ?? 'the watermark image'} is missing from storage`);
   }
 }
 
@@ -114,8 +120,9 @@ export class OriginalMissingError extends AppError {
  * decoder's own words stay in the log (they may name a path).
  */
 export class OriginalCorruptError extends AppError {
-  constructor(id: string) {
-    super(500, 'original_corrupt', `The original of ${id} cannot be decoded`);
+  /** `id` of the image, or undefined for a watermark (see OriginalMissingError). */
+  constructor(id: string | undefined) {
+    super(500, 'original_corrupt', `The original of ${id ?? 'the watermark image'} cannot be decoded`);
   }
 }
 

@@ -190,7 +190,7 @@ function planOnce(deps: Deps, args: PlanArgs, looked: Looked): DeliveryPlan {
     checkPresetWithinPolicy(authority, spec, image);
     // A preset's watermark need not be visible to the caller, but must exist: a dry run refuses
     // what the render would (an image deleted since the preset was made).
-    if (spec.wm && !looked.watermark) throw new WatermarkRefusedError(spec.wm);
+    if (spec.wm && !looked.watermark) throw new WatermarkRefusedError(spec.wm, args.spec.wm === undefined ? `t_${preset}` : undefined);
   }
   const { format, vary } = chooseFormat(spec, { format: image.format, hasAlpha: image.hasAlpha, animated: image.frames > 1 }, args.accept);
   checkOutputFormat(authority, format, image);

@@ -100,7 +100,7 @@ async function blame(deps: Deps, err: unknown, ...sources: ([ImageRow, Buffer] |
     if (!source || (await decodes(source[1], source[0], deps.config.limits.maxInputPixels))) continue;
     const [row] = source;
     deps.log.error({ err, imageId: row.id, hash: row.hash }, 'original cannot be decoded');
-    return new OriginalCorruptError(row.id);
+    return new OriginalCorruptError(source === sources[0] ? row.id : undefined);
   }
   return err;
 }
@@ -115,7 +115,7 @@ async function originalMissing(deps: Deps, image: ImageRow, asWatermark?: string
     return asWatermark === undefined ? new NotFoundError(`No image ${image.id}`, 'image_not_found') : new WatermarkRefusedError(asWatermark);
   }
   deps.log.error({ imageId: image.id, hash: image.hash }, 'original missing from storage');
-  return new OriginalMissingError(image.id);
+  return new OriginalMissingError(asWatermark === undefined ? image.id : undefined);
 }
 
 /**
