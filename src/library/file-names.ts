@@ -20,9 +20,19 @@ export function lastSegment(name: string): string {
   return name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
 }
 
+/** At most MAX_NAME_LENGTH characters, cut between code points (never half an emoji). */
+export function shortened(name: string): string {
+  if (name.length <= MAX_NAME_LENGTH) return name;
+  return Array.from(name)
+    .slice(0, MAX_NAME_LENGTH)
+    .join('')
+    .slice(0, MAX_NAME_LENGTH)
+    .replace(/[\ud800-\udbff]$/, '');
+}
+
 /** The label kept for a name from anywhere (API fields are refused before this; folders and remote paths are cleaned here). */
 export function fileLabel(name: string | null | undefined): string | null {
   if (name == null) return null;
-  const label = lastSegment(name).replace(UNSAFE_IN_NAME, '').slice(0, MAX_NAME_LENGTH);
+  const label = shortened(lastSegment(name).replace(UNSAFE_IN_NAME, ''));
   return label === '' ? null : label;
 }

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { errorSchemaRef } from '../http.js';
-import { hasUnsafeCharacters, lastSegment, MAX_NAME_LENGTH } from './file-names.js';
+import { hasUnsafeCharacters, lastSegment, shortened } from './file-names.js';
 import { isImageKey, PUBLIC_ID_MAX_DEPTH, PUBLIC_ID_MAX_LENGTH, publicIdProblem } from '../spec/public-id.js';
 
 /** Request and answer shapes of the library routes; /openapi.json is generated from these. */
@@ -61,8 +61,9 @@ export const visibilitySchema = z.enum(['public', 'private']);
 /** An uploaded file's name: its last path segment, at most 255 characters, refused with characters a label must not hold (./file-names.ts). */
 export const filenameSchema = z
   .string()
-  .transform((name) => lastSegment(name).slice(0, MAX_NAME_LENGTH))
-  .refine((name) => name !== '' && !hasUnsafeCharacters(name), 'a file name without control characters or bidirectional overrides');
+  .refine((name) => !hasUnsafeCharacters(name), 'a file name without control characters or bidirectional overrides')
+  // A path that ends in a folder (`dir/`) names no file: stored without a name, as when none is sent.
+  .transform((name) => shortened(lastSegment(name)) || undefined);
 
 /** `tags` as a JSON array, or a comma list (`a,b`) as forms and query strings carry it. */
 export const tagsInput = z

@@ -27,6 +27,12 @@ describe('file names are labels: the last path segment, at most 255 characters',
     ['C:\\Users\\me\\cat.png', 'cat.png'],
     ['plain.png', 'plain.png'],
     [`${'n'.repeat(300)}.png`, 'n'.repeat(255)],
+    // Cut between code points: never half an emoji (found by a reviewer).
+    [`${'a'.repeat(254)}😀.png`, 'a'.repeat(254)],
+    [`${'a'.repeat(253)}😀.png`, `${'a'.repeat(253)}😀`],
+    // A path ending in a folder names no file: stored without a name.
+    ['dir/', null],
+    ['/', null],
   ])('%# %s, from a raw body and from a multipart part', async (sent, kept) => {
     const raw = await t.request(`/images?filename=${encodeURIComponent(sent)}`, {
       method: 'POST',
