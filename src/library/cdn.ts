@@ -2,7 +2,7 @@ import type { PurgeRequest } from '../cluster/cdn-purge.js';
 import { imageTag, presetTag } from '../core/tags.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { deliveryUrl, EXAMPLE_RENDITIONS, variantOptions } from './urls.js';
+import { deliveryUrl, exampleRenditions, variantOptions } from './urls.js';
 
 /**
  * What the CDN in front must forget after a library change (PURGE_WEBHOOK_URL). Called where the
@@ -73,7 +73,7 @@ const base = (deps: Deps) => (deps.config.PUBLIC_URL ?? '').replace(/\/+$/, '');
 
 async function imageUrls(deps: Deps, image: ImageRow, names: string[]): Promise<string[]> {
   const made = await deps.repos.images.variantsOf([image.id]);
-  const options = ['', ...Object.values(EXAMPLE_RENDITIONS), ...made.map((v) => variantOptions(v.options, v.format))];
+  const options = ['', ...Object.values(exampleRenditions(deps, image)), ...made.map((v) => variantOptions(v.options, v.format))];
   const as = [...new Set(names)].map((name) => ({ id: image.id, publicId: name, visibility: 'public' as const }));
   // Most wanted first (originals and /info under every name), so the cap cuts the least likely URLs.
   const urls = new Set(as.map((i) => `${base(deps)}/info/${i.publicId}`));

@@ -4,8 +4,9 @@ import { ANONYMOUS } from '../auth/principal.js';
 import { signedImagePath } from '../auth/signature.js';
 import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { parseOptions } from '../core/index.js';
-import type { Spec } from '../spec/index.js';
+import { parseOptions, specLimits } from '../core/index.js';
+import { BadOptionError, OutputTooLargeError } from '../errors.js';
+import { outputFrames, planLayout, type OutputFormat, type Spec } from '../spec/index.js';
 
 /** The name an image's URLs use: its public id when it has one. */
 export function nameOf(image: Pick<ImageRow, 'id' | 'publicId'>): string {
@@ -75,11 +76,50 @@ export const EXAMPLE_RENDITIONS: Record<string, string> = {
   webp: 'w_800,f_webp',
 };
 
-export function imageUrls(deps: Deps, base: string, image: Pick<ImageRow, 'id' | 'publicId' | 'visibility'>) {
+/**
+ * The example renditions this image can take within the output caps, as /random takes a template:
+ * one naming a width is narrowed to the widest the image's shape allows (`small` of a 60x2000
+ * strip is w_245, where w_400 would be 400x13333), and a box it cannot take (the thumbnail of a
+ * 1x5000 strip, 200x1000000 before its crop) is left out rather than handed out dead.
+ */
+export function exampleRenditions(deps: Deps, image: Pick<ImageRow, 'width' | 'height' | 'frames' | 'format'>): Record<string, string> {
+  const fits = (options: string) => {
+    try {
+      // A server whose MAX_OUTPUT_DIM is under an example's width refuses it already as an option.
+      const spec = parseOptions(deps, options);
+      const frames = outputFrames(image.format, image.frames, spec.f && spec.f !== 'auto' ? spec.f : (image.format as OutputFormat));
+      planLayout(spec, { width: image.width, height: image.height, frames }, specLimits(deps));
+      return true;
+    } catch (err) {
+      if (err instanceof OutputTooLargeError || err instanceof BadOptionError) return false;
+      throw err;
+    }
+  };
+  const out: Record<string, string> = {};
+  for (const [name, options] of Object.entries(EXAMPLE_RENDITIONS)) {
+    if (fits(options)) {
+      out[name] = options;
+      continue;
+    }
+    const width = Number(/(?:^|,)w_(\d+)(?:,|$)/.exec(options)?.[1]);
+    if (!width || /(?:^|,)h_/.test(options)) continue;
+    // The widest that fits: fitting only ever gets easier as the width shrinks.
+    let lo = 0;
+    for (let hi = width; hi - lo > 1; ) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (fits(options.replace(/(^|,)w_\d+/, `$1w_${mid}`))) lo = mid;
+      else hi = mid;
+    }
+    if (lo > 0) out[name] = options.replace(/(^|,)w_\d+/, `$1w_${lo}`);
+  }
+  return out;
+}
+
+export function imageUrls(deps: Deps, base: string, image: Pick<ImageRow, 'id' | 'publicId' | 'visibility' | 'width' | 'height' | 'frames' | 'format'>) {
   return {
     original: deliveryUrl(deps, base, image, ''),
     info: `${base}/info/${nameOf(image)}`,
-    renditions: Object.fromEntries(Object.entries(EXAMPLE_RENDITIONS).map(([name, options]) => [name, deliveryUrl(deps, base, image, options)])),
+    renditions: Object.fromEntries(Object.entries(exampleRenditions(deps, image)).map(([name, options]) => [name, deliveryUrl(deps, base, image, options)])),
   };
 }
 

@@ -376,6 +376,26 @@ describe('sizes the server chooses are fitted into the caps, never refused', () 
     }
   });
 
+  it('the ready-made rendition URLs of API answers all work: widths narrowed to what the image takes, a box it cannot take left out', async () => {
+    for (const id of [strip, wide]) {
+      const res = await small.request(`/images/${id}`, { headers: auth(small.adminKey) });
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      const body = JSON.parse(text) as { urls: { renditions: Record<string, string> } };
+      const renditions = body.urls.renditions;
+      for (const [name, url] of Object.entries(renditions)) {
+        const size = await sizeOf(await small.request(url.replace(/^https?:\/\/[^/]+/, '')));
+        expect(Math.max(size.width!, size.height!), `${id} ${name}`).toBeLessThanOrEqual(1000);
+      }
+      if (id === wide) expect(Object.keys(renditions).sort()).toEqual(['medium', 'small', 'thumbnail', 'webp']);
+      else {
+        // 20x300: the 200x200 thumbnail would cover 200x3000 first; w_400 would be 400x6000.
+        expect(Object.keys(renditions).sort()).toEqual(['medium', 'small', 'webp']);
+        expect(renditions.small).toContain('/w_66/');
+      }
+    }
+  });
+
   it('while a size the caller names on /img is refused, as before', async () => {
     const res = await small.request(`/img/w_600/${strip}`, { headers: auth(small.adminKey) });
     expect(res.status).toBe(400);
