@@ -85,13 +85,13 @@ export async function planDelivery(deps: Deps, args: PlanArgs): Promise<Delivery
   } catch (err) {
     // w_auto: the width is the server's choice (a hint, a fallback), never worth a 400. When the
     // image cannot take it within the output caps (a 1280 fallback on a 200x3000 strip is
-    // 1280x19200), the largest width it can take is delivered instead.
+    // 1280x19200), the largest width it can take is delivered instead: the same whatever hint
+    // asked for more. The density it is delivered at is then not the hint's: no Content-DPR.
     if (!(err instanceof OutputTooLargeError) || typeof args.spec.w !== 'object') throw err;
-    const widest = Math.max(args.hints?.width ?? 0, args.spec.w.fallback ?? deps.config.clientHints.fallbackWidth);
-    const auto = (k: number): Spec => ({ ...args.spec, w: { auto: true, fallback: Math.max(1, Math.floor(widest * k)) } });
-    const fitted = largestFitting((k) => planWithHints(deps, { ...args, spec: auto(k), hints: NO_HINTS }, looked));
+    const auto = (width: number): Spec => ({ ...args.spec, w: { auto: true, fallback: width } });
+    const fitted = widestFitting(specLimits(deps).maxOutputDim, (width) => planWithHints(deps, { ...args, spec: auto(width), hints: NO_HINTS }, looked));
     if (!fitted) throw err;
-    return fitted.result;
+    return { ...fitted.result, contentDpr: undefined };
   }
 }
 
@@ -110,42 +110,42 @@ export async function planFitted(deps: Deps, args: PlanArgs): Promise<{ plan: De
     // Only a side the options imply (one named, the other from the picked image's shape): a box
     // named whole (w_ and h_) is too big for any image, and refused as /img refuses it.
     if (!(err instanceof OutputTooLargeError) || (typeof w === 'number') === (h !== undefined)) throw err;
-    const scaled = (k: number): Spec => ({
-      ...args.spec,
-      ...(typeof w === 'number' && { w: Math.max(1, Math.floor(w * k)) }),
-      ...(h !== undefined && { h: Math.max(1, Math.floor(h * k)) }),
-    });
-    let found: { plan: DeliveryPlan; spec: Spec } | undefined;
-    // 14 halvings: within 1/16384 of the largest size that fits.
-    for (let lo = 0, hi = 1, i = 0; i < 14; i++) {
-      const k = (lo + hi) / 2;
-      const spec = scaled(k);
+    const named = typeof w === 'number' ? w : h!;
+    const spec = (side: number): Spec => ({ ...args.spec, ...(typeof w === 'number' ? { w: side } : { h: side }) });
+    // The preset and watermark rows are read once (above); each step after them is synchronous planning.
+    let fitted: { plan: DeliveryPlan; spec: Spec } | undefined;
+    let lo = 0;
+    for (let hi = named; hi - lo > 1; ) {
+      const mid = Math.floor((lo + hi) / 2);
       try {
-        found = { plan: await planDelivery(deps, { ...args, spec }), spec };
-        lo = k;
+        fitted = { plan: await planDelivery(deps, { ...args, spec: spec(mid) }), spec: spec(mid) };
+        lo = mid;
       } catch (e) {
         if (!(e instanceof OutputTooLargeError)) throw e;
-        hi = k;
+        hi = mid;
       }
     }
-    if (!found) throw err;
-    return found;
+    // The last plan made is the one for `lo`: lo moves only when a plan succeeds.
+    if (!fitted) throw err;
+    return fitted;
   }
 }
 
-/** The plan for the largest k in (0, 1) that `attempt` takes without OutputTooLargeError (14 halvings), or undefined. */
-function largestFitting<T>(attempt: (k: number) => T): { result: T } | undefined {
+/** `attempt` at the largest side in 1..max it takes without OutputTooLargeError (a binary search: fitting only gets easier as the side shrinks), or undefined. */
+function widestFitting<T>(max: number, attempt: (side: number) => T): { result: T } | undefined {
   let found: { result: T } | undefined;
-  for (let lo = 0, hi = 1, i = 0; i < 14; i++) {
-    const k = (lo + hi) / 2;
+  let lo = 0;
+  for (let hi = max + 1; hi - lo > 1; ) {
+    const mid = Math.floor((lo + hi) / 2);
     try {
-      found = { result: attempt(k) };
-      lo = k;
+      found = { result: attempt(mid) };
+      lo = mid;
     } catch (e) {
       if (!(e instanceof OutputTooLargeError)) throw e;
-      hi = k;
+      hi = mid;
     }
   }
+  // The last attempt that succeeded is the one for `lo`.
   return found;
 }
 

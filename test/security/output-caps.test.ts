@@ -348,6 +348,16 @@ describe('sizes the server chooses are fitted into the caps, never refused', () 
       expect(await sizeOf(res), JSON.stringify(headers)).toEqual({ width: 66, height: 990 });
       expect(res.headers.get('vary')).toMatch(/Sec-CH-Width/i);
     }
+    // The same answer whatever hint asked for more (one cache entry), and no Content-DPR: the
+    // density delivered is not the hint's.
+    const answers = new Set<string>();
+    for (const width of ['1000', '3840', '99999']) {
+      const res = await small.request(`/img/w_auto,dpr_auto/${strip}`, { headers: { ...auth(small.adminKey), 'Sec-CH-Width': width, 'Sec-CH-DPR': '3' } });
+      expect(await sizeOf(res), width).toEqual({ width: 66, height: 990 });
+      expect(res.headers.get('content-dpr'), width).toBeNull();
+      answers.add(res.headers.get('etag')!);
+    }
+    expect(answers.size).toBe(1);
     // A hint the image can take is taken as it is (500 rounds up to the 640 step).
     expect(await sizeOf(await small.request(`/img/w_auto/${wide}`, { headers: { ...auth(small.adminKey), 'Sec-CH-Width': '500' } }))).toEqual({
       width: 640,
