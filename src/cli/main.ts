@@ -53,7 +53,7 @@ program
 program
   .command('sign <id> [options]')
   .description(
-    'print a signed delivery URL for an image id and options (e.g. w_300,f_webp); refuses what POST /sign refuses (exit 2). A public image gets a public-only URL (dead once the image is private); a private one expires (1 h by default)',
+    'print a signed delivery URL (its path when PUBLIC_URL is not set) for an image id and options (e.g. w_300,f_webp); refuses what POST /sign refuses (exit 2). A public image gets a public-only URL (dead once the image is private); a private one expires (1 h by default)',
   )
   .option('--expires <seconds>', `make the URL expire after this many seconds (1..${MAX_SIGNED_LIFETIME}); an exp_ in the options obeys the same bounds`)
   .option('--ext <ext>', 'an extension on the id (jpg, png, webp, avif, gif), shorthand for f_')

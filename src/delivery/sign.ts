@@ -37,7 +37,7 @@ export async function signDelivery(deps: Deps, authority: Authority, req: SignRe
   const now = deps.clock();
   const bucket = deps.config.SIGNATURE_EXPIRY_BUCKET;
   const expiresIn = req.expiresIn === undefined ? undefined : bucketExpiry(now + req.expiresIn, bucket);
-  const asked = spec.exp === undefined ? expiresIn : askedExp(spec.exp, now, expiresIn);
+  const asked = spec.exp === undefined ? expiresIn : askedExp(spec.exp, now, expiresIn, req.expiresIn);
   const reach = image.visibility === 'public' ? 'public' : 'any';
   // A signed URL cannot be revoked short of rotating SIGNING_KEYS, so one for a private image
   // expires unless the caller asks for a lifetime (the same rule as the library's own links).
@@ -53,16 +53,20 @@ export async function signDelivery(deps: Deps, authority: Authority, req: SignRe
   return { path, expiresAt: expiresAt ?? null };
 }
 
+/** How far apart an exp_ and expiresIn may be and still name one moment: the client's clock and ours, a second ticking over in between. */
+const EXPIRY_SLACK_SECONDS = 5;
+
 /**
  * An exp_ in the options obeys the rules of expiresIn (the same bounds, the same session limit):
- * it is the same request spelled in the URL. Given with expiresIn, the two must name the same moment.
+ * it is the same request spelled in the URL. Given with expiresIn, the two must name the same
+ * moment (within EXPIRY_SLACK_SECONDS of now + expiresIn, or its bucket), and exp_ is kept.
  */
-function askedExp(exp: number, now: number, expiresIn: number | undefined): number {
+function askedExp(exp: number, now: number, expiresIn: number | undefined, lifetime: number | undefined): number {
   if (exp <= now) throw new BadRequestError(`exp_${exp} is in the past`, { field: 'options' });
   if (exp - now > MAX_SIGNED_LIFETIME) {
     throw new BadRequestError(`exp_ must be within ${MAX_SIGNED_LIFETIME} seconds from now, like expiresIn; exp_${exp} is ${exp - now}`, { field: 'options' });
   }
-  if (expiresIn !== undefined && expiresIn !== exp) {
+  if (expiresIn !== undefined && expiresIn !== exp && Math.abs(exp - (now + lifetime!)) > EXPIRY_SLACK_SECONDS) {
     throw new BadRequestError(`exp_${exp} in the options and expiresIn (ending at ${expiresIn}) disagree; give one of them`, { field: 'expiresIn' });
   }
   return exp;

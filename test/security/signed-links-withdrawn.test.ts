@@ -253,6 +253,14 @@ describe('exp_ in the options of POST /sign obeys the rules of expiresIn', () =>
     expect((await t.request(made.path)).status).toBe(200);
     const both = await signed({ id: image.id, options: `w_112,exp_${exp}`, expiresIn: 7200 }, auth(alice.key));
     expect(both.expiresAt).toBe(exp);
+    // A client computing exp_ as its now + expiresIn may be a second or two apart from the server:
+    // within 5 s the two name one moment, and exp_ is kept as written (found by an outsider).
+    for (const off of [-5, -1, 1, 5]) {
+      const near = await signed({ id: image.id, options: `w_114,exp_${exp + off}`, expiresIn: 7200 }, auth(alice.key));
+      expect(near.expiresAt, String(off)).toBe(exp + off);
+    }
+    const far = await postJson(t, '/sign', { id: image.id, options: `w_114,exp_${exp + 6}`, expiresIn: 7200 }, auth(alice.key));
+    expect(far.status).toBe(400);
     const pub = await aliceUploads('public');
     const publicOnly = await signed({ id: pub.id, options: `w_113,exp_${exp}` }, bearer(bobToken));
     expect(publicOnly.path).toBe(signedImagePath(pub.id, `w_113,exp_${exp}`, KEY, { reach: 'public' }));
