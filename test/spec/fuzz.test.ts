@@ -3,19 +3,9 @@ import { BadOptionError, OutputTooLargeError } from '../../src/errors.js';
 import { loadConfig } from '../../src/config.js';
 import { DEFAULT_LIMITS, SPEC_KEYS, canonicalize, parseSpec, planGeometry, registry, signingForm } from '../../src/spec/index.js';
 import { resolveHints } from '../../src/spec/hints.js';
+import { rng } from '../helpers/rng.js';
 
 const HINTS = loadConfig({}).clientHints;
-
-/** Small deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = 'wh_crgaexypqfbmtdl0123456789:,.-+ %/\\\u00e9\u0000\u{1F600}auto max jpg png fill';
 const VECTORS = SPEC_KEYS.flatMap((k) => [...registry[k].valid, ...registry[k].invalid]);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { OutputTooLargeError } from '../../src/errors.js';
 import { parseSpec, planLayout, rotatedSize, type Size } from '../../src/spec/index.js';
-import { CROP_MODES } from '../../src/spec/types.js';
-import type { SpecLimits } from '../../src/spec/types.js';
+import { CROP_MODES, type SpecLimits } from '../../src/spec/types.js';
+import { rng } from '../helpers/rng.js';
 
 /**
  * A size the caller names is the size delivered, or the request is refused as too large: never
@@ -12,17 +12,6 @@ import type { SpecLimits } from '../../src/spec/types.js';
  */
 
 const LIMITS: SpecLimits = { maxOutputDim: 1000, maxOutputPixels: 300_000, maxAnimationPixels: 600_000 };
-
-/** Small deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SOURCES: Size[] = [
   { width: 1, height: 5000 },
