@@ -8,6 +8,7 @@ import type { PresetRow } from '../repos/presets.js';
 import {
   canonicalize,
   chooseFormat,
+  largestFitting,
   mergePreset,
   outputFrames,
   planLayout,
@@ -73,13 +74,19 @@ interface Looked {
   watermark: ImageRow | undefined;
 }
 
+/** The preset and the watermark row a plan of `spec` reads: the URL's wm_, else its preset's (the one the render will composite). */
+async function lookUp(deps: Deps, spec: Spec): Promise<Looked> {
+  const preset = spec.t ? await presetSpec(deps, spec.t) : undefined;
+  const wm = spec.wm ?? preset?.wm;
+  return { preset, watermark: wm ? await deps.repos.images.find(wm) : undefined };
+}
+
 /** Plans the delivery or throws the typed refusal (404, 401, 403, 400) the surface maps. */
 export async function planDelivery(deps: Deps, args: PlanArgs): Promise<DeliveryPlan> {
-  const { t } = args.spec;
-  const preset = t ? await presetSpec(deps, t) : undefined;
-  // The URL's wm_, else its preset's: the one the render will composite.
-  const wm = args.spec.wm ?? preset?.wm;
-  const looked: Looked = { preset, watermark: wm ? await deps.repos.images.find(wm) : undefined };
+  return planLooked(deps, args, await lookUp(deps, args.spec));
+}
+
+function planLooked(deps: Deps, args: PlanArgs, looked: Looked): DeliveryPlan {
   try {
     return planWithHints(deps, args, looked);
   } catch (err) {
@@ -88,10 +95,10 @@ export async function planDelivery(deps: Deps, args: PlanArgs): Promise<Delivery
     // 1280x19200), the largest width it can take is delivered instead: the same whatever hint
     // asked for more. The density it is delivered at is then not the hint's: no Content-DPR.
     if (!(err instanceof OutputTooLargeError) || typeof args.spec.w !== 'object') throw err;
-    const auto = (width: number): Spec => ({ ...args.spec, w: { auto: true, fallback: width } });
-    const fitted = widestFitting(specLimits(deps).maxOutputDim, (width) => planWithHints(deps, { ...args, spec: auto(width), hints: NO_HINTS }, looked));
-    if (!fitted) throw err;
-    return { ...fitted.result, contentDpr: undefined };
+    const at = (width: number): PlanArgs => ({ ...args, spec: { ...args.spec, w: { auto: true, fallback: width } }, hints: NO_HINTS });
+    const width = largestFitting(specLimits(deps).maxOutputDim, (w) => withinCaps(() => planWithHints(deps, at(w), looked)));
+    if (width === 0) throw err;
+    return { ...planWithHints(deps, at(width), looked), contentDpr: undefined };
   }
 }
 
@@ -103,50 +110,31 @@ export async function planDelivery(deps: Deps, args: PlanArgs): Promise<Delivery
  * ones when they fit).
  */
 export async function planFitted(deps: Deps, args: PlanArgs): Promise<{ plan: DeliveryPlan; spec: Spec }> {
+  // Only w_/h_ change below, so the preset and watermark rows are read once.
+  const looked = await lookUp(deps, args.spec);
   try {
-    return { plan: await planDelivery(deps, args), spec: args.spec };
+    return { plan: planLooked(deps, args, looked), spec: args.spec };
   } catch (err) {
     const { w, h } = args.spec;
     // Only a side the options imply (one named, the other from the picked image's shape): a box
     // named whole (w_ and h_) is too big for any image, and refused as /img refuses it.
     if (!(err instanceof OutputTooLargeError) || (typeof w === 'number') === (h !== undefined)) throw err;
-    const named = typeof w === 'number' ? w : h!;
     const spec = (side: number): Spec => ({ ...args.spec, ...(typeof w === 'number' ? { w: side } : { h: side }) });
-    // The preset and watermark rows are read once (above); each step after them is synchronous planning.
-    let fitted: { plan: DeliveryPlan; spec: Spec } | undefined;
-    let lo = 0;
-    for (let hi = named; hi - lo > 1; ) {
-      const mid = Math.floor((lo + hi) / 2);
-      try {
-        fitted = { plan: await planDelivery(deps, { ...args, spec: spec(mid) }), spec: spec(mid) };
-        lo = mid;
-      } catch (e) {
-        if (!(e instanceof OutputTooLargeError)) throw e;
-        hi = mid;
-      }
-    }
-    // The last plan made is the one for `lo`: lo moves only when a plan succeeds.
-    if (!fitted) throw err;
-    return fitted;
+    const side = largestFitting((typeof w === 'number' ? w : h!) - 1, (n) => withinCaps(() => planLooked(deps, { ...args, spec: spec(n) }, looked)));
+    if (side === 0) throw err;
+    return { plan: planLooked(deps, { ...args, spec: spec(side) }, looked), spec: spec(side) };
   }
 }
 
-/** `attempt` at the largest side in 1..max it takes without OutputTooLargeError (a binary search: fitting only gets easier as the side shrinks), or undefined. */
-function widestFitting<T>(max: number, attempt: (side: number) => T): { result: T } | undefined {
-  let found: { result: T } | undefined;
-  let lo = 0;
-  for (let hi = max + 1; hi - lo > 1; ) {
-    const mid = Math.floor((lo + hi) / 2);
-    try {
-      found = { result: attempt(mid) };
-      lo = mid;
-    } catch (e) {
-      if (!(e instanceof OutputTooLargeError)) throw e;
-      hi = mid;
-    }
+/** Whether `plan` succeeds; false when it is refused as over the output caps, any other refusal thrown. */
+function withinCaps(plan: () => unknown): boolean {
+  try {
+    plan();
+    return true;
+  } catch (err) {
+    if (err instanceof OutputTooLargeError) return false;
+    throw err;
   }
-  // The last attempt that succeeded is the one for `lo`.
-  return found;
 }
 
 function planWithHints(deps: Deps, args: PlanArgs, looked: Looked): DeliveryPlan {

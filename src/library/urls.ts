@@ -6,7 +6,7 @@ import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { parseOptions, specLimits } from '../core/index.js';
 import { BadOptionError, OutputTooLargeError } from '../errors.js';
-import { outputFrames, planLayout, type OutputFormat, type Spec } from '../spec/index.js';
+import { largestFitting, outputFrames, planLayout, type OutputFormat, type Spec } from '../spec/index.js';
 
 /** The name an image's URLs use: its public id when it has one. */
 export function nameOf(image: Pick<ImageRow, 'id' | 'publicId'>): string {
@@ -103,14 +103,9 @@ export function exampleRenditions(deps: Deps, image: Pick<ImageRow, 'width' | 'h
     }
     const width = Number(/(?:^|,)w_(\d+)(?:,|$)/.exec(options)?.[1]);
     if (!width || /(?:^|,)h_/.test(options)) continue;
-    // The widest that fits: fitting only ever gets easier as the width shrinks.
-    let lo = 0;
-    for (let hi = width; hi - lo > 1; ) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (fits(options.replace(/(^|,)w_\d+/, `$1w_${mid}`))) lo = mid;
-      else hi = mid;
-    }
-    if (lo > 0) out[name] = options.replace(/(^|,)w_\d+/, `$1w_${lo}`);
+    const at = (w: number) => options.replace(/(^|,)w_\d+/, `$1w_${w}`);
+    const widest = largestFitting(width - 1, (w) => fits(at(w)));
+    if (widest > 0) out[name] = at(widest);
   }
   return out;
 }

@@ -97,6 +97,21 @@ function clipRegion(source: Size, r: { x: number; y: number; w: number; h: numbe
   return { left, top, width: Math.min(w, source.width - left), height: Math.min(h, source.height - top) };
 }
 
+/**
+ * The largest side in 1..max that `fits` (0 when none does), by binary search: what fits only ever
+ * gets easier as the side shrinks. How sizes the server chooses are fitted into the output caps
+ * (w_auto, /random templates, the example renditions of API answers).
+ */
+export function largestFitting(max: number, fits: (side: number) => boolean): number {
+  let lo = 0;
+  for (let hi = max + 1; hi - lo > 1; ) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Scale (width, height) by s, keeping both sides within 1..max. */
 function scaled(frame: Size, s: number, max: number): Size {
   const cap = Math.min(s, max / frame.width, max / frame.height);

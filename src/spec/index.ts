@@ -17,6 +17,6 @@ export { parseSpec, validateSpec, checkSpec, splitItem } from './parse.js';
 export { quarterTurn, valueAt, type JsonBody, type JsonField, type JsonValue, type NoJson } from './json.js';
 export { canonicalize, signingForm, mergePreset, normalize } from './canonical.js';
 export { chooseFormat, accepts, outputFrames, type SourceFacts } from './format.js';
-export { planGeometry, planLayout, resolveBox, rotatedSize, type Layout, type PlanSource, type Region, type Size } from './geometry.js';
+export { largestFitting, planGeometry, planLayout, resolveBox, rotatedSize, type Layout, type PlanSource, type Region, type Size } from './geometry.js';
 export { optionsMarkdownTable } from './docs.js';
 export { keepsPixels } from './identity.js';
