@@ -7,7 +7,7 @@ import type { ImageRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { readClientHints } from '../delivery/hints.js';
 import { imageResponse } from '../delivery/respond.js';
-import { BadRequestError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { BadRequestError, NotFoundError, OutputTooLargeError, UnauthorizedError } from '../errors.js';
 import type { Env, z } from '../http.js';
 import { importPending } from '../library/inbox.js';
 import { placeholderOf } from '../library/schemas.js';
@@ -46,8 +46,16 @@ export function listRandom(deps: Deps): RouteHandler<typeof listRoute, Env> {
     if (rows.length === 0) throw new NotFoundError('No image matches these filters', 'no_candidate');
     const base = baseUrl(c, deps);
     const out = [];
+    let unfit: OutputTooLargeError | undefined;
     for (const image of rows) {
-      const fitted = await planFitted(deps, { authority: principal, image, spec });
+      // A pick whose shape cannot take the options even scaled (dpr_2 on a 1x5000 strip, a c_fill
+      // box it cannot cover) is left out of the list, not made the whole answer's 400.
+      const fitted = await planFitted(deps, { authority: principal, image, spec }).catch((err: unknown) => {
+        if (!(err instanceof OutputTooLargeError)) throw err;
+        unfit ??= err;
+        return undefined;
+      });
+      if (!fitted) continue;
       out.push({
         id: image.id,
         width: image.width,
@@ -59,6 +67,8 @@ export function listRandom(deps: Deps): RouteHandler<typeof listRoute, Env> {
         url: base + deliveryPath(deps, image, optionsOf(options, spec, fitted.spec), fitted.spec),
       });
     }
+    // None could take them: the options are the problem, as /img would say.
+    if (out.length === 0 && unfit) throw unfit;
     return c.json({ images: out }, 200, noStore);
   };
 }

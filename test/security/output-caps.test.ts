@@ -406,6 +406,23 @@ describe('sizes the server chooses are fitted into the caps, never refused', () 
     }
   });
 
+  it('/random.json leaves out a pick that cannot take the options even scaled, instead of failing the list', async () => {
+    // c_fill boxes the 20x300 strip cannot cover within the caps (900 wide is 13500 tall first); the 300x200 one can.
+    for (const options of ['w_900,h_60,c_fill', 'w_450,h_30,c_fill,dpr_2']) {
+      const res = await small.request(`/random.json?count=2&options=${options}`, { headers: auth(small.adminKey) });
+      expect(res.status, options).toBe(200);
+      const { images } = (await res.json()) as { images: { id: string; url: string }[] };
+      expect(
+        images.map((i) => i.id),
+        options,
+      ).toEqual([wide]);
+      expect((await small.request(images[0]!.url.replace(/^https?:\/\/[^/]+/, ''))).status).toBe(200);
+    }
+    // When no pick can take them, the options are the problem: the 400 /img would give.
+    const none = await small.request('/random.json?count=2&options=w_1000,h_1000,c_fill,dpr_2', { headers: auth(small.adminKey) });
+    expect(none.status).toBe(400);
+  });
+
   it('while a size the caller names on /img is refused, as before', async () => {
     const res = await small.request(`/img/w_600/${strip}`, { headers: auth(small.adminKey) });
     expect(res.status).toBe(400);
